@@ -1,0 +1,40 @@
+"""The result record of one episode, written as result.json in the episode folder."""
+
+from __future__ import annotations
+
+from pydantic import BaseModel, Field
+
+
+class TokenCounts(BaseModel):
+    input: int = 0
+    output: int = 0
+    reasoning: int = 0
+    cached: int = 0
+
+
+class EpisodeResult(BaseModel):
+    """Everything metrics and reports need about one episode; nothing they must recompute."""
+
+    schema_version: int = 1
+    task_set_version: str
+    model: str
+    platform: str
+    task: str  # task id, e.g. "silu"
+    level: int  # 1, 2 or 3
+    config: str  # "C1".."C5"
+    sample: int = 0
+    success: bool = False  # passed the visible seed AND every hidden scoring seed
+    visible_correct: bool = False  # some kernel reached 100% on the visible seed
+    iterations: int = 0  # model turns used
+    iteration_cap: int = 0
+    iterations_to_first_correct: int | None = None
+    tool_calls: int = 0
+    evaluations: int = 0  # run_evaluation calls
+    error_categories: list[str] = Field(default_factory=list)  # subset of "S", "F", "T"
+    best_cycles: int | None = None  # cycles of the best kernel that passed final scoring
+    baseline_cycles: int | None = None
+    speedup: float | None = None  # baseline_cycles / best_cycles, when success
+    tokens: TokenCounts = Field(default_factory=TokenCounts)
+    wall_time_s: float = 0.0
+    end_reason: str = ""  # "model_stopped", "iteration_cap", "provider_error", ...
+    error: str | None = None  # provider or harness error message, if any
