@@ -38,3 +38,22 @@ class EpisodeResult(BaseModel):
     wall_time_s: float = 0.0
     end_reason: str = ""  # "model_stopped", "iteration_cap", "provider_error", ...
     error: str | None = None  # provider or harness error message, if any
+
+
+class EpisodeSpec(BaseModel):
+    """One cell of a run matrix: what to run. Its key names the episode folder."""
+
+    model: str  # provider spec, e.g. "scripted:oracle", "openai:gpt-5.2"
+    platform: str = "plena"
+    task: str
+    config: str  # "C1".."C5"
+    sample: int = 0
+    seed: int = 0  # visible evaluation seed (hidden scoring seeds are derived, never shown)
+    iteration_cap: int | None = None  # None: the level's default (15 / 20 / 25)
+    one_shot: bool = False  # add an example kernel of another task to the prompt
+    model_options: dict[str, str] = Field(default_factory=dict)  # e.g. reasoning_effort
+
+    def key(self) -> str:
+        """Stable folder name; safe on every filesystem."""
+        safe_model = "".join(c if c.isalnum() or c in "-._" else "_" for c in self.model)
+        return f"{safe_model}/{self.platform}/{self.task}/{self.config}/s{self.sample}"
