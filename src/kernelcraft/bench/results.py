@@ -34,6 +34,10 @@ class EpisodeResult(BaseModel):
     best_cycles: int | None = None  # cycles of the best kernel that passed final scoring
     baseline_cycles: int | None = None
     speedup: float | None = None  # baseline_cycles / best_cycles, when success
+    # Lower bound on cycles for this task instance from the hardware configuration
+    # (HBM traffic over bandwidth, MACs over peak rate); speed-ups beyond
+    # baseline_cycles / roofline_cycles are physically impossible and get flagged.
+    roofline_cycles: int | None = None
     tokens: TokenCounts = Field(default_factory=TokenCounts)
     wall_time_s: float = 0.0
     end_reason: str = ""  # "model_stopped", "iteration_cap", "provider_error", ...
