@@ -1,0 +1,217 @@
+"""Anthropic Messages API adapter, with extended thinking and native tool use."""
+
+from __future__ import annotations
+
+import json
+import time
+from typing import Any
+
+import anthropic
+
+from kernelcraft.agent.messages import Message, ModelResponse, ToolCall, ToolSpec, Usage
+from kernelcraft.agent.providers.retry import (
+    Failure,
+    call_with_retries,
+    classify_common,
+    error_text,
+    parse_retry_after,
+)
+from kernelcraft.agent.providers.settings import ProviderSettings, api_key_from_env
+
+PROVIDER = "anthropic"
+DEFAULT_MAX_TOKENS = 16_000  # the API requires a limit; this leaves room for a long kernel
+MIN_THINKING_BUDGET = 1024  # the API's lower bound for budget_tokens
+THINKING_BLOCK_TYPES = ("thinking", "redacted_thinking")
+
+
+class AnthropicModel:
+    """One Claude model; thinking blocks travel in Message.provider_state between turns."""
+
+    def __init__(self, settings: ProviderSettings, *, name: str | None = None, api_key: str | None = None):
+        self.max_tokens = resolve_max_tokens(settings)
+        if settings.thinking_budget is not None and settings.temperature is not None:
+            raise ValueError("anthropic: temperature cannot be set together with thinking_budget")
+        if api_key is None:
+            api_key, _ = api_key_from_env(PROVIDER, "ANTHROPIC_API_KEY")
+        self.name = name or f"{PROVIDER}:{settings.model}"
+        self.settings = settings
+        self._api_key = api_key
+        client_kwargs: dict[str, Any] = {"api_key": api_key, "timeout": settings.timeout_s, "max_retries": 0}
+        if settings.base_url:
+            client_kwargs["base_url"] = settings.base_url
+        self._client = anthropic.Anthropic(**client_kwargs)
+
+    def generate(self, messages: list[Message], tools: list[ToolSpec]) -> ModelResponse:
+        request = self.build_request(messages, tools)
+        started = time.monotonic()
+        reply = call_with_retries(
+            lambda: self._client.messages.create(**request),
+            lambda exc: classify_anthropic_error(exc, self.settings.timeout_s),
+            self.settings.retry,
+            provider=PROVIDER,
+            secrets=[self._api_key],
+        )
+        response = parse_response(reply)
+        response.duration_s = time.monotonic() - started
+        return response
+
+    def build_request(self, messages: list[Message], tools: list[ToolSpec]) -> dict[str, Any]:
+        system = "\n\n".join(m.text for m in messages if m.role == "system" and m.text)
+        request: dict[str, Any] = {
+            "model": self.settings.model,
+            "max_tokens": self.max_tokens,
+            "messages": conversation_to_wire(messages),
+        }
+        if system:
+            request["system"] = system
+        if tools:
+            request["tools"] = [
+                {"name": t.name, "description": t.description, "input_schema": t.parameters} for t in tools
+            ]
+        if self.settings.thinking_budget is not None:
+            request["thinking"] = {"type": "enabled", "budget_tokens": self.settings.thinking_budget}
+        if self.settings.temperature is not None:
+            request["temperature"] = self.settings.temperature
+        return request
+
+
+def resolve_max_tokens(settings: ProviderSettings) -> int:
+    """The output limit; with thinking it must exceed the budget, which counts against it."""
+    budget = settings.thinking_budget
+    if budget is None:
+        return settings.max_tokens or DEFAULT_MAX_TOKENS
+    if budget < MIN_THINKING_BUDGET:
+        raise ValueError(f"anthropic: thinking_budget must be at least {MIN_THINKING_BUDGET}, got {budget}")
+    if settings.max_tokens is None:
+        return budget + DEFAULT_MAX_TOKENS
+    if settings.max_tokens <= budget:
+        raise ValueError(
+            f"anthropic: max_tokens ({settings.max_tokens}) must exceed thinking_budget ({budget})"
+        )
+    return settings.max_tokens
+
+
+def conversation_to_wire(messages: list[Message]) -> list[dict[str, Any]]:
+    """Messages as alternating user/assistant turns; tool results ride in a user turn."""
+    wire: list[dict[str, Any]] = []
+    for message in messages:
+        if message.role == "system":
+            continue
+        role, blocks = (
+            ("assistant", assistant_blocks(message))
+            if message.role == "assistant"
+            else (
+                "user",
+                user_blocks(message),
+            )
+        )
+        if not blocks:
+            continue
+        if wire and wire[-1]["role"] == role:
+            wire[-1]["content"].extend(blocks)  # the API wants strictly alternating roles
+        else:
+            wire.append({"role": role, "content": blocks})
+    return wire
+
+
+def user_blocks(message: Message) -> list[dict[str, Any]]:
+    blocks: list[dict[str, Any]] = []
+    for result in message.tool_results:
+        block: dict[str, Any] = {
+            "type": "tool_result",
+            "tool_use_id": result.call_id,
+            "content": result.content,
+        }
+        if result.is_error:
+            block["is_error"] = True
+        blocks.append(block)
+    if message.text:
+        blocks.append({"type": "text", "text": message.text})
+    return blocks
+
+
+def assistant_blocks(message: Message) -> list[dict[str, Any]]:
+    # Thinking blocks must come back exactly as received (signature intact) before the tool use.
+    blocks = list(thinking_blocks_from_state(message.provider_state))
+    if message.text:
+        blocks.append({"type": "text", "text": message.text})
+    for call in message.tool_calls:
+        blocks.append({"type": "tool_use", "id": call.id, "name": call.name, "input": call.arguments or {}})
+    if not blocks:
+        blocks.append({"type": "text", "text": "(no output)"})  # the API rejects empty turns
+    return blocks
+
+
+def thinking_blocks_from_state(state: Any) -> list[dict[str, Any]]:
+    if not isinstance(state, dict) or state.get("provider") != PROVIDER:
+        return []
+    return [dict(block) for block in state.get("thinking_blocks", [])]
+
+
+def parse_response(reply: Any) -> ModelResponse:
+    texts: list[str] = []
+    calls: list[ToolCall] = []
+    thinking: list[dict[str, Any]] = []
+    for block in reply.content:
+        if block.type == "text":
+            texts.append(block.text)
+        elif block.type == "tool_use":
+            calls.append(parse_tool_use(block))
+        elif block.type in THINKING_BLOCK_TYPES:
+            thinking.append(block.model_dump(mode="json", exclude_none=True))
+    message = Message(
+        role="assistant",
+        text="".join(texts),
+        tool_calls=calls,
+        provider_state={"provider": PROVIDER, "thinking_blocks": thinking} if thinking else None,
+    )
+    return ModelResponse(
+        message=message, usage=usage_from_wire(reply.usage), stop_reason=(reply.stop_reason or "").lower()
+    )
+
+
+def parse_tool_use(block: Any) -> ToolCall:
+    raw_input = block.input
+    if isinstance(raw_input, dict):
+        return ToolCall(
+            id=block.id, name=block.name, arguments=raw_input, raw_arguments=json.dumps(raw_input)
+        )
+    # The SDK does not validate responses, so a non-object input reaches us as-is.
+    raw = raw_input if isinstance(raw_input, str) else json.dumps(raw_input)
+    try:
+        parsed = json.loads(raw)
+    except (json.JSONDecodeError, TypeError):
+        parsed = None
+    return ToolCall(
+        id=block.id,
+        name=block.name,
+        arguments=parsed if isinstance(parsed, dict) else None,
+        raw_arguments=raw,
+    )
+
+
+def usage_from_wire(usage: Any) -> Usage:
+    if usage is None:
+        return Usage()
+    details = getattr(usage, "output_tokens_details", None)
+    return Usage(
+        input_tokens=usage.input_tokens or 0,
+        output_tokens=usage.output_tokens or 0,
+        reasoning_tokens=(getattr(details, "thinking_tokens", None) or 0),
+        cached_tokens=usage.cache_read_input_tokens or 0,
+    )
+
+
+def classify_anthropic_error(exc: Exception, timeout_s: float | None = None) -> Failure:
+    if isinstance(exc, anthropic.APIStatusError):
+        return Failure(
+            "status",
+            exc.api_message or error_text(exc.body, fallback=exc.message),
+            status=exc.status_code,
+            retry_after_s=parse_retry_after(exc.response.headers),
+        )
+    if isinstance(exc, anthropic.APITimeoutError):
+        return Failure("timeout", f"no response within {timeout_s:g} s" if timeout_s else "")
+    if isinstance(exc, anthropic.APIConnectionError):
+        return Failure("connection", exc.message)
+    return classify_common(exc)

@@ -1,0 +1,230 @@
+"""Gemini adapter over google-genai ``models.generate_content``, with function calling."""
+
+from __future__ import annotations
+
+import json
+import re
+import time
+import uuid
+from typing import Any
+
+import httpx2
+from google import genai
+from google.genai import errors as genai_errors
+from google.genai import types
+
+from kernelcraft.agent.messages import Message, ModelResponse, ProviderError, ToolCall, ToolSpec, Usage
+from kernelcraft.agent.providers.retry import (
+    Failure,
+    call_with_retries,
+    classify_common,
+    parse_retry_after,
+)
+from kernelcraft.agent.providers.settings import ProviderSettings, api_key_from_env
+
+PROVIDER = "google"
+# Gemini may omit call ids; ours are marked so they are never sent back as if Gemini made them.
+LOCAL_ID_PREFIX = "kc-call-"
+# A call Gemini could not even emit (finish reason MALFORMED_FUNCTION_CALL) has no function-call
+# part to pair a response with, so both sides of it travel as plain text.
+MALFORMED_ID_PREFIX = "kc-call-malformed-"
+_MALFORMED_NAME = re.compile(r"default_api\.(\w+)\(|call:\s*(\w+)\(")
+
+
+class GoogleModel:
+    """One Gemini model; the model's parts (with thought signatures) are echoed back verbatim."""
+
+    def __init__(self, settings: ProviderSettings, *, name: str | None = None, api_key: str | None = None):
+        if settings.thinking_level is not None and settings.thinking_budget is not None:
+            raise ValueError("google: set thinking_level or thinking_budget, not both")
+        if api_key is None:
+            api_key, _ = api_key_from_env(PROVIDER, "GEMINI_API_KEY", "GOOGLE_API_KEY")
+        self.name = name or f"{PROVIDER}:{settings.model}"
+        self.settings = settings
+        self._api_key = api_key
+        http_options = types.HttpOptions(
+            timeout=max(1, round(settings.timeout_s * 1000)),  # the SDK counts milliseconds
+            retry_options=types.HttpRetryOptions(attempts=1),  # retries are ours, see retry.py
+            base_url=settings.base_url,
+        )
+        self._client = genai.Client(api_key=api_key, vertexai=False, http_options=http_options)
+
+    def generate(self, messages: list[Message], tools: list[ToolSpec]) -> ModelResponse:
+        contents = conversation_to_wire(messages)
+        config = self.build_config(messages, tools)
+        started = time.monotonic()
+        reply = call_with_retries(
+            lambda: self._client.models.generate_content(
+                model=self.settings.model, contents=contents, config=config
+            ),
+            lambda exc: classify_google_error(exc, self.settings.timeout_s),
+            self.settings.retry,
+            provider=PROVIDER,
+            secrets=[self._api_key],
+        )
+        response = parse_response(reply)
+        response.duration_s = time.monotonic() - started
+        return response
+
+    def build_config(self, messages: list[Message], tools: list[ToolSpec]) -> types.GenerateContentConfig:
+        system = "\n\n".join(m.text for m in messages if m.role == "system" and m.text)
+        config = types.GenerateContentConfig(
+            automatic_function_calling=types.AutomaticFunctionCallingConfig(disable=True),
+        )
+        if system:
+            config.system_instruction = system
+        if tools:
+            config.tools = [
+                types.Tool(
+                    function_declarations=[
+                        types.FunctionDeclaration(
+                            name=t.name, description=t.description, parameters_json_schema=t.parameters
+                        )
+                        for t in tools
+                    ]
+                )
+            ]
+        if self.settings.thinking_level is not None or self.settings.thinking_budget is not None:
+            config.thinking_config = types.ThinkingConfig(
+                thinking_level=self.settings.thinking_level.upper() if self.settings.thinking_level else None,
+                thinking_budget=self.settings.thinking_budget,
+            )
+        if self.settings.max_tokens is not None:
+            config.max_output_tokens = self.settings.max_tokens
+        if self.settings.temperature is not None:
+            config.temperature = self.settings.temperature
+        return config
+
+
+def conversation_to_wire(messages: list[Message]) -> list[types.Content]:
+    contents: list[types.Content] = []
+    for message in messages:
+        if message.role == "system":
+            continue
+        role = "model" if message.role == "assistant" else "user"
+        parts = model_parts(message) if message.role == "assistant" else user_parts(message)
+        if not parts:
+            continue
+        if contents and contents[-1].role == role:
+            contents[-1].parts = [*(contents[-1].parts or []), *parts]  # keep turns alternating
+        else:
+            contents.append(types.Content(role=role, parts=parts))
+    return contents
+
+
+def user_parts(message: Message) -> list[types.Part]:
+    parts: list[types.Part] = []
+    for result in message.tool_results:
+        if result.call_id.startswith(MALFORMED_ID_PREFIX):
+            parts.append(types.Part(text=f"Result of the malformed {result.name} call: {result.content}"))
+            continue
+        response = types.FunctionResponse(
+            id=None if result.call_id.startswith(LOCAL_ID_PREFIX) else result.call_id,
+            name=result.name,
+            response={"error": result.content} if result.is_error else {"output": result.content},
+        )
+        parts.append(types.Part(function_response=response))
+    if message.text:
+        parts.append(types.Part(text=message.text))
+    return parts
+
+
+def model_parts(message: Message) -> list[types.Part]:
+    state = message.provider_state
+    if isinstance(state, dict) and state.get("provider") == PROVIDER and state.get("parts"):
+        # Gemini validates thought signatures on the parts it produced; send them back untouched.
+        return [types.Part.model_validate_json(json.dumps(part)) for part in state["parts"]]
+    parts: list[types.Part] = []
+    if message.text:
+        parts.append(types.Part(text=message.text))
+    for call in message.tool_calls:
+        if call.id.startswith(MALFORMED_ID_PREFIX):
+            parts.append(types.Part(text=f"(malformed {call.name} call: {call.raw_arguments})"))
+            continue
+        call_id = None if call.id.startswith(LOCAL_ID_PREFIX) else call.id
+        parts.append(
+            types.Part(
+                function_call=types.FunctionCall(id=call_id, name=call.name, args=call.arguments or {})
+            )
+        )
+    return parts or [types.Part(text="(no output)")]
+
+
+def parse_response(reply: Any) -> ModelResponse:
+    if not reply.candidates:
+        feedback = getattr(reply, "prompt_feedback", None)
+        reason = getattr(feedback, "block_reason", None)
+        raise ProviderError(
+            f"{PROVIDER}: response contained no candidates" + (f" (blocked: {reason})" if reason else "")
+        )
+    candidate = reply.candidates[0]
+    parts = (candidate.content.parts if candidate.content else None) or []
+    texts: list[str] = []
+    calls: list[ToolCall] = []
+    for part in parts:
+        if part.function_call is not None:
+            calls.append(parse_function_call(part.function_call))
+        elif part.text and not part.thought:
+            texts.append(part.text)
+    finish = candidate.finish_reason
+    if finish == types.FinishReason.MALFORMED_FUNCTION_CALL and not calls:
+        calls.append(malformed_call(candidate.finish_message or ""))
+    state = None
+    if parts:
+        state = {
+            "provider": PROVIDER,
+            "parts": [json.loads(p.model_dump_json(exclude_none=True)) for p in parts],
+        }
+    message = Message(role="assistant", text="".join(texts), tool_calls=calls, provider_state=state)
+    return ModelResponse(
+        message=message,
+        usage=usage_from_wire(reply.usage_metadata),
+        stop_reason=(getattr(finish, "value", None) or str(finish or "")).lower(),
+    )
+
+
+def parse_function_call(call: Any) -> ToolCall:
+    args = call.args
+    return ToolCall(
+        id=call.id or f"{LOCAL_ID_PREFIX}{uuid.uuid4().hex[:12]}",
+        name=call.name or "",
+        arguments=args if isinstance(args, dict) else None,
+        raw_arguments=json.dumps(args) if args is not None else "",
+    )
+
+
+def malformed_call(finish_message: str) -> ToolCall:
+    """Gemini's own report of a call it could not form; the loop answers it like bad JSON."""
+    match = _MALFORMED_NAME.search(finish_message)
+    name = next((group for group in match.groups() if group), "") if match else ""
+    return ToolCall(
+        id=f"{MALFORMED_ID_PREFIX}{uuid.uuid4().hex[:12]}",
+        name=name or "unknown",
+        arguments=None,
+        raw_arguments=finish_message,
+    )
+
+
+def usage_from_wire(usage: Any) -> Usage:
+    """Output counts thoughts too, as the other providers' output counts do."""
+    if usage is None:
+        return Usage()
+    thoughts = usage.thoughts_token_count or 0
+    return Usage(
+        input_tokens=usage.prompt_token_count or 0,
+        output_tokens=(usage.candidates_token_count or 0) + thoughts,
+        reasoning_tokens=thoughts,
+        cached_tokens=usage.cached_content_token_count or 0,
+    )
+
+
+def classify_google_error(exc: Exception, timeout_s: float | None = None) -> Failure:
+    if isinstance(exc, genai_errors.APIError):
+        headers = getattr(getattr(exc, "response", None), "headers", None)
+        detail = exc.message or (exc.status or "")
+        return Failure("status", str(detail), status=exc.code, retry_after_s=parse_retry_after(headers))
+    if isinstance(exc, httpx2.TimeoutException):
+        return Failure("timeout", f"no response within {timeout_s:g} s" if timeout_s else "")
+    if isinstance(exc, httpx2.TransportError):
+        return Failure("connection", str(exc) or type(exc).__name__)
+    return classify_common(exc)

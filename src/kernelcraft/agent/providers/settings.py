@@ -1,0 +1,114 @@
+"""Typed, validated provider options.
+
+Options arrive as strings or ints from the command line; they are checked once here,
+before any episode starts, so a typo fails with one clear line instead of an HTTP 400
+halfway through a benchmark.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from kernelcraft.agent.messages import ProviderError
+from kernelcraft.agent.providers.retry import RetryPolicy
+
+COMMON_OPTIONS = ("max_tokens", "temperature", "timeout_s", "max_retries", "retry_base_s", "base_url")
+PROVIDER_OPTIONS: dict[str, tuple[str, ...]] = {
+    "openai": ("reasoning_effort",),
+    "openai-compatible": ("reasoning_effort",),
+    "anthropic": ("thinking_budget",),
+    "google": ("thinking_level", "thinking_budget"),
+}
+REASONING_EFFORTS = ("none", "minimal", "low", "medium", "high", "xhigh")
+THINKING_LEVELS = ("minimal", "low", "medium", "high")
+DEFAULT_TIMEOUT_S = 600.0  # reasoning models can think for minutes before the first byte
+
+
+@dataclass(frozen=True)
+class ProviderSettings:
+    model: str
+    max_tokens: int | None = None
+    temperature: float | None = None
+    timeout_s: float = DEFAULT_TIMEOUT_S
+    retry: RetryPolicy = field(default_factory=RetryPolicy)
+    base_url: str | None = None
+    reasoning_effort: str | None = None
+    thinking_budget: int | None = None
+    thinking_level: str | None = None
+
+
+def parse_settings(provider: str, model: str, options: Mapping[str, Any]) -> ProviderSettings:
+    """Validate ``options`` for ``provider``; options whose value is None count as unset."""
+    given = {key: value for key, value in options.items() if value is not None}
+    allowed = COMMON_OPTIONS + PROVIDER_OPTIONS[provider]
+    unknown = sorted(set(given) - set(allowed))
+    if unknown:
+        raise ValueError(
+            f"unknown option(s) for {provider}: {', '.join(unknown)} (accepted: {', '.join(allowed)})"
+        )
+    retry = RetryPolicy()
+    retry_kwargs: dict[str, Any] = {}
+    if "max_retries" in given:
+        retry_kwargs["max_retries"] = _number(given, "max_retries", int, minimum=0)
+    if "retry_base_s" in given:
+        retry_kwargs["base_delay_s"] = _number(given, "retry_base_s", float, minimum=0)
+    if retry_kwargs:
+        retry = RetryPolicy(**retry_kwargs)
+    return ProviderSettings(
+        model=model,
+        max_tokens=_number(given, "max_tokens", int, minimum=1),
+        temperature=_number(given, "temperature", float, minimum=0),
+        timeout_s=_number(given, "timeout_s", float, minimum=0.001) or DEFAULT_TIMEOUT_S,
+        retry=retry,
+        base_url=_base_url(given.get("base_url")),
+        reasoning_effort=_choice(given, "reasoning_effort", REASONING_EFFORTS),
+        thinking_budget=_number(given, "thinking_budget", int, minimum=0),
+        thinking_level=_choice(given, "thinking_level", THINKING_LEVELS),
+    )
+
+
+def _number(given: Mapping[str, Any], key: str, kind: type, *, minimum: float) -> Any:
+    if key not in given:
+        return None
+    raw = given[key]
+    try:
+        if isinstance(raw, bool):
+            raise ValueError
+        value = kind(raw)
+    except (TypeError, ValueError):
+        raise ValueError(
+            f"option {key} must be a{'n integer' if kind is int else ' number'}, got {raw!r}"
+        ) from None
+    if value < minimum:
+        raise ValueError(f"option {key} must be at least {minimum}, got {raw!r}")
+    return value
+
+
+def _choice(given: Mapping[str, Any], key: str, choices: tuple[str, ...]) -> str | None:
+    if key not in given:
+        return None
+    value = str(given[key]).strip().lower()
+    if value not in choices:
+        raise ValueError(f"option {key} must be one of {', '.join(choices)}, got {given[key]!r}")
+    return value
+
+
+def _base_url(raw: Any) -> str | None:
+    if raw is None:
+        return None
+    url = str(raw).strip()
+    if not url.startswith(("http://", "https://")):
+        raise ValueError(f"base URL must start with http:// or https://, got {raw!r}")
+    return url.rstrip("/")
+
+
+def api_key_from_env(provider: str, *names: str) -> tuple[str, str]:
+    """The first non-empty key among ``names``, with its variable name; a clear error if none."""
+    for name in names:
+        value = os.environ.get(name, "").strip()
+        if value:
+            return value, name
+    raise ProviderError(f"{provider}: no API key; set {' or '.join(names)}")

@@ -1,0 +1,429 @@
+"""PLENA assembly text <-> program <-> 32-bit binary words.
+
+Syntax: one instruction per line, `OPCODE op, op, ...`; registers gpN / fN / aN; unsigned
+integer immediates (decimal, 0x hex or 0b binary); comments start with `;` or `//`. There
+are no labels: hardware loops are the only control flow. Every problem in the source is
+reported in one pass, each with line, column, the offending text and a hint.
+"""
+
+from __future__ import annotations
+
+import difflib
+import re
+from dataclasses import dataclass
+
+from ..base import Diagnostic, errors_only
+from .config import DEFAULT_CONFIG, PlenaConfig
+from .isa import BY_NAME, BY_OPCODE, FIELDS, REGISTER_PREFIX, InstrSpec, Kind, Operand, register_count
+
+
+@dataclass(frozen=True)
+class Instruction:
+    spec: InstrSpec
+    operands: tuple[int, ...]  # register indices / immediates, one per spec operand
+    line: int = 0  # source line, 0 when decoded from binary
+
+    @property
+    def name(self) -> str:
+        return self.spec.name
+
+    def text(self) -> str:
+        parts = []
+        for op, value in zip(self.spec.operands, self.operands, strict=True):
+            if op.kind is Kind.ZERO:
+                parts.append("0")
+            elif op.kind in REGISTER_PREFIX:
+                parts.append(f"{REGISTER_PREFIX[op.kind]}{value}")
+            else:
+                parts.append(str(value))
+        return f"{self.spec.name} {', '.join(parts)}".strip()
+
+    def encode(self) -> int:
+        word = self.spec.opcode
+        for op, value in zip(self.spec.operands, self.operands, strict=True):
+            shift, _width = FIELDS[op.field]
+            word |= value << shift
+        return word
+
+
+@dataclass(frozen=True)
+class Program:
+    instructions: tuple[Instruction, ...]
+    config: PlenaConfig = DEFAULT_CONFIG
+
+    def __len__(self) -> int:
+        return len(self.instructions)
+
+    def words(self) -> list[int]:
+        return [ins.encode() for ins in self.instructions]
+
+    def to_hex(self) -> str:
+        return "".join(f"0x{w:08X}\n" for w in self.words())
+
+    def to_text(self) -> str:
+        return "".join(ins.text() + "\n" for ins in self.instructions)
+
+
+@dataclass(frozen=True)
+class AssemblyResult:
+    program: Program | None  # None when there is any error
+    diagnostics: tuple[Diagnostic, ...]
+
+    @property
+    def ok(self) -> bool:
+        return self.program is not None
+
+    @property
+    def errors(self) -> list[Diagnostic]:
+        return errors_only(self.diagnostics)
+
+    @property
+    def warnings(self) -> list[Diagnostic]:
+        return [d for d in self.diagnostics if d.severity == "warning"]
+
+
+_LABEL = re.compile(r"^\s*[A-Za-z_.$][\w.$]*\s*:")
+_INT = re.compile(r"^(0[xX][0-9a-fA-F]+|0[bB][01]+|[0-9]+)$")
+_REG = re.compile(r"^(gp|f|a)(\d+)$", re.IGNORECASE)
+_MNEMONIC = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+_KIND_WORD = {Kind.GP: "a gp register", Kind.FP: "an f register", Kind.ADDR: "an a register"}
+
+
+def _strip_comment(line: str) -> str:
+    cut = len(line)
+    for marker in (";", "//"):
+        i = line.find(marker)
+        if i != -1:
+            cut = min(cut, i)
+    return line[:cut]
+
+
+def _imm_hint(op: Operand, value: int) -> str:
+    if op.field == "imm18":
+        return (
+            f"immediates here are unsigned 18-bit (0..{op.max_value}); build {value} in a register with "
+            f"S_LUI_INT gpX, {value >> 12} then S_ADDI_INT gpX, gpX, {value & 0xFFF}"
+        )
+    return f"the immediate must be in {op.min_value}..{op.max_value}"
+
+
+class _LineParser:
+    def __init__(self, config: PlenaConfig, diagnostics: list[Diagnostic]):
+        self.config = config
+        self.diagnostics = diagnostics
+
+    def error(self, line: int, column: int, message: str, text: str = "", hint: str = "") -> None:
+        self.diagnostics.append(Diagnostic(line, column, message, text, hint))
+
+    def parse(self, lineno: int, raw: str) -> Instruction | None:
+        code = _strip_comment(raw)
+        if not code.strip():
+            return None
+        if _LABEL.match(code):
+            col = len(code) - len(code.lstrip()) + 1
+            self.error(
+                lineno,
+                col,
+                "PLENA doesn't support labels/symbols",
+                code.strip(),
+                "use registers or integer immediates only; loops are C_LOOP_START/C_LOOP_END",
+            )
+            return None
+        stripped = code.lstrip()
+        col0 = len(code) - len(stripped) + 1
+        head, _, rest = stripped.partition(" ")
+        if "\t" in head:
+            head, _, more = head.partition("\t")
+            rest = more + " " + rest
+        mnemonic = head.strip()
+        spec = BY_NAME.get(mnemonic.upper()) if _MNEMONIC.match(mnemonic) else None
+        if spec is None:
+            close = difflib.get_close_matches(mnemonic.upper(), BY_NAME.keys(), n=3, cutoff=0.5)
+            hint = f"did you mean {', '.join(close)}?" if close else "see the ISA reference for valid opcodes"
+            self.error(lineno, col0, f"unknown instruction '{mnemonic}'", mnemonic, hint)
+            return None
+        operand_texts = self._split_operands(rest, col0 + len(head))
+        return self._operands(lineno, spec, operand_texts, stripped.strip())
+
+    @staticmethod
+    def _split_operands(rest: str, start_col: int) -> list[tuple[str, int]]:
+        if not rest.strip():
+            return []
+        out = []
+        col = start_col + 1
+        for piece in rest.split(","):
+            lead = len(piece) - len(piece.lstrip())
+            out.append((piece.strip(), col + lead + 1))
+            col += len(piece) + 1
+        return out
+
+    def _operands(self, lineno: int, spec: InstrSpec, texts: list[tuple[str, int]], src: str):
+        n_req, n_all = spec.required_operands, len(spec.operands)
+        if not n_req <= len(texts) <= n_all:
+            want = str(n_all) if n_req == n_all else f"{n_req} to {n_all}"
+            self.error(
+                lineno,
+                texts[n_all][1] if len(texts) > n_all else 1,
+                f"{spec.name} takes {want} operands, got {len(texts)}",
+                src,
+                f"syntax: {spec.syntax()}",
+            )
+            return None
+        values: list[int] = []
+        ok = True
+        for i, op in enumerate(spec.operands):
+            if i >= len(texts):
+                values.append(op.default if op.default is not None else 0)
+                continue
+            text, col = texts[i]
+            value = self._operand(lineno, col, spec, op, text)
+            ok = ok and value is not None
+            values.append(value if value is not None else 0)
+        return Instruction(spec, tuple(values), lineno) if ok else None
+
+    def _operand(self, lineno: int, col: int, spec: InstrSpec, op: Operand, text: str) -> int | None:
+        syntax = f"syntax: {spec.syntax()}"
+        if not text:
+            self.error(lineno, col, f"missing operand '{op.name}' of {spec.name}", text, syntax)
+            return None
+        reg = _REG.match(text)
+        if op.kind is Kind.ZERO:
+            if text in ("0", "gp0"):
+                return 0
+            self.error(
+                lineno,
+                col,
+                f"operand '{op.name}' of {spec.name} is a placeholder",
+                text,
+                f"write 0 here; {syntax}",
+            )
+            return None
+        if op.kind in REGISTER_PREFIX:
+            want = REGISTER_PREFIX[op.kind]
+            if reg is None:
+                self.error(
+                    lineno,
+                    col,
+                    f"invalid operand '{text}': {op.name} must be {_KIND_WORD[op.kind]}",
+                    text,
+                    syntax,
+                )
+                return None
+            prefix, index = reg.group(1).lower(), int(reg.group(2))
+            if prefix != want:
+                self.error(
+                    lineno,
+                    col,
+                    f"wrong register class: {op.name} of {spec.name} must be "
+                    f"{_KIND_WORD[op.kind]}, not '{text}'",
+                    text,
+                    syntax,
+                )
+                return None
+            limit = register_count(op.kind, self.config)
+            if index >= limit:
+                self.error(
+                    lineno,
+                    col,
+                    f"register '{text}' does not exist",
+                    text,
+                    f"{want} registers are {want}0..{want}{limit - 1}",
+                )
+                return None
+            return index
+        # immediate
+        if reg is not None:
+            self.error(lineno, col, f"{op.name} of {spec.name} is an immediate, not a register", text, syntax)
+            return None
+        if text.startswith("-"):
+            self.error(
+                lineno,
+                col,
+                f"negative immediate '{text}'",
+                text,
+                "immediates are unsigned; compute the value in a register with S_SUB_INT",
+            )
+            return None
+        if not _INT.match(text):
+            self.error(
+                lineno,
+                col,
+                f"invalid operand '{text}'",
+                text,
+                f"expected an integer immediate (decimal, 0x.. or 0b..); {syntax}",
+            )
+            return None
+        value = int(text, 0)
+        if op.choices is not None and value not in op.choices:
+            self.error(
+                lineno, col, f"{op.name} must be one of {', '.join(map(str, op.choices))}", text, op.doc
+            )
+            return None
+        if not op.min_value <= value <= op.max_value:
+            self.error(
+                lineno,
+                col,
+                f"immediate {value} out of range for {op.name} of {spec.name}",
+                text,
+                _imm_hint(op, value),
+            )
+            return None
+        return value
+
+
+def _check_structure(instructions: list[Instruction], diagnostics: list[Diagnostic]) -> None:
+    """Hardware loops must nest properly: no branches exist, so this is decidable statically."""
+    open_loops: list[Instruction] = []
+    for ins in instructions:
+        name = ins.name
+        if name == "C_LOOP_START":
+            reg = ins.operands[0]
+            if any(o.operands[0] == reg for o in open_loops):
+                diagnostics.append(
+                    Diagnostic(
+                        ins.line,
+                        1,
+                        f"gp{reg} already counts an enclosing loop",
+                        ins.text(),
+                        "nested loops need distinct counter registers",
+                    )
+                )
+            open_loops.append(ins)
+        elif name == "C_LOOP_END":
+            reg = ins.operands[0]
+            if not open_loops:
+                diagnostics.append(
+                    Diagnostic(
+                        ins.line,
+                        1,
+                        "C_LOOP_END without a matching C_LOOP_START",
+                        ins.text(),
+                        "every loop is C_LOOP_START gpN, count ... C_LOOP_END gpN",
+                    )
+                )
+                continue
+            top = open_loops[-1]
+            if top.operands[0] != reg:
+                diagnostics.append(
+                    Diagnostic(
+                        ins.line,
+                        1,
+                        f"C_LOOP_END gp{reg} closes the loop opened at line {top.line} with gp{top.operands[0]}",
+                        ins.text(),
+                        "close the innermost loop first, with its own counter register",
+                    )
+                )
+            open_loops.pop()
+        elif name == "C_BREAK" and not open_loops:
+            diagnostics.append(Diagnostic(ins.line, 1, "C_BREAK outside a loop", ins.text(), "remove it"))
+        writes_gp0 = (
+            ins.spec.operands
+            and ins.spec.operands[0].kind is Kind.GP
+            and ins.spec.operands[0].field == "rd"
+            and ins.operands[0] == 0
+            and ins.spec.unit.value == "scalar"
+            and name not in ("S_ST_INT",)
+        )
+        if writes_gp0 and not (name == "S_ADDI_INT" and ins.operands == (0, 0, 0)):
+            diagnostics.append(
+                Diagnostic(
+                    ins.line,
+                    1,
+                    "this writes gp0, which every kernel treats as the constant 0",
+                    ins.text(),
+                    "gp0 is not write-protected; use another register",
+                    "warning",
+                )
+            )
+    for ins in open_loops:
+        diagnostics.append(
+            Diagnostic(
+                ins.line,
+                1,
+                f"C_LOOP_START gp{ins.operands[0]} is never closed",
+                ins.text(),
+                f"add C_LOOP_END gp{ins.operands[0]} after the loop body",
+            )
+        )
+
+
+def assemble(source: str, config: PlenaConfig = DEFAULT_CONFIG) -> AssemblyResult:
+    """Assemble PLENA text. Never raises on bad input: problems come back as diagnostics."""
+    diagnostics: list[Diagnostic] = []
+    parser = _LineParser(config, diagnostics)
+    instructions = []
+    for lineno, raw in enumerate(source.splitlines(), start=1):
+        ins = parser.parse(lineno, raw)
+        if ins is not None:
+            instructions.append(ins)
+    _check_structure(instructions, diagnostics)
+    diagnostics.sort(key=lambda d: (d.line, d.column))
+    program = None if errors_only(diagnostics) else Program(tuple(instructions), config)
+    return AssemblyResult(program, tuple(diagnostics))
+
+
+def decode_word(word: int, config: PlenaConfig = DEFAULT_CONFIG, index: int = 0) -> Instruction | Diagnostic:
+    """One 32-bit word to an instruction, or a diagnostic saying why it is not one."""
+    line = index + 1
+    if not 0 <= word < 1 << 32:
+        return Diagnostic(line, 0, f"word {word:#x} is not 32 bits", hex(word))
+    opcode = word & 0x3F
+    spec = BY_OPCODE.get(opcode)
+    if spec is None:
+        return Diagnostic(line, 0, f"unknown opcode {opcode:#04x}", f"0x{word:08X}")
+    used_mask = 0x3F
+    values = []
+    for op in spec.operands:
+        shift, width = FIELDS[op.field]
+        value = (word >> shift) & ((1 << width) - 1)
+        used_mask |= ((1 << width) - 1) << shift
+        if op.kind in REGISTER_PREFIX and value >= register_count(op.kind, config):
+            return Diagnostic(
+                line,
+                0,
+                f"{spec.name}: register {REGISTER_PREFIX[op.kind]}{value} does not exist",
+                f"0x{word:08X}",
+            )
+        if op.kind is Kind.ZERO and value != 0:
+            return Diagnostic(
+                line, 0, f"{spec.name}: placeholder field is {value}, must be 0", f"0x{word:08X}"
+            )
+        if (op.choices is not None and value not in op.choices) or value < op.min_value:
+            return Diagnostic(line, 0, f"{spec.name}: {op.name}={value} is invalid", f"0x{word:08X}")
+        values.append(value)
+    if word & ~used_mask & 0xFFFFFFFF:
+        return Diagnostic(line, 0, f"{spec.name}: bits set outside its operand fields", f"0x{word:08X}")
+    return Instruction(spec, tuple(values), 0)
+
+
+def decode_words(words: list[int], config: PlenaConfig = DEFAULT_CONFIG) -> AssemblyResult:
+    diagnostics: list[Diagnostic] = []
+    instructions = []
+    for i, word in enumerate(words):
+        decoded = decode_word(word, config, i)
+        if isinstance(decoded, Diagnostic):
+            diagnostics.append(decoded)
+        else:
+            instructions.append(Instruction(decoded.spec, decoded.operands, i + 1))
+    _check_structure(instructions, diagnostics)
+    program = None if errors_only(diagnostics) else Program(tuple(instructions), config)
+    return AssemblyResult(program, tuple(diagnostics))
+
+
+def parse_hex(text: str) -> tuple[list[int], list[Diagnostic]]:
+    """Read the binary form: one 0xXXXXXXXX word per line (blank lines and comments ignored)."""
+    words, diagnostics = [], []
+    for lineno, raw in enumerate(text.splitlines(), start=1):
+        item = _strip_comment(raw).strip()
+        if not item:
+            continue
+        try:
+            word = int(item, 16)
+        except ValueError:
+            diagnostics.append(Diagnostic(lineno, 1, "not a hex word", item, "one 0xXXXXXXXX per line"))
+            continue
+        if not 0 <= word < 1 << 32:
+            diagnostics.append(Diagnostic(lineno, 1, "word wider than 32 bits", item))
+            continue
+        words.append(word)
+    return words, diagnostics

@@ -1,0 +1,860 @@
+"""The PLENA instruction table: the single source for the assembler, the binary encoding,
+the simulator's dispatch, the timing model and the generated ISA reference.
+
+Adding an instruction (ISA co-design) is one `InstrSpec` entry here plus its semantics
+function in `semantics.py`; a test checks the two stay in step.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from enum import Enum
+
+from .config import PlenaConfig
+
+
+class Unit(str, Enum):
+    MATRIX = "matrix"
+    VECTOR = "vector"
+    SCALAR = "scalar"
+    MEMORY = "memory"  # HBM DMA
+    CONTROL = "control"
+
+
+class Kind(str, Enum):
+    GP = "gp"  # integer register gp0..gp15
+    FP = "fp"  # BF16 register f0..f7
+    ADDR = "addr"  # HBM address register a0..a7
+    IMM = "imm"  # unsigned integer immediate
+    ZERO = "zero"  # placeholder operand: must be 0 (or gp0)
+
+
+# Bit positions of the encoding fields (LSB first): name -> (shift, width).
+FIELDS: dict[str, tuple[int, int]] = {
+    "opcode": (0, 6),
+    "rd": (6, 4),
+    "rs1": (10, 4),
+    "rs2": (14, 4),
+    "rs3": (18, 4),
+    "funct1": (22, 4),
+    "imm18": (14, 18),
+    "imm22": (10, 22),
+}
+
+
+@dataclass(frozen=True)
+class Operand:
+    name: str
+    kind: Kind
+    field: str
+    doc: str
+    choices: tuple[int, ...] | None = None  # allowed immediates for flag operands
+    default: int | None = None  # trailing operand that may be omitted
+    min_value: int = 0
+
+    @property
+    def max_value(self) -> int:
+        if self.choices is not None:
+            return max(self.choices)
+        return (1 << FIELDS[self.field][1]) - 1
+
+    def syntax(self) -> str:
+        text = self.name
+        return f"[{text}]" if self.default is not None else text
+
+
+CostFn = Callable[[PlenaConfig, tuple[int, ...]], int]
+MacFn = Callable[[PlenaConfig], int]
+
+
+@dataclass(frozen=True)
+class InstrSpec:
+    name: str
+    opcode: int
+    unit: Unit
+    operands: tuple[Operand, ...]
+    cost: CostFn | None  # (config, operand values) -> cycles; None: DMA timed by the HBM model
+    cost_text: str
+    summary: str
+    semantics: str
+    notes: str = ""
+    macs: MacFn | None = None  # useful multiply-accumulates per execution
+
+    def syntax(self) -> str:
+        ops = ", ".join(o.syntax() for o in self.operands)
+        return f"{self.name} {ops}".strip()
+
+    @property
+    def required_operands(self) -> int:
+        return sum(1 for o in self.operands if o.default is None)
+
+
+# --- operand shorthands -------------------------------------------------------------
+
+
+def _gp(name: str, field: str, doc: str) -> Operand:
+    return Operand(name, Kind.GP, field, doc)
+
+
+def _fp(name: str, field: str, doc: str) -> Operand:
+    return Operand(name, Kind.FP, field, doc)
+
+
+def _imm(name: str, field: str, doc: str, min_value: int = 0) -> Operand:
+    return Operand(name, Kind.IMM, field, doc, min_value=min_value)
+
+
+def _flag(name: str, field: str, doc: str, default: int | None = None) -> Operand:
+    return Operand(name, Kind.IMM, field, doc, choices=(0, 1), default=default)
+
+
+ZERO = Operand("0", Kind.ZERO, "rd", "placeholder, write 0")
+RMASK = _flag("rmask", "rs3", "0: whole vector; 1: only heads enabled in V_MASK", default=0)
+PREC_M = _flag("prec", "funct1", "precision class: 0 weights, 1 key/value (both MXFP8 here)")
+PREC_V = _flag("prec", "funct1", "precision class: 0 activation, 1 key/value (both MXFP8 here)")
+RSTRIDE = _flag("rstride", "rs3", "0: consecutive rows; 1: rows STRIDE_REG bytes apart")
+
+
+def _c(value: int) -> CostFn:
+    return lambda cfg, ops: value
+
+
+def _mm_cost(cfg: PlenaConfig, ops: tuple[int, ...]) -> int:
+    return cfg.systolic_overhead_cycles + cfg.mlen
+
+
+def _bmv_cost(cfg: PlenaConfig, ops: tuple[int, ...]) -> int:
+    return cfg.systolic_overhead_cycles + 1
+
+
+INSTRUCTIONS: tuple[InstrSpec, ...] = (
+    # ---------------------------------------------------------------- matrix
+    InstrSpec(
+        "M_MM",
+        0x01,
+        Unit.MATRIX,
+        (
+            ZERO,
+            _gp("rs1", "rs1", "MRAM address: tile base + column block j * BLEN * MLEN"),
+            _gp("rs2", "rs2", "VRAM address of the first of BLEN activation rows"),
+        ),
+        _mm_cost,
+        "MLEN + overhead",
+        "Accumulate a BLEN x BLEN block: BLEN VRAM rows times BLEN columns of an MRAM tile.",
+        "X[i, :] = VRAM[G[rs2] + i*MLEN : +MLEN] for i < BLEN; tile T = MRAM tile containing G[rs1]; "
+        "c = (G[rs1] mod MLEN*MLEN) / MLEN; m_accum += X @ T[:, c:c+BLEN] (FP32).",
+        "Column block j of a tile is addressed as tile_base + j*BLEN*MLEN (row-granular form), so "
+        "(G[rs1] mod MLEN*MLEN) must be a multiple of BLEN*MLEN.",
+        macs=lambda cfg: cfg.blen * cfg.mlen * cfg.blen,
+    ),
+    InstrSpec(
+        "M_TMM",
+        0x02,
+        Unit.MATRIX,
+        (
+            ZERO,
+            _gp("rs1", "rs1", "VRAM address of the first of BLEN activation rows"),
+            _gp("rs2", "rs2", "MRAM address: tile base + row block j * BLEN * MLEN"),
+        ),
+        _mm_cost,
+        "MLEN + overhead",
+        "Like M_MM but against the transposed tile: X @ T[c:c+BLEN, :]^T. Note the swapped operands.",
+        "X[i, :] = VRAM[G[rs1] + i*MLEN : +MLEN] for i < BLEN; T = MRAM tile containing G[rs2]; "
+        "c = (G[rs2] mod MLEN*MLEN) / MLEN; m_accum += X @ T[c:c+BLEN, :]^T (FP32).",
+        "Use it when the weight is stored transposed (out x in), and for Q @ K^T.",
+        macs=lambda cfg: cfg.blen * cfg.mlen * cfg.blen,
+    ),
+    InstrSpec(
+        "M_BMM",
+        0x03,
+        Unit.MATRIX,
+        (
+            ZERO,
+            _gp("rs1", "rs1", "MRAM address: tile base + head row block c * MLEN"),
+            _gp("rs2", "rs2", "VRAM address of the first of MLEN rows (heads packed in each row)"),
+        ),
+        _mm_cost,
+        "MLEN + overhead",
+        "Per-head matmul over MLEN/HLEN lanes: S_h += scale * X_h @ T[c:c+HLEN, :].",
+        "For lane h < MLEN/HLEN: X_h = columns [h*HLEN, (h+1)*HLEN) of the MLEN VRAM rows starting at "
+        "G[rs2]; T = MRAM tile containing G[rs1], c = (G[rs1] mod MLEN*MLEN) / MLEN (multiple of HLEN); "
+        "hm_accum[h] += bmm_scale * X_h @ T[c:c+HLEN, :] (MLEN x MLEN, FP32).",
+        "bmm_scale = 1/sqrt(HLEN) is applied inside the hardware and cannot be changed.",
+        macs=lambda cfg: cfg.heads_per_row * cfg.mlen * cfg.hlen * cfg.mlen,
+    ),
+    InstrSpec(
+        "M_BTMM",
+        0x04,
+        Unit.MATRIX,
+        (
+            ZERO,
+            _gp("rs1", "rs1", "VRAM address of the first of MLEN rows (heads packed in each row)"),
+            _gp("rs2", "rs2", "MRAM address: tile base + head column block c * MLEN"),
+        ),
+        _mm_cost,
+        "MLEN + overhead",
+        "Per-head Q @ K^T over MLEN/HLEN lanes sharing one K head: S_h += scale * Q_h @ K^T.",
+        "For lane h < MLEN/HLEN: Q_h = columns [h*HLEN, (h+1)*HLEN) of the MLEN VRAM rows starting at "
+        "G[rs1]; T = MRAM tile containing G[rs2] (MLEN keys x MLEN features), c = (G[rs2] mod MLEN*MLEN) "
+        "/ MLEN (multiple of HLEN); hm_accum[h] += bmm_scale * Q_h @ T[:, c:c+HLEN]^T (MLEN x MLEN).",
+        "All lanes read the same K head (columns c..c+HLEN of the tile): grouped-query attention "
+        "with MLEN/HLEN query heads per K head. bmm_scale = 1/sqrt(HLEN) is applied inside.",
+        macs=lambda cfg: cfg.heads_per_row * cfg.mlen * cfg.hlen * cfg.mlen,
+    ),
+    InstrSpec(
+        "M_BMM_WO",
+        0x05,
+        Unit.MATRIX,
+        (_gp("rd", "rd", "VRAM destination base"), _imm("imm", "imm18", "added to G[rd]")),
+        _c(1),
+        "1",
+        "Write the per-head accumulators as MLEN/HLEN consecutive MLEN x MLEN blocks, then clear.",
+        "addr = G[rd] + imm (multiple of VLEN); lane h's MLEN x MLEN result (BF16) goes to VRAM rows "
+        "addr + h*MLEN*MLEN + i*MLEN, i < MLEN (head-major); hm_accum = 0.",
+    ),
+    InstrSpec(
+        "M_MM_WO",
+        0x06,
+        Unit.MATRIX,
+        (
+            _gp("rd", "rd", "VRAM destination address"),
+            _gp("rstride", "rs1", "row stride register in VRAM rows; gp0 means 1"),
+            _imm("imm", "imm18", "added to G[rd]"),
+        ),
+        _c(1),
+        "1",
+        "Write the BLEN x BLEN accumulator into VRAM (BF16), then clear it.",
+        "addr = G[rd] + imm; base = addr rounded down to VLEN; o = addr mod VLEN (multiple of BLEN); "
+        "s = 1 if rstride is gp0 else G[rstride]; for i < BLEN: VRAM[base + i*VLEN*s + o : +BLEN] = "
+        "m_accum[i, :]; m_accum = 0.",
+        "Only the BLEN written columns of each row change. An accumulator holds BLEN x BLEN: write it "
+        "out once per output block.",
+    ),
+    InstrSpec(
+        "M_MV",
+        0x07,
+        Unit.MATRIX,
+        (
+            ZERO,
+            _gp("rs1", "rs1", "MRAM address: tile base + column offset c (c + BLEN <= MLEN)"),
+            _gp("rs2", "rs2", "VRAM address of the input row"),
+        ),
+        lambda cfg, ops: cfg.mlen,
+        "MLEN",
+        "Vector times matrix slice: v_accum (BLEN) += x @ T[:, c:c+BLEN].",
+        "x = VRAM[G[rs2] : +MLEN]; T = MRAM tile containing G[rs1]; c = G[rs1] mod MLEN*MLEN "
+        "(element offset inside the first row, multiple of BLEN); v_accum += x @ T[:, c:c+BLEN].",
+        macs=lambda cfg: cfg.mlen * cfg.blen,
+    ),
+    InstrSpec(
+        "M_TMV",
+        0x08,
+        Unit.MATRIX,
+        (
+            ZERO,
+            _gp("rs1", "rs1", "MRAM address: tile base + row offset c * MLEN"),
+            _gp("rs2", "rs2", "VRAM address of the input row"),
+        ),
+        lambda cfg, ops: cfg.mlen,
+        "MLEN",
+        "Vector times transposed slice: v_accum (BLEN) += x @ T[c:c+BLEN, :]^T.",
+        "x = VRAM[G[rs2] : +MLEN]; T = MRAM tile containing G[rs1]; c = (G[rs1] mod MLEN*MLEN) / MLEN "
+        "(multiple of BLEN); v_accum += x @ T[c:c+BLEN, :]^T.",
+        macs=lambda cfg: cfg.mlen * cfg.blen,
+    ),
+    InstrSpec(
+        "M_BMV",
+        0x09,
+        Unit.MATRIX,
+        (
+            _gp("rd", "rd", "extra MRAM offset register (gp0 for none)"),
+            _gp("rs1", "rs1", "MRAM address: tile base + head row block c * MLEN"),
+            _gp("rs2", "rs2", "VRAM address of the query row (heads packed)"),
+        ),
+        _bmv_cost,
+        "1 + overhead",
+        "Decode-time M_BMM for one token: per lane h, hv_accum[h] += scale * q_h @ T[c:c+HLEN, :].",
+        "a = G[rs1] + G[rd]; T = MRAM tile containing a, c = (a mod MLEN*MLEN) / MLEN; for lane h: "
+        "q_h = VRAM[G[rs2] + h*HLEN : +HLEN]; hv_accum[h] += bmm_scale * q_h @ T[c:c+HLEN, :].",
+        macs=lambda cfg: cfg.heads_per_row * cfg.hlen * cfg.mlen,
+    ),
+    InstrSpec(
+        "M_BTMV",
+        0x0A,
+        Unit.MATRIX,
+        (
+            _gp("rd", "rd", "extra MRAM offset register (gp0 for none)"),
+            _gp("rs1", "rs1", "MRAM address: tile base + head column block c * MLEN"),
+            _gp("rs2", "rs2", "VRAM address of the query row (heads packed)"),
+        ),
+        _bmv_cost,
+        "1 + overhead",
+        "Decode-time M_BTMM for one token: per lane h, hv_accum[h] += scale * q_h @ K^T.",
+        "a = G[rs1] + G[rd]; T = MRAM tile containing a, c = (a mod MLEN*MLEN) / MLEN; for lane h: "
+        "q_h = VRAM[G[rs2] + h*HLEN : +HLEN]; hv_accum[h] += bmm_scale * q_h @ T[:, c:c+HLEN]^T.",
+        macs=lambda cfg: cfg.heads_per_row * cfg.hlen * cfg.mlen,
+    ),
+    InstrSpec(
+        "M_MV_WO",
+        0x0B,
+        Unit.MATRIX,
+        (_gp("rd", "rd", "VRAM destination address"), _imm("imm", "imm18", "added to G[rd]")),
+        _c(1),
+        "1",
+        "Write the BLEN-element vector accumulator into VRAM (BF16), then clear it.",
+        "addr = G[rd] + imm (multiple of BLEN, within one row); VRAM[addr : +BLEN] = v_accum; v_accum = 0.",
+    ),
+    InstrSpec(
+        "M_BMV_WO",
+        0x0C,
+        Unit.MATRIX,
+        (_gp("rd", "rd", "VRAM destination base"), _imm("imm", "imm18", "added to G[rd]")),
+        _c(1),
+        "1",
+        "Write the per-head vector accumulators as MLEN/HLEN consecutive VRAM rows, then clear.",
+        "addr = G[rd] + imm (multiple of VLEN); VRAM[addr + h*VLEN : +VLEN] = hv_accum[h]; hv_accum = 0.",
+    ),
+    # ---------------------------------------------------------------- vector
+    InstrSpec(
+        "V_ADD_VV",
+        0x0D,
+        Unit.VECTOR,
+        (
+            _gp("rd", "rd", "destination row"),
+            _gp("rs1", "rs1", "first source row"),
+            _gp("rs2", "rs2", "second source row"),
+            RMASK,
+        ),
+        _c(1),
+        "1",
+        "Elementwise add of two VRAM rows.",
+        "V[G[rd]] = V[G[rs1]] + V[G[rs2]].",
+        "gp0 as a source means VRAM address 0, not a zero vector.",
+    ),
+    InstrSpec(
+        "V_ADD_VF",
+        0x0E,
+        Unit.VECTOR,
+        (
+            _gp("rd", "rd", "destination row"),
+            _gp("rs1", "rs1", "source row"),
+            _fp("fs", "rs2", "scalar"),
+            RMASK,
+        ),
+        _c(1),
+        "1",
+        "Add a broadcast scalar to a VRAM row.",
+        "V[G[rd]] = V[G[rs1]] + F[fs].",
+    ),
+    InstrSpec(
+        "V_SUB_VV",
+        0x0F,
+        Unit.VECTOR,
+        (
+            _gp("rd", "rd", "destination row"),
+            _gp("rs1", "rs1", "minuend row"),
+            _gp("rs2", "rs2", "subtrahend row"),
+            RMASK,
+        ),
+        _c(1),
+        "1",
+        "Elementwise subtract: rs1 - rs2.",
+        "V[G[rd]] = V[G[rs1]] - V[G[rs2]].",
+        "Order follows the public emulator (rs1 - rs2); one copy of the written spec says rs2 - rs1.",
+    ),
+    InstrSpec(
+        "V_SUB_VF",
+        0x10,
+        Unit.VECTOR,
+        (
+            _gp("rd", "rd", "destination row"),
+            _gp("rs1", "rs1", "source row"),
+            _fp("fs", "rs2", "scalar"),
+            RMASK,
+            _flag("rorder", "funct1", "0: vector - scalar; 1: scalar - vector", default=0),
+        ),
+        _c(1),
+        "1",
+        "Subtract a broadcast scalar (or subtract the row from it with rorder=1).",
+        "rorder=0: V[G[rd]] = V[G[rs1]] - F[fs]; rorder=1: V[G[rd]] = F[fs] - V[G[rs1]].",
+        "Negate a row with V_SUB_VF rd, rs1, f0, 0, 1.",
+    ),
+    InstrSpec(
+        "V_MUL_VV",
+        0x11,
+        Unit.VECTOR,
+        (
+            _gp("rd", "rd", "destination row"),
+            _gp("rs1", "rs1", "first source row"),
+            _gp("rs2", "rs2", "second source row"),
+            RMASK,
+        ),
+        _c(1),
+        "1",
+        "Elementwise multiply of two VRAM rows.",
+        "V[G[rd]] = V[G[rs1]] * V[G[rs2]].",
+    ),
+    InstrSpec(
+        "V_MUL_VF",
+        0x12,
+        Unit.VECTOR,
+        (
+            _gp("rd", "rd", "destination row"),
+            _gp("rs1", "rs1", "source row"),
+            _fp("fs", "rs2", "scalar"),
+            RMASK,
+        ),
+        _c(1),
+        "1",
+        "Multiply a VRAM row by a broadcast scalar.",
+        "V[G[rd]] = V[G[rs1]] * F[fs].",
+    ),
+    InstrSpec(
+        "V_EXP_V",
+        0x13,
+        Unit.VECTOR,
+        (_gp("rd", "rd", "destination row"), _gp("rs1", "rs1", "source row"), RMASK),
+        _c(1),
+        "1",
+        "Elementwise exp, inputs clamped to [-88, 88].",
+        "V[G[rd]] = exp(clamp(V[G[rs1]], -88, 88)).",
+    ),
+    InstrSpec(
+        "V_RECI_V",
+        0x14,
+        Unit.VECTOR,
+        (_gp("rd", "rd", "destination row"), _gp("rs1", "rs1", "source row"), RMASK),
+        _c(2),
+        "2",
+        "Elementwise reciprocal.",
+        "V[G[rd]] = 1 / V[G[rs1]] (1/0 = inf).",
+    ),
+    InstrSpec(
+        "V_RED_SUM",
+        0x15,
+        Unit.VECTOR,
+        (_fp("fd", "rd", "accumulating scalar"), _gp("rs1", "rs1", "source row"), RMASK),
+        _c(8),
+        "8",
+        "Sum a VRAM row INTO a scalar register (it accumulates: zero it first).",
+        "F[fd] = F[fd] + sum(V[G[rs1]]) (sum in FP32, result rounded to BF16); with rmask=1 only "
+        "elements of heads enabled in V_MASK are summed. Writes to f0 are dropped.",
+    ),
+    InstrSpec(
+        "V_RED_MAX",
+        0x16,
+        Unit.VECTOR,
+        (_fp("fd", "rd", "running-max scalar"), _gp("rs1", "rs1", "source row"), RMASK),
+        _c(4),
+        "4",
+        "Running max of a VRAM row into a scalar register.",
+        "F[fd] = max(F[fd], max(V[G[rs1]])); with rmask=1 only heads enabled in V_MASK count. "
+        "Writes to f0 are dropped. Start from -inf (load it from FP SRAM) for a fresh max.",
+    ),
+    InstrSpec(
+        "V_SHFT_V",
+        0x32,
+        Unit.VECTOR,
+        (
+            _gp("rd", "rd", "destination row"),
+            _gp("rs1", "rs1", "source row"),
+            _gp("rs2", "rs2", "shift amount register"),
+        ),
+        _c(1),
+        "1",
+        "Shift a row toward higher element indices, filling with zeros.",
+        "k = G[rs2]; V[G[rd]][i] = V[G[rs1]][i - k] for i >= k, else 0.",
+        "Direction follows the public emulator (toward higher indices).",
+    ),
+    InstrSpec(
+        "V_MAX_VF",
+        0x35,
+        Unit.VECTOR,
+        (
+            _gp("rd", "rd", "destination row"),
+            _gp("rs1", "rs1", "source row"),
+            _fp("fs", "rs2", "scalar"),
+            RMASK,
+        ),
+        _c(4),
+        "4",
+        "Elementwise max with a broadcast scalar (e.g. ReLU with f0).",
+        "V[G[rd]] = max(V[G[rs1]], F[fs]).",
+    ),
+    InstrSpec(
+        "V_MIN_VF",
+        0x36,
+        Unit.VECTOR,
+        (
+            _gp("rd", "rd", "destination row"),
+            _gp("rs1", "rs1", "source row"),
+            _fp("fs", "rs2", "scalar"),
+            RMASK,
+        ),
+        _c(4),
+        "4",
+        "Elementwise min with a broadcast scalar.",
+        "V[G[rd]] = min(V[G[rs1]], F[fs]).",
+    ),
+    InstrSpec(
+        "V_TOPK",
+        0x37,
+        Unit.VECTOR,
+        (
+            _gp("rd", "rd", "FP SRAM address for the k weights"),
+            _gp("rs1", "rs1", "VRAM address of the logits"),
+            _gp("rs2", "rs2", "INT SRAM address for the k indices"),
+            _flag("policy", "rs3", "0: top-4 of 32 logits; 1: top-8 of 128 logits"),
+        ),
+        lambda cfg, ops: topk_cost(ops[3]),
+        "4 x logits (32 or 128)",
+        "Mixture-of-experts router: top-k logits, softmax over the selected ones.",
+        "n, k = (32, 4) or (128, 8); L = VRAM[G[rs1] : +n]; idx = indices of the k largest (ties: lower "
+        "index first, in descending order); FP_SRAM[G[rd] + j] = softmax(L[idx])[j]; "
+        "INT_SRAM[G[rs2] + j] = idx[j].",
+    ),
+    # ---------------------------------------------------------------- scalar FP
+    InstrSpec(
+        "S_ADD_FP",
+        0x17,
+        Unit.SCALAR,
+        (_fp("fd", "rd", "destination"), _fp("fa", "rs1", "a"), _fp("fb", "rs2", "b")),
+        _c(1),
+        "1",
+        "Scalar add.",
+        "F[fd] = F[fa] + F[fb].",
+    ),
+    InstrSpec(
+        "S_SUB_FP",
+        0x18,
+        Unit.SCALAR,
+        (_fp("fd", "rd", "destination"), _fp("fa", "rs1", "a"), _fp("fb", "rs2", "b")),
+        _c(1),
+        "1",
+        "Scalar subtract.",
+        "F[fd] = F[fa] - F[fb].",
+    ),
+    InstrSpec(
+        "S_MAX_FP",
+        0x19,
+        Unit.SCALAR,
+        (_fp("fd", "rd", "destination"), _fp("fa", "rs1", "a"), _fp("fb", "rs2", "b")),
+        _c(1),
+        "1",
+        "Scalar max.",
+        "F[fd] = max(F[fa], F[fb]).",
+    ),
+    InstrSpec(
+        "S_MUL_FP",
+        0x1A,
+        Unit.SCALAR,
+        (_fp("fd", "rd", "destination"), _fp("fa", "rs1", "a"), _fp("fb", "rs2", "b")),
+        _c(1),
+        "1",
+        "Scalar multiply.",
+        "F[fd] = F[fa] * F[fb].",
+    ),
+    InstrSpec(
+        "S_EXP_FP",
+        0x1B,
+        Unit.SCALAR,
+        (_fp("fd", "rd", "destination"), _fp("fa", "rs1", "source")),
+        _c(1),
+        "1",
+        "Scalar exp, input clamped to [-88, 88].",
+        "F[fd] = exp(clamp(F[fa], -88, 88)).",
+    ),
+    InstrSpec(
+        "S_RECI_FP",
+        0x1C,
+        Unit.SCALAR,
+        (_fp("fd", "rd", "destination"), _fp("fa", "rs1", "source")),
+        _c(1),
+        "1",
+        "Scalar reciprocal.",
+        "F[fd] = 1 / F[fa].",
+    ),
+    InstrSpec(
+        "S_SQRT_FP",
+        0x1D,
+        Unit.SCALAR,
+        (_fp("fd", "rd", "destination"), _fp("fa", "rs1", "source")),
+        _c(1),
+        "1",
+        "Scalar square root.",
+        "F[fd] = sqrt(F[fa]) (NaN for negative input).",
+    ),
+    InstrSpec(
+        "S_LD_FP",
+        0x1E,
+        Unit.SCALAR,
+        (
+            _fp("fd", "rd", "destination"),
+            _gp("rs1", "rs1", "FP SRAM base register"),
+            _imm("imm", "imm18", "offset"),
+        ),
+        _c(1),
+        "1",
+        "Load a BF16 scalar from FP SRAM.",
+        "F[fd] = FP_SRAM[G[rs1] + imm].",
+        "Writes to f0 are dropped (f0 stays 0.0).",
+    ),
+    InstrSpec(
+        "S_ST_FP",
+        0x1F,
+        Unit.SCALAR,
+        (
+            _fp("fs", "rd", "source"),
+            _gp("rs1", "rs1", "FP SRAM base register"),
+            _imm("imm", "imm18", "offset"),
+        ),
+        _c(1),
+        "1",
+        "Store a BF16 scalar to FP SRAM.",
+        "FP_SRAM[G[rs1] + imm] = F[fs].",
+    ),
+    InstrSpec(
+        "S_MAP_V_FP",
+        0x20,
+        Unit.SCALAR,
+        (
+            _gp("rd", "rd", "VRAM destination row"),
+            _gp("rs1", "rs1", "FP SRAM base register"),
+            _imm("imm", "imm18", "offset"),
+        ),
+        lambda cfg, ops: cfg.vlen,
+        "VLEN",
+        "Copy VLEN consecutive FP SRAM entries into a VRAM row.",
+        "V[G[rd]] = FP_SRAM[G[rs1] + imm : +VLEN].",
+    ),
+    # ---------------------------------------------------------------- scalar INT
+    InstrSpec(
+        "S_ADD_INT",
+        0x21,
+        Unit.SCALAR,
+        (_gp("rd", "rd", "destination"), _gp("rs1", "rs1", "a"), _gp("rs2", "rs2", "b")),
+        _c(1),
+        "1",
+        "Integer add (u32, wrapping).",
+        "G[rd] = (G[rs1] + G[rs2]) mod 2^32.",
+    ),
+    InstrSpec(
+        "S_ADDI_INT",
+        0x22,
+        Unit.SCALAR,
+        (
+            _gp("rd", "rd", "destination"),
+            _gp("rs1", "rs1", "source"),
+            _imm("imm", "imm18", "unsigned immediate < 2^18"),
+        ),
+        _c(1),
+        "1",
+        "Integer add immediate (u32, wrapping; the immediate is unsigned).",
+        "G[rd] = (G[rs1] + imm) mod 2^32.",
+        "Build constants >= 2^18 with S_LUI_INT rd, v >> 12 then S_ADDI_INT rd, rd, v & 0xFFF. "
+        "S_ADDI_INT gp0, gp0, 0 is the customary no-op.",
+    ),
+    InstrSpec(
+        "S_SUB_INT",
+        0x23,
+        Unit.SCALAR,
+        (_gp("rd", "rd", "destination"), _gp("rs1", "rs1", "a"), _gp("rs2", "rs2", "b")),
+        _c(1),
+        "1",
+        "Integer subtract (u32, wrapping).",
+        "G[rd] = (G[rs1] - G[rs2]) mod 2^32.",
+    ),
+    InstrSpec(
+        "S_MUL_INT",
+        0x24,
+        Unit.SCALAR,
+        (_gp("rd", "rd", "destination"), _gp("rs1", "rs1", "a"), _gp("rs2", "rs2", "b")),
+        _c(1),
+        "1",
+        "Integer multiply (u32, wrapping). Registers only: no immediate form.",
+        "G[rd] = (G[rs1] * G[rs2]) mod 2^32.",
+    ),
+    InstrSpec(
+        "S_LUI_INT",
+        0x25,
+        Unit.SCALAR,
+        (_gp("rd", "rd", "destination"), _imm("imm", "imm22", "upper immediate < 2^22")),
+        _c(1),
+        "1",
+        "Load upper immediate.",
+        "G[rd] = (imm << 12) mod 2^32.",
+    ),
+    InstrSpec(
+        "S_LD_INT",
+        0x26,
+        Unit.SCALAR,
+        (
+            _gp("rd", "rd", "destination"),
+            _gp("rs1", "rs1", "INT SRAM base register"),
+            _imm("imm", "imm18", "offset"),
+        ),
+        _c(1),
+        "1",
+        "Load a u32 from INT SRAM.",
+        "G[rd] = INT_SRAM[G[rs1] + imm].",
+    ),
+    InstrSpec(
+        "S_ST_INT",
+        0x27,
+        Unit.SCALAR,
+        (
+            _gp("rs", "rd", "source"),
+            _gp("rs1", "rs1", "INT SRAM base register"),
+            _imm("imm", "imm18", "offset"),
+        ),
+        _c(1),
+        "1",
+        "Store a u32 to INT SRAM.",
+        "INT_SRAM[G[rs1] + imm] = G[rs].",
+    ),
+    # ---------------------------------------------------------------- memory (DMA)
+    InstrSpec(
+        "H_PREFETCH_M",
+        0x28,
+        Unit.MEMORY,
+        (
+            _gp("rd", "rd", "MRAM destination (multiple of MLEN*MLEN)"),
+            _gp("rs1", "rs1", "HBM element offset register"),
+            Operand("ab", Kind.ADDR, "rs2", "HBM base"),
+            RSTRIDE,
+            PREC_M,
+        ),
+        None,
+        "HBM model",
+        "Load PREFETCH_M rows of MLEN MXFP8 elements from HBM into MRAM tile(s), as BF16.",
+        "for r < PREFETCH_M: off = G[rs1] + r*stride (stride = STRIDE_REG if rstride else MLEN); "
+        "elements at HBM[A[ab] + off : +MLEN], scales at HBM[A[ab] + SCALE_REG + off/8 : +MLEN/8]; "
+        "row r lands in MRAM tile G[rd] + (r div MLEN)*MLEN*MLEN, row r mod MLEN.",
+        "For W[K, N] stored row-major: STRIDE_REG = N and tile (k, j) starts at element offset "
+        "k*MLEN*N + j*MLEN.",
+    ),
+    InstrSpec(
+        "H_PREFETCH_V",
+        0x29,
+        Unit.MEMORY,
+        (
+            _gp("rd", "rd", "VRAM destination row"),
+            _gp("rs1", "rs1", "HBM element offset register"),
+            Operand("ab", Kind.ADDR, "rs2", "HBM base"),
+            RSTRIDE,
+            PREC_V,
+        ),
+        None,
+        "HBM model",
+        "Load PREFETCH_V rows of VLEN MXFP8 elements from HBM into consecutive VRAM rows, as BF16.",
+        "for r < PREFETCH_V: off = G[rs1] + r*stride (stride = STRIDE_REG if rstride else VLEN); "
+        "V[G[rd] + r*VLEN] = dequant(HBM[A[ab] + off : +VLEN], scales at A[ab] + SCALE_REG + off/8).",
+    ),
+    InstrSpec(
+        "H_STORE_V",
+        0x2A,
+        Unit.MEMORY,
+        (
+            _gp("rs", "rd", "VRAM source row"),
+            _gp("rs1", "rs1", "HBM element offset register"),
+            Operand("ab", Kind.ADDR, "rs2", "HBM base"),
+            RSTRIDE,
+            PREC_V,
+        ),
+        None,
+        "HBM model",
+        "Quantise STORE_V consecutive VRAM rows to MXFP8 and write them to HBM.",
+        "for r < STORE_V: off = G[rs1] + r*stride; HBM[A[ab] + off : +VLEN] = elements of "
+        "quant(V[G[rs] + r*VLEN]); scales to A[ab] + SCALE_REG + off/8.",
+    ),
+    # ---------------------------------------------------------------- control
+    InstrSpec(
+        "C_SET_ADDR_REG",
+        0x2B,
+        Unit.CONTROL,
+        (
+            Operand("ad", Kind.ADDR, "rd", "destination"),
+            _gp("rs1", "rs1", "high 32 bits"),
+            _gp("rs2", "rs2", "low 32 bits"),
+        ),
+        _c(1),
+        "1",
+        "Set an HBM address register from two GP registers.",
+        "A[ad] = (G[rs1] << 32) | G[rs2].",
+    ),
+    InstrSpec(
+        "C_SET_SCALE_REG",
+        0x2C,
+        Unit.CONTROL,
+        (_gp("rs", "rd", "source"),),
+        _c(1),
+        "1",
+        "Set SCALE_REG: byte distance from a tensor's elements to its scales.",
+        "SCALE_REG = G[rs].",
+    ),
+    InstrSpec(
+        "C_SET_STRIDE_REG",
+        0x2D,
+        Unit.CONTROL,
+        (_gp("rs", "rd", "source"),),
+        _c(1),
+        "1",
+        "Set STRIDE_REG: HBM row stride in elements for rstride=1 transfers.",
+        "STRIDE_REG = G[rs].",
+    ),
+    InstrSpec(
+        "C_SET_V_MASK_REG",
+        0x2E,
+        Unit.CONTROL,
+        (_gp("rs", "rd", "source"),),
+        _c(1),
+        "1",
+        "Set V_MASK: bit h enables elements [h*HLEN, (h+1)*HLEN) for rmask=1 ops.",
+        "V_MASK = G[rs].",
+    ),
+    InstrSpec(
+        "C_LOOP_START",
+        0x2F,
+        Unit.CONTROL,
+        (_gp("rc", "rd", "counter register"), _imm("count", "imm22", "iterations (>= 1)", min_value=1)),
+        _c(1),
+        "1",
+        "Start a hardware loop running its body `count` times.",
+        "G[rc] = count; push (body start, rc).",
+        "G[rc] counts down and is not an index: keep your own induction register.",
+    ),
+    InstrSpec(
+        "C_LOOP_END",
+        0x30,
+        Unit.CONTROL,
+        (_gp("rc", "rd", "counter register of the loop"),),
+        _c(1),
+        "1",
+        "End of a hardware loop body.",
+        "if G[rc] > 1: G[rc] -= 1 and jump to the first body instruction; else G[rc] = 0 and pop.",
+    ),
+    InstrSpec(
+        "C_BREAK",
+        0x34,
+        Unit.CONTROL,
+        (),
+        _c(1),
+        "1",
+        "Leave the innermost loop after the current iteration.",
+        "Marks the innermost active loop finished: its C_LOOP_END falls through.",
+    ),
+)
+
+BY_NAME: dict[str, InstrSpec] = {spec.name: spec for spec in INSTRUCTIONS}
+BY_OPCODE: dict[int, InstrSpec] = {spec.opcode: spec for spec in INSTRUCTIONS}
+
+REGISTER_PREFIX = {Kind.GP: "gp", Kind.FP: "f", Kind.ADDR: "a"}
+
+
+def register_count(kind: Kind, cfg: PlenaConfig) -> int:
+    return {Kind.GP: cfg.gp_regs, Kind.FP: cfg.fp_regs, Kind.ADDR: cfg.addr_regs}[kind]
+
+
+def topk_cost(policy: int) -> int:
+    return 4 * (128 if policy else 32)

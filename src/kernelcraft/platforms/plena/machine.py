@@ -1,0 +1,260 @@
+"""The PLENA machine: architectural state, the run loop, faults and statistics.
+
+A program is compiled once into a list of closures (see semantics.py), one per
+instruction, with operands already decoded; the run loop only calls them. Cycle costs of
+non-DMA instructions are static, so cycles and per-unit busy time are computed after the
+run from per-instruction execution counts; DMA instructions add their HBM time as they
+run. Same program and image give the same state and cycles on any machine.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from ..base import Fault, RunLimits
+from .assembler import Program
+from .config import PlenaConfig
+from .isa import Unit
+from .mx import BF16
+
+MASK32 = 0xFFFFFFFF
+
+
+class MachineFault(Exception):
+    """Raised inside semantics; the run loop turns it into a Fault value."""
+
+    def __init__(self, kind: str, message: str, **state):
+        super().__init__(message)
+        self.kind = kind
+        self.message = message
+        self.state = state
+
+
+@dataclass
+class MemoryImage:
+    """Initial memory contents for one run. Anything not given is uninitialised."""
+
+    hbm: np.ndarray | None = None  # uint8 bytes placed at HBM address 0
+    vram: dict[int, np.ndarray] = field(default_factory=dict)  # element address -> values
+    fpsram: dict[int, np.ndarray] = field(default_factory=dict)  # slot -> values (rounded to BF16)
+    intsram: dict[int, np.ndarray] = field(default_factory=dict)  # slot -> u32 values
+    # Fill uninitialised memory with a poison pattern (NaN on chip, random bytes in HBM) so a
+    # kernel that reads memory it never wrote cannot pass by luck.
+    poison: bool = False
+    poison_seed: int = 0
+
+
+@dataclass
+class ExecutionStats:
+    cycles: int
+    instructions: int  # dynamic instruction count
+    unit_busy_cycles: dict[str, int]
+    instruction_mix: dict[str, int]  # dynamic counts per unit category
+    opcode_counts: dict[str, int]
+    hbm_read_bytes: int
+    hbm_write_bytes: int
+    macs: int
+    mac_utilization: float  # useful MACs / (cycles x peak MACs per cycle)
+    latency_ns: float
+
+    def to_dict(self) -> dict:
+        return dict(self.__dict__)
+
+
+@dataclass
+class Execution:
+    stats: ExecutionStats
+    fault: Fault | None
+    machine: Machine
+    trace: list[tuple[int, int, int, str]] | None = None  # (pc, start cycle, duration, unit)
+
+    @property
+    def ok(self) -> bool:
+        return self.fault is None
+
+
+class Machine:
+    """Architectural state of one PLENA core."""
+
+    def __init__(self, config: PlenaConfig, image: MemoryImage | None = None):
+        cfg = self.config = config
+        image = image or MemoryImage()
+        rng = np.random.default_rng(image.poison_seed)
+        fill = np.nan if image.poison else 0.0
+        self.g = [0] * cfg.gp_regs
+        self.f = [0.0] * cfg.fp_regs
+        self.a = [0] * cfg.addr_regs
+        self.scale_reg = 0
+        self.stride_reg = 1
+        self.vmask = 0
+        self.vram = np.full(cfg.vram_elems, fill, dtype=BF16)
+        self.mram = np.full(cfg.mram_elems, fill, dtype=BF16)
+        self.fpsram = np.full(cfg.fpsram_words, fill, dtype=BF16)
+        self.intsram = (
+            rng.integers(0, 1 << 32, cfg.intsram_words, dtype=np.uint64).astype(np.uint32)
+            if image.poison
+            else np.zeros(cfg.intsram_words, dtype=np.uint32)
+        )
+        if image.poison:
+            self.hbm = rng.integers(0, 256, cfg.hbm_bytes, dtype=np.uint8)
+        else:
+            self.hbm = np.zeros(cfg.hbm_bytes, dtype=np.uint8)
+        if image.hbm is not None:
+            data = np.asarray(image.hbm, dtype=np.uint8).reshape(-1)
+            if data.size > cfg.hbm_bytes:
+                raise ValueError(f"HBM image of {data.size} bytes exceeds HBM size {cfg.hbm_bytes}")
+            self.hbm[: data.size] = data
+        for addr, values in image.vram.items():
+            self._preload(self.vram, addr, values, "VRAM")
+        for addr, values in image.fpsram.items():
+            self._preload(self.fpsram, addr, values, "FP SRAM")
+        for addr, values in image.intsram.items():
+            vals = np.asarray(values, dtype=np.uint64).reshape(-1)
+            if addr < 0 or addr + vals.size > self.intsram.size:
+                raise ValueError(f"INT SRAM preload [{addr}, {addr + vals.size}) out of range")
+            self.intsram[addr : addr + vals.size] = vals.astype(np.uint32)
+        self.m_accum = np.zeros((cfg.blen, cfg.blen), dtype=np.float32)
+        self.v_accum = np.zeros(cfg.blen, dtype=np.float32)
+        self.hm_accum = np.zeros((cfg.heads_per_row, cfg.mlen, cfg.mlen), dtype=np.float32)
+        self.hv_accum = np.zeros((cfg.heads_per_row, cfg.mlen), dtype=np.float32)
+        self.loops: list[list] = []  # frames: [body start pc, counter reg, iteration start count, broken]
+        self.dma_cycles = 0
+        self.hbm_read_bytes = 0
+        self.hbm_write_bytes = 0
+        self.jumps = 0
+        self.deadline = float("inf")
+        self.max_instructions = 0
+
+    @staticmethod
+    def _preload(target: np.ndarray, addr: int, values, what: str) -> None:
+        vals = np.asarray(values, dtype=np.float32).reshape(-1)
+        if addr < 0 or addr + vals.size > target.size:
+            raise ValueError(f"{what} preload [{addr}, {addr + vals.size}) out of range 0..{target.size}")
+        target[addr : addr + vals.size] = vals.astype(BF16)
+
+    # Convenience readers for evaluation and tools.
+    def read_vram(self, addr: int, count: int) -> np.ndarray:
+        return self.vram[addr : addr + count].astype(np.float32)
+
+    def registers(self) -> dict[str, object]:
+        return {
+            "gp": list(self.g),
+            "f": list(self.f),
+            "a": list(self.a),
+            "SCALE_REG": self.scale_reg,
+            "STRIDE_REG": self.stride_reg,
+            "V_MASK": self.vmask,
+        }
+
+
+def run(
+    program: Program,
+    image: MemoryImage | None = None,
+    limits: RunLimits | None = None,
+    *,
+    trace: bool = False,
+) -> Execution:
+    """Execute a program to completion or to its first fault. Never raises for kernel errors."""
+    from .semantics import compile_program  # local: semantics imports this module
+
+    limits = limits or RunLimits()
+    cfg = program.config
+    m = Machine(cfg, image)
+    m.deadline = time.perf_counter() + limits.wall_time_s
+    m.max_instructions = limits.max_instructions
+    ops, static_costs = compile_program(program, m)
+    n = len(ops)
+    counts = [0] * n
+    events: list[tuple[int, int, int, str]] | None = [] if trace else None
+    pc = 0
+    executed = 0
+    fault = None
+    with np.errstate(all="ignore"):
+        try:
+            if trace:
+                pc, executed = _run_traced(program, ops, static_costs, counts, m, events)
+            else:
+                while pc < n:
+                    counts[pc] += 1
+                    executed += 1
+                    nxt = ops[pc](executed)
+                    pc = pc + 1 if nxt is None else nxt
+        except MachineFault as exc:
+            ins = program.instructions[pc]
+            fault = Fault(exc.kind, exc.message, pc, ins.text(), ins.line or None, exc.state)
+        except Exception as exc:  # a simulator defect must still not reach the user as a traceback
+            ins = program.instructions[pc] if pc < n else None
+            fault = Fault(
+                "internal",
+                f"simulator error: {type(exc).__name__}: {exc}",
+                pc,
+                ins.text() if ins else "",
+                (ins.line or None) if ins else None,
+            )
+    stats = _statistics(program, counts, static_costs, m)
+    return Execution(stats, fault, m, events)
+
+
+def _run_traced(program, ops, static_costs, counts, m, events):
+    units = [ins.spec.unit.value for ins in program.instructions]
+    pc, executed, now = 0, 0, 0
+    n = len(ops)
+    while pc < n:
+        counts[pc] += 1
+        executed += 1
+        dma_before = m.dma_cycles
+        nxt = ops[pc](executed)
+        duration = static_costs[pc] + (m.dma_cycles - dma_before)
+        if len(events) < 2_000_000:
+            events.append((pc, now, duration, units[pc]))
+        now += duration
+        pc = pc + 1 if nxt is None else nxt
+    return pc, executed
+
+
+def peak_macs_per_cycle(cfg: PlenaConfig) -> int:
+    """Best MACs per cycle any matrix instruction achieves: the array's peak rate."""
+    from .isa import INSTRUCTIONS
+
+    best = 0
+    for spec in INSTRUCTIONS:
+        if spec.macs is not None and spec.cost is not None:
+            cycles = max(1, spec.cost(cfg, (0,) * len(spec.operands)))
+            best = max(best, spec.macs(cfg) // cycles)
+    return best
+
+
+def _statistics(program: Program, counts: list[int], static_costs: list[int], m: Machine) -> ExecutionStats:
+    cfg = program.config
+    busy = {u.value: 0 for u in Unit}
+    mix = {u.value: 0 for u in Unit}
+    by_name: dict[str, int] = {}
+    macs = 0
+    for ins, count, cost in zip(program.instructions, counts, static_costs, strict=True):
+        if not count:
+            continue
+        unit = ins.spec.unit.value
+        busy[unit] += count * cost
+        mix[unit] += count
+        by_name[ins.name] = by_name.get(ins.name, 0) + count
+        if ins.spec.macs is not None:
+            macs += count * ins.spec.macs(cfg)
+    busy[Unit.MEMORY.value] += m.dma_cycles
+    cycles = sum(busy.values())
+    peak = peak_macs_per_cycle(cfg)
+    util = macs / (cycles * peak) if cycles and peak else 0.0
+    return ExecutionStats(
+        cycles=cycles,
+        instructions=sum(counts),
+        unit_busy_cycles=busy,
+        instruction_mix=mix,
+        opcode_counts=dict(sorted(by_name.items())),
+        hbm_read_bytes=m.hbm_read_bytes,
+        hbm_write_bytes=m.hbm_write_bytes,
+        macs=macs,
+        mac_utilization=util,
+        latency_ns=cycles / cfg.clock_ghz,
+    )

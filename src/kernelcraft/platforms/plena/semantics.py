@@ -1,0 +1,896 @@
+"""What each PLENA instruction does, as closures built once per program.
+
+Each builder takes the machine and the decoded operand values and returns
+`step(executed) -> next_pc | None`. Numerics: on-chip storage is BF16 (ml_dtypes,
+round-to-nearest-even on every write); vector ops compute in FP32; matrix products are
+exact-product float64 dots accumulated into FP32 accumulators, so results do not depend
+on the BLAS library or CPU.
+"""
+
+from __future__ import annotations
+
+import math
+import struct
+import time
+from collections.abc import Callable
+
+import numpy as np
+
+from .assembler import Program
+from .isa import INSTRUCTIONS, Unit
+from .machine import MASK32, Machine, MachineFault
+from .mx import BF16, dequantize_blocks, quantize_blocks
+
+Step = Callable[[int], "int | None"]
+Builder = Callable[[Machine, tuple[int, ...], int], Step]
+
+BUILDERS: dict[str, Builder] = {}
+
+_F32 = struct.Struct("<f")
+_U32 = struct.Struct("<I")
+EXP_CLAMP = 88.0
+WALL_CHECK_EVERY = 1024  # loop jumps between wall-clock checks
+
+
+def builder(name: str):
+    def register(fn: Builder) -> Builder:
+        BUILDERS[name] = fn
+        return fn
+
+    return register
+
+
+def round_bf16(x: float) -> float:
+    """FP32 result rounded to BF16 (nearest-even), as a Python float."""
+    if x != x:
+        return x
+    try:
+        bits = _U32.unpack(_F32.pack(x))[0]
+    except OverflowError:
+        return math.copysign(math.inf, x)
+    if bits & 0x7F800000 == 0x7F800000:  # inf (NaN handled above)
+        return _F32.unpack(_U32.pack(bits))[0]
+    bits = (bits + 0x7FFF + ((bits >> 16) & 1)) & 0xFFFF0000
+    return _F32.unpack(_U32.pack(bits))[0]
+
+
+def compile_program(program: Program, m: Machine) -> tuple[list[Step], list[int]]:
+    cfg = program.config
+    ops, costs = [], []
+    for pc, ins in enumerate(program.instructions):
+        ops.append(BUILDERS[ins.name](m, ins.operands, pc))
+        costs.append(ins.spec.cost(cfg, ins.operands) if ins.spec.cost is not None else 0)
+    return ops, costs
+
+
+# ----------------------------------------------------------------------------- helpers
+
+
+def _vrow_checker(m: Machine):
+    vlen, size = m.config.vlen, m.config.vram_elems
+
+    def row(addr: int, what: str = "VRAM address") -> int:
+        if addr % vlen:
+            raise MachineFault("alignment", f"{what} {addr} is not a multiple of VLEN={vlen}", address=addr)
+        if addr + vlen > size:
+            raise MachineFault("address", f"{what} {addr} is outside VRAM (0..{size - vlen})", address=addr)
+        return addr
+
+    return row
+
+
+def _head_mask(m: Machine) -> np.ndarray:
+    cfg = m.config
+    bits = [(m.vmask >> h) & 1 for h in range(cfg.vlen // cfg.hlen)]
+    return np.repeat(np.array(bits, dtype=bool), cfg.hlen)
+
+
+def _vector_binary(ufunc) -> Builder:
+    def build(m: Machine, ops: tuple[int, ...], pc: int) -> Step:
+        rd, rs1, rs2, rmask = ops
+        g, v, vlen, row = m.g, m.vram, m.config.vlen, _vrow_checker(m)
+
+        if not rmask:
+
+            def step(_):
+                d, a, b = row(g[rd]), row(g[rs1]), row(g[rs2])
+                ufunc(v[a : a + vlen], v[b : b + vlen], out=v[d : d + vlen])
+        else:
+
+            def step(_):
+                d, a, b = row(g[rd]), row(g[rs1]), row(g[rs2])
+                src = v[a : a + vlen].copy()
+                v[d : d + vlen] = np.where(_head_mask(m), ufunc(src, v[b : b + vlen]), src)
+
+        return step
+
+    return build
+
+
+def _vector_scalar(fn) -> Builder:
+    """fn(row_bf16, scalar_bf16) -> bf16 row."""
+
+    def build(m: Machine, ops: tuple[int, ...], pc: int) -> Step:
+        rd, rs1, fs, rmask = ops[:4]
+        g, f, v, vlen, row = m.g, m.f, m.vram, m.config.vlen, _vrow_checker(m)
+
+        def step(_):
+            d, a = row(g[rd]), row(g[rs1])
+            src = v[a : a + vlen]
+            result = fn(src, BF16(f[fs]))
+            if rmask:
+                result = np.where(_head_mask(m), result, src)
+            v[d : d + vlen] = result
+
+        return step
+
+    return build
+
+
+for _name, _ufunc in (("V_ADD_VV", np.add), ("V_SUB_VV", np.subtract), ("V_MUL_VV", np.multiply)):
+    BUILDERS[_name] = _vector_binary(_ufunc)
+BUILDERS["V_ADD_VF"] = _vector_scalar(lambda x, s: x + s)
+BUILDERS["V_MUL_VF"] = _vector_scalar(lambda x, s: x * s)
+BUILDERS["V_MAX_VF"] = _vector_scalar(lambda x, s: np.maximum(x, s))
+BUILDERS["V_MIN_VF"] = _vector_scalar(lambda x, s: np.minimum(x, s))
+
+
+@builder("V_SUB_VF")
+def _v_sub_vf(m: Machine, ops, pc):
+    rorder = ops[4]
+    inner = _vector_scalar((lambda x, s: s - x) if rorder else (lambda x, s: x - s))
+    return inner(m, ops, pc)
+
+
+def _vector_unary(fn) -> Builder:
+    def build(m: Machine, ops, pc):
+        rd, rs1, rmask = ops
+        g, v, vlen, row = m.g, m.vram, m.config.vlen, _vrow_checker(m)
+
+        def step(_):
+            d, a = row(g[rd]), row(g[rs1])
+            src = v[a : a + vlen]
+            result = fn(src)
+            if rmask:
+                result = np.where(_head_mask(m), result, src)
+            v[d : d + vlen] = result
+
+        return step
+
+    return build
+
+
+_EXP_LO, _EXP_HI, _ONE = BF16(-EXP_CLAMP), BF16(EXP_CLAMP), BF16(1.0)
+BUILDERS["V_EXP_V"] = _vector_unary(lambda x: np.exp(np.clip(x, _EXP_LO, _EXP_HI)))
+BUILDERS["V_RECI_V"] = _vector_unary(lambda x: np.divide(_ONE, x))
+
+
+def _reduction(combine) -> Builder:
+    def build(m: Machine, ops, pc):
+        fd, rs1, rmask = ops
+        g, f, v, vlen, row = m.g, m.f, m.vram, m.config.vlen, _vrow_checker(m)
+
+        def step(_):
+            a = row(g[rs1])
+            src = v[a : a + vlen].astype(np.float64)
+            if rmask:
+                src = src[_head_mask(m)]
+            if fd:
+                f[fd] = combine(f[fd], src)
+
+        return step
+
+    return build
+
+
+def _sum_into(acc: float, values: np.ndarray) -> float:
+    return round_bf16(acc + float(np.float32(values.sum())))
+
+
+def _max_into(acc: float, values: np.ndarray) -> float:
+    if values.size == 0:
+        return acc
+    top = float(values.max())
+    if math.isnan(top) or math.isnan(acc):
+        return math.nan
+    return max(acc, top)
+
+
+BUILDERS["V_RED_SUM"] = _reduction(_sum_into)
+BUILDERS["V_RED_MAX"] = _reduction(_max_into)
+
+
+@builder("V_SHFT_V")
+def _v_shft(m: Machine, ops, pc):
+    rd, rs1, rs2 = ops
+    g, v, vlen, row = m.g, m.vram, m.config.vlen, _vrow_checker(m)
+
+    def step(_):
+        d, a, k = row(g[rd]), row(g[rs1]), g[rs2]
+        src = v[a : a + vlen].copy()
+        out = np.zeros(vlen, dtype=BF16)
+        if k < vlen:
+            out[k:] = src[: vlen - k]
+        v[d : d + vlen] = out
+
+    return step
+
+
+@builder("V_TOPK")
+def _v_topk(m: Machine, ops, pc):
+    rd, rs1, rs2, policy = ops
+    n, k = (128, 8) if policy else (32, 4)
+    g, v = m.g, m.vram
+    row = _vrow_checker(m)
+
+    def step(_):
+        a = row(g[rs1])
+        if a + n > v.size:
+            raise MachineFault("address", f"V_TOPK reads VRAM [{a}, {a + n}) past the end", address=a)
+        fa, ia = g[rd], g[rs2]
+        if fa + k > m.fpsram.size or ia + k > m.intsram.size:
+            raise MachineFault("address", "V_TOPK output outside FP/INT SRAM", fp=fa, int=ia)
+        logits = v[a : a + n].astype(np.float64)
+        order = np.argsort(-logits, kind="stable")[:k]
+        chosen = logits[order]
+        weights = np.exp(chosen - chosen.max())
+        weights /= weights.sum()
+        m.fpsram[fa : fa + k] = weights.astype(np.float32).astype(BF16)
+        m.intsram[ia : ia + k] = order.astype(np.uint32)
+
+    return step
+
+
+# ----------------------------------------------------------------------------- scalar FP
+
+
+def _fp_binary(fn) -> Builder:
+    def build(m: Machine, ops, pc):
+        fd, fa, fb = ops
+        f = m.f
+
+        def step(_):
+            if fd:
+                f[fd] = round_bf16(fn(f[fa], f[fb]))
+
+        return step
+
+    return build
+
+
+def _fp_unary(fn) -> Builder:
+    def build(m: Machine, ops, pc):
+        fd, fa = ops
+        f = m.f
+
+        def step(_):
+            if fd:
+                f[fd] = round_bf16(fn(f[fa]))
+
+        return step
+
+    return build
+
+
+def _safe_div(a: float) -> float:
+    if a == 0:
+        return math.copysign(math.inf, a)
+    return 1.0 / a
+
+
+def _safe_sqrt(a: float) -> float:
+    return math.sqrt(a) if a >= 0 else (math.nan if a == a else a)
+
+
+def _fp_max(a: float, b: float) -> float:
+    return math.nan if a != a or b != b else max(a, b)
+
+
+def _fp_exp(a: float) -> float:
+    return a if a != a else math.exp(min(max(a, -EXP_CLAMP), EXP_CLAMP))
+
+
+BUILDERS["S_ADD_FP"] = _fp_binary(lambda a, b: a + b)
+BUILDERS["S_SUB_FP"] = _fp_binary(lambda a, b: a - b)
+BUILDERS["S_MUL_FP"] = _fp_binary(lambda a, b: a * b)
+BUILDERS["S_MAX_FP"] = _fp_binary(_fp_max)
+BUILDERS["S_EXP_FP"] = _fp_unary(_fp_exp)
+BUILDERS["S_RECI_FP"] = _fp_unary(_safe_div)
+BUILDERS["S_SQRT_FP"] = _fp_unary(_safe_sqrt)
+
+
+def _sram_index(m: Machine, base: int, count: int, size: int, what: str) -> int:
+    if base + count > size:
+        raise MachineFault(
+            "address", f"{what} address {base} is outside {what} (0..{size - count})", address=base
+        )
+    return base
+
+
+@builder("S_LD_FP")
+def _s_ld_fp(m: Machine, ops, pc):
+    fd, rs1, imm = ops
+    g, f, mem = m.g, m.f, m.fpsram
+
+    def step(_):
+        i = _sram_index(m, g[rs1] + imm, 1, mem.size, "FP SRAM")
+        if fd:
+            f[fd] = float(mem[i])
+
+    return step
+
+
+@builder("S_ST_FP")
+def _s_st_fp(m: Machine, ops, pc):
+    fs, rs1, imm = ops
+    g, f, mem = m.g, m.f, m.fpsram
+
+    def step(_):
+        i = _sram_index(m, g[rs1] + imm, 1, mem.size, "FP SRAM")
+        mem[i] = f[fs]
+
+    return step
+
+
+@builder("S_MAP_V_FP")
+def _s_map_v_fp(m: Machine, ops, pc):
+    rd, rs1, imm = ops
+    g, v, mem, vlen, row = m.g, m.vram, m.fpsram, m.config.vlen, _vrow_checker(m)
+
+    def step(_):
+        d = row(g[rd])
+        i = _sram_index(m, g[rs1] + imm, vlen, mem.size, "FP SRAM")
+        v[d : d + vlen] = mem[i : i + vlen]
+
+    return step
+
+
+# ----------------------------------------------------------------------------- scalar INT
+
+
+def _int_binary(fn) -> Builder:
+    def build(m: Machine, ops, pc):
+        rd, rs1, rs2 = ops
+        g = m.g
+
+        def step(_):
+            g[rd] = fn(g[rs1], g[rs2]) & MASK32
+
+        return step
+
+    return build
+
+
+BUILDERS["S_ADD_INT"] = _int_binary(lambda a, b: a + b)
+BUILDERS["S_SUB_INT"] = _int_binary(lambda a, b: a - b)
+BUILDERS["S_MUL_INT"] = _int_binary(lambda a, b: a * b)
+
+
+@builder("S_ADDI_INT")
+def _s_addi(m: Machine, ops, pc):
+    rd, rs1, imm = ops
+    g = m.g
+
+    def step(_):
+        g[rd] = (g[rs1] + imm) & MASK32
+
+    return step
+
+
+@builder("S_LUI_INT")
+def _s_lui(m: Machine, ops, pc):
+    rd, imm = ops
+    g, value = m.g, (ops[1] << 12) & MASK32
+
+    def step(_):
+        g[rd] = value
+
+    return step
+
+
+@builder("S_LD_INT")
+def _s_ld_int(m: Machine, ops, pc):
+    rd, rs1, imm = ops
+    g, mem = m.g, m.intsram
+
+    def step(_):
+        g[rd] = int(mem[_sram_index(m, g[rs1] + imm, 1, mem.size, "INT SRAM")])
+
+    return step
+
+
+@builder("S_ST_INT")
+def _s_st_int(m: Machine, ops, pc):
+    rs, rs1, imm = ops
+    g, mem = m.g, m.intsram
+
+    def step(_):
+        mem[_sram_index(m, g[rs1] + imm, 1, mem.size, "INT SRAM")] = g[rs]
+
+    return step
+
+
+# ----------------------------------------------------------------------------- control
+
+
+def _setter(attr: str) -> Builder:
+    def build(m: Machine, ops, pc):
+        (rs,) = ops
+        g = m.g
+
+        def step(_):
+            setattr(m, attr, g[rs])
+
+        return step
+
+    return build
+
+
+BUILDERS["C_SET_SCALE_REG"] = _setter("scale_reg")
+BUILDERS["C_SET_STRIDE_REG"] = _setter("stride_reg")
+BUILDERS["C_SET_V_MASK_REG"] = _setter("vmask")
+
+
+@builder("C_SET_ADDR_REG")
+def _c_set_addr(m: Machine, ops, pc):
+    ad, hi, lo = ops
+    g, a = m.g, m.a
+
+    def step(_):
+        a[ad] = (g[hi] << 32) | g[lo]
+
+    return step
+
+
+@builder("C_LOOP_START")
+def _c_loop_start(m: Machine, ops, pc):
+    rc, count = ops
+    g, loops = m.g, m.loops
+
+    def step(executed):
+        g[rc] = count
+        loops.append([pc, rc, executed, False])
+
+    return step
+
+
+@builder("C_LOOP_END")
+def _c_loop_end(m: Machine, ops, pc):
+    (rc,) = ops
+    g, loops = m.g, m.loops
+    cap = m.config.max_loop_iteration_instructions
+
+    def step(executed):
+        frame = loops[-1]
+        if executed - frame[2] > cap:
+            raise MachineFault(
+                "loop_cap",
+                f"one iteration of the loop started at pc {frame[0]} ran "
+                f"{executed - frame[2]} instructions (limit {cap} per iteration)",
+                loop_pc=frame[0],
+            )
+        if frame[3] or g[rc] <= 1:
+            g[rc] = 0
+            loops.pop()
+            return None
+        g[rc] -= 1
+        frame[2] = executed
+        if executed > m.max_instructions:
+            raise MachineFault(
+                "instruction_limit",
+                f"executed more than {m.max_instructions} instructions; "
+                "is a loop count or counter register wrong?",
+                executed=executed,
+            )
+        m.jumps += 1
+        if m.jumps % WALL_CHECK_EVERY == 0 and time.perf_counter() > m.deadline:
+            raise MachineFault("wall_time", "the run exceeded its wall-time limit", executed=executed)
+        return frame[0] + 1
+
+    return step
+
+
+@builder("C_BREAK")
+def _c_break(m: Machine, ops, pc):
+    loops = m.loops
+
+    def step(_):
+        if loops:
+            loops[-1][3] = True
+
+    return step
+
+
+# ----------------------------------------------------------------------------- matrix
+
+
+def _tile_and_offset(m: Machine, addr: int, what: str) -> tuple[int, int]:
+    cfg = m.config
+    tile_elems = cfg.tile_elems
+    tile = addr // tile_elems
+    if tile >= cfg.mram_tiles:
+        raise MachineFault(
+            "address",
+            f"{what} MRAM address {addr} is outside MRAM ({cfg.mram_tiles} tiles of {tile_elems})",
+            address=addr,
+        )
+    return tile, addr - tile * tile_elems
+
+
+def _tile(m: Machine, tile: int) -> np.ndarray:
+    cfg = m.config
+    start = tile * cfg.tile_elems
+    return m.mram[start : start + cfg.tile_elems].reshape(cfg.mlen, cfg.mlen)
+
+
+def _rows(m: Machine, addr: int, count: int, what: str) -> np.ndarray:
+    cfg = m.config
+    _vrow_checker(m)(addr, what)
+    end = addr + count * cfg.vlen
+    if end > cfg.vram_elems:
+        raise MachineFault(
+            "address", f"{what}: {count} rows from {addr} run past the end of VRAM", address=addr
+        )
+    return m.vram[addr:end].reshape(count, cfg.vlen)
+
+
+def _block_offset(m: Machine, offset: int, block: int, what: str) -> int:
+    mlen = m.config.mlen
+    if offset % mlen or (offset // mlen) % block:
+        raise MachineFault(
+            "alignment",
+            f"{what} offset {offset} inside the tile must be a multiple of {block}*MLEN={block * mlen}",
+            offset=offset,
+        )
+    return offset // mlen
+
+
+@builder("M_MM")
+def _m_mm(m: Machine, ops, pc):
+    _, rs1, rs2 = ops
+    g, blen = m.g, m.config.blen
+
+    def step(_):
+        tile, off = _tile_and_offset(m, g[rs1], "M_MM")
+        c = _block_offset(m, off, blen, "M_MM column block")
+        x = _rows(m, g[rs2], blen, "M_MM activation rows").astype(np.float64)
+        w = _tile(m, tile)[:, c : c + blen].astype(np.float64)
+        m.m_accum += (x @ w).astype(np.float32)
+
+    return step
+
+
+@builder("M_TMM")
+def _m_tmm(m: Machine, ops, pc):
+    _, rs1, rs2 = ops
+    g, blen = m.g, m.config.blen
+
+    def step(_):
+        tile, off = _tile_and_offset(m, g[rs2], "M_TMM")
+        c = _block_offset(m, off, blen, "M_TMM row block")
+        x = _rows(m, g[rs1], blen, "M_TMM activation rows").astype(np.float64)
+        w = _tile(m, tile)[c : c + blen, :].astype(np.float64)
+        m.m_accum += (x @ w.T).astype(np.float32)
+
+    return step
+
+
+def _heads(m: Machine, rows: np.ndarray) -> np.ndarray:
+    """(MLEN, VLEN) rows -> (lanes, MLEN, HLEN) per-head views."""
+    cfg = m.config
+    return rows.reshape(rows.shape[0], cfg.heads_per_row, cfg.hlen).transpose(1, 0, 2)
+
+
+@builder("M_BMM")
+def _m_bmm(m: Machine, ops, pc):
+    _, rs1, rs2 = ops
+    g, cfg = m.g, m.config
+
+    def step(_):
+        tile, off = _tile_and_offset(m, g[rs1], "M_BMM")
+        c = _block_offset(m, off, cfg.hlen, "M_BMM head block")
+        x = _heads(m, _rows(m, g[rs2], cfg.mlen, "M_BMM rows").astype(np.float64))
+        w = _tile(m, tile)[c : c + cfg.hlen, :].astype(np.float64)
+        m.hm_accum += (cfg.bmm_scale * (x @ w)).astype(np.float32)
+
+    return step
+
+
+@builder("M_BTMM")
+def _m_btmm(m: Machine, ops, pc):
+    _, rs1, rs2 = ops
+    g, cfg = m.g, m.config
+
+    def step(_):
+        tile, off = _tile_and_offset(m, g[rs2], "M_BTMM")
+        c = _block_offset(m, off, cfg.hlen, "M_BTMM head block")
+        q = _heads(m, _rows(m, g[rs1], cfg.mlen, "M_BTMM rows").astype(np.float64))
+        k = _tile(m, tile)[:, c : c + cfg.hlen].astype(np.float64)
+        m.hm_accum += (cfg.bmm_scale * (q @ k.T)).astype(np.float32)
+
+    return step
+
+
+def _vector_slice(m: Machine, addr: int, what: str) -> tuple[int, int]:
+    tile, off = _tile_and_offset(m, addr, what)
+    return tile, off
+
+
+@builder("M_MV")
+def _m_mv(m: Machine, ops, pc):
+    _, rs1, rs2 = ops
+    g, cfg = m.g, m.config
+
+    def step(_):
+        tile, c = _tile_and_offset(m, g[rs1], "M_MV")
+        if c % cfg.blen or c + cfg.blen > cfg.mlen:
+            raise MachineFault(
+                "alignment",
+                f"M_MV column offset {c} must be a multiple of BLEN inside the first tile row",
+                offset=c,
+            )
+        x = _rows(m, g[rs2], 1, "M_MV input row")[0].astype(np.float64)
+        w = _tile(m, tile)[:, c : c + cfg.blen].astype(np.float64)
+        m.v_accum += (x @ w).astype(np.float32)
+
+    return step
+
+
+@builder("M_TMV")
+def _m_tmv(m: Machine, ops, pc):
+    _, rs1, rs2 = ops
+    g, cfg = m.g, m.config
+
+    def step(_):
+        tile, off = _tile_and_offset(m, g[rs1], "M_TMV")
+        c = _block_offset(m, off, cfg.blen, "M_TMV row block")
+        x = _rows(m, g[rs2], 1, "M_TMV input row")[0].astype(np.float64)
+        w = _tile(m, tile)[c : c + cfg.blen, :].astype(np.float64)
+        m.v_accum += (w @ x).astype(np.float32)
+
+    return step
+
+
+def _bmv(transposed: bool) -> Builder:
+    def build(m: Machine, ops, pc):
+        rd, rs1, rs2 = ops
+        g, cfg = m.g, m.config
+        name = "M_BTMV" if transposed else "M_BMV"
+
+        def step(_):
+            tile, off = _tile_and_offset(m, (g[rs1] + g[rd]) & MASK32, name)
+            c = _block_offset(m, off, cfg.hlen, f"{name} head block")
+            q = (
+                _rows(m, g[rs2], 1, f"{name} query row")[0]
+                .astype(np.float64)
+                .reshape(cfg.heads_per_row, cfg.hlen)
+            )
+            t = _tile(m, tile).astype(np.float64)
+            w = t[:, c : c + cfg.hlen].T if transposed else t[c : c + cfg.hlen, :]
+            m.hv_accum += (cfg.bmm_scale * (q @ w)).astype(np.float32)
+
+        return step
+
+    return build
+
+
+BUILDERS["M_BMV"] = _bmv(False)
+BUILDERS["M_BTMV"] = _bmv(True)
+
+
+@builder("M_MM_WO")
+def _m_mm_wo(m: Machine, ops, pc):
+    rd, rstride, imm = ops
+    g, cfg = m.g, m.config
+    vlen, blen, size = cfg.vlen, cfg.blen, cfg.vram_elems
+
+    def step(_):
+        addr = g[rd] + imm
+        base, o = addr - addr % vlen, addr % vlen
+        if o % blen:
+            raise MachineFault(
+                "alignment", f"M_MM_WO column offset {o} is not a multiple of BLEN={blen}", address=addr
+            )
+        s = 1 if rstride == 0 else g[rstride]
+        last = base + (blen - 1) * vlen * s + vlen
+        if last > size:
+            raise MachineFault(
+                "address",
+                f"M_MM_WO writes rows up to {last} past the end of VRAM ({size})",
+                address=addr,
+                row_stride=s,
+            )
+        out = m.m_accum.astype(BF16)
+        for i in range(blen):
+            r = base + i * vlen * s + o
+            m.vram[r : r + blen] = out[i]
+        m.m_accum[...] = 0.0
+
+    return step
+
+
+@builder("M_MV_WO")
+def _m_mv_wo(m: Machine, ops, pc):
+    rd, imm = ops
+    g, cfg = m.g, m.config
+
+    def step(_):
+        addr = g[rd] + imm
+        if addr % cfg.blen or addr % cfg.vlen + cfg.blen > cfg.vlen or addr + cfg.blen > cfg.vram_elems:
+            raise MachineFault(
+                "alignment", f"M_MV_WO address {addr} must be a multiple of BLEN inside VRAM", address=addr
+            )
+        m.vram[addr : addr + cfg.blen] = m.v_accum.astype(BF16)
+        m.v_accum[...] = 0.0
+
+    return step
+
+
+@builder("M_BMM_WO")
+def _m_bmm_wo(m: Machine, ops, pc):
+    rd, imm = ops
+    g, cfg = m.g, m.config
+
+    def step(_):
+        lanes = cfg.heads_per_row
+        rows = _rows(m, g[rd] + imm, lanes * cfg.mlen, "M_BMM_WO destination")
+        rows[...] = m.hm_accum.reshape(lanes * cfg.mlen, cfg.mlen).astype(BF16)
+        m.hm_accum[...] = 0.0
+
+    return step
+
+
+@builder("M_BMV_WO")
+def _m_bmv_wo(m: Machine, ops, pc):
+    rd, imm = ops
+    g, cfg = m.g, m.config
+
+    def step(_):
+        rows = _rows(m, g[rd] + imm, cfg.heads_per_row, "M_BMV_WO destination")
+        rows[...] = m.hv_accum.astype(BF16)
+        m.hv_accum[...] = 0.0
+
+    return step
+
+
+# ----------------------------------------------------------------------------- HBM DMA
+
+
+def _transfer_plan(m: Machine, ab: int, off: int, rows: int, width: int, stride: int, what: str):
+    """Element and scale byte addresses of a row transfer, bounds- and alignment-checked."""
+    cfg = m.config
+    block = cfg.mx_block
+    offsets = off + stride * np.arange(rows, dtype=np.int64)
+    if (offsets % block).any():
+        bad = int(offsets[(offsets % block) != 0][0])
+        raise MachineFault(
+            "alignment",
+            f"{what}: HBM row offset {bad} is not a multiple of the MX block "
+            f"({block} elements); check the offset register and STRIDE_REG",
+            offset=bad,
+        )
+    base = m.a[ab]
+    elem_starts = base + offsets
+    scale_starts = base + m.scale_reg + offsets // block
+    lo = min(int(elem_starts.min()), int(scale_starts.min()))
+    hi = max(int(elem_starts.max()) + width, int(scale_starts.max()) + width // block)
+    if lo < 0 or hi > cfg.hbm_bytes:
+        raise MachineFault(
+            "address",
+            f"{what}: HBM access [{lo}, {hi}) is outside HBM (0..{cfg.hbm_bytes}); "
+            f"check a{ab}, SCALE_REG and the offset",
+            a=base,
+            scale_reg=m.scale_reg,
+            offset=off,
+        )
+    return elem_starts, scale_starts
+
+
+def _bursts(starts: np.ndarray, width: int, burst: int) -> np.ndarray:
+    first = starts // burst
+    last = (starts + width - 1) // burst
+    span = int((last - first).max()) + 1
+    grid = first[:, None] + np.arange(span)[None, :]
+    return grid[grid <= last[:, None]]
+
+
+def _dma_time(m: Machine, elem_starts, scale_starts, width: int, write: bool) -> None:
+    cfg = m.config
+    burst = cfg.hbm_burst_bytes
+    touched = np.concatenate(
+        [_bursts(elem_starts, width, burst), _bursts(scale_starts, width // cfg.mx_block, burst)]
+    )
+    unique = np.unique(touched)
+    moved = unique.size * burst
+    if write:
+        # A burst only partly written is read, merged and written back (read-modify-write).
+        written = np.zeros(unique.size, dtype=np.int64)
+        for starts, w in ((elem_starts, width), (scale_starts, width // cfg.mx_block)):
+            for s in starts.tolist():
+                for b in range(s // burst, (s + w - 1) // burst + 1):
+                    lo, hi = max(s, b * burst), min(s + w, (b + 1) * burst)
+                    written[np.searchsorted(unique, b)] += hi - lo
+        partial = int((written < burst).sum())
+        m.hbm_write_bytes += moved
+        m.hbm_read_bytes += partial * burst
+        moved += partial * burst
+    else:
+        m.hbm_read_bytes += moved
+    m.dma_cycles += cfg.hbm_latency_cycles + -(-moved // cfg.hbm_bytes_per_cycle)
+
+
+def _gather(m: Machine, elem_starts, scale_starts, width: int) -> np.ndarray:
+    block = m.config.mx_block
+    e_idx = (elem_starts[:, None] + np.arange(width)[None, :]).reshape(-1)
+    s_idx = (scale_starts[:, None] + np.arange(width // block)[None, :]).reshape(-1)
+    values = dequantize_blocks(m.hbm[e_idx], m.hbm[s_idx], block)
+    return values.reshape(len(elem_starts), width)
+
+
+def _prefetch(to_matrix: bool) -> Builder:
+    def build(m: Machine, ops, pc):
+        rd, rs1, ab, rstride, _prec = ops
+        g, cfg = m.g, m.config
+        rows = cfg.prefetch_m_rows if to_matrix else cfg.prefetch_v_rows
+        width = cfg.mlen if to_matrix else cfg.vlen
+        name = "H_PREFETCH_M" if to_matrix else "H_PREFETCH_V"
+
+        def step(_):
+            stride = m.stride_reg if rstride else width
+            dest = g[rd]
+            if to_matrix:
+                if dest % cfg.tile_elems:
+                    raise MachineFault(
+                        "alignment",
+                        f"{name}: MRAM destination {dest} is not a multiple of MLEN*MLEN={cfg.tile_elems}",
+                        address=dest,
+                    )
+                if dest + rows * width > cfg.mram_elems:
+                    raise MachineFault(
+                        "address",
+                        f"{name}: MRAM destination {dest} + {rows} rows is outside "
+                        f"MRAM ({cfg.mram_tiles} tiles)",
+                        address=dest,
+                    )
+                target = m.mram[dest : dest + rows * width]
+            else:
+                target = _rows(m, dest, rows, f"{name} destination").reshape(-1)
+            elem_starts, scale_starts = _transfer_plan(m, ab, g[rs1], rows, width, stride, name)
+            target[:] = _gather(m, elem_starts, scale_starts, width).reshape(-1)
+            _dma_time(m, elem_starts, scale_starts, width, write=False)
+
+        return step
+
+    return build
+
+
+BUILDERS["H_PREFETCH_M"] = _prefetch(True)
+BUILDERS["H_PREFETCH_V"] = _prefetch(False)
+
+
+@builder("H_STORE_V")
+def _h_store_v(m: Machine, ops, pc):
+    rs, rs1, ab, rstride, _prec = ops
+    g, cfg = m.g, m.config
+    rows, width, block = cfg.store_v_rows, cfg.vlen, cfg.mx_block
+
+    def step(_):
+        stride = m.stride_reg if rstride else width
+        source = _rows(m, g[rs], rows, "H_STORE_V source").astype(np.float32)
+        elem_starts, scale_starts = _transfer_plan(m, ab, g[rs1], rows, width, stride, "H_STORE_V")
+        elements, scales = quantize_blocks(source.reshape(-1), block)
+        e_idx = (elem_starts[:, None] + np.arange(width)[None, :]).reshape(-1)
+        s_idx = (scale_starts[:, None] + np.arange(width // block)[None, :]).reshape(-1)
+        m.hbm[e_idx] = elements
+        m.hbm[s_idx] = scales
+        _dma_time(m, elem_starts, scale_starts, width, write=True)
+
+    return step
+
+
+def check_complete() -> list[str]:
+    """Instructions in the table without semantics (should be none)."""
+    return [spec.name for spec in INSTRUCTIONS if spec.name not in BUILDERS]
+
+
+UNITS = tuple(u.value for u in Unit)
