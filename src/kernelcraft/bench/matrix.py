@@ -216,7 +216,7 @@ def read_run_file(path: Path) -> dict[str, Any]:
 def matrix_from_sources(run_file: Path | None = None, overrides: dict[str, Any] | None = None) -> RunMatrix:
     """Run file fields, then any explicitly given flags on top."""
     data = read_run_file(run_file) if run_file is not None else {}
-    source = str(run_file) if run_file is not None else "options"
+    source = str(run_file) if run_file is not None else ""
     for key, value in (overrides or {}).items():
         if value is None:
             continue

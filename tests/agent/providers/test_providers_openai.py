@@ -61,7 +61,11 @@ def test_tool_call_round_trip(server: FakeServer) -> None:
     ]
     assert request.body["tools"][0] == {
         "type": "function",
-        "function": {"name": "write_code", "description": TOOLS[0].description, "parameters": TOOLS[0].parameters},
+        "function": {
+            "name": "write_code",
+            "description": TOOLS[0].description,
+            "parameters": TOOLS[0].parameters,
+        },
     }
     assert "reasoning_effort" not in request.body and "max_completion_tokens" not in request.body
 
@@ -89,7 +93,11 @@ def test_multi_turn_sends_previous_call_and_results_in_wire_shape(server: FakeSe
         "role": "assistant",
         "content": None,
         "tool_calls": [
-            {"id": "call_1", "type": "function", "function": {"name": "write_code", "arguments": json.dumps({"code": KERNEL})}}
+            {
+                "id": "call_1",
+                "type": "function",
+                "function": {"name": "write_code", "arguments": json.dumps({"code": KERNEL})},
+            }
         ],
     }
     assert messages[3] == {"role": "tool", "tool_call_id": "call_1", "content": "Error: write_code ok"}
@@ -108,7 +116,9 @@ def test_handwritten_history_is_accepted(server: FakeServer) -> None:
 
 def test_reasoning_and_sampling_options_reach_the_request(server: FakeServer) -> None:
     server.enqueue(openai_completion(content="ok"))
-    make_model(server, reasoning_effort="HIGH", max_tokens="2048", temperature="0.3").generate(opening(), TOOLS)
+    make_model(server, reasoning_effort="HIGH", max_tokens="2048", temperature="0.3").generate(
+        opening(), TOOLS
+    )
     body = server.requests[0].body
     assert body["reasoning_effort"] == "high"
     assert body["max_completion_tokens"] == 2048 and "max_tokens" not in body
@@ -156,7 +166,9 @@ def test_timeout_is_retried_then_reported(server: FakeServer) -> None:
 
 
 def test_unauthorized_fails_at_once_without_leaking_the_key(server: FakeServer) -> None:
-    server.enqueue(openai_error(401, f"Incorrect API key provided: {OPENAI_KEY}."), openai_completion(content="no"))
+    server.enqueue(
+        openai_error(401, f"Incorrect API key provided: {OPENAI_KEY}."), openai_completion(content="no")
+    )
     with pytest.raises(ProviderError) as info:
         make_model(server).generate(opening(), TOOLS)
     assert len(server.requests) == 1
@@ -175,7 +187,9 @@ def test_connection_refused_is_a_provider_error() -> None:
 
 def test_malformed_arguments_become_a_call_without_arguments(server: FakeServer) -> None:
     server.enqueue(
-        openai_completion(tool_calls=[("call_bad", "write_code", '{"code": "unterminated')], finish_reason="tool_calls"),
+        openai_completion(
+            tool_calls=[("call_bad", "write_code", '{"code": "unterminated')], finish_reason="tool_calls"
+        ),
         openai_completion(tool_calls=[("call_list", "write_code", "[1, 2]")], finish_reason="tool_calls"),
         openai_completion(content="ok"),
     )

@@ -28,7 +28,8 @@ LOCAL_ID_PREFIX = "kc-call-"
 # A call Gemini could not even emit (finish reason MALFORMED_FUNCTION_CALL) has no function-call
 # part to pair a response with, so both sides of it travel as plain text.
 MALFORMED_ID_PREFIX = "kc-call-malformed-"
-_MALFORMED_NAME = re.compile(r"default_api\.(\w+)\(|call:\s*(\w+)\(")
+# Gemini reports e.g. "Malformed function call: print(default_api.write_code(code=...".
+_MALFORMED_NAME = re.compile(r"default_api\.(\w+)\(")
 
 
 class GoogleModel:
@@ -194,14 +195,17 @@ def parse_function_call(call: Any) -> ToolCall:
 
 
 def malformed_call(finish_message: str) -> ToolCall:
-    """Gemini's own report of a call it could not form; the loop answers it like bad JSON."""
+    """Gemini's own report of a call it could not form; the loop answers it like bad JSON.
+
+    Only some backends pass the finish message (with the attempted call) through the SDK;
+    without it the tool name is unknown.
+    """
     match = _MALFORMED_NAME.search(finish_message)
-    name = next((group for group in match.groups() if group), "") if match else ""
     return ToolCall(
         id=f"{MALFORMED_ID_PREFIX}{uuid.uuid4().hex[:12]}",
-        name=name or "unknown",
+        name=match.group(1) if match else "unknown",
         arguments=None,
-        raw_arguments=finish_message,
+        raw_arguments=finish_message or "Gemini reported a malformed function call",
     )
 
 

@@ -28,7 +28,7 @@ class OpenAIModel:
         self.name = name or f"{self.provider}:{settings.model}"
         self.settings = settings
         self._api_key = api_key
-        client_kwargs: dict[str, Any] = {"api_key": api_key, "timeout": settings.timeout_s, "max_retries": 0}
+        client_kwargs: dict[str, Any] = {"api_key": api_key, "timeout": settings.timeout_s, "max_retries": 2}
         if settings.base_url:
             client_kwargs["base_url"] = settings.base_url
         self._client = openai.OpenAI(**client_kwargs)

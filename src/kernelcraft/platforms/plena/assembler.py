@@ -89,6 +89,16 @@ _MNEMONIC = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 _KIND_WORD = {Kind.GP: "a gp register", Kind.FP: "an f register", Kind.ADDR: "an a register"}
 
 
+def _parse_int(text: str) -> int:
+    """An immediate matched by _INT; decimal keeps leading zeros legal (int(.., 0) rejects them)."""
+    prefix = text[:2].lower()
+    if prefix == "0x":
+        return int(text[2:], 16)
+    if prefix == "0b":
+        return int(text[2:], 2)
+    return int(text, 10)
+
+
 def _strip_comment(line: str) -> str:
     cut = len(line)
     for marker in (";", "//"):
@@ -253,7 +263,7 @@ class _LineParser:
                 f"expected an integer immediate (decimal, 0x.. or 0b..); {syntax}",
             )
             return None
-        value = int(text, 0)
+        value = _parse_int(text)
         if op.choices is not None and value not in op.choices:
             self.error(
                 lineno, col, f"{op.name} must be one of {', '.join(map(str, op.choices))}", text, op.doc

@@ -127,6 +127,7 @@ class Machine:
         self.jumps = 0
         self.deadline = float("inf")
         self.max_instructions = 0
+        self.pc = 0  # kept current only by the traced run loop
 
     @staticmethod
     def _preload(target: np.ndarray, addr: int, values, what: str) -> None:
@@ -183,9 +184,11 @@ def run(
                     nxt = ops[pc](executed)
                     pc = pc + 1 if nxt is None else nxt
         except MachineFault as exc:
+            pc = m.pc if trace else pc
             ins = program.instructions[pc]
             fault = Fault(exc.kind, exc.message, pc, ins.text(), ins.line or None, exc.state)
         except Exception as exc:  # a simulator defect must still not reach the user as a traceback
+            pc = m.pc if trace else pc
             ins = program.instructions[pc] if pc < n else None
             fault = Fault(
                 "internal",
@@ -205,6 +208,7 @@ def _run_traced(program, ops, static_costs, counts, m, events):
     while pc < n:
         counts[pc] += 1
         executed += 1
+        m.pc = pc
         dma_before = m.dma_cycles
         nxt = ops[pc](executed)
         duration = static_costs[pc] + (m.dma_cycles - dma_before)

@@ -757,12 +757,15 @@ def _m_bmv_wo(m: Machine, ops, pc):
 
 
 def _transfer_plan(m: Machine, ab: int, off: int, rows: int, width: int, stride: int, what: str):
-    """Element and scale byte addresses of a row transfer, bounds- and alignment-checked."""
+    """Element and scale byte addresses of a row transfer, bounds- and alignment-checked.
+
+    Bounds are checked with Python integers first: address registers hold up to 64 bits,
+    which would overflow NumPy's int64 arithmetic.
+    """
     cfg = m.config
     block = cfg.mx_block
-    offsets = off + stride * np.arange(rows, dtype=np.int64)
-    if (offsets % block).any():
-        bad = int(offsets[(offsets % block) != 0][0])
+    if off % block or (rows > 1 and stride % block):
+        bad = off if off % block else off + stride
         raise MachineFault(
             "alignment",
             f"{what}: HBM row offset {bad} is not a multiple of the MX block "
@@ -770,11 +773,10 @@ def _transfer_plan(m: Machine, ab: int, off: int, rows: int, width: int, stride:
             offset=bad,
         )
     base = m.a[ab]
-    elem_starts = base + offsets
-    scale_starts = base + m.scale_reg + offsets // block
-    lo = min(int(elem_starts.min()), int(scale_starts.min()))
-    hi = max(int(elem_starts.max()) + width, int(scale_starts.max()) + width // block)
-    if lo < 0 or hi > cfg.hbm_bytes:
+    last = off + stride * (rows - 1)
+    lo = base + min(off, m.scale_reg + off // block)
+    hi = base + max(last + width, m.scale_reg + last // block + width // block)
+    if hi > cfg.hbm_bytes:
         raise MachineFault(
             "address",
             f"{what}: HBM access [{lo}, {hi}) is outside HBM (0..{cfg.hbm_bytes}); "
@@ -783,6 +785,9 @@ def _transfer_plan(m: Machine, ab: int, off: int, rows: int, width: int, stride:
             scale_reg=m.scale_reg,
             offset=off,
         )
+    offsets = off + stride * np.arange(rows, dtype=np.int64)
+    elem_starts = base + offsets
+    scale_starts = base + m.scale_reg + offsets // block
     return elem_starts, scale_starts
 
 

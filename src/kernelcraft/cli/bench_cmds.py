@@ -1,0 +1,188 @@
+"""`kernelcraft run` and `kernelcraft report`."""
+
+from __future__ import annotations
+
+import sys
+from datetime import datetime
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+EXIT_BAD_INPUT = 2
+EXIT_INTERRUPTED = 130
+
+
+def _console(stderr: bool = False) -> Console:
+    # Model names like "a:b" must not become emoji, nor "[x]" markup.
+    console = Console(stderr=stderr, markup=False, emoji=False, highlight=False)
+    if not console.is_terminal:
+        console.width = max(console.width, 160)
+    return console
+
+
+def _fail(message: str, code: int = EXIT_BAD_INPUT) -> typer.Exit:
+    _console(stderr=True).print(f"error: {message}", soft_wrap=True)
+    return typer.Exit(code)
+
+
+def run(
+    model: Annotated[list[str] | None, typer.Option("--model", "-m", help="Model spec; repeat for several.")] = None,
+    platform: Annotated[list[str] | None, typer.Option("--platform", "-p", help="Platform; repeatable.")] = None,
+    task: Annotated[list[str] | None, typer.Option("--task", "-t", help="Task id or 'all'; repeatable.")] = None,
+    config: Annotated[list[str] | None, typer.Option("--config", "-c", help="C1..C5 or 'all'; repeatable.")] = None,
+    samples: Annotated[int | None, typer.Option("--samples", "-k", help="Samples per cell.")] = None,
+    seed: Annotated[int | None, typer.Option("--seed", help="Base seed; sample seeds derive from it.")] = None,
+    out: Annotated[Path | None, typer.Option("--out", "-o", help="Run directory (default runs/<time>).")] = None,
+    run_file: Annotated[Path | None, typer.Option("--run-file", help="YAML or TOML run file.")] = None,
+    concurrency: Annotated[int | None, typer.Option("--concurrency", "-j", min=1, help="Episodes at once.")] = None,
+    executor: Annotated[str, typer.Option("--executor", help="local or ray.")] = "local",
+    ray_address: Annotated[str | None, typer.Option("--ray-address", help="Existing Ray cluster.")] = None,
+    iteration_cap: Annotated[int | None, typer.Option("--iteration-cap", help="Override the level cap.")] = None,
+    one_shot: Annotated[bool | None, typer.Option("--one-shot", help="Add an example kernel.")] = None,
+    option: Annotated[list[str] | None, typer.Option("--option", help="Model option key=value.")] = None,
+    retry_errors: Annotated[bool, typer.Option("--retry-errors", help="Re-run harness errors.")] = False,
+    prices: Annotated[Path | None, typer.Option("--prices", help="Price table (TOML) for costs.")] = None,
+) -> None:
+    """Run a matrix of episodes into a run directory; re-run to resume."""
+    from kernelcraft.bench.executors import (
+        EpisodeRunnerUnavailable,
+        RunContext,
+        default_episode_fn,
+        pending_specs,
+        run_episodes,
+    )
+    from kernelcraft.bench.matrix import MatrixError, parse_options, specs_from_flags
+    from kernelcraft.bench.metrics import PriceError, load_prices
+    from kernelcraft.bench.progress import RunProgress
+    from kernelcraft.bench.store import RunDirError, open_run
+
+    if executor not in ("local", "ray"):
+        raise _fail(f"unknown executor {executor!r} (choose local or ray)")
+    try:
+        price_table = load_prices(prices)
+        overrides = {
+            "models": model,
+            "platforms": platform,
+            "tasks": task,
+            "configs": config,
+            "samples": samples,
+            "seed": seed,
+            "iteration_cap": iteration_cap,
+            "one_shot": one_shot,
+            "options": parse_options(option) if option else None,
+        }
+        matrix, specs, catalog = specs_from_flags(run_file=run_file, **overrides)
+    except (MatrixError, PriceError) as exc:
+        raise _fail(str(exc)) from None
+
+    out_dir = out or Path("runs") / datetime.now().strftime("%Y%m%d-%H%M%S")
+    try:
+        episode_fn = default_episode_fn()
+        store = open_run(
+            out_dir,
+            matrix,
+            specs,
+            catalog.version,
+            invocation={"executor": executor, "concurrency": concurrency, "argv": sys.argv[1:]},
+        )
+    except (RunDirError, EpisodeRunnerUnavailable, MatrixError) as exc:
+        raise _fail(str(exc)) from None
+
+    console = _console()
+    try:
+        todo = pending_specs(store, specs, retry_errors)
+        skipped = len(specs) - len(todo)
+        if skipped:
+            console.print(f"Resuming {out_dir}: {skipped} of {len(specs)} episodes already finished.")
+        ctx = RunContext(store, episode_fn, catalog.levels(), catalog.version, replace_finished=retry_errors)
+        with RunProgress(total=len(specs), already_done=skipped) as progress:
+            ctx.progress = progress
+            try:
+                outcome = run_episodes(todo, ctx, executor, concurrency, ray_address)
+            except (EpisodeRunnerUnavailable, MatrixError) as exc:
+                raise _fail(str(exc)) from None
+    finally:
+        store.unlock()
+
+    _print_summary(console, store.root, specs, price_table)
+    if outcome.interrupted:
+        console.print(
+            f"Interrupted. Finished episodes are kept; run the same command with "
+            f"--out {out_dir} to resume."
+        )
+        raise typer.Exit(EXIT_INTERRUPTED)
+    console.print(f"Run directory: {out_dir}   report: kernelcraft report {out_dir}")
+
+
+def _print_summary(console: Console, root: Path, specs: list, prices: object) -> None:
+    """Per-episode lines for small runs, per model/platform lines otherwise."""
+    from kernelcraft.bench.metrics import Record, episode_speedup, metrics_by_column
+    from kernelcraft.bench.progress import human_count
+    from kernelcraft.bench.store import RunStore
+
+    store = RunStore(root)
+    results = [r for spec in specs if (r := store.read_result(spec)) is not None]
+    if not results:
+        console.print("No episode finished.")
+        return
+    if len(results) <= 20:
+        table = Table(title=f"{len(results)} of {len(specs)} episodes")
+        for name in ("model", "platform", "task", "config", "sample", "success", "speed-up", "iter.", "tokens",
+                     "end"):
+            table.add_column(name)
+        for r in results:
+            s = episode_speedup(r)
+            table.add_row(
+                r.model, r.platform, r.task, r.config, str(r.sample), "yes" if r.success else "no",
+                f"{s.value:.2f}x" if s else "-", f"{r.iterations}/{r.iteration_cap}",
+                human_count(r.tokens.input + r.tokens.output + r.tokens.reasoning),
+                r.end_reason + (f": {r.error}" if r.error else ""),
+            )
+    else:
+        table = Table(title=f"{len(results)} of {len(specs)} episodes")
+        for name in ("model", "platform", "success", "geomean speed-up", "tokens", "cost"):
+            table.add_column(name)
+        for col, m in metrics_by_column([Record("", r) for r in results], prices).items():  # type: ignore[arg-type]
+            table.add_row(
+                col.model, col.platform, f"{m.successes}/{m.episodes}",
+                f"{m.geomean_speedup:.2f}x" if m.geomean_speedup else "-",
+                human_count(m.tokens.input + m.tokens.output + m.tokens.reasoning),
+                f"${m.cost_usd:.2f}" if m.cost_usd is not None else "-",
+            )
+    console.print(table)
+
+
+def report(
+    run_dirs: Annotated[list[Path], typer.Argument(help="One or more run directories.")],
+    out: Annotated[Path | None, typer.Option("--out", "-o", help="Report folder (default RUN_DIR/report).")] = None,
+    prices: Annotated[Path | None, typer.Option("--prices", help="Price table (TOML) for costs.")] = None,
+) -> None:
+    """Write report.md, report.html, results.csv and summary.json for run directories."""
+    from kernelcraft.bench.metrics import PriceError, load_prices
+    from kernelcraft.bench.report import write_report
+
+    for run_dir in run_dirs:
+        if not run_dir.is_dir():
+            raise _fail(f"{run_dir} is not a directory")
+    try:
+        price_table = load_prices(prices)
+    except PriceError as exc:
+        raise _fail(str(exc)) from None
+    out_dir = out or (run_dirs[0] / "report" if len(run_dirs) == 1 else Path("report"))
+    files = write_report(run_dirs, out_dir, price_table)
+    console = _console()
+    for note in files.notes:
+        console.print(f"note: {note}", soft_wrap=True)
+    console.print(
+        f"Wrote {files.html} ({len(files.episode_pages)} episode pages), {files.markdown}, "
+        f"{files.csv}, {files.summary}",
+        soft_wrap=True,
+    )
+
+
+def register(app: typer.Typer) -> None:
+    app.command("run")(run)
+    app.command("report")(report)
