@@ -171,16 +171,17 @@ INSTRUCTIONS: tuple[InstrSpec, ...] = (
         Unit.MATRIX,
         (
             ZERO,
-            _gp("rs1", "rs1", "MRAM address: tile base + head row block c * MLEN"),
+            _gp("rs1", "rs1", "MRAM address: tile base + head row offset c (multiple of HLEN)"),
             _gp("rs2", "rs2", "VRAM address of the first of MLEN rows (heads packed in each row)"),
         ),
         _mm_cost,
         "MLEN + overhead",
         "Per-head matmul over MLEN/HLEN lanes: S_h += scale * X_h @ T[c:c+HLEN, :].",
         "For lane h < MLEN/HLEN: X_h = columns [h*HLEN, (h+1)*HLEN) of the MLEN VRAM rows starting at "
-        "G[rs2]; T = MRAM tile containing G[rs1], c = (G[rs1] mod MLEN*MLEN) / MLEN (multiple of HLEN); "
-        "hm_accum[h] += bmm_scale * X_h @ T[c:c+HLEN, :] (MLEN x MLEN, FP32).",
-        "bmm_scale = 1/sqrt(HLEN) is applied inside the hardware and cannot be changed.",
+        "G[rs2]; T = MRAM tile containing G[rs1], c = G[rs1] mod MLEN*MLEN (an element offset, multiple "
+        "of HLEN, c + HLEN <= MLEN); hm_accum[h] += bmm_scale * X_h @ T[c:c+HLEN, :] (MLEN x MLEN, FP32).",
+        "bmm_scale = 1/sqrt(HLEN) is applied inside the hardware and cannot be changed. Heads are "
+        "packed contiguously in each VRAM row (head h = columns h*HLEN..), as for M_BTMM.",
         macs=lambda cfg: cfg.heads_per_row * cfg.mlen * cfg.hlen * cfg.mlen,
     ),
     InstrSpec(
@@ -189,15 +190,15 @@ INSTRUCTIONS: tuple[InstrSpec, ...] = (
         Unit.MATRIX,
         (
             ZERO,
-            _gp("rs1", "rs1", "VRAM address of the first of MLEN rows (heads packed in each row)"),
-            _gp("rs2", "rs2", "MRAM address: tile base + head column block c * MLEN"),
+            _gp("rs1", "rs1", "MRAM address: tile base + head column offset c (multiple of HLEN)"),
+            _gp("rs2", "rs2", "VRAM address of the first of MLEN rows (heads packed in each row)"),
         ),
         _mm_cost,
         "MLEN + overhead",
         "Per-head Q @ K^T over MLEN/HLEN lanes sharing one K head: S_h += scale * Q_h @ K^T.",
         "For lane h < MLEN/HLEN: Q_h = columns [h*HLEN, (h+1)*HLEN) of the MLEN VRAM rows starting at "
-        "G[rs1]; T = MRAM tile containing G[rs2] (MLEN keys x MLEN features), c = (G[rs2] mod MLEN*MLEN) "
-        "/ MLEN (multiple of HLEN); hm_accum[h] += bmm_scale * Q_h @ T[:, c:c+HLEN]^T (MLEN x MLEN).",
+        "G[rs2]; T = MRAM tile containing G[rs1] (MLEN keys x MLEN features), c = G[rs1] mod MLEN*MLEN "
+        "(an element offset, multiple of HLEN); hm_accum[h] += bmm_scale * Q_h @ T[:, c:c+HLEN]^T.",
         "All lanes read the same K head (columns c..c+HLEN of the tile): grouped-query attention "
         "with MLEN/HLEN query heads per K head. bmm_scale = 1/sqrt(HLEN) is applied inside.",
         macs=lambda cfg: cfg.heads_per_row * cfg.mlen * cfg.hlen * cfg.mlen,
@@ -253,14 +254,14 @@ INSTRUCTIONS: tuple[InstrSpec, ...] = (
         Unit.MATRIX,
         (
             ZERO,
-            _gp("rs1", "rs1", "MRAM address: tile base + row offset c * MLEN"),
+            _gp("rs1", "rs1", "MRAM address: tile base + row offset c (multiple of BLEN)"),
             _gp("rs2", "rs2", "VRAM address of the input row"),
         ),
         lambda cfg, ops: cfg.mlen,
         "MLEN",
         "Vector times transposed slice: v_accum (BLEN) += x @ T[c:c+BLEN, :]^T.",
-        "x = VRAM[G[rs2] : +MLEN]; T = MRAM tile containing G[rs1]; c = (G[rs1] mod MLEN*MLEN) / MLEN "
-        "(multiple of BLEN); v_accum += x @ T[c:c+BLEN, :]^T.",
+        "x = VRAM[G[rs2] : +MLEN]; T = MRAM tile containing G[rs1]; c = G[rs1] mod MLEN*MLEN (an "
+        "element offset, multiple of BLEN, c + BLEN <= MLEN); v_accum += x @ T[c:c+BLEN, :]^T.",
         macs=lambda cfg: cfg.mlen * cfg.blen,
     ),
     InstrSpec(
@@ -269,13 +270,13 @@ INSTRUCTIONS: tuple[InstrSpec, ...] = (
         Unit.MATRIX,
         (
             _gp("rd", "rd", "extra MRAM offset register (gp0 for none)"),
-            _gp("rs1", "rs1", "MRAM address: tile base + head row block c * MLEN"),
+            _gp("rs1", "rs1", "MRAM address: tile base + head row offset c (multiple of HLEN)"),
             _gp("rs2", "rs2", "VRAM address of the query row (heads packed)"),
         ),
         _bmv_cost,
         "1 + overhead",
         "Decode-time M_BMM for one token: per lane h, hv_accum[h] += scale * q_h @ T[c:c+HLEN, :].",
-        "a = G[rs1] + G[rd]; T = MRAM tile containing a, c = (a mod MLEN*MLEN) / MLEN; for lane h: "
+        "a = G[rs1] + G[rd]; T = MRAM tile containing a, c = a mod MLEN*MLEN (element offset); lane h: "
         "q_h = VRAM[G[rs2] + h*HLEN : +HLEN]; hv_accum[h] += bmm_scale * q_h @ T[c:c+HLEN, :].",
         macs=lambda cfg: cfg.heads_per_row * cfg.hlen * cfg.mlen,
     ),
@@ -285,13 +286,13 @@ INSTRUCTIONS: tuple[InstrSpec, ...] = (
         Unit.MATRIX,
         (
             _gp("rd", "rd", "extra MRAM offset register (gp0 for none)"),
-            _gp("rs1", "rs1", "MRAM address: tile base + head column block c * MLEN"),
+            _gp("rs1", "rs1", "MRAM address: tile base + head column offset c (multiple of HLEN)"),
             _gp("rs2", "rs2", "VRAM address of the query row (heads packed)"),
         ),
         _bmv_cost,
         "1 + overhead",
         "Decode-time M_BTMM for one token: per lane h, hv_accum[h] += scale * q_h @ K^T.",
-        "a = G[rs1] + G[rd]; T = MRAM tile containing a, c = (a mod MLEN*MLEN) / MLEN; for lane h: "
+        "a = G[rs1] + G[rd]; T = MRAM tile containing a, c = a mod MLEN*MLEN (element offset); lane h: "
         "q_h = VRAM[G[rs2] + h*HLEN : +HLEN]; hv_accum[h] += bmm_scale * q_h @ T[:, c:c+HLEN]^T.",
         macs=lambda cfg: cfg.heads_per_row * cfg.hlen * cfg.mlen,
     ),

@@ -588,7 +588,7 @@ def _m_bmm(m: Machine, ops, pc):
 
     def step(_):
         tile, off = _tile_and_offset(m, g[rs1], "M_BMM")
-        c = _block_offset(m, off, cfg.hlen, "M_BMM head block")
+        c = _element_offset(m, off, cfg.hlen, "M_BMM head row")
         x = _heads(m, _rows(m, g[rs2], cfg.mlen, "M_BMM rows").astype(np.float64))
         w = _tile(m, tile)[c : c + cfg.hlen, :].astype(np.float64)
         m.hm_accum += (cfg.bmm_scale * (x @ w)).astype(np.float32)
@@ -602,18 +602,24 @@ def _m_btmm(m: Machine, ops, pc):
     g, cfg = m.g, m.config
 
     def step(_):
-        tile, off = _tile_and_offset(m, g[rs2], "M_BTMM")
-        c = _block_offset(m, off, cfg.hlen, "M_BTMM head block")
-        q = _heads(m, _rows(m, g[rs1], cfg.mlen, "M_BTMM rows").astype(np.float64))
+        tile, off = _tile_and_offset(m, g[rs1], "M_BTMM")
+        c = _element_offset(m, off, cfg.hlen, "M_BTMM head column")
+        q = _heads(m, _rows(m, g[rs2], cfg.mlen, "M_BTMM rows").astype(np.float64))
         k = _tile(m, tile)[:, c : c + cfg.hlen].astype(np.float64)
         m.hm_accum += (cfg.bmm_scale * (q @ k.T)).astype(np.float32)
 
     return step
 
 
-def _vector_slice(m: Machine, addr: int, what: str) -> tuple[int, int]:
-    tile, off = _tile_and_offset(m, addr, what)
-    return tile, off
+def _element_offset(m: Machine, offset: int, block: int, what: str) -> int:
+    """Element offset inside a tile's first row (the public emulator's form for these ops)."""
+    if offset % block or offset + block > m.config.mlen:
+        raise MachineFault(
+            "alignment",
+            f"{what} offset {offset} inside the tile must be a multiple of {block} below MLEN",
+            offset=offset,
+        )
+    return offset
 
 
 @builder("M_MV")
@@ -643,7 +649,7 @@ def _m_tmv(m: Machine, ops, pc):
 
     def step(_):
         tile, off = _tile_and_offset(m, g[rs1], "M_TMV")
-        c = _block_offset(m, off, cfg.blen, "M_TMV row block")
+        c = _element_offset(m, off, cfg.blen, "M_TMV row")
         x = _rows(m, g[rs2], 1, "M_TMV input row")[0].astype(np.float64)
         w = _tile(m, tile)[c : c + cfg.blen, :].astype(np.float64)
         m.v_accum += (w @ x).astype(np.float32)
@@ -659,7 +665,7 @@ def _bmv(transposed: bool) -> Builder:
 
         def step(_):
             tile, off = _tile_and_offset(m, (g[rs1] + g[rd]) & MASK32, name)
-            c = _block_offset(m, off, cfg.hlen, f"{name} head block")
+            c = _element_offset(m, off, cfg.hlen, f"{name} head")
             q = (
                 _rows(m, g[rs2], 1, f"{name} query row")[0]
                 .astype(np.float64)
