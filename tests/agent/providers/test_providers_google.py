@@ -183,13 +183,16 @@ def test_malformed_call_report_names_the_tool_when_gemini_says_which() -> None:
 
 def test_blocked_prompt_is_a_provider_error(server: FakeServer) -> None:
     server.enqueue(Reply(body={"promptFeedback": {"blockReason": "SAFETY"}, "usageMetadata": {}}))
-    with pytest.raises(ProviderError, match="no candidates"):
+    with pytest.raises(ProviderError, match=r"no candidates \(blocked: SAFETY\)$"):
         make_model(server).generate(opening(), TOOLS)
 
 
-def test_both_thinking_settings_are_rejected() -> None:
-    with pytest.raises(ValueError, match="not both"):
-        create_model("google:gemini-test", thinking_level="low", thinking_budget=1024)
+def test_thinking_level_wins_over_a_budget_meant_for_another_provider(server: FakeServer) -> None:
+    server.enqueue(gemini_response([{"text": "ok"}]))
+    make_model(server, thinking_level="low", thinking_budget=4096).generate(opening(), TOOLS)
+    thinking = only_request_body(server)["generationConfig"]["thinkingConfig"]
+    assert thinking.get("thinkingLevel", thinking.get("thinking_level")) == "LOW"
+    assert "thinkingBudget" not in thinking and "thinking_budget" not in thinking
 
 
 def test_google_api_key_is_the_fallback(server: FakeServer, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -114,6 +114,17 @@ def test_handwritten_history_is_accepted(server: FakeServer) -> None:
     assert messages[3] == {"role": "tool", "tool_call_id": "call_abc", "content": "write_code ok"}
 
 
+def test_text_beside_tool_results_follows_them_as_a_user_message(server: FakeServer) -> None:
+    server.enqueue(openai_completion(content="ok"))
+    history = after_tool_turn(handwritten_assistant_turn())
+    history[-1].text = "2 iterations left."
+    make_model(server).generate(history, TOOLS)
+    assert server.requests[0].body["messages"][3:] == [
+        {"role": "tool", "tool_call_id": "call_abc", "content": "write_code ok"},
+        {"role": "user", "content": "2 iterations left."},
+    ]
+
+
 def test_reasoning_and_sampling_options_reach_the_request(server: FakeServer) -> None:
     server.enqueue(openai_completion(content="ok"))
     make_model(server, reasoning_effort="HIGH", max_tokens="2048", temperature="0.3").generate(

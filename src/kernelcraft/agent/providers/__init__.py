@@ -39,7 +39,12 @@ def create_model(spec: str, **options: Any) -> Model:
         if not rest.strip():
             raise ValueError(_bad_spec(spec))
         # Someone else's module; imported lazily so normal use never depends on it.
-        scripted = importlib.import_module("kernelcraft.agent.providers.scripted")
+        try:
+            scripted = importlib.import_module("kernelcraft.agent.providers.scripted")
+        except ModuleNotFoundError as exc:
+            if exc.name != "kernelcraft.agent.providers.scripted":
+                raise
+            raise ProviderError("scripted models are not available in this installation") from None
         return scripted.create_scripted_model(rest.strip(), **options)
     if provider not in _PROVIDERS:
         raise ValueError(_bad_spec(spec))

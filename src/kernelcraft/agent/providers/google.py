@@ -36,8 +36,6 @@ class GoogleModel:
     """One Gemini model; the model's parts (with thought signatures) are echoed back verbatim."""
 
     def __init__(self, settings: ProviderSettings, *, name: str | None = None, api_key: str | None = None):
-        if settings.thinking_level is not None and settings.thinking_budget is not None:
-            raise ValueError("google: set thinking_level or thinking_budget, not both")
         if api_key is None:
             api_key, _ = api_key_from_env(PROVIDER, "GEMINI_API_KEY", "GOOGLE_API_KEY")
         self.name = name or f"{PROVIDER}:{settings.model}"
@@ -85,11 +83,12 @@ class GoogleModel:
                     ]
                 )
             ]
-        if self.settings.thinking_level is not None or self.settings.thinking_budget is not None:
-            config.thinking_config = types.ThinkingConfig(
-                thinking_level=self.settings.thinking_level.upper() if self.settings.thinking_level else None,
-                thinking_budget=self.settings.thinking_budget,
-            )
+        # The API takes one of the two. A run's options may carry both (thinking_budget being
+        # meant for Claude), so the level, Gemini's own control, wins.
+        if self.settings.thinking_level is not None:
+            config.thinking_config = types.ThinkingConfig(thinking_level=self.settings.thinking_level.upper())
+        elif self.settings.thinking_budget is not None:
+            config.thinking_config = types.ThinkingConfig(thinking_budget=self.settings.thinking_budget)
         if self.settings.max_tokens is not None:
             config.max_output_tokens = self.settings.max_tokens
         if self.settings.temperature is not None:
@@ -155,6 +154,7 @@ def parse_response(reply: Any) -> ModelResponse:
     if not reply.candidates:
         feedback = getattr(reply, "prompt_feedback", None)
         reason = getattr(feedback, "block_reason", None)
+        reason = getattr(reason, "value", reason)
         raise ProviderError(
             f"{PROVIDER}: response contained no candidates" + (f" (blocked: {reason})" if reason else "")
         )

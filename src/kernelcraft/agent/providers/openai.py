@@ -28,7 +28,7 @@ class OpenAIModel:
         self.name = name or f"{self.provider}:{settings.model}"
         self.settings = settings
         self._api_key = api_key
-        client_kwargs: dict[str, Any] = {"api_key": api_key, "timeout": settings.timeout_s, "max_retries": 2}
+        client_kwargs: dict[str, Any] = {"api_key": api_key, "timeout": settings.timeout_s, "max_retries": 0}
         if settings.base_url:
             client_kwargs["base_url"] = settings.base_url
         self._client = openai.OpenAI(**client_kwargs)
@@ -68,7 +68,7 @@ class OpenAIModel:
         if message.role in ("system", "user"):
             return [{"role": message.role, "content": message.text}]
         if message.role == "tool":
-            return [
+            wires: list[dict[str, Any]] = [
                 {
                     "role": "tool",
                     "tool_call_id": result.call_id,
@@ -77,6 +77,9 @@ class OpenAIModel:
                 }
                 for result in message.tool_results
             ]
+            if message.text:  # a note beside the results has no place in a tool message
+                wires.append({"role": "user", "content": message.text})
+            return wires
         wire: dict[str, Any] = {"role": "assistant", "content": message.text or None}
         if message.tool_calls:
             wire["tool_calls"] = [

@@ -41,14 +41,20 @@ class ProviderSettings:
 
 
 def parse_settings(provider: str, model: str, options: Mapping[str, Any]) -> ProviderSettings:
-    """Validate ``options`` for ``provider``; options whose value is None count as unset."""
-    given = {key: value for key, value in options.items() if value is not None}
-    allowed = COMMON_OPTIONS + PROVIDER_OPTIONS[provider]
-    unknown = sorted(set(given) - set(allowed))
+    """Validate ``options`` for ``provider``.
+
+    Options whose value is None count as unset. A run applies one set of options to every
+    model in its matrix, so an option meant for another provider (reasoning_effort on a
+    Claude model) is dropped here; only names no provider knows are errors.
+    """
+    known = set(COMMON_OPTIONS).union(*PROVIDER_OPTIONS.values())
+    unknown = sorted(key for key, value in options.items() if value is not None and key not in known)
     if unknown:
         raise ValueError(
-            f"unknown option(s) for {provider}: {', '.join(unknown)} (accepted: {', '.join(allowed)})"
+            f"unknown model option(s): {', '.join(unknown)} (accepted: {', '.join(sorted(known))})"
         )
+    allowed = COMMON_OPTIONS + PROVIDER_OPTIONS[provider]
+    given = {key: value for key, value in options.items() if value is not None and key in allowed}
     retry = RetryPolicy()
     retry_kwargs: dict[str, Any] = {}
     if "max_retries" in given:
