@@ -1,0 +1,26 @@
+"""The KernelCraft task suite: 23 ML operators at five shape configurations each.
+
+TASK_SET_VERSION names the exact suite a result was scored on. Bump it (kc-tasks-N+1)
+whenever anything that can change a score changes: a task's shapes, input order, input
+generation (distributions, seeding), reference formula, FP SRAM constants, or tolerances.
+Wording-only changes to descriptions do not bump it.
+"""
+
+from __future__ import annotations
+
+from .base import CONFIG_NAMES, KNOWN_PLATFORMS, PROFILES, InputSpec, Task, TaskError
+from .registry import all_tasks, get_task
+
+TASK_SET_VERSION = "kc-tasks-1"
+
+__all__ = [
+    "CONFIG_NAMES",
+    "KNOWN_PLATFORMS",
+    "PROFILES",
+    "TASK_SET_VERSION",
+    "InputSpec",
+    "Task",
+    "TaskError",
+    "all_tasks",
+    "get_task",
+]

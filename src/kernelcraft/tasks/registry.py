@@ -1,0 +1,32 @@
+"""The 23 tasks in the paper's order (Table 4), looked up by id."""
+
+from __future__ import annotations
+
+from . import activations, attention, blocks, conv, matrix, mlp, norms
+from .base import Task, TaskError, close_matches
+
+_ORDER = (
+    activations.TASKS  # 1-3
+    + norms.TASKS  # 4-6
+    + matrix.TASKS  # 7-10
+    + conv.TASKS[:2]  # 11-12
+    + (attention.ROPE,)  # 13
+    + mlp.TASKS  # 14-15
+    + attention.TASKS[1:]  # 16-20
+    + (conv.CONV_BLOCK,)  # 21
+    + blocks.TASKS  # 22-23
+)
+_BY_ID = {task.id: task for task in _ORDER}
+
+
+def all_tasks() -> list[Task]:
+    return list(_ORDER)
+
+
+def get_task(task_id: str) -> Task:
+    task = _BY_ID.get(task_id)
+    if task is None:
+        close = close_matches(task_id, list(_BY_ID))
+        hint = f"; did you mean {', '.join(close)}?" if close else f"; known tasks: {', '.join(_BY_ID)}"
+        raise TaskError(f"unknown task {task_id!r}{hint}")
+    return task
