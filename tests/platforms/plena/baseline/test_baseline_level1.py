@@ -1,0 +1,83 @@
+"""The PLENA compiler baseline is correct on every Level-1 cell it supports, and honest about
+the one it cannot lower."""
+
+from __future__ import annotations
+
+import pytest
+
+from kernelcraft.platforms.plena.assembler import assemble
+from kernelcraft.platforms.plena.baseline import generate
+from kernelcraft.platforms.plena.baseline.level1 import GENERATORS
+from kernelcraft.platforms.plena.config import PlenaConfig
+from kernelcraft.platforms.plena.evaluation import evaluate, prepare
+
+LEVEL1 = ("silu", "relu", "gelu", "softmax", "layernorm", "rmsnorm", "gemv", "gemm", "batch_matmul", "linear")
+INFEASIBLE = {("batch_matmul", "C5")}  # output alone fills VRAM: see docs/baseline.md
+CELLS = [
+    pytest.param(t, c, marks=[pytest.mark.slow] if c == "C5" else [])
+    for t in LEVEL1
+    for c in ("C1", "C2", "C3", "C4", "C5")
+    if (t, c) not in INFEASIBLE
+]
+
+
+def _check(task: str, config: str, seed: int, profile: str, hw: PlenaConfig | None = None) -> None:
+    kwargs = {"hw": hw} if hw else {}
+    source = generate(task, config, **kwargs)
+    result = evaluate(source, prepare(task, config, seed, profile, poison=True, **kwargs))
+    assert result.ok, result.format_summary()
+    assert result.correct, result.format_summary() + "\n" + result.format_rows()
+
+
+@pytest.mark.parametrize(("task", "config"), CELLS)
+def test_cell_is_correct_on_two_seeds_with_poisoned_memory(task, config):
+    _check(task, config, seed=0, profile="normal")
+    _check(task, config, seed=1, profile="mixed_signs")
+
+
+@pytest.mark.parametrize("task", LEVEL1)
+def test_large_and_near_zero_values(task):
+    _check(task, "C2", seed=2, profile="large")
+    _check(task, "C2", seed=3, profile="near_zero")
+
+
+def test_every_level1_task_has_a_generator():
+    assert set(GENERATORS) == set(LEVEL1)
+
+
+def test_batch_matmul_c5_is_reported_as_not_lowerable():
+    with pytest.raises(NotImplementedError, match="VRAM"):
+        generate("batch_matmul", "C5")
+
+
+def test_unsupported_and_unknown_tasks_raise_value_error():
+    with pytest.raises(ValueError, match="not supported"):
+        generate("conv2d", "C1")
+    with pytest.raises(ValueError, match="unknown task"):
+        generate("no_such_task", "C1")
+    with pytest.raises(ValueError, match="configuration"):
+        generate("silu", "C9")
+
+
+def test_elementwise_uses_hardware_loops_so_code_size_does_not_grow_with_shape():
+    sizes = {c: len(assemble(generate("silu", c)).program) for c in ("C4", "C5")}
+    assert sizes["C4"] == sizes["C5"]
+    assert "C_LOOP_START" in generate("silu", "C5")
+
+
+def test_gemm_splits_k_when_mram_is_too_small():
+    # K = 256 needs 4 weight tiles per column block; with 2 MRAM tiles the baseline must split K
+    # and sum the parts, and still be correct.
+    tiny = PlenaConfig(mram_tiles=2)
+    assert generate("gemm", "C4", tiny).count("V_ADD_VV") >= 1
+    _check("gemm", "C4", seed=0, profile="normal", hw=tiny)
+    _check("linear", "C3", seed=1, profile="normal", hw=tiny)
+
+
+def test_weights_are_streamed_per_output_column_block():
+    # gemm C5: K = 256, N = 512 -> 4 K tiles x 8 column blocks, each tile fetched exactly once.
+    source = generate("gemm", "C5")
+    result = evaluate(source, prepare("gemm", "C5", 0))
+    assert result.correct
+    assert result.stats.opcode_counts["H_PREFETCH_M"] == 4 * 8
+    assert result.stats.opcode_counts["M_MM"] == (64 // 4) * (512 // 4) * 4
