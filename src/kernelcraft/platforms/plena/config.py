@@ -30,7 +30,7 @@ class PlenaConfig:
     store_v_rows: int = 4  # VRAM rows per H_STORE_V
 
     # On-chip capacities.
-    vram_rows: int = 16384  # 16384 rows x 64 BF16 = 2 MiB vector SRAM
+    vram_rows: int = 32768  # 32768 rows x 64 BF16 = 4 MiB vector SRAM
     mram_tiles: int = 64  # 64 tiles x 64 x 64 BF16 = 512 KiB matrix SRAM
     fpsram_words: int = 1024  # BF16 scalars
     intsram_words: int = 1024  # u32 scalars
