@@ -79,7 +79,9 @@ def test_retry_errors_reruns_only_harness_errors(tmp_path: Path):
 
 
 def test_non_result_return_value_is_a_harness_error(tmp_path: Path):
-    result = execute_episode(EpisodeSpec(model="a:x", task="silu", config="C1"), tmp_path, lambda s, d: 42, 1, "v")
+    result = execute_episode(
+        EpisodeSpec(model="a:x", task="silu", config="C1"), tmp_path, lambda s, d: 42, 1, "v"
+    )
     assert result.end_reason == "harness_error" and "returned int" in result.error
     assert result.task_set_version == "v" and result.level == 1
 

@@ -24,15 +24,20 @@ def test_defaults_give_the_one_embedded_episode(catalog):
 def test_all_tasks_and_configs_keep_only_what_the_platform_supports(catalog):
     specs = build_specs(RunMatrix(tasks=["all"], configs=["all"]), catalog)
     assert len(specs) == 100  # 20 PLENA tasks x 5 configurations
-    assert {s.task for s in specs}.isdisjoint({"conv2d", "depthwiseconv", "convblock"})
+    assert {s.task for s in specs}.isdisjoint({"conv2d", "depthwise_conv", "conv_block"})
     coral = build_specs(RunMatrix(platforms=["coral"], tasks=["all"]), catalog)
-    assert "flashattention" not in {s.task for s in coral} and "conv2d" in {s.task for s in coral}
+    assert "flash_attention" not in {s.task for s in coral} and "conv2d" in {s.task for s in coral}
 
 
 def test_product_of_models_platforms_tasks_configs_samples(catalog):
     matrix = RunMatrix.model_validate(
-        {"models": ["a:x", "b:y"], "platforms": ["plena", "coral"], "tasks": ["silu", "gemm"],
-         "configs": ["C1", "C3"], "samples": 3}
+        {
+            "models": ["a:x", "b:y"],
+            "platforms": ["plena", "coral"],
+            "tasks": ["silu", "gemm"],
+            "configs": ["C1", "C3"],
+            "samples": 3,
+        }
     )
     specs = build_specs(matrix, catalog)
     assert len(specs) == 2 * 2 * 2 * 2 * 3
@@ -40,12 +45,14 @@ def test_product_of_models_platforms_tasks_configs_samples(catalog):
 
 
 def test_named_task_is_skipped_only_where_unsupported(catalog):
-    specs = build_specs(RunMatrix(platforms=["plena", "coral"], tasks=["flashattention"]), catalog)
+    specs = build_specs(RunMatrix(platforms=["plena", "coral"], tasks=["flash_attention"]), catalog)
     assert {s.platform for s in specs} == {"plena"}
 
 
 def test_seeds_are_deterministic_per_sample_and_shared_across_cells(catalog):
-    matrix = RunMatrix.model_validate({"models": ["a:x", "b:y"], "tasks": ["silu", "gemm"], "samples": 3, "seed": 7})
+    matrix = RunMatrix.model_validate(
+        {"models": ["a:x", "b:y"], "tasks": ["silu", "gemm"], "samples": 3, "seed": 7}
+    )
     specs = build_specs(matrix, catalog)
     by_sample: dict[int, set[int]] = {}
     for spec in specs:
@@ -78,14 +85,16 @@ def test_bad_cells_give_one_clear_line(catalog, fields, message):
 def test_run_file_yaml_and_toml_mean_the_same(tmp_path: Path, catalog):
     yaml_file = tmp_path / "run.yaml"
     yaml_file.write_text(
-        "model:\n  - openai:gpt-5.2\n  - name: google:gemini-3-flash-preview\n    options: {thinking_level: medium}\n"
+        "model:\n  - openai:gpt-5.2\n  - name: google:gemini-3-flash-preview\n"
+        "    options: {thinking_level: medium}\n"
         "task: [silu, gemm]\nconfig: all\nsamples: 2\nseed: 3\niteration_cap: 9\none_shot: true\n"
         "option: {temperature: 0.5}\n"
     )
     toml_file = tmp_path / "run.toml"
     toml_file.write_text(
-        'tasks = ["silu", "gemm"]\nconfigs = "all"\nsamples = 2\nseed = 3\niteration_cap = 9\none_shot = true\n'
-        '[options]\ntemperature = 0.5\n'
+        'tasks = ["silu", "gemm"]\nconfigs = "all"\nsamples = 2\nseed = 3\n'
+        "iteration_cap = 9\none_shot = true\n"
+        "[options]\ntemperature = 0.5\n"
         '[[models]]\nname = "openai:gpt-5.2"\n'
         '[[models]]\nname = "google:gemini-3-flash-preview"\noptions = { thinking_level = "medium" }\n'
     )
@@ -131,3 +140,18 @@ def test_bad_run_files_give_one_clear_line(tmp_path: Path, name, text, message):
 def test_missing_run_file(tmp_path: Path):
     with pytest.raises(MatrixError, match="cannot read run file"):
         matrix_from_sources(tmp_path / "absent.yaml")
+
+
+def test_a_catalogue_that_raises_for_unknown_platforms(catalog):
+    class StrictTask:
+        id, name, level, category, config_names = "silu", "SiLU", 1, "activation", ["C1"]
+
+        def supports(self, platform: str) -> bool:
+            if platform != "plena":
+                raise ValueError(f"unknown platform {platform!r}")
+            return True
+
+    strict = type(catalog)(tasks=(StrictTask(),), version="v")
+    assert len(build_specs(RunMatrix(), strict)) == 1
+    with pytest.raises(MatrixError, match="unknown platform 'coral': no task supports it"):
+        build_specs(RunMatrix(platforms=["coral"]), strict)

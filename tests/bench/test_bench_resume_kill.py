@@ -10,7 +10,21 @@ import time
 from collections import Counter
 from pathlib import Path
 
-ARGS = ["run", "--task", "silu", "--task", "relu", "--task", "gelu", "--config", "C1", "--config", "C3", "-j", "2"]
+ARGS = [
+    "run",
+    "--task",
+    "silu",
+    "--task",
+    "relu",
+    "--task",
+    "gelu",
+    "--config",
+    "C1",
+    "--config",
+    "C3",
+    "-j",
+    "2",
+]
 
 
 def _env(log: Path) -> dict[str, str]:
@@ -46,11 +60,14 @@ def test_sigkill_mid_run_then_resume(tmp_path: Path):
 
     before = {key: (path.stat().st_ino, path.read_bytes()) for key, path in _finished(episodes).items()}
     assert 2 <= len(before) < 6
-    # Every visible episode folder is complete; unfinished work sits in hidden folders only.
-    visible = [p for p in episodes.glob("*/*/*/*/*") if not p.name.startswith(".")]  # model/platform/task/config/sN
+    # Every visible episode folder (model/platform/task/config/sN) is complete; unfinished
+    # work sits in hidden folders only.
+    visible = [p for p in episodes.glob("*/*/*/*/*") if not p.name.startswith(".")]
     assert len(visible) == len(before)
     assert all((p / "result.json").is_file() for p in visible)
-    assert any(p.name.startswith(".") for p in episodes.rglob("*")), "killed episodes should leave work folders"
+    assert any(p.name.startswith(".") for p in episodes.rglob("*")), (
+        "killed episodes should leave work folders"
+    )
 
     done = subprocess.run(command, env=_env(log), capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, done.stderr

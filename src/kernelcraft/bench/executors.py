@@ -126,7 +126,9 @@ def execute_episode(
 
 def run_one_local(spec: EpisodeSpec, ctx: RunContext) -> EpisodeResult:
     work_dir = ctx.store.new_work_dir(spec)
-    result = execute_episode(spec, work_dir, ctx.episode_fn, ctx.levels.get(spec.task, 0), ctx.task_set_version)
+    result = execute_episode(
+        spec, work_dir, ctx.episode_fn, ctx.levels.get(spec.task, 0), ctx.task_set_version
+    )
     ctx.store.commit(spec, work_dir, result, replace=ctx.replace_finished)
     return result
 
@@ -203,7 +205,9 @@ def _episode_on_worker(
         shutil.rmtree(work_dir, ignore_errors=True)
 
 
-def _commit_payload(spec: EpisodeSpec, ctx: RunContext, payload: tuple[str, dict[str, bytes]]) -> EpisodeResult:
+def _commit_payload(
+    spec: EpisodeSpec, ctx: RunContext, payload: tuple[str, dict[str, bytes]]
+) -> EpisodeResult:
     result_json, files = payload
     result = EpisodeResult.model_validate_json(result_json)
     work_dir = ctx.store.new_work_dir(spec)
@@ -245,11 +249,17 @@ def run_ray(
         try:
             ray.init(**init_args)
         except (ConnectionError, RuntimeError, ValueError) as exc:
-            raise EpisodeRunnerUnavailable(f"cannot start or reach Ray ({address or 'local'}): {exc}") from None
+            raise EpisodeRunnerUnavailable(
+                f"cannot start or reach Ray ({address or 'local'}): {exc}"
+            ) from None
         started_here = True
 
-    limit = concurrency or max(1, int(ray.cluster_resources().get("CPU", 1)))
-    remote = ray.remote(num_cpus=1, max_retries=0)(_episode_on_worker)
+    cluster_cpus = float(ray.cluster_resources().get("CPU", 1))
+    limit = concurrency or max(1, int(cluster_cpus))
+    # Episodes mostly wait on model APIs: asking for more in flight than there are CPUs
+    # gives each a fraction of a CPU so they all get scheduled.
+    cpus_per_episode = max(0.01, min(1.0, cluster_cpus / limit))
+    remote = ray.remote(num_cpus=cpus_per_episode, max_retries=0)(_episode_on_worker)
     fn_ref = ray.put(ctx.episode_fn)
     waiting = list(specs)
     in_flight: dict[Any, EpisodeSpec] = {}
@@ -286,7 +296,9 @@ def run_ray(
     return RunOutcome(results)
 
 
-def pending_specs(store: RunStore, specs: Sequence[EpisodeSpec], retry_errors: bool = False) -> list[EpisodeSpec]:
+def pending_specs(
+    store: RunStore, specs: Sequence[EpisodeSpec], retry_errors: bool = False
+) -> list[EpisodeSpec]:
     """Cells still to run: unfinished ones, plus harness errors when asked to retry them."""
     pending = []
     for spec in specs:

@@ -33,19 +33,19 @@ _TASKS = (
     ("rmsnorm", "RMSNorm", 1, "normalisation", ("plena", "amd", "coral")),
     ("gemv", "GEMV", 1, "matmul", ("plena", "amd", "coral")),
     ("gemm", "GEMM", 1, "matmul", ("plena", "amd", "coral")),
-    ("batchmatmul", "BatchMatMul", 1, "matmul", ("plena", "amd", "coral")),
+    ("batch_matmul", "BatchMatMul", 1, "matmul", ("plena", "amd", "coral")),
     ("linear", "Linear", 1, "matmul", ("plena", "amd", "coral")),
     ("conv2d", "Conv2D", 1, "convolution", ("amd", "coral")),
-    ("depthwiseconv", "DepthwiseConv", 1, "convolution", ("amd", "coral")),
+    ("depthwise_conv", "DepthwiseConv", 1, "convolution", ("amd", "coral")),
     ("rope", "RoPE", 2, "attention", ("plena", "amd")),
     ("ffn", "FFN", 2, "block", ("plena", "amd", "coral")),
     ("swiglu", "SwiGLU", 2, "block", ("plena", "amd", "coral")),
     ("sdpa", "ScaledDotProduct", 2, "attention", ("plena", "amd")),
-    ("flashattention", "FlashAttention", 2, "attention", ("plena",)),
+    ("flash_attention", "FlashAttention", 2, "attention", ("plena",)),
     ("mha", "MHA", 2, "attention", ("plena", "amd")),
     ("gqa", "GQA", 2, "attention", ("plena", "amd")),
     ("mqa", "MQA", 2, "attention", ("plena", "amd")),
-    ("convblock", "ConvBlock", 3, "block", ("amd", "coral")),
+    ("conv_block", "ConvBlock", 3, "block", ("amd", "coral")),
     ("decoder_llama", "DecoderBlock (LLaMA)", 3, "block", ("plena", "amd")),
     ("decoder_t5", "DecoderBlock (T5)", 3, "block", ("plena", "amd")),
 )
@@ -87,10 +87,9 @@ def fake_episode(spec: EpisodeSpec, episode_dir: Path) -> EpisodeResult:
     roofline = int(baseline / rng.uniform(1.5, 4.0))
     best = int(baseline / rng.uniform(0.8, 2.5)) if success else None
     errors = sorted({c for c in "SFT" if rng.random() < 0.3})
+    output = rng.randint(2_000, 30_000)
     tokens = TokenCounts(
-        input=rng.randint(20_000, 200_000),
-        output=rng.randint(2_000, 30_000),
-        reasoning=rng.randint(0, 10_000),
+        input=rng.randint(20_000, 200_000), output=output, reasoning=rng.randint(0, output // 2)
     )
     kernel = f"; {spec.task} {spec.config} <fake kernel> & friends\nS_LD_FP f1, gp0, 0\n"
     (episode_dir / "kernel.asm").write_text(kernel)
@@ -104,7 +103,7 @@ def fake_episode(spec: EpisodeSpec, episode_dir: Path) -> EpisodeResult:
             "type": "tool_result",
             "call_id": "c2",
             "name": "run_evaluation",
-            "content": f"match_rate={'100' if success else '37.5'}% cycles={best or baseline} <script>x</script>",
+            "content": f"match_rate={'100' if success else '37.5'}% cycles={best or baseline} <ok & done>",
             "is_error": not success,
         },
         {"type": "usage", "input_tokens": tokens.input, "output_tokens": tokens.output},

@@ -119,7 +119,9 @@ class RunMatrix(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    models: list[ModelEntry] = Field(default_factory=lambda: [ModelEntry(name="scripted:oracle")], min_length=1)
+    models: list[ModelEntry] = Field(
+        default_factory=lambda: [ModelEntry(name="scripted:oracle")], min_length=1
+    )
     platforms: list[str] = Field(default_factory=lambda: ["plena"], min_length=1)
     tasks: list[str] = Field(default_factory=lambda: ["silu"], min_length=1)
     configs: list[str] = Field(default_factory=lambda: ["C1"], min_length=1)
@@ -236,6 +238,14 @@ def _unknown_task_message(name: str, catalog: TaskCatalog) -> str:
     return f"unknown task {name!r}{hint}"
 
 
+def _supports(task: TaskLike, platform: str) -> bool:
+    # A catalogue may raise for a platform it has never heard of; that is "unsupported".
+    try:
+        return bool(task.supports(platform))
+    except Exception:  # noqa: BLE001
+        return False
+
+
 def build_specs(matrix: RunMatrix, catalog: TaskCatalog) -> list[EpisodeSpec]:
     """Expand a matrix into episode cells, in a stable order.
 
@@ -243,7 +253,7 @@ def build_specs(matrix: RunMatrix, catalog: TaskCatalog) -> list[EpisodeSpec]:
     A task named explicitly is skipped on platforms that do not support it, and is an
     error only if none of the chosen platforms does.
     """
-    known_platforms = {p for p in matrix.platforms if any(t.supports(p) for t in catalog.tasks)}
+    known_platforms = {p for p in matrix.platforms if any(_supports(t, p) for t in catalog.tasks)}
     for platform in matrix.platforms:
         if platform not in known_platforms:
             raise MatrixError(f"unknown platform {platform!r}: no task supports it")
@@ -257,7 +267,7 @@ def build_specs(matrix: RunMatrix, catalog: TaskCatalog) -> list[EpisodeSpec]:
             task = catalog.get(name)
             if task is None:
                 raise MatrixError(_unknown_task_message(name, catalog))
-            if not any(task.supports(p) for p in matrix.platforms):
+            if not any(_supports(task, p) for p in matrix.platforms):
                 raise MatrixError(f"task {name!r} is not supported on {', '.join(matrix.platforms)}")
 
     configs = _dedupe(matrix.configs)
@@ -269,9 +279,9 @@ def build_specs(matrix: RunMatrix, catalog: TaskCatalog) -> list[EpisodeSpec]:
         options = {**matrix.options, **model.options}
         for platform in _dedupe(matrix.platforms):
             if wants_all_tasks:
-                tasks = [t for t in catalog.tasks if t.supports(platform)]
+                tasks = [t for t in catalog.tasks if _supports(t, platform)]
             else:
-                tasks = [t for name in named_tasks if (t := catalog.get(name)) and t.supports(platform)]
+                tasks = [t for name in named_tasks if (t := catalog.get(name)) and _supports(t, platform)]
             for task in tasks:
                 task_configs = list(task.config_names) if ALL in configs else configs
                 for config in task_configs:

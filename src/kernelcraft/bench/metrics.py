@@ -357,8 +357,9 @@ class GroupMetrics:
 
 
 def total_tokens(tokens: TokenCounts) -> int:
-    """Tokens a run consumed: input plus output plus separately counted reasoning."""
-    return tokens.input + tokens.output + tokens.reasoning
+    """Tokens an episode consumed. Reasoning tokens are part of the output count (every
+    provider adapter records them so), so they are not added again."""
+    return tokens.input + tokens.output
 
 
 def group_metrics(results: Sequence[EpisodeResult], prices: PriceTable | None = None) -> GroupMetrics:
@@ -405,7 +406,9 @@ def group_metrics(results: Sequence[EpisodeResult], prices: PriceTable | None = 
     )
 
 
-def metrics_by_column(records: Sequence[Record], prices: PriceTable | None = None) -> dict[Column, GroupMetrics]:
+def metrics_by_column(
+    records: Sequence[Record], prices: PriceTable | None = None
+) -> dict[Column, GroupMetrics]:
     grouped: dict[Column, list[EpisodeResult]] = defaultdict(list)
     for record in records:
         grouped[column_of(record)].append(record.result)
@@ -420,7 +423,8 @@ def per_task_by_column(
     for record in records:
         grouped[column_of(record)][record.result.task].append(record.result)
     return {
-        col: {task: group_metrics(rs, prices) for task, rs in grouped[col].items()} for col in columns_of(records)
+        col: {task: group_metrics(rs, prices) for task, rs in grouped[col].items()}
+        for col in columns_of(records)
     }
 
 
@@ -450,7 +454,9 @@ def summarize(
             "levels": [
                 {
                     "level": level,
-                    "rows": [{"task": row.task, "name": row.name, "cells": cells_json(row.cells)} for row in rows],
+                    "rows": [
+                        {"task": row.task, "name": row.name, "cells": cells_json(row.cells)} for row in rows
+                    ],
                     "subtotal": cells_json(table.subtotals[level]),
                 }
                 for level, rows in sorted(table.levels.items())

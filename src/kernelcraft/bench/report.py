@@ -164,7 +164,7 @@ def _metric_rows(by_column: dict[Column, GroupMetrics]) -> tuple[list[str], list
         "Tool calls",
         "Evaluations",
         "S / F / T",
-        "Tokens in / out / reasoning",
+        "Tokens in / out (reasoning)",
         "Cost",
     ]
     rows = []
@@ -175,14 +175,15 @@ def _metric_rows(by_column: dict[Column, GroupMetrics]) -> tuple[list[str], list
                 col.label(),
                 str(m.episodes),
                 f"{m.successes}/{m.episodes} ({_pct(m.success_rate)})",
-                _fmt(m.geomean_speedup, 2, "×") + (f" ({m.clamped_speedups} clamped)" if m.clamped_speedups else ""),
+                _fmt(m.geomean_speedup, 2, "×")
+                + (f" ({m.clamped_speedups} clamped)" if m.clamped_speedups else ""),
                 *[_pct(m.fast_p[p]) for p in FAST_P_THRESHOLDS],
                 *[_pct(m.pass_at_k.get(k)) for k in pass_ks],
                 _fmt(m.mean_iterations_to_first_correct, 1),
                 _fmt(m.mean_tool_calls, 1),
                 _fmt(m.mean_evaluations, 1),
                 " / ".join(str(m.error_types[t]) for t in ("S", "F", "T")),
-                " / ".join(_tokens(v) for v in (m.tokens.input, m.tokens.output, m.tokens.reasoning)),
+                f"{_tokens(m.tokens.input)} / {_tokens(m.tokens.output)} ({_tokens(m.tokens.reasoning)})",
                 cost,
             ]
         )
@@ -197,7 +198,9 @@ def _success_rows(table: SuccessTable) -> tuple[list[str], list[tuple[str, list[
         rows.append(("level", [f"Level {level}", *[""] * len(table.columns)]))
         for row in table.levels[level]:
             rows.append(("task", [row.name, *[_kn(row.cells.get(c)) for c in table.columns]]))
-        rows.append(("subtotal", [f"L{level} subtotal", *[_kn(table.subtotals[level].get(c)) for c in table.columns]]))
+        rows.append(
+            ("subtotal", [f"L{level} subtotal", *[_kn(table.subtotals[level].get(c)) for c in table.columns]])
+        )
     rows.append(("total", ["TOTAL", *[_kn(table.total.get(c)) for c in table.columns]]))
     return header, rows
 
@@ -227,7 +230,9 @@ def _plots(
         matplotlib.use("Agg")
         import matplotlib.pyplot as plt
     except ImportError:
-        return {}, ["matplotlib is not installed, so this report has no plots (pip install 'kernelcraft[report]')."]
+        return {}, [
+            "matplotlib is not installed, so this report has no plots (pip install 'kernelcraft[report]')."
+        ]
 
     plots: dict[str, str] = {}
     notes: list[str] = []
@@ -253,8 +258,7 @@ def _plots(
                 k, n = row.cells[col]
                 grid[i, j] = k / n
     fig, ax = plt.subplots(figsize=(2 + 1.4 * len(columns), 1 + 0.38 * len(tasks)))
-    cmap = matplotlib.colormaps["viridis"].copy()
-    cmap.set_bad("#dddddd")
+    cmap = matplotlib.colormaps["viridis"].with_extremes(bad="#dddddd")
     image = ax.imshow(np.ma.masked_invalid(grid), cmap=cmap, vmin=0, vmax=1, aspect="auto")
     ax.set_xticks(range(len(columns)), col_labels, rotation=30, ha="right")
     ax.set_yticks(range(len(tasks)), task_labels)
@@ -272,7 +276,7 @@ def _plots(
     panels = [(c, speedups.get(c, {})) for c in columns]
     panels = [(c, p) for c, p in panels if any(s for per in p.values() for s in per.values())]
     if panels:
-        fig, axes = plt.subplots(len(panels), 1, figsize=(max(6, 0.9 * len(tasks) + 2), 3.2 * len(panels)))
+        fig, axes = plt.subplots(len(panels), 1, figsize=(max(6, 0.9 * len(tasks) + 2), 4.2 * len(panels)))
         axes = np.atleast_1d(axes)
         for ax, (col, per_task) in zip(axes, panels, strict=True):
             solved = [t for t in tasks if any(per_task.get(t, {}).values())]
@@ -282,7 +286,12 @@ def _plots(
                 values = [(s.value if (s := per_task[t].get(config)) else 0.0) for t in solved]
                 ax.bar(np.arange(len(solved)) + k * width, values, width, label=config)
             ax.axhline(1.0, color="black", linewidth=0.8, linestyle="--")
-            ax.set_xticks(np.arange(len(solved)) + width * (len(configs) - 1) / 2, [names.get(t, t) for t in solved])
+            ax.set_xticks(
+                np.arange(len(solved)) + width * (len(configs) - 1) / 2,
+                [names.get(t, t) for t in solved],
+                rotation=30,
+                ha="right",
+            )
             ax.set_ylabel("speed-up ×")
             ax.set_title(f"Best correct speed-up per configuration — {col.label()}")
             ax.legend(fontsize=7, ncol=len(configs))
@@ -301,7 +310,9 @@ def _plots(
         width = 0.8 / len(columns)
         for j, (label, series) in enumerate(zip(col_labels, data, strict=True)):
             ax.bar(np.arange(len(tasks)) + j * width, [v or 0 for v in series], width, label=label)
-        ax.set_xticks(np.arange(len(tasks)) + width * (len(columns) - 1) / 2, task_labels, rotation=30, ha="right")
+        ax.set_xticks(
+            np.arange(len(tasks)) + width * (len(columns) - 1) / 2, task_labels, rotation=30, ha="right"
+        )
         ax.set_ylabel(ylabel)
         ax.set_title(title)
         ax.legend(fontsize=7)
@@ -339,6 +350,8 @@ pre{background:#f6f8fa;padding:.6rem;overflow-x:auto;white-space:pre-wrap;word-b
 .entry .kind{font-size:.75rem;text-transform:uppercase;letter-spacing:.04em;color:#555}
 .entry.assistant{background:#f5f9ff}.entry.tool_call{background:#fbf7ff}.entry.tool_result{background:#f7fbf5}
 .entry.error{background:#fff1f0}.entry.usage{background:#fafafa;font-size:.8rem}
+.fields{font-size:.8rem;color:#333;margin:.2rem 0}
+.panels{display:flex;flex-wrap:wrap;gap:0 1.5rem}
 img{max-width:100%;border:1px solid #eee;margin:.5rem 0}
 """
 
@@ -346,7 +359,8 @@ img{max-width:100%;border:1px solid #eee;margin:.5rem 0}
 def _page(title: str, body: str) -> str:
     return (
         '<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">'
-        f'<meta name="viewport" content="width=device-width, initial-scale=1"><title>{html.escape(title)}</title>'
+        '<meta name="viewport" content="width=device-width, initial-scale=1">'
+        f"<title>{html.escape(title)}</title>"
         f"<style>{_CSS}</style></head><body>\n{body}\n</body></html>\n"
     )
 
@@ -363,7 +377,9 @@ def _pre(text: str) -> str:
     return f"<pre>{_esc(text + cut)}</pre>"
 
 
-def _html_table(header: Sequence[str], rows: Sequence[Sequence[str]], classes: Sequence[str] | None = None) -> str:
+def _html_table(
+    header: Sequence[str], rows: Sequence[Sequence[str]], classes: Sequence[str] | None = None
+) -> str:
     head = "".join(f"<th>{_esc(h)}</th>" for h in header)
     body = []
     for i, row in enumerate(rows):
@@ -385,14 +401,34 @@ def _first(entry: dict[str, Any], *names: str) -> Any:
     return None
 
 
+_ROLES = ("system", "user", "assistant")
+
+
+def _render_rest(rest: dict[str, Any]) -> list[str]:
+    """Fields without a dedicated layout: multi-line text as blocks, the rest on one line."""
+    parts = []
+    scalars = {k: v for k, v in rest.items() if not (isinstance(v, str) and "\n" in v)}
+    if scalars:
+        line = ", ".join(
+            f"{k}: {v if isinstance(v, str) else json.dumps(v, default=str)}" for k, v in scalars.items()
+        )
+        parts.append(f'<div class="fields">{_esc(line)}</div>')
+    for key, value in rest.items():
+        if key not in scalars:
+            parts.append(f'<div class="kind">{_esc(key)}</div>{_pre(value)}')
+    return parts
+
+
 def _render_entry(entry: dict[str, Any]) -> str:
-    """One transcript line; known fields get a readable layout, the rest is shown as JSON."""
+    """One transcript event. Messages, tool calls and results get a readable layout;
+    any other event (start, scoring, end, ...) shows its fields."""
     kind = str(entry.get("type", "entry"))
-    shown: set[str] = {"type"}
+    shown: set[str] = {"type", "time", "iteration"}
     parts: list[str] = []
     css = kind
-    if kind == "message":
-        role = str(entry.get("role", ""))
+    title = kind
+    if kind == "message" or kind in _ROLES:
+        role = kind if kind in _ROLES else str(entry.get("role", ""))
         shown |= {"role", "text", "content"}
         css = f"message {role}"
         title = f"message · {role}" if role else "message"
@@ -401,7 +437,7 @@ def _render_entry(entry: dict[str, Any]) -> str:
             parts.append(_pre(_as_text(text)))
     elif kind == "tool_call":
         shown |= {"name", "arguments", "id"}
-        title = f"tool call · {entry.get('name', '?')}" + (f" ({entry['id']})" if entry.get("id") else "")
+        title = f"tool call · {entry.get('name', '?')}"
         args = entry.get("arguments")
         if isinstance(args, dict) and isinstance(args.get("code"), str):  # kernels read best as code
             rest = {k: v for k, v in args.items() if k != "code"}
@@ -411,27 +447,19 @@ def _render_entry(entry: dict[str, Any]) -> str:
         elif args is not None:
             parts.append(_pre(_as_text(args)))
     elif kind == "tool_result":
-        shown |= {"name", "content", "call_id", "is_error"}
+        shown |= {"name", "content", "text", "output", "result", "id", "call_id", "is_error"}
         is_error = bool(entry.get("is_error"))
         css = "tool_result error" if is_error else "tool_result"
         title = f"tool result · {entry.get('name', '?')}" + (" · error" if is_error else "")
-        content = _first(entry, "content", "output", "result")
+        content = _first(entry, "content", "text", "output", "result")
         if content is not None:
-            shown |= {"output", "result"}
             parts.append(_pre(_as_text(content)))
-    elif kind == "usage":
-        title = "usage"
-        shown |= set(entry)
-        numbers = ", ".join(f"{k} {v}" for k, v in entry.items() if k != "type")
-        parts.append(f"<div>{_esc(numbers)}</div>")
-    else:
-        title = kind
-    rest = {k: v for k, v in entry.items() if k not in shown}
-    if rest:
-        parts.append(_pre(_as_text(rest)))
-    return (
-        f'<div class="entry {_esc(css)}"><div class="kind">{_esc(title)}</div>{"".join(parts)}</div>'
-    )
+    elif kind == "end" and entry.get("error"):
+        css = "end error"
+    if "iteration" in entry:
+        title += f" · iteration {entry['iteration']}"
+    parts.extend(_render_rest({k: v for k, v in entry.items() if k not in shown}))
+    return f'<div class="entry {_esc(css)}"><div class="kind">{_esc(title)}</div>{"".join(parts)}</div>'
 
 
 def _kernel_files(episode_dir: Path) -> list[tuple[str, str | None]]:
@@ -467,14 +495,25 @@ def _episode_page(record: Record, prices: PriceTable | None, back_href: str) -> 
         ("Visible seed correct", "yes" if r.visible_correct else "no"),
         ("Level", r.level),
         ("Iterations", f"{r.iterations} / cap {r.iteration_cap}"),
-        ("Iterations to first correct", r.iterations_to_first_correct if r.iterations_to_first_correct else "–"),
+        (
+            "Iterations to first correct",
+            r.iterations_to_first_correct if r.iterations_to_first_correct else "–",
+        ),
         ("Tool calls / evaluations", f"{r.tool_calls} / {r.evaluations}"),
         ("Error types", ", ".join(r.error_categories) or "–"),
-        ("Best cycles / baseline / roofline", f"{r.best_cycles or '–'} / {r.baseline_cycles or '–'} / "
-         f"{r.roofline_cycles or '–'}"),
-        ("Speed-up", _speedup_text(s) + (f" (reported {s.raw:.2f}×, above the roofline bound)" if s and s.clamped else "")),
-        ("Tokens in / out / reasoning / cached",
-         f"{r.tokens.input} / {r.tokens.output} / {r.tokens.reasoning} / {r.tokens.cached}"),
+        (
+            "Best cycles / baseline / roofline",
+            f"{r.best_cycles or '–'} / {r.baseline_cycles or '–'} / {r.roofline_cycles or '–'}",
+        ),
+        (
+            "Speed-up",
+            _speedup_text(s)
+            + (f" (reported {s.raw:.2f}×, above the roofline bound)" if s and s.clamped else ""),
+        ),
+        (
+            "Tokens in / out / reasoning / cached",
+            f"{r.tokens.input} / {r.tokens.output} / {r.tokens.reasoning} / {r.tokens.cached}",
+        ),
         ("Cost", _usd(episode_cost(r, prices))),
         ("Wall time", f"{r.wall_time_s:.1f} s"),
         ("End reason", r.end_reason or "–"),
@@ -527,9 +566,10 @@ def _load(run_dirs: Sequence[Path]) -> tuple[list[_Run], list[str]]:
         elif loaded.manifest is None:
             notes.append(f"{label}: no manifest.json; reporting the episodes found.")
         if loaded.missing:
+            expected = len(loaded.manifest.episodes) if loaded.manifest else "?"
             notes.append(
-                f"{label}: {len(loaded.missing)} of {len(loaded.manifest.episodes) if loaded.manifest else '?'} "
-                "episodes have not finished (partial run); resume it with the same command."
+                f"{label}: {len(loaded.missing)} of {expected} episodes have not finished (partial run); "
+                "resume it with the same command."
             )
         for path, reason in loaded.unreadable:
             notes.append(f"{label}: unreadable result {path}: {reason}")
@@ -621,8 +661,11 @@ def write_report(
     files = ReportFiles(
         out_dir / "report.md", out_dir / "report.html", out_dir / "results.csv", out_dir / "summary.json"
     )
+    # Tables group by `records` (run label only when several runs); episode lists and
+    # pages always name the run.
+    labelled = [Record(run_of_record[i], rec.result, rec.key, rec.path) for i, rec in enumerate(records)]
     page_of: dict[int, str] = {}
-    for i, rec in enumerate(records):
+    for i, rec in enumerate(labelled):
         rel = f"episodes/{_safe(run_of_record[i])}/{rec.key or i}.html"
         target = out_dir / rel
         target.parent.mkdir(parents=True, exist_ok=True)
@@ -631,8 +674,7 @@ def write_report(
         files.episode_pages.append(target)
         page_of[i] = rel
 
-    # results.csv (every row labelled with its run, even for a single run)
-    labelled = [Record(run_of_record[i], rec.result, rec.key, rec.path) for i, rec in enumerate(records)]
+    # results.csv
     with open(files.csv, "w", newline="", encoding="utf-8") as fh:
         writer = csv.DictWriter(fh, fieldnames=CSV_FIELDS)
         writer.writeheader()
@@ -646,10 +688,11 @@ def write_report(
     files.summary.write_text(json.dumps(summary, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
 
     files.markdown.write_text(
-        _markdown(runs, records, table, by_column, speedups, names, notes, page_of), encoding="utf-8"
+        _markdown(runs, labelled, table, by_column, speedups, names, notes, page_of), encoding="utf-8"
     )
     files.html.write_text(
-        _html(runs, records, table, by_column, speedups, names, notes, plots, page_of, prices), encoding="utf-8"
+        _html(runs, labelled, table, by_column, speedups, names, notes, plots, page_of, prices),
+        encoding="utf-8",
     )
     files.notes = notes
     return files
@@ -682,7 +725,9 @@ def _run_rows(runs: Sequence[_Run]) -> tuple[list[str], list[list[str]]]:
             [
                 run.label,
                 info["dir"],
-                f"{info['episodes_finished']}/{expected}" if expected is not None else str(info["episodes_finished"]),
+                f"{info['episodes_finished']}/{expected}"
+                if expected is not None
+                else str(info["episodes_finished"]),
                 info["task_set_version"] or "–",
                 info["kernelcraft_version"] or "–",
                 (info["git_commit"] or "–")[:12],
@@ -704,8 +749,19 @@ def _md_table(header: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
 def _episode_rows(
     records: Sequence[Record], prices: PriceTable | None = None
 ) -> tuple[list[str], list[list[str]]]:
-    header = ["Run", "Model", "Platform", "Task", "Config", "Sample", "Success", "Speed-up", "Iterations",
-              "Tokens", "End reason"]
+    header = [
+        "Run",
+        "Model",
+        "Platform",
+        "Task",
+        "Config",
+        "Sample",
+        "Success",
+        "Speed-up",
+        "Iterations",
+        "Tokens",
+        "End reason",
+    ]
     rows = []
     for rec in records:
         r = rec.result
@@ -783,8 +839,10 @@ def _html(
         "<h2>Speed-up of the best correct kernel over the baseline</h2>",
         "<p>✗: not solved; –: not run; *: clamped to the roofline bound.</p>",
     ]
+    body.append('<div class="panels">')
     for col, per_task in speedups.items():
-        body += [f"<h3>{_esc(col.label())}</h3>", _html_table(*_speedup_rows(per_task, names))]
+        body.append(f"<div><h3>{_esc(col.label())}</h3>{_html_table(*_speedup_rows(per_task, names))}</div>")
+    body.append("</div>")
     if plots:
         body.append("<h2>Plots</h2>")
         for title, png in plots.items():
@@ -796,7 +854,8 @@ def _html(
     for i, row in enumerate(rows):
         cls = "ok" if records[i].result.success else "bad"
         cells = "".join(
-            f'<td class="{cls}">{_esc(c)}</td>' if j == 6 else f"<td>{_esc(c)}</td>" for j, c in enumerate(row)
+            f'<td class="{cls}">{_esc(c)}</td>' if j == 6 else f"<td>{_esc(c)}</td>"
+            for j, c in enumerate(row)
         )
         link = f'<td><a href="{_esc(quote(page_of[i]))}">details</a></td>'
         lines.append(f"<tr>{cells}{link}</tr>")

@@ -29,18 +29,34 @@ def _fail(message: str, code: int = EXIT_BAD_INPUT) -> typer.Exit:
 
 
 def run(
-    model: Annotated[list[str] | None, typer.Option("--model", "-m", help="Model spec; repeat for several.")] = None,
-    platform: Annotated[list[str] | None, typer.Option("--platform", "-p", help="Platform; repeatable.")] = None,
-    task: Annotated[list[str] | None, typer.Option("--task", "-t", help="Task id or 'all'; repeatable.")] = None,
-    config: Annotated[list[str] | None, typer.Option("--config", "-c", help="C1..C5 or 'all'; repeatable.")] = None,
+    model: Annotated[
+        list[str] | None, typer.Option("--model", "-m", help="Model spec; repeat for several.")
+    ] = None,
+    platform: Annotated[
+        list[str] | None, typer.Option("--platform", "-p", help="Platform; repeatable.")
+    ] = None,
+    task: Annotated[
+        list[str] | None, typer.Option("--task", "-t", help="Task id or 'all'; repeatable.")
+    ] = None,
+    config: Annotated[
+        list[str] | None, typer.Option("--config", "-c", help="C1..C5 or 'all'; repeatable.")
+    ] = None,
     samples: Annotated[int | None, typer.Option("--samples", "-k", help="Samples per cell.")] = None,
-    seed: Annotated[int | None, typer.Option("--seed", help="Base seed; sample seeds derive from it.")] = None,
-    out: Annotated[Path | None, typer.Option("--out", "-o", help="Run directory (default runs/<time>).")] = None,
+    seed: Annotated[
+        int | None, typer.Option("--seed", help="Base seed; sample seeds derive from it.")
+    ] = None,
+    out: Annotated[
+        Path | None, typer.Option("--out", "-o", help="Run directory (default runs/<time>).")
+    ] = None,
     run_file: Annotated[Path | None, typer.Option("--run-file", help="YAML or TOML run file.")] = None,
-    concurrency: Annotated[int | None, typer.Option("--concurrency", "-j", min=1, help="Episodes at once.")] = None,
+    concurrency: Annotated[
+        int | None, typer.Option("--concurrency", "-j", min=1, help="Episodes at once.")
+    ] = None,
     executor: Annotated[str, typer.Option("--executor", help="local or ray.")] = "local",
     ray_address: Annotated[str | None, typer.Option("--ray-address", help="Existing Ray cluster.")] = None,
-    iteration_cap: Annotated[int | None, typer.Option("--iteration-cap", help="Override the level cap.")] = None,
+    iteration_cap: Annotated[
+        int | None, typer.Option("--iteration-cap", help="Override the level cap.")
+    ] = None,
     one_shot: Annotated[bool | None, typer.Option("--one-shot", help="Add an example kernel.")] = None,
     option: Annotated[list[str] | None, typer.Option("--option", help="Model option key=value.")] = None,
     retry_errors: Annotated[bool, typer.Option("--retry-errors", help="Re-run harness errors.")] = False,
@@ -110,8 +126,7 @@ def run(
     _print_summary(console, store.root, specs, price_table)
     if outcome.interrupted:
         console.print(
-            f"Interrupted. Finished episodes are kept; run the same command with "
-            f"--out {out_dir} to resume."
+            f"Interrupted. Finished episodes are kept; run the same command with --out {out_dir} to resume."
         )
         raise typer.Exit(EXIT_INTERRUPTED)
     console.print(f"Run directory: {out_dir}   report: kernelcraft report {out_dir}")
@@ -119,7 +134,7 @@ def run(
 
 def _print_summary(console: Console, root: Path, specs: list, prices: object) -> None:
     """Per-episode lines for small runs, per model/platform lines otherwise."""
-    from kernelcraft.bench.metrics import Record, episode_speedup, metrics_by_column
+    from kernelcraft.bench.metrics import Record, episode_speedup, metrics_by_column, total_tokens
     from kernelcraft.bench.progress import human_count
     from kernelcraft.bench.store import RunStore
 
@@ -130,15 +145,31 @@ def _print_summary(console: Console, root: Path, specs: list, prices: object) ->
         return
     if len(results) <= 20:
         table = Table(title=f"{len(results)} of {len(specs)} episodes")
-        for name in ("model", "platform", "task", "config", "sample", "success", "speed-up", "iter.", "tokens",
-                     "end"):
+        for name in (
+            "model",
+            "platform",
+            "task",
+            "config",
+            "sample",
+            "success",
+            "speed-up",
+            "iter.",
+            "tokens",
+            "end",
+        ):
             table.add_column(name)
         for r in results:
             s = episode_speedup(r)
             table.add_row(
-                r.model, r.platform, r.task, r.config, str(r.sample), "yes" if r.success else "no",
-                f"{s.value:.2f}x" if s else "-", f"{r.iterations}/{r.iteration_cap}",
-                human_count(r.tokens.input + r.tokens.output + r.tokens.reasoning),
+                r.model,
+                r.platform,
+                r.task,
+                r.config,
+                str(r.sample),
+                "yes" if r.success else "no",
+                f"{s.value:.2f}x" if s else "-",
+                f"{r.iterations}/{r.iteration_cap}",
+                human_count(total_tokens(r.tokens)),
                 r.end_reason + (f": {r.error}" if r.error else ""),
             )
     else:
@@ -147,9 +178,11 @@ def _print_summary(console: Console, root: Path, specs: list, prices: object) ->
             table.add_column(name)
         for col, m in metrics_by_column([Record("", r) for r in results], prices).items():  # type: ignore[arg-type]
             table.add_row(
-                col.model, col.platform, f"{m.successes}/{m.episodes}",
+                col.model,
+                col.platform,
+                f"{m.successes}/{m.episodes}",
                 f"{m.geomean_speedup:.2f}x" if m.geomean_speedup else "-",
-                human_count(m.tokens.input + m.tokens.output + m.tokens.reasoning),
+                human_count(total_tokens(m.tokens)),
                 f"${m.cost_usd:.2f}" if m.cost_usd is not None else "-",
             )
     console.print(table)
@@ -157,7 +190,9 @@ def _print_summary(console: Console, root: Path, specs: list, prices: object) ->
 
 def report(
     run_dirs: Annotated[list[Path], typer.Argument(help="One or more run directories.")],
-    out: Annotated[Path | None, typer.Option("--out", "-o", help="Report folder (default RUN_DIR/report).")] = None,
+    out: Annotated[
+        Path | None, typer.Option("--out", "-o", help="Report folder (default RUN_DIR/report).")
+    ] = None,
     prices: Annotated[Path | None, typer.Option("--prices", help="Price table (TOML) for costs.")] = None,
 ) -> None:
     """Write report.md, report.html, results.csv and summary.json for run directories."""

@@ -8,7 +8,7 @@ Wording-only changes to descriptions do not bump it.
 
 from __future__ import annotations
 
-from .base import CONFIG_NAMES, KNOWN_PLATFORMS, PROFILES, InputSpec, Task, TaskError
+from .base import CONFIG_NAMES, KNOWN_PLATFORMS, PROFILES, SCORING_PROFILES, InputSpec, Task, TaskError
 from .registry import all_tasks, get_task
 
 TASK_SET_VERSION = "kc-tasks-1"
@@ -17,6 +17,7 @@ __all__ = [
     "CONFIG_NAMES",
     "KNOWN_PLATFORMS",
     "PROFILES",
+    "SCORING_PROFILES",
     "TASK_SET_VERSION",
     "InputSpec",
     "Task",

@@ -141,29 +141,29 @@ class _LineParser:
             return None
         stripped = code.lstrip()
         col0 = len(code) - len(stripped) + 1
-        head, _, rest = stripped.partition(" ")
-        if "\t" in head:
-            head, _, more = head.partition("\t")
-            rest = more + " " + rest
-        mnemonic = head.strip()
+        split = re.search(r"\s", stripped)
+        end = split.start() if split else len(stripped)
+        head, rest = stripped[:end], stripped[end + 1 :]
+        mnemonic = head
         spec = BY_NAME.get(mnemonic.upper()) if _MNEMONIC.match(mnemonic) else None
         if spec is None:
             close = difflib.get_close_matches(mnemonic.upper(), BY_NAME.keys(), n=3, cutoff=0.5)
             hint = f"did you mean {', '.join(close)}?" if close else "see the ISA reference for valid opcodes"
             self.error(lineno, col0, f"unknown instruction '{mnemonic}'", mnemonic, hint)
             return None
-        operand_texts = self._split_operands(rest, col0 + len(head))
+        operand_texts = self._split_operands(rest, col0 + end + 1)
         return self._operands(lineno, spec, operand_texts, stripped.strip())
 
     @staticmethod
     def _split_operands(rest: str, start_col: int) -> list[tuple[str, int]]:
+        """Operand texts with their 1-based columns; `rest` starts at column start_col."""
         if not rest.strip():
             return []
         out = []
-        col = start_col + 1
+        col = start_col
         for piece in rest.split(","):
             lead = len(piece) - len(piece.lstrip())
-            out.append((piece.strip(), col + lead + 1))
+            out.append((piece.strip(), col + lead))
             col += len(piece) + 1
         return out
 
@@ -318,7 +318,8 @@ def _check_structure(instructions: list[Instruction], diagnostics: list[Diagnost
                     Diagnostic(
                         ins.line,
                         1,
-                        f"C_LOOP_END gp{reg} closes the loop opened at line {top.line} with gp{top.operands[0]}",
+                        f"C_LOOP_END gp{reg} closes the loop opened at line {top.line} "
+                        f"with gp{top.operands[0]}",
                         ins.text(),
                         "close the innermost loop first, with its own counter register",
                     )
@@ -331,7 +332,7 @@ def _check_structure(instructions: list[Instruction], diagnostics: list[Diagnost
             and ins.spec.operands[0].kind is Kind.GP
             and ins.spec.operands[0].field == "rd"
             and ins.operands[0] == 0
-            and ins.spec.unit.value == "scalar"
+            and (ins.spec.unit.value == "scalar" or name == "C_LOOP_START")
             and name not in ("S_ST_INT",)
         )
         if writes_gp0 and not (name == "S_ADDI_INT" and ins.operands == (0, 0, 0)):

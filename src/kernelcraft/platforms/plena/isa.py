@@ -9,12 +9,12 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from enum import Enum
+from enum import StrEnum
 
 from .config import PlenaConfig
 
 
-class Unit(str, Enum):
+class Unit(StrEnum):
     MATRIX = "matrix"
     VECTOR = "vector"
     SCALAR = "scalar"
@@ -22,7 +22,7 @@ class Unit(str, Enum):
     CONTROL = "control"
 
 
-class Kind(str, Enum):
+class Kind(StrEnum):
     GP = "gp"  # integer register gp0..gp15
     FP = "fp"  # BF16 register f0..f7
     ADDR = "addr"  # HBM address register a0..a7

@@ -9,6 +9,7 @@ run. Same program and image give the same state and cycles on any machine.
 
 from __future__ import annotations
 
+import gc
 import time
 from dataclasses import dataclass, field
 
@@ -121,10 +122,12 @@ class Machine:
         self.hm_accum = np.zeros((cfg.heads_per_row, cfg.mlen, cfg.mlen), dtype=np.float32)
         self.hv_accum = np.zeros((cfg.heads_per_row, cfg.mlen), dtype=np.float32)
         self.loops: list[list] = []  # frames: [body start pc, counter reg, iteration start count, broken]
+        self.tile_cache: dict[int, np.ndarray] = {}  # MRAM tile -> float64 copy, dropped on write
         self.dma_cycles = 0
         self.hbm_read_bytes = 0
         self.hbm_write_bytes = 0
         self.jumps = 0
+        self.next_wall_check = 0  # dynamic instruction count at which to look at the clock again
         self.deadline = float("inf")
         self.max_instructions = 0
         self.pc = 0  # kept current only by the traced run loop
@@ -134,7 +137,8 @@ class Machine:
         vals = np.asarray(values, dtype=np.float32).reshape(-1)
         if addr < 0 or addr + vals.size > target.size:
             raise ValueError(f"{what} preload [{addr}, {addr + vals.size}) out of range 0..{target.size}")
-        target[addr : addr + vals.size] = vals.astype(BF16)
+        with np.errstate(invalid="ignore", over="ignore"):  # NaN/inf preloads are legitimate
+            target[addr : addr + vals.size] = vals.astype(BF16)
 
     # Convenience readers for evaluation and tools.
     def read_vram(self, addr: int, count: int) -> np.ndarray:
@@ -159,9 +163,21 @@ def run(
     trace: bool = False,
 ) -> Execution:
     """Execute a program to completion or to its first fault. Never raises for kernel errors."""
+    limits = limits or RunLimits()
+    # Compiling makes one closure per instruction; the cyclic GC would rescan them all many
+    # times (a third of the run time on large unrolled kernels) and nothing here needs it.
+    gc_was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        return _run(program, image, limits, trace)
+    finally:
+        if gc_was_enabled:
+            gc.enable()
+
+
+def _run(program: Program, image: MemoryImage | None, limits: RunLimits, trace: bool) -> Execution:
     from .semantics import compile_program  # local: semantics imports this module
 
-    limits = limits or RunLimits()
     cfg = program.config
     m = Machine(cfg, image)
     m.deadline = time.perf_counter() + limits.wall_time_s
@@ -235,17 +251,21 @@ def _statistics(program: Program, counts: list[int], static_costs: list[int], m:
     cfg = program.config
     busy = {u.value: 0 for u in Unit}
     mix = {u.value: 0 for u in Unit}
-    by_name: dict[str, int] = {}
-    macs = 0
+    per_spec: dict[str, list] = {}  # name -> [spec, executions, busy cycles]
     for ins, count, cost in zip(program.instructions, counts, static_costs, strict=True):
-        if not count:
-            continue
-        unit = ins.spec.unit.value
-        busy[unit] += count * cost
-        mix[unit] += count
-        by_name[ins.name] = by_name.get(ins.name, 0) + count
-        if ins.spec.macs is not None:
-            macs += count * ins.spec.macs(cfg)
+        if count:
+            spec = ins.spec
+            entry = per_spec.get(spec.name)
+            if entry is None:
+                entry = per_spec[spec.name] = [spec, 0, 0]
+            entry[1] += count
+            entry[2] += count * cost
+    macs = 0
+    for spec, count, cycles in per_spec.values():
+        busy[spec.unit.value] += cycles
+        mix[spec.unit.value] += count
+        if spec.macs is not None:
+            macs += count * spec.macs(cfg)
     busy[Unit.MEMORY.value] += m.dma_cycles
     cycles = sum(busy.values())
     peak = peak_macs_per_cycle(cfg)
@@ -255,7 +275,7 @@ def _statistics(program: Program, counts: list[int], static_costs: list[int], m:
         instructions=sum(counts),
         unit_busy_cycles=busy,
         instruction_mix=mix,
-        opcode_counts=dict(sorted(by_name.items())),
+        opcode_counts={name: entry[1] for name, entry in sorted(per_spec.items())},
         hbm_read_bytes=m.hbm_read_bytes,
         hbm_write_bytes=m.hbm_write_bytes,
         macs=macs,

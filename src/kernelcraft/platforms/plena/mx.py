@@ -42,14 +42,24 @@ def quantize_blocks(values: np.ndarray, block: int = 8) -> tuple[np.ndarray, np.
     return elements, scales
 
 
+# Byte -> value tables: an MX decode is then two lookups and one multiply, exact as the
+# ml_dtypes conversions they are built from (a test checks every byte against ml_dtypes).
+_E4M3_VALUES = np.arange(256, dtype=np.uint8).view(E4M3).astype(np.float32)
+with np.errstate(over="ignore"):  # byte 0xFF (2**128) overflows; it is the NaN scale anyway
+    _SCALE_VALUES = np.ldexp(np.float32(1.0), np.arange(256, dtype=np.int32) - SCALE_BIAS).astype(np.float32)
+_SCALE_VALUES[SCALE_NAN] = np.nan
+
+
 def dequantize_blocks(elements: np.ndarray, scales: np.ndarray, block: int = 8) -> np.ndarray:
     """Inverse of quantize_blocks: float32 values (exactly representable in BF16)."""
-    elems = np.asarray(elements, dtype=np.uint8).view(E4M3).astype(np.float32).reshape(-1, block)
-    scale_bytes = np.asarray(scales, dtype=np.uint8)
-    factors = np.ldexp(np.float32(1.0), scale_bytes.astype(np.int32) - SCALE_BIAS).astype(np.float32)
-    factors[scale_bytes == SCALE_NAN] = np.nan
     with np.errstate(over="ignore", invalid="ignore"):
-        return (elems * factors[:, None]).reshape(-1)
+        return dequantize_unchecked(elements, scales, block)
+
+
+def dequantize_unchecked(elements: np.ndarray, scales: np.ndarray, block: int = 8) -> np.ndarray:
+    """dequantize_blocks without its floating-point error context (the simulator sets its own)."""
+    elems = _E4M3_VALUES[elements].reshape(-1, block)
+    return (elems * _SCALE_VALUES[scales][:, None]).reshape(-1)
 
 
 def mx_roundtrip(values: np.ndarray, block: int = 8) -> np.ndarray:

@@ -19,7 +19,7 @@ import numpy as np
 from .assembler import Program
 from .isa import INSTRUCTIONS, Unit
 from .machine import MASK32, Machine, MachineFault
-from .mx import BF16, dequantize_blocks, quantize_blocks
+from .mx import BF16, dequantize_unchecked, quantize_blocks
 
 Step = Callable[[int], "int | None"]
 Builder = Callable[[Machine, tuple[int, ...], int], Step]
@@ -29,7 +29,8 @@ BUILDERS: dict[str, Builder] = {}
 _F32 = struct.Struct("<f")
 _U32 = struct.Struct("<I")
 EXP_CLAMP = 88.0
-WALL_CHECK_EVERY = 1024  # loop jumps between wall-clock checks
+PC_DEPENDENT = frozenset({"C_LOOP_START"})  # builders whose step uses its own pc
+WALL_CHECK_EVERY = 2048  # dynamic instructions between wall-clock checks (at loop jumps)
 
 
 def builder(name: str):
@@ -55,11 +56,25 @@ def round_bf16(x: float) -> float:
 
 
 def compile_program(program: Program, m: Machine) -> tuple[list[Step], list[int]]:
+    """One step closure and one static cost per instruction.
+
+    Identical instructions share one closure (unrolled kernels repeat the same text
+    thousands of times); only builders that capture their own pc are built per instruction.
+    """
     cfg = program.config
     ops, costs = [], []
+    built: dict[tuple[str, tuple[int, ...]], tuple[Step, int]] = {}
     for pc, ins in enumerate(program.instructions):
-        ops.append(BUILDERS[ins.name](m, ins.operands, pc))
-        costs.append(ins.spec.cost(cfg, ins.operands) if ins.spec.cost is not None else 0)
+        spec = ins.spec
+        key = (spec.name, ins.operands)
+        entry = built.get(key)
+        if entry is None:
+            cost = spec.cost(cfg, ins.operands) if spec.cost is not None else 0
+            entry = (BUILDERS[spec.name](m, ins.operands, pc), cost)
+            if spec.name not in PC_DEPENDENT:
+                built[key] = entry
+        ops.append(entry[0])
+        costs.append(entry[1])
     return ops, costs
 
 
@@ -107,20 +122,23 @@ def _vector_binary(ufunc) -> Builder:
     return build
 
 
-def _vector_scalar(fn) -> Builder:
-    """fn(row_bf16, scalar_bf16) -> bf16 row."""
+def _vector_scalar(ufunc, scalar_first: bool = False) -> Builder:
+    """ufunc(row, scalar) (or ufunc(scalar, row)) on BF16, the scalar broadcast from F[fs]."""
 
     def build(m: Machine, ops: tuple[int, ...], pc: int) -> Step:
         rd, rs1, fs, rmask = ops[:4]
         g, f, v, vlen, row = m.g, m.f, m.vram, m.config.vlen, _vrow_checker(m)
+        scalar = np.zeros((), dtype=BF16)  # a 0-d array: ufuncs are much faster than with a BF16 scalar
 
         def step(_):
             d, a = row(g[rd]), row(g[rs1])
+            scalar[()] = f[fs]
             src = v[a : a + vlen]
-            result = fn(src, BF16(f[fs]))
+            args = (scalar, src) if scalar_first else (src, scalar)
             if rmask:
-                result = np.where(_head_mask(m), result, src)
-            v[d : d + vlen] = result
+                v[d : d + vlen] = np.where(_head_mask(m), ufunc(*args), src)
+            else:
+                ufunc(*args, out=v[d : d + vlen])
 
         return step
 
@@ -129,40 +147,54 @@ def _vector_scalar(fn) -> Builder:
 
 for _name, _ufunc in (("V_ADD_VV", np.add), ("V_SUB_VV", np.subtract), ("V_MUL_VV", np.multiply)):
     BUILDERS[_name] = _vector_binary(_ufunc)
-BUILDERS["V_ADD_VF"] = _vector_scalar(lambda x, s: x + s)
-BUILDERS["V_MUL_VF"] = _vector_scalar(lambda x, s: x * s)
-BUILDERS["V_MAX_VF"] = _vector_scalar(lambda x, s: np.maximum(x, s))
-BUILDERS["V_MIN_VF"] = _vector_scalar(lambda x, s: np.minimum(x, s))
+BUILDERS["V_ADD_VF"] = _vector_scalar(np.add)
+BUILDERS["V_MUL_VF"] = _vector_scalar(np.multiply)
+BUILDERS["V_MAX_VF"] = _vector_scalar(np.maximum)
+BUILDERS["V_MIN_VF"] = _vector_scalar(np.minimum)
 
 
 @builder("V_SUB_VF")
 def _v_sub_vf(m: Machine, ops, pc):
     rorder = ops[4]
-    inner = _vector_scalar((lambda x, s: s - x) if rorder else (lambda x, s: x - s))
-    return inner(m, ops, pc)
+    return _vector_scalar(np.subtract, scalar_first=bool(rorder))(m, ops, pc)
 
 
-def _vector_unary(fn) -> Builder:
+def _bf16_table(fn) -> np.ndarray:
+    """fn over every BF16 bit pattern (FP32 maths, one rounding to BF16), as a u16 lookup table.
+
+    A unary vector op on BF16 has only 65536 possible inputs, so a table lookup gives exactly
+    the FP32-then-round result at a fraction of the cost of computing it per row.
+    """
+    x = np.arange(1 << 16, dtype=np.uint32).astype(np.uint16).view(BF16).astype(np.float32)
+    with np.errstate(all="ignore"):
+        return fn(x).astype(BF16).view(np.uint16)
+
+
+def _vector_unary(table: np.ndarray) -> Builder:
     def build(m: Machine, ops, pc):
         rd, rs1, rmask = ops
-        g, v, vlen, row = m.g, m.vram, m.config.vlen, _vrow_checker(m)
+        g, vlen, row = m.g, m.config.vlen, _vrow_checker(m)
+        bits = m.vram.view(np.uint16)
 
         def step(_):
             d, a = row(g[rd]), row(g[rs1])
-            src = v[a : a + vlen]
-            result = fn(src)
+            src = bits[a : a + vlen]
             if rmask:
-                result = np.where(_head_mask(m), result, src)
-            v[d : d + vlen] = result
+                bits[d : d + vlen] = np.where(_head_mask(m), table[src], src)
+            else:
+                bits[d : d + vlen] = table[src]
 
         return step
 
     return build
 
 
-_EXP_LO, _EXP_HI, _ONE = BF16(-EXP_CLAMP), BF16(EXP_CLAMP), BF16(1.0)
-BUILDERS["V_EXP_V"] = _vector_unary(lambda x: np.exp(np.clip(x, _EXP_LO, _EXP_HI)))
-BUILDERS["V_RECI_V"] = _vector_unary(lambda x: np.divide(_ONE, x))
+def _exp_clamped(x: np.ndarray) -> np.ndarray:
+    return np.exp(np.minimum(np.maximum(x, np.float32(-EXP_CLAMP)), np.float32(EXP_CLAMP)))
+
+
+BUILDERS["V_EXP_V"] = _vector_unary(_bf16_table(_exp_clamped))
+BUILDERS["V_RECI_V"] = _vector_unary(_bf16_table(lambda x: np.float32(1.0) / x))
 
 
 def _reduction(combine) -> Builder:
@@ -483,8 +515,10 @@ def _c_loop_end(m: Machine, ops, pc):
                 executed=executed,
             )
         m.jumps += 1
-        if m.jumps % WALL_CHECK_EVERY == 0 and time.perf_counter() > m.deadline:
-            raise MachineFault("wall_time", "the run exceeded its wall-time limit", executed=executed)
+        if executed >= m.next_wall_check:  # by instructions, not jumps: loop bodies can be long
+            m.next_wall_check = executed + WALL_CHECK_EVERY
+            if time.perf_counter() > m.deadline:
+                raise MachineFault("wall_time", "the run exceeded its wall-time limit", executed=executed)
         return frame[0] + 1
 
     return step
@@ -518,20 +552,26 @@ def _tile_and_offset(m: Machine, addr: int, what: str) -> tuple[int, int]:
 
 
 def _tile(m: Machine, tile: int) -> np.ndarray:
-    cfg = m.config
-    start = tile * cfg.tile_elems
-    return m.mram[start : start + cfg.tile_elems].reshape(cfg.mlen, cfg.mlen)
+    """MRAM tile as float64 (MLEN, MLEN). Cached: tiles change only on H_PREFETCH_M."""
+    cached = m.tile_cache.get(tile)
+    if cached is None:
+        cfg = m.config
+        start = tile * cfg.tile_elems
+        cached = m.mram[start : start + cfg.tile_elems].astype(np.float64).reshape(cfg.mlen, cfg.mlen)
+        m.tile_cache[tile] = cached
+    return cached
 
 
 def _rows(m: Machine, addr: int, count: int, what: str) -> np.ndarray:
     cfg = m.config
-    _vrow_checker(m)(addr, what)
-    end = addr + count * cfg.vlen
-    if end > cfg.vram_elems:
+    vlen = cfg.vlen
+    end = addr + count * vlen
+    if addr % vlen or end > cfg.vram_elems:
+        _vrow_checker(m)(addr, what)
         raise MachineFault(
             "address", f"{what}: {count} rows from {addr} run past the end of VRAM", address=addr
         )
-    return m.vram[addr:end].reshape(count, cfg.vlen)
+    return m.vram[addr:end].reshape(count, vlen)
 
 
 def _block_offset(m: Machine, offset: int, block: int, what: str) -> int:
@@ -539,40 +579,47 @@ def _block_offset(m: Machine, offset: int, block: int, what: str) -> int:
     if offset % mlen or (offset // mlen) % block:
         raise MachineFault(
             "alignment",
-            f"{what} offset {offset} inside the tile must be a multiple of {block}*MLEN={block * mlen}",
+            f"{what} offset {offset} inside the tile must be a multiple of BLEN*MLEN={block * mlen} "
+            f"(block j is at tile_base + j*{block * mlen})",
             offset=offset,
         )
     return offset // mlen
 
 
-@builder("M_MM")
-def _m_mm(m: Machine, ops, pc):
-    _, rs1, rs2 = ops
-    g, blen = m.g, m.config.blen
+def _blen_matmul(transposed: bool) -> Builder:
+    """M_MM / M_TMM: the GEMM inner loop, so the checks are inlined and the tile is cached."""
+    name = "M_TMM" if transposed else "M_MM"
 
-    def step(_):
-        tile, off = _tile_and_offset(m, g[rs1], "M_MM")
-        c = _block_offset(m, off, blen, "M_MM column block")
-        x = _rows(m, g[rs2], blen, "M_MM activation rows").astype(np.float64)
-        w = _tile(m, tile)[:, c : c + blen].astype(np.float64)
-        m.m_accum += (x @ w).astype(np.float32)
+    def build(m: Machine, ops, pc):
+        _, rs1, rs2 = ops
+        mram_reg, vram_reg = (rs2, rs1) if transposed else (rs1, rs2)
+        g, cfg, vram, acc, cache = m.g, m.config, m.vram, m.m_accum, m.tile_cache
+        blen, mlen, vlen, tile_elems, tiles = cfg.blen, cfg.mlen, cfg.vlen, cfg.tile_elems, cfg.mram_tiles
+        span, vram_size, block = blen * vlen, cfg.vram_elems, blen * mlen
 
-    return step
+        def step(_):
+            addr, xa = g[mram_reg], g[vram_reg]
+            tile, off = divmod(addr, tile_elems)
+            if tile >= tiles or off % block:
+                _tile_and_offset(m, addr, name)
+                _block_offset(m, off, blen, f"{name} {'row' if transposed else 'column'} block")
+            if xa % vlen or xa + span > vram_size:
+                _rows(m, xa, blen, f"{name} activation rows")
+            x = vram[xa : xa + span].astype(np.float64).reshape(blen, vlen)
+            t = cache.get(tile)
+            if t is None:
+                t = _tile(m, tile)
+            c = off // mlen
+            w = t[c : c + blen, :].T if transposed else t[:, c : c + blen]
+            np.add(acc, (x @ w).astype(np.float32), out=acc)
+
+        return step
+
+    return build
 
 
-@builder("M_TMM")
-def _m_tmm(m: Machine, ops, pc):
-    _, rs1, rs2 = ops
-    g, blen = m.g, m.config.blen
-
-    def step(_):
-        tile, off = _tile_and_offset(m, g[rs2], "M_TMM")
-        c = _block_offset(m, off, blen, "M_TMM row block")
-        x = _rows(m, g[rs1], blen, "M_TMM activation rows").astype(np.float64)
-        w = _tile(m, tile)[c : c + blen, :].astype(np.float64)
-        m.m_accum += (x @ w.T).astype(np.float32)
-
-    return step
+BUILDERS["M_MM"] = _blen_matmul(False)
+BUILDERS["M_TMM"] = _blen_matmul(True)
 
 
 def _heads(m: Machine, rows: np.ndarray) -> np.ndarray:
@@ -590,7 +637,7 @@ def _m_bmm(m: Machine, ops, pc):
         tile, off = _tile_and_offset(m, g[rs1], "M_BMM")
         c = _element_offset(m, off, cfg.hlen, "M_BMM head row")
         x = _heads(m, _rows(m, g[rs2], cfg.mlen, "M_BMM rows").astype(np.float64))
-        w = _tile(m, tile)[c : c + cfg.hlen, :].astype(np.float64)
+        w = _tile(m, tile)[c : c + cfg.hlen, :]
         m.hm_accum += (cfg.bmm_scale * (x @ w)).astype(np.float32)
 
     return step
@@ -605,7 +652,7 @@ def _m_btmm(m: Machine, ops, pc):
         tile, off = _tile_and_offset(m, g[rs1], "M_BTMM")
         c = _element_offset(m, off, cfg.hlen, "M_BTMM head column")
         q = _heads(m, _rows(m, g[rs2], cfg.mlen, "M_BTMM rows").astype(np.float64))
-        k = _tile(m, tile)[:, c : c + cfg.hlen].astype(np.float64)
+        k = _tile(m, tile)[:, c : c + cfg.hlen]
         m.hm_accum += (cfg.bmm_scale * (q @ k.T)).astype(np.float32)
 
     return step
@@ -636,7 +683,7 @@ def _m_mv(m: Machine, ops, pc):
                 offset=c,
             )
         x = _rows(m, g[rs2], 1, "M_MV input row")[0].astype(np.float64)
-        w = _tile(m, tile)[:, c : c + cfg.blen].astype(np.float64)
+        w = _tile(m, tile)[:, c : c + cfg.blen]
         m.v_accum += (x @ w).astype(np.float32)
 
     return step
@@ -651,7 +698,7 @@ def _m_tmv(m: Machine, ops, pc):
         tile, off = _tile_and_offset(m, g[rs1], "M_TMV")
         c = _element_offset(m, off, cfg.blen, "M_TMV row")
         x = _rows(m, g[rs2], 1, "M_TMV input row")[0].astype(np.float64)
-        w = _tile(m, tile)[c : c + cfg.blen, :].astype(np.float64)
+        w = _tile(m, tile)[c : c + cfg.blen, :]
         m.v_accum += (w @ x).astype(np.float32)
 
     return step
@@ -671,7 +718,7 @@ def _bmv(transposed: bool) -> Builder:
                 .astype(np.float64)
                 .reshape(cfg.heads_per_row, cfg.hlen)
             )
-            t = _tile(m, tile).astype(np.float64)
+            t = _tile(m, tile)
             w = t[:, c : c + cfg.hlen].T if transposed else t[c : c + cfg.hlen, :]
             m.hv_accum += (cfg.bmm_scale * (q @ w)).astype(np.float32)
 
@@ -797,45 +844,71 @@ def _transfer_plan(m: Machine, ab: int, off: int, rows: int, width: int, stride:
     return elem_starts, scale_starts
 
 
-def _bursts(starts: np.ndarray, width: int, burst: int) -> np.ndarray:
-    first = starts // burst
-    last = (starts + width - 1) // burst
-    span = int((last - first).max()) + 1
-    grid = first[:, None] + np.arange(span)[None, :]
-    return grid[grid <= last[:, None]]
+def _burst_bytes(starts: list[int], width: int, burst: int, usage: dict[int, int]) -> None:
+    """Add, per 64-byte burst, the bytes that rows [s, s + width) touch in it."""
+    for s in starts:
+        end = s + width
+        for b in range(s // burst, (end - 1) // burst + 1):
+            lo, hi = b * burst, (b + 1) * burst
+            usage[b] = usage.get(b, 0) + min(end, hi) - max(s, lo)
+
+
+def _bursts_read(
+    elem_starts: np.ndarray, scale_starts: np.ndarray, width: int, block: int, burst: int
+) -> int:
+    """Distinct bursts a read touches (element and scale streams may share bursts)."""
+    rows = len(elem_starts)
+    spans = ((elem_starts, width), (scale_starts, width // block))
+    if rows == 1 or int(elem_starts[1] - elem_starts[0]) == width:  # each stream is one range
+        (e_lo, e_hi), (s_lo, s_hi) = (
+            (int(st[0]) // burst, (int(st[0]) + rows * w - 1) // burst) for st, w in spans
+        )
+        overlap = max(0, min(e_hi, s_hi) - max(e_lo, s_lo) + 1)
+        return (e_hi - e_lo + 1) + (s_hi - s_lo + 1) - overlap
+    touched: set[int] = set()
+    for starts, w in spans:
+        if w <= burst:  # a row touches at most its first and last burst
+            touched.update((starts // burst).tolist())
+            touched.update(((starts + (w - 1)) // burst).tolist())
+        else:
+            for s in starts.tolist():
+                touched.update(range(s // burst, (s + w - 1) // burst + 1))
+    return len(touched)
 
 
 def _dma_time(m: Machine, elem_starts, scale_starts, width: int, write: bool) -> None:
+    """HBM time of one transfer: latency + touched bursts / bandwidth.
+
+    A burst only partly written is read, merged and written back (read-modify-write).
+    """
     cfg = m.config
     burst = cfg.hbm_burst_bytes
-    touched = np.concatenate(
-        [_bursts(elem_starts, width, burst), _bursts(scale_starts, width // cfg.mx_block, burst)]
-    )
-    unique = np.unique(touched)
-    moved = unique.size * burst
     if write:
-        # A burst only partly written is read, merged and written back (read-modify-write).
-        written = np.zeros(unique.size, dtype=np.int64)
-        for starts, w in ((elem_starts, width), (scale_starts, width // cfg.mx_block)):
-            for s in starts.tolist():
-                for b in range(s // burst, (s + w - 1) // burst + 1):
-                    lo, hi = max(s, b * burst), min(s + w, (b + 1) * burst)
-                    written[np.searchsorted(unique, b)] += hi - lo
-        partial = int((written < burst).sum())
+        usage: dict[int, int] = {}
+        _burst_bytes(elem_starts.tolist(), width, burst, usage)
+        _burst_bytes(scale_starts.tolist(), width // cfg.mx_block, burst, usage)
+        moved = len(usage) * burst
+        partial = sum(1 for used in usage.values() if used < burst)
         m.hbm_write_bytes += moved
         m.hbm_read_bytes += partial * burst
         moved += partial * burst
     else:
+        moved = _bursts_read(elem_starts, scale_starts, width, cfg.mx_block, burst) * burst
         m.hbm_read_bytes += moved
     m.dma_cycles += cfg.hbm_latency_cycles + -(-moved // cfg.hbm_bytes_per_cycle)
 
 
 def _gather(m: Machine, elem_starts, scale_starts, width: int) -> np.ndarray:
     block = m.config.mx_block
-    e_idx = (elem_starts[:, None] + np.arange(width)[None, :]).reshape(-1)
-    s_idx = (scale_starts[:, None] + np.arange(width // block)[None, :]).reshape(-1)
-    values = dequantize_blocks(m.hbm[e_idx], m.hbm[s_idx], block)
-    return values.reshape(len(elem_starts), width)
+    rows = len(elem_starts)
+    e0, s0 = int(elem_starts[0]), int(scale_starts[0])
+    if rows == 1 or int(elem_starts[1]) - e0 == width:  # contiguous rows: plain slices
+        elements = m.hbm[e0 : e0 + rows * width]
+        scales = m.hbm[s0 : s0 + rows * width // block]
+    else:
+        elements = m.hbm[(elem_starts[:, None] + np.arange(width)[None, :]).reshape(-1)]
+        scales = m.hbm[(scale_starts[:, None] + np.arange(width // block)[None, :]).reshape(-1)]
+    return dequantize_unchecked(elements, scales, block).reshape(rows, width)
 
 
 def _prefetch(to_matrix: bool) -> Builder:
@@ -864,6 +937,8 @@ def _prefetch(to_matrix: bool) -> Builder:
                         address=dest,
                     )
                 target = m.mram[dest : dest + rows * width]
+                for tile in range(dest // cfg.tile_elems, (dest + rows * width) // cfg.tile_elems):
+                    m.tile_cache.pop(tile, None)
             else:
                 target = _rows(m, dest, rows, f"{name} destination").reshape(-1)
             elem_starts, scale_starts = _transfer_plan(m, ab, g[rs1], rows, width, stride, name)

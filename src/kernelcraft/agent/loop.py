@@ -1,0 +1,104 @@
+"""The native tool-calling loop: one model turn per iteration, every tool call answered.
+
+There is no scaffold beyond this: the model decides what to call and when to stop, which
+is what the benchmark measures. The loop ends when the model answers without tool calls
+("model_stopped"), when the iteration cap is reached ("iteration_cap"), or when the
+provider fails for good ("provider_error"); a provider failure is recorded, never raised.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+
+from kernelcraft.agent.messages import Message, Model, ProviderError, ToolResult, Usage
+from kernelcraft.agent.tools import ToolBox
+from kernelcraft.agent.transcript import Transcript
+
+MODEL_STOPPED = "model_stopped"
+ITERATION_CAP = "iteration_cap"
+PROVIDER_ERROR = "provider_error"
+
+
+@dataclass
+class LoopOutcome:
+    end_reason: str
+    iterations: int  # model turns that produced a response
+    usage: Usage
+    messages: list[Message] = field(default_factory=list)
+    error: str | None = None
+
+
+def run_loop(
+    model: Model,
+    toolbox: ToolBox,
+    system_prompt: str,
+    user_prompt: str,
+    iteration_cap: int,
+    transcript: Transcript,
+) -> LoopOutcome:
+    """Drive the conversation until the model stops, the cap is hit, or the provider fails."""
+    messages = [Message(role="system", text=system_prompt), Message(role="user", text=user_prompt)]
+    transcript.write("system", text=system_prompt)
+    transcript.write("user", text=user_prompt)
+    specs = toolbox.specs
+    usage = Usage()
+    iteration = 0
+    while iteration < iteration_cap:
+        turn = iteration + 1
+        started = time.perf_counter()
+        try:
+            response = model.generate(messages, specs)
+        except ProviderError as exc:
+            transcript.write("end", reason=PROVIDER_ERROR, iteration=turn, error=str(exc), status=exc.status)
+            return LoopOutcome(PROVIDER_ERROR, iteration, usage, messages, error=str(exc))
+        iteration = turn
+        duration = response.duration_s or (time.perf_counter() - started)
+        usage = usage + response.usage
+        reply = response.message
+        messages.append(reply)
+        transcript.write(
+            "assistant",
+            iteration=turn,
+            text=reply.text,
+            stop_reason=response.stop_reason,
+            tool_calls=len(reply.tool_calls),
+        )
+        transcript.write(
+            "usage", iteration=turn, duration_s=round(duration, 3), **_usage_fields(response.usage)
+        )
+        if not reply.tool_calls:
+            transcript.write("end", reason=MODEL_STOPPED, iteration=turn)
+            return LoopOutcome(MODEL_STOPPED, iteration, usage, messages)
+        results: list[ToolResult] = []
+        for call in reply.tool_calls:
+            arguments = (
+                {"arguments": call.arguments}
+                if call.arguments is not None
+                else {"raw_arguments": call.raw_arguments}
+            )
+            transcript.write("tool_call", iteration=turn, id=call.id, name=call.name, **arguments)
+            tool_started = time.perf_counter()
+            result = toolbox.call(call, iteration=turn)
+            transcript.write(
+                "tool_result",
+                iteration=turn,
+                id=call.id,
+                name=call.name,
+                text=result.content,
+                is_error=result.is_error,
+                duration_s=round(time.perf_counter() - tool_started, 3),
+            )
+            results.append(result)
+        messages.append(Message(role="tool", tool_results=results))
+    transcript.write("end", reason=ITERATION_CAP, iteration=iteration)
+    return LoopOutcome(ITERATION_CAP, iteration, usage, messages)
+
+
+def _usage_fields(usage: Usage) -> dict[str, int]:
+    return {
+        "input_tokens": usage.input_tokens,
+        "output_tokens": usage.output_tokens,
+        "reasoning_tokens": usage.reasoning_tokens,
+        "cached_tokens": usage.cached_tokens,
+    }

@@ -1,0 +1,111 @@
+"""The six agent tools served over MCP (stdio), for agents that bring their own loop.
+
+Any MCP client (an IDE agent, a CLI coding agent, a human with an inspector) gets exactly
+the tools a benchmark model gets: same names, descriptions, JSON schemas and result text,
+backed by the same ToolBox and workspace files. The system and task prompts are exposed
+as MCP prompts so the client can show the agent the same instructions.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import anyio
+import mcp_types as types
+from mcp.server.lowlevel import Server
+from mcp.server.stdio import stdio_server
+
+from kernelcraft.agent.messages import ToolCall
+from kernelcraft.agent.tools import ToolBox, Workspace
+from kernelcraft.bench.results import EpisodeSpec
+
+SERVER_NAME = "kernelcraft"
+PROMPTS = {
+    "system": "The system prompt: role, workflow, tools, ISA, memory layout, hardware and guidance.",
+    "task": "The task prompt: operator, shapes, data types, I/O contract and iteration budget.",
+}
+
+
+@dataclass
+class McpSession:
+    """One task instance behind the server: its tools and its prompts."""
+
+    toolbox: ToolBox
+    system_prompt: str
+    task_prompt: str
+    label: str
+
+
+def create_session(platform: str, task: str, config: str, seed: int, workspace: Path) -> McpSession:
+    """Prepare the instance and the tools; raises ValueError-like errors for bad task/config."""
+    from kernelcraft.agent.episode import clock_ghz, setup_episode
+
+    setup = setup_episode(EpisodeSpec(model="mcp", platform=platform, task=task, config=config, seed=seed))
+    toolbox = ToolBox(
+        setup.platform,
+        setup.instance,
+        Workspace(workspace),
+        baseline_cycles=setup.baseline_cycles,
+        clock_ghz=clock_ghz(setup.platform),
+    )
+    return McpSession(
+        toolbox, setup.system_prompt, setup.user_prompt, f"{platform} {task} {config} seed {seed}"
+    )
+
+
+def build_server(session: McpSession) -> Server[Any]:
+    """A low-level MCP server whose tool schemas are the native ToolSpecs, unchanged."""
+    calls = 0
+
+    async def list_tools(ctx: Any, params: Any) -> types.ListToolsResult:
+        tools = [
+            types.Tool(name=spec.name, description=spec.description, input_schema=spec.parameters)
+            for spec in session.toolbox.specs
+        ]
+        return types.ListToolsResult(tools=tools)
+
+    async def call_tool(ctx: Any, params: types.CallToolRequestParams) -> types.CallToolResult:
+        nonlocal calls
+        calls += 1
+        call = ToolCall(id=f"mcp-{calls}", name=params.name, arguments=dict(params.arguments or {}))
+        # Simulation is CPU-bound; keep the event loop answering while it runs.
+        result = await anyio.to_thread.run_sync(lambda: session.toolbox.call(call, iteration=calls))
+        return types.CallToolResult(
+            content=[types.TextContent(type="text", text=result.content)], is_error=result.is_error
+        )
+
+    async def list_prompts(ctx: Any, params: Any) -> types.ListPromptsResult:
+        return types.ListPromptsResult(
+            prompts=[types.Prompt(name=name, description=text) for name, text in PROMPTS.items()]
+        )
+
+    async def get_prompt(ctx: Any, params: types.GetPromptRequestParams) -> types.GetPromptResult:
+        texts = {"system": session.system_prompt, "task": session.task_prompt}
+        if params.name not in texts:
+            raise ValueError(f"unknown prompt {params.name!r}; available: {', '.join(texts)}")
+        message = types.PromptMessage(
+            role="user", content=types.TextContent(type="text", text=texts[params.name])
+        )
+        return types.GetPromptResult(description=PROMPTS[params.name], messages=[message])
+
+    return Server(
+        SERVER_NAME,
+        instructions=f"KernelCraft tools for {session.label}. Read the 'system' and 'task' prompts first.",
+        on_list_tools=list_tools,
+        on_call_tool=call_tool,
+        on_list_prompts=list_prompts,
+        on_get_prompt=get_prompt,
+    )
+
+
+def serve_stdio(session: McpSession) -> None:
+    """Serve until the client closes stdin."""
+    server = build_server(session)
+
+    async def main() -> None:
+        async with stdio_server() as (read_stream, write_stream):
+            await server.run(read_stream, write_stream, server.create_initialization_options())
+
+    anyio.run(main)
