@@ -109,6 +109,9 @@ def test_looper_hits_the_iteration_cap(tmp_path):
     assert result.end_reason == "iteration_cap"
     assert result.iterations == 5 and result.iteration_cap == 5 and result.tool_calls == 5
     assert result.evaluations == 0 and "T" in result.error_categories  # never evaluated
+    # It wrote a correct kernel but never saw it pass: not a success, and nothing is scored.
+    assert not result.success and not result.visible_correct
+    assert json.loads((tmp_path / "scoring.json").read_text())["kernel"] == "none"
     assert events(tmp_path, "end")[0]["reason"] == "iteration_cap"
     assert len(events(tmp_path, "assistant")) == 5
 
@@ -133,7 +136,7 @@ def test_broken_model_sees_syntax_and_functional_errors(tmp_path):
     assert any("success: false" in t and "line 2" in t for t in texts)  # check_syntax on the broken code
     assert any("match_rate:" in t and "success: false" in t for t in texts)  # the wrong kernel's run
     scoring = json.loads((tmp_path / "scoring.json").read_text())
-    assert scoring["kernel"] == "last" and not scoring["visible_correct"]
+    assert scoring["kernel"] == "none" and not scoring["visible_correct"] and not scoring["runs"]
 
 
 class _FailsOnTurn:

@@ -181,22 +181,26 @@ def baseline_cycles_for(platform: Any, task: Any, config: str, instance: Any) ->
 
 def _score(spec: EpisodeSpec, setup: EpisodeSetup, toolbox: ToolBox, episode_dir: Path) -> ScoringReport:
     stats = toolbox.stats
-    if stats.best is not None:
-        source, label = stats.best.source, "best"
+    if stats.best is None:
+        # Success needs a kernel the agent itself saw reach 100% through run_evaluation; a
+        # kernel that was written but never (or never successfully) evaluated is not scored.
+        report = ScoringReport(
+            kernel="none", baseline_cycles=setup.baseline_cycles, roofline_cycles=setup.roofline_cycles
+        )
+        report.notes.append("no kernel reached 100% on the visible seed during the episode")
     else:
-        source, label = toolbox.workspace.read_kernel(), "last"
-    if source is not None:
+        source = stats.best.source
         (episode_dir / "best.s").write_text(source, encoding="utf-8")
-    report = score_kernel(
-        setup.platform,
-        setup.task,
-        spec.config,
-        spec.seed,
-        source,
-        kernel_label=label,
-        baseline_cycles=setup.baseline_cycles,
-        roofline=setup.roofline_cycles,
-    )
+        report = score_kernel(
+            setup.platform,
+            setup.task,
+            spec.config,
+            spec.seed,
+            source,
+            kernel_label="best",
+            baseline_cycles=setup.baseline_cycles,
+            roofline=setup.roofline_cycles,
+        )
     (episode_dir / "scoring.json").write_text(json.dumps(report.to_dict(), indent=2) + "\n", encoding="utf-8")
     return report
 

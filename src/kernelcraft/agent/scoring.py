@@ -48,7 +48,7 @@ class ScoringRun:
 
 @dataclass
 class ScoringReport:
-    kernel: str  # "best" (best visible-correct kernel), "last" (fallback) or "none"
+    kernel: str  # "best" (the best kernel that reached 100% on the visible seed) or "none"
     success: bool = False
     visible_correct: bool = False
     visible_cycles: int | None = None

@@ -23,7 +23,6 @@ from kernelcraft.tasks import all_tasks
 PLENA_TASKS = [task.id for task in all_tasks() if task.supports("plena")]
 MATTERING_FP_SLOTS = {2, 3, 4, 5, 6, 7}  # inv_hidden, one, gelu_c1, inv_sqrt_dhead, gelu_c3, half
 RESCALE_OPS = ("S_RECI_FP", "V_RECI_V", "V_MUL_VF")
-LOADS = ("H_PREFETCH_M", "H_PREFETCH_V")
 VRAM_WRITERS = re.compile(r"^(M_\w+_WO|V_(?!RED_)\w+|H_PREFETCH_V|S_MAP_V_FP)$")
 
 
@@ -44,9 +43,8 @@ def _with_operands(line: str, operands: list[str]) -> str:
     return f"{_op(line)} {', '.join(operands)}  ; mutated"
 
 
-def _last(lines: list[str], ops: tuple[str, ...]) -> int | None:
-    hits = [i for i, line in enumerate(lines) if _op(line) in ops]
-    return hits[-1] if hits else None
+def _first(lines: list[str], ops: tuple[str, ...]) -> int | None:
+    return next((i for i, line in enumerate(lines) if _op(line) in ops), None)
 
 
 def _enclosing_loops(lines: list[str], index: int) -> list[int]:
@@ -117,9 +115,10 @@ def skipped_tile(lines: list[str], inst: PreparedInstance) -> Mutant | None:
 
 
 def dropped_load(lines: list[str], inst: PreparedInstance) -> Mutant | None:
-    """The last matrix (else vector) prefetch from HBM is deleted."""
-    i = _last(lines, ("H_PREFETCH_M",))
-    i = _last(lines, ("H_PREFETCH_V",)) if i is None else i
+    """The first matrix (else vector) prefetch from HBM is deleted: the memory it fills is
+    still poison when first read, whatever later loads reuse it."""
+    i = _first(lines, ("H_PREFETCH_M",))
+    i = _first(lines, ("H_PREFETCH_V",)) if i is None else i
     return None if i is None else _replace(lines, i, "", f"line {i}: {_op(lines[i])} deleted")
 
 
@@ -140,7 +139,7 @@ def shifted_input(lines: list[str], inst: PreparedInstance) -> Mutant | None:
 
 def missing_rescale(lines: list[str], inst: PreparedInstance) -> Mutant | None:
     """The first reciprocal or scale-by-scalar instruction is deleted."""
-    i = next((i for i, line in enumerate(lines) if _op(line) in RESCALE_OPS), None)
+    i = _first(lines, RESCALE_OPS)
     return None if i is None else _replace(lines, i, "", f"line {i}: {_op(lines[i])} deleted")
 
 
