@@ -12,8 +12,8 @@ Attention core for one head (Q in VRAM, K and V in HBM):
   the last key must be zeros too (M_MM always contracts over 64 rows), so V then comes from an
   HBM copy padded with zero rows.
 - sdpa normalises the whole score matrix row by row; flash_attention walks the key tiles with an
-  online softmax (running max, denominator and correction factor per row in FP SRAM), rescales
-  the output accumulator by the correction and divides by the denominator at the end.
+  online softmax (running max, denominator and correction factor per row in FP SRAM) and
+  rescales the output accumulator by the correction; the last tile folds in 1/denominator.
 """
 
 from __future__ import annotations
@@ -25,7 +25,7 @@ from ..config import PlenaConfig
 from ..layout import FP_SLOTS, HBM_ALIGN, OUTPUT_BASE, TensorPlacement
 from ..mx import tensor_nbytes
 from . import blocks
-from .emit import FZERO, ZERO, Asm
+from .emit import FZERO, IMM_LIMIT, ZERO, Asm
 from .level1 import Generator, task_hbm, task_params
 
 # FP SRAM words past the preloaded constants used for the online-softmax statistics.
@@ -33,6 +33,16 @@ FP_STATS_BASE = 16
 
 
 # ----------------------------------------------------------------------------- HBM helpers
+
+
+def _bump(asm: Asm, reg: str, step: int) -> None:
+    """reg += step, through a temporary register when step does not fit an immediate."""
+    if step < IMM_LIMIT:
+        asm.addi(reg, reg, step)
+        return
+    with asm.regs(1) as (tmp,):
+        asm.imm(tmp, step)
+        asm.emit("S_ADD_INT", reg, reg, tmp)
 
 
 def hbm_scratch(after_bytes: int, name: str, shape: tuple[int, int]) -> TensorPlacement:
@@ -73,7 +83,7 @@ def store_activation(
             with asm.loop(None, rows // group):
                 asm.emit("H_STORE_V", src, off, areg, 1, 0)
                 asm.addi(src, src, group * vlen)
-                blocks._bump(asm, off, group * row_stride)
+                _bump(asm, off, group * row_stride)
             asm.addi(chunk_off, chunk_off, vlen)
 
 
@@ -82,7 +92,8 @@ def store_zero_rows(
 ) -> None:
     """Zero rows [first_row, first_row + rows) x [0, cols) of a row-major HBM tensor.
 
-    The zeros come from a 4-row VRAM block written by M_MM_WO from the cleared accumulator.
+    The zeros come from a 4-row VRAM block written by M_MM_WO from the accumulator, which is
+    clear at start and after every M_MM_WO (no block leaves a product pending).
     """
     hw = asm.hw
     vlen, group = hw.vlen, hw.store_v_rows
@@ -98,7 +109,7 @@ def store_zero_rows(
                 asm.emit("H_STORE_V", src, off, areg, 1, 0)
                 if j < cols // vlen - 1:
                     asm.addi(off, off, vlen)
-            blocks._bump(asm, off, group * row_stride - (cols // vlen - 1) * vlen)
+            _bump(asm, off, group * row_stride - (cols // vlen - 1) * vlen)
 
 
 # ----------------------------------------------------------------------------- one head
@@ -254,7 +265,10 @@ def emit_softmax(asm: Asm, plan: HeadPlan, s_vram: int, s_stride: int, scale_slo
     with asm.fregs(3) as (scale, mx, total):
         asm.emit("S_LD_FP", scale, ZERO, scale_slot, comment="1/sqrt(dhead)")
         rows = blocks.RowChunks(asm, s_vram, s_stride // hw.vlen, nkb * hw.vlen)
-        regs_mask = lambda j: 1 if masked and j == nkb - 1 else 0  # noqa: E731
+
+        def regs_mask(j: int) -> int:  # only the last chunk can have missing keys
+            return 1 if masked and j == nkb - 1 else 0
+
         with asm.loop(None, plan.seq, comment="softmax rows"):
             blocks.load_fp_const(asm, mx, "neg_inf")
             for j, reg in enumerate(rows.each()):
