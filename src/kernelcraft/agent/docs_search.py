@@ -90,6 +90,10 @@ def _score(section: Section, patterns: dict[str, re.Pattern[str]], phrase: str) 
     score += min(sum(counts.values()), 10) * 0.3
     if len(patterns) > 1 and phrase in body:
         score += 15.0
+    # A query naming a section exactly ("M_MM") wants that section, not one that extends the
+    # name ("M_MM_WO"), which the prefix patterns above match just as well.
+    if section.path and section.path[-1].lower() in patterns:
+        score += 20.0
     # Short, focused sections beat long ones that mention everything once.
     return len(matched), score / (1.0 + len(body) / 8000.0)
 

@@ -195,6 +195,7 @@ def build_image(hbm: list[str], vram: list[str], fpsram: list[str], intsram: lis
 
     image = MemoryImage()
     hbm_bytes = np.zeros(0, dtype=np.uint8)
+    placed: list[tuple[int, int, str]] = []  # (start, end, name): a later tensor must not overwrite one
     for spec in hbm:
         name, sep, rest = spec.partition("=")
         if not sep or not name:
@@ -208,6 +209,13 @@ def build_image(hbm: list[str], vram: list[str], fpsram: list[str], intsram: lis
         end = addr + values.size + values.size // config.mx_block
         if end > config.hbm_bytes:
             raise BadInput(f"--hbm {name}: bytes [{addr}, {end}) exceed HBM ({config.hbm_bytes} bytes)")
+        for start, stop, other in placed:
+            if addr < stop and start < end:
+                raise BadInput(
+                    f"--hbm {name}: bytes [{addr}, {end}) (elements then scales) overlap {other} at "
+                    f"[{start}, {stop})"
+                )
+        placed.append((addr, end, name))
         elements, scales = quantize_blocks(values, config.mx_block)
         if end > hbm_bytes.size:
             hbm_bytes = np.concatenate([hbm_bytes, np.zeros(end - hbm_bytes.size, dtype=np.uint8)])

@@ -109,6 +109,8 @@ def _strip_comment(line: str) -> str:
 
 
 def _imm_hint(op: Operand, value: int) -> str:
+    if op.field == "imm18" and value > 0xFFFFFFFF:
+        return f"immediates here are unsigned 18-bit (0..{op.max_value}); registers hold 32 bits"
     if op.field == "imm18":
         return (
             f"immediates here are unsigned 18-bit (0..{op.max_value}); build {value} in a register with "
@@ -333,7 +335,7 @@ def _check_structure(instructions: list[Instruction], diagnostics: list[Diagnost
             and ins.spec.operands[0].field == "rd"
             and ins.operands[0] == 0
             and (ins.spec.unit.value == "scalar" or name == "C_LOOP_START")
-            and name not in ("S_ST_INT",)
+            and name not in ("S_ST_INT", "S_MAP_V_FP")  # these read their first gp operand
         )
         if writes_gp0 and not (name == "S_ADDI_INT" and ins.operands == (0, 0, 0)):
             diagnostics.append(
@@ -343,6 +345,17 @@ def _check_structure(instructions: list[Instruction], diagnostics: list[Diagnost
                     "this writes gp0, which every kernel treats as the constant 0",
                     ins.text(),
                     "gp0 is not write-protected; use another register",
+                    "warning",
+                )
+            )
+        if ins.spec.operands and ins.spec.operands[0].name == "fd" and ins.operands[0] == 0:
+            diagnostics.append(
+                Diagnostic(
+                    ins.line,
+                    1,
+                    "the result goes to f0, which always reads 0.0: the write is dropped",
+                    ins.text(),
+                    "use f1..f7 for results",
                     "warning",
                 )
             )

@@ -350,9 +350,9 @@ base + (j // {v}) * R * {v} + i * {v} + (j % {v})
 ```
 
 so column block c of row i is the VRAM row `base + c*R*{v} + i*{v}`. Loading an activation X[R, C]
-from HBM into this layout: for column block c, H_PREFETCH_V with rd = base + c*R*{v},
-rs1 = c*{v} (+ r0*C for later row groups), STRIDE_REG = C, rstride = 1; each H_PREFETCH_V moves
-{cfg.prefetch_v_rows} rows. M_MM reads BLEN={b} consecutive rows of one column block (the K slice),
+from HBM into this layout: for column block c and rows r0.., H_PREFETCH_V with
+rd = base + c*R*{v} + r0*{v}, rs1 = r0*C + c*{v}, STRIDE_REG = C, rstride = 1; each H_PREFETCH_V
+moves {cfg.prefetch_v_rows} rows. M_MM reads BLEN={b} consecutive rows of one column block (the K slice),
 e.g. rows i..i+{b - 1} of block c at `base + c*R*{v} + i*{v}`. For R = {rows_act}, C = {2 * v}:
 element (1, {v + 3}) is at base + 1*{rows_act}*{v} + 1*{v} + 3 = base + {rows_act * v + v + 3}.
 

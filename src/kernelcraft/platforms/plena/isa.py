@@ -110,10 +110,18 @@ def _flag(name: str, field: str, doc: str, default: int | None = None) -> Operan
 
 
 ZERO = Operand("0", Kind.ZERO, "rd", "placeholder, write 0")
-RMASK = _flag("rmask", "rs3", "0: whole vector; 1: only heads enabled in V_MASK", default=0)
+# Masked elementwise ops follow the emulator: heads not enabled in V_MASK receive rs1's values,
+# not rd's previous ones (the same thing when rd = rs1).
+RMASK = _flag(
+    "rmask",
+    "rs3",
+    "0: whole vector; 1: heads enabled in V_MASK get the result, the other heads of rd get rs1's values",
+    default=0,
+)
+RMASK_READ = _flag("rmask", "rs3", "0: whole vector; 1: only heads enabled in V_MASK are read", default=0)
 PREC_M = _flag("prec", "funct1", "precision class: 0 weights, 1 key/value (both MXFP8 here)")
 PREC_V = _flag("prec", "funct1", "precision class: 0 activation, 1 key/value (both MXFP8 here)")
-RSTRIDE = _flag("rstride", "rs3", "0: consecutive rows; 1: rows STRIDE_REG bytes apart")
+RSTRIDE = _flag("rstride", "rs3", "0: consecutive rows; 1: rows STRIDE_REG elements apart")
 
 
 def _c(value: int) -> CostFn:
@@ -435,7 +443,7 @@ INSTRUCTIONS: tuple[InstrSpec, ...] = (
         "V_RED_SUM",
         0x15,
         Unit.VECTOR,
-        (_fp("fd", "rd", "accumulating scalar"), _gp("rs1", "rs1", "source row"), RMASK),
+        (_fp("fd", "rd", "accumulating scalar"), _gp("rs1", "rs1", "source row"), RMASK_READ),
         _c(8),
         "8",
         "Sum a VRAM row INTO a scalar register (it accumulates: zero it first).",
@@ -446,7 +454,7 @@ INSTRUCTIONS: tuple[InstrSpec, ...] = (
         "V_RED_MAX",
         0x16,
         Unit.VECTOR,
-        (_fp("fd", "rd", "running-max scalar"), _gp("rs1", "rs1", "source row"), RMASK),
+        (_fp("fd", "rd", "running-max scalar"), _gp("rs1", "rs1", "source row"), RMASK_READ),
         _c(4),
         "4",
         "Running max of a VRAM row into a scalar register.",
