@@ -2,6 +2,9 @@
 
 - emulated: each task's computation with every intermediate rounded to BF16 (what a
   straightforward correct kernel computes) against the float64 reference;
+- roundtrip: for the attention tasks with projections (and the decoder blocks), the
+  emulation with K and V also passed through MXFP8 once, as the straightforward kernel
+  does (MRAM is filled only from HBM, so computed K and V are stored and reloaded);
 - baseline: the compiler baseline kernel run on the simulator (cells whose generator is
   missing or raises NotImplementedError are skipped and listed).
 
@@ -26,7 +29,7 @@ import numpy as np
 
 from kernelcraft.platforms.plena.assembler import assemble
 from kernelcraft.platforms.plena.evaluation import evaluate, prepare, tolerance_for
-from kernelcraft.platforms.plena.mx import to_bf16
+from kernelcraft.platforms.plena.mx import mx_roundtrip, to_bf16
 from kernelcraft.tasks import PROFILES, SCORING_PROFILES, all_tasks
 
 
@@ -38,6 +41,26 @@ def worst(output: np.ndarray, reference: np.ndarray, atol: float, rtol: float) -
         ratio = float((err / (atol + rtol * np.abs(reference))).max())
         needed = float(max(0.0, (err - rtol * np.abs(reference)).max()))
     return ratio, needed
+
+
+ROUNDTRIP_TASKS = ("mha", "gqa", "mqa", "decoder_llama", "decoder_t5")
+
+
+def emulate_with_kv_roundtrip(task, inst) -> np.ndarray:
+    """The BF16 emulation with every attention's K and V quantised to MXFP8 once."""
+    from kernelcraft.tasks import ops
+
+    plain = ops.multi_head
+
+    def through_hbm(q, k, v, n_heads, n_kv, r):
+        block = inst.hw.mx_block
+        return plain(q, mx_roundtrip(k, block), mx_roundtrip(v, block), n_heads, n_kv, r)
+
+    ops.multi_head = through_hbm
+    try:
+        return task.emulate(inst.inputs, inst.params, to_bf16)
+    finally:
+        ops.multi_head = plain
 
 
 def baseline_program(task_id: str, config: str):
@@ -61,7 +84,12 @@ def baseline_program(task_id: str, config: str):
 def main() -> None:
     raw = argparse.RawDescriptionHelpFormatter
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=raw)
-    parser.add_argument("--mode", choices=["emulated", "baseline", "both"], default="both")
+    parser.add_argument(
+        "--mode",
+        choices=["emulated", "baseline", "both"],
+        default="both",
+        help="both = emulated (and roundtrip where it applies) plus baseline",
+    )
     parser.add_argument("--seeds", type=int, default=3)
     parser.add_argument("--poison", action="store_true", help="poison memory the image does not set")
     parser.add_argument("--task", action="append")
@@ -86,7 +114,11 @@ def main() -> None:
                 if why:
                     problems.append(f"{task.id} {config}: {why}")
             for profile in profiles:
-                results: dict[str, list[tuple[float, float]]] = {"emulated": [], "baseline": []}
+                results: dict[str, list[tuple[float, float]]] = {
+                    "emulated": [],
+                    "roundtrip": [],
+                    "baseline": [],
+                }
                 faults = []
                 started = time.perf_counter()
                 for seed in range(args.seeds):
@@ -95,6 +127,9 @@ def main() -> None:
                     if args.mode in ("emulated", "both"):
                         out = task.emulate(inst.inputs, inst.params, to_bf16)
                         results["emulated"].append(worst(out, inst.reference, tol.atol, tol.rtol))
+                        if task.id in ROUNDTRIP_TASKS:
+                            out = emulate_with_kv_roundtrip(task, inst)
+                            results["roundtrip"].append(worst(out, inst.reference, tol.atol, tol.rtol))
                     if program is not None:
                         ev = evaluate(program, inst)
                         if ev.fault is not None:
@@ -137,7 +172,7 @@ def _print_summary(summary, profiles: list[str], markdown: bool) -> None:
     print("\nworst err/tol per task and profile over configurations and seeds (worst config in brackets);")
     print(f"scoring profiles: {', '.join(SCORING_PROFILES)}; above 1 fails")
     tasks = list(dict.fromkeys(task for task, _, _ in summary))
-    modes = [m for m in ("baseline", "emulated") if any(k[1] == m for k in summary)]
+    modes = [m for m in ("baseline", "emulated", "roundtrip") if any(k[1] == m for k in summary)]
     if markdown:
         print("\n| task | evidence | " + " | ".join(profiles) + " |")
         print("|---|---|" + "---|" * len(profiles))
@@ -146,7 +181,9 @@ def _print_summary(summary, profiles: list[str], markdown: bool) -> None:
             cells = []
             for profile in profiles:
                 got = summary.get((task, mode, profile))
-                cells.append("—" if got is None else f"{got[0]:.2f} ({got[1]})" + (" FAIL" if got[0] > 1 else ""))
+                cells.append(
+                    "—" if got is None else f"{got[0]:.2f} ({got[1]})" + (" FAIL" if got[0] > 1 else "")
+                )
             if markdown:
                 print(f"| {task} | {mode} | " + " | ".join(cells) + " |")
             else:

@@ -19,7 +19,7 @@ PAPER_ORDER = [
 def test_suite_order_levels_and_caps():
     tasks = all_tasks()
     assert [t.id for t in tasks] == PAPER_ORDER
-    assert TASK_SET_VERSION == "kc-tasks-1"
+    assert TASK_SET_VERSION == "kc-tasks-2"
     levels = [t.level for t in tasks]
     assert levels == [1] * 12 + [2] * 8 + [3] * 3
     assert {t.level: t.iteration_cap for t in tasks} == {1: 15, 2: 20, 3: 25}

@@ -207,18 +207,24 @@ def _score(spec: EpisodeSpec, setup: EpisodeSetup, toolbox: ToolBox, episode_dir
 
 def _empty_result(spec: EpisodeSpec) -> EpisodeResult:
     try:
-        from kernelcraft.tasks import TASK_SET_VERSION
+        from kernelcraft.tasks import TASK_SET_VERSION, get_task
     except Exception:  # the task suite failing to import is reported through the episode's error
-        TASK_SET_VERSION = "unknown"
+        TASK_SET_VERSION, get_task = "unknown", None
+    level, cap = 0, spec.iteration_cap or 0
+    try:  # known even when the rest of the set-up fails, so reports can place the episode
+        task = get_task(spec.task)
+        level, cap = task.level, spec.iteration_cap or task.iteration_cap
+    except Exception:  # an unknown task: the episode's error says so
+        pass
     return EpisodeResult(
         task_set_version=TASK_SET_VERSION,
         model=spec.model,
         platform=spec.platform,
         task=spec.task,
-        level=0,
+        level=level,
         config=spec.config,
         sample=spec.sample,
-        iteration_cap=spec.iteration_cap or 0,
+        iteration_cap=cap,
     )
 
 

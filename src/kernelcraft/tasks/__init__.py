@@ -3,7 +3,7 @@
 TASK_SET_VERSION names the exact suite a result was scored on. Bump it (kc-tasks-N+1)
 whenever anything that can change a score changes: a task's shapes, input order, input
 generation (distributions, seeding), reference formula, FP SRAM constants, or tolerances.
-Wording-only changes to descriptions do not bump it.
+Wording-only changes to descriptions do not bump it. Change log: docs/tasks.md.
 """
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ from __future__ import annotations
 from .base import CONFIG_NAMES, KNOWN_PLATFORMS, PROFILES, SCORING_PROFILES, InputSpec, Task, TaskError
 from .registry import all_tasks, get_task
 
-TASK_SET_VERSION = "kc-tasks-1"
+TASK_SET_VERSION = "kc-tasks-2"
 
 __all__ = [
     "CONFIG_NAMES",

@@ -42,7 +42,7 @@ def _kv_width(p) -> int:
 
 def projection_inputs(kv_width) -> tuple[InputSpec, ...]:
     return (
-        InputSpec("x", lambda p: (p["S"], p["H"])),
+        InputSpec("x", lambda p: (p["S"], p["H"]), feeds_scores=True),
         InputSpec("Wq", lambda p: (p["H"], p["H"]), kind="weight", counter_gain=True),
         InputSpec("Wk", lambda p: (p["H"], kv_width(p)), kind="weight", counter_gain=True),
         InputSpec("Wv", lambda p: (p["H"], kv_width(p)), kind="weight"),

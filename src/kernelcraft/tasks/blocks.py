@@ -92,7 +92,7 @@ DECODER_T5 = Task(
     ),
     input_specs=(
         InputSpec("x", lambda p: (p["S"], p["H"])),
-        InputSpec("enc", lambda p: (p["S"], p["H"])),
+        InputSpec("enc", lambda p: (p["S"], p["H"]), feeds_scores=True),
         _square("Wq"),
         _square("Wk"),
         _square("Wv"),

@@ -192,7 +192,9 @@ def _check(task_id: str, config: str, kind: str) -> None:
     if ev.fault is None:
         assert ev.diff.first_mismatch is not None and _bad_rows(ev) > 0, context
     if kind == "skipped_tile":
-        assert _localised(ev), "the diff does not localise the skipped tile: " + context + "\n" + ev.format_rows()
+        assert _localised(ev), (
+            "the diff does not localise the skipped tile: " + context + "\n" + ev.format_rows()
+        )
     if kind == "dropped_load":
         # Under poison, whatever the lost load should have filled is still NaN.
         assert ev.diff.untouched > 0, "a dropped load leaves no trace in the diff: " + context
@@ -214,7 +216,9 @@ def test_every_task_has_the_expected_mutation_sites():
         have = {t for t in PLENA_TASKS if RULES[kind](list(_baseline_lines(t, "C1")), _instance(t, "C1"))}
         assert have >= expected, f"{kind}: no site in {sorted(expected - have)}"
     for kind in ("wrong_stride", "skipped_tile", "dropped_load", "shifted_input"):
-        missing = [t for t in PLENA_TASKS if RULES[kind](list(_baseline_lines(t, "C1")), _instance(t, "C1")) is None]
+        missing = [
+            t for t in PLENA_TASKS if RULES[kind](list(_baseline_lines(t, "C1")), _instance(t, "C1")) is None
+        ]
         assert not missing, f"{kind}: no site in {missing}"
 
 

@@ -194,11 +194,15 @@ def usage_from_wire(usage: Any) -> Usage:
     if usage is None:
         return Usage()
     details = getattr(usage, "output_tokens_details", None)
+    cache_read = usage.cache_read_input_tokens or 0
+    cache_write = getattr(usage, "cache_creation_input_tokens", None) or 0
+    # Anthropic counts cached prompt tokens apart from input_tokens; the other providers
+    # include them, and metrics assume cached is part of input.
     return Usage(
-        input_tokens=usage.input_tokens or 0,
+        input_tokens=(usage.input_tokens or 0) + cache_read + cache_write,
         output_tokens=usage.output_tokens or 0,
         reasoning_tokens=(getattr(details, "thinking_tokens", None) or 0),
-        cached_tokens=usage.cache_read_input_tokens or 0,
+        cached_tokens=cache_read,
     )
 
 

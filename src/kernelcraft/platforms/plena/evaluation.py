@@ -47,23 +47,25 @@ class Tolerance:
 
 # Element-wise tolerance |y - ref| <= atol + rtol*|ref| against a float64 reference on the
 # MXFP8-quantised inputs. The paper's PLENA values (atol 0.012, rtol 0.01) hold for single-
-# stage operators. Evidence (benchmarks/tolerance_evidence.py, "emulated" mode: each task's
-# computation with every intermediate rounded to BF16, all configs, 4 seeds, every profile)
-# gives the atol a correct BF16 kernel needs at rtol 0.01: <= 0.005 for level 1, RoPE and
-# SDPA; 0.013 for FFN/SwiGLU (a BF16 intermediate between two matmuls); 0.047 for the
-# decoder blocks (BF16 residual streams). The projected attentions need more: the natural
-# kernel sends K and V through HBM (MRAM is filled only from HBM), so they are re-quantised
-# to MXFP8; the baseline kernels (and an emulation with that round trip) need atol 0.066 at
-# the normal profile. Entries below keep about 2x margin over that evidence.
+# stage operators, RoPE and the core attentions. Evidence (benchmarks/tolerance_evidence.py;
+# table in docs/tasks.md): the baseline kernels on every cell, 3 seeds, every profile,
+# poisoned memory, and the BF16 emulation of each task. FFN/SwiGLU need atol 0.013 (a BF16
+# intermediate between two matmuls). The projected attentions need more when K and V take
+# one MXFP8 round trip through HBM (MRAM is filled only from HBM), as the straightforward
+# kernel does: 0.068 at the normal profile (0.028 under mixed_signs); the LLaMA block 0.084,
+# the T5 block (two attentions) 0.114. Entries below are about 1.5x the worst evidence.
+# Softmax is the exception the other way: its outputs are about 1/H (0.004..0.016), so the
+# paper's atol would accept a constant 1/H kernel; the baseline needs 0.0001.
 DEFAULT_TOLERANCE = Tolerance(atol=0.012, rtol=0.01)
 TOLERANCES: dict[str, Tolerance] = {
+    "softmax": Tolerance(0.0015, 0.01),
     "ffn": Tolerance(0.024, 0.01),
     "swiglu": Tolerance(0.024, 0.01),
-    "mha": Tolerance(0.12, 0.01),
-    "gqa": Tolerance(0.12, 0.01),
-    "mqa": Tolerance(0.12, 0.01),
-    "decoder_llama": Tolerance(0.15, 0.01),
-    "decoder_t5": Tolerance(0.15, 0.01),
+    "mha": Tolerance(0.10, 0.01),
+    "gqa": Tolerance(0.10, 0.01),
+    "mqa": Tolerance(0.10, 0.01),
+    "decoder_llama": Tolerance(0.13, 0.01),
+    "decoder_t5": Tolerance(0.17, 0.01),
 }
 
 

@@ -2,15 +2,14 @@
 
 from __future__ import annotations
 
-import importlib
-
 from ...tasks import Task, get_task
 from ..base import RunLimits
 from . import evaluation
 from .assembler import AssemblyResult, Program, assemble
 from .config import DEFAULT_CONFIG, PlenaConfig
+from .docs import render_docs
 from .isa import Unit
-from .machine import Execution, MemoryImage, run
+from .machine import Execution, MemoryImage, peak_macs_per_cycle, run
 
 
 class PlenaPlatform:
@@ -55,15 +54,18 @@ class PlenaPlatform:
             counts[ins.spec.unit.value] += 1
         return counts
 
+    def roofline_parameters(self) -> dict[str, float | bool]:
+        """What a lower bound on any kernel's cycles is built from (see agent.scoring)."""
+        return {
+            "hbm_bytes_per_cycle": self.config.hbm_bytes_per_cycle,
+            "hbm_latency_cycles": self.config.hbm_latency_cycles,
+            "peak_macs_per_cycle": peak_macs_per_cycle(self.config),
+            "overlapped": False,  # in-order and blocking: DMA never overlaps compute
+        }
+
     def docs(self) -> dict[str, str]:
-        try:
-            module = importlib.import_module("kernelcraft.platforms.plena.docs")
-        except ModuleNotFoundError as exc:
-            if exc.name and exc.name.startswith("kernelcraft.platforms.plena.docs"):
-                return {}
-            raise
-        render = getattr(module, "render_docs", None)
-        return dict(render(self.config)) if render else {}
+        """The agent-facing docs (isa, memory_layout, hardware, guidance) for this config."""
+        return dict(render_docs(self.config))
 
     def supports(self, task: Task | str) -> bool:
         return (get_task(task) if isinstance(task, str) else task).supports(self.name)
