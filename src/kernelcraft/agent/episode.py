@@ -216,16 +216,7 @@ def _empty_result(spec: EpisodeSpec) -> EpisodeResult:
         level, cap = task.level, spec.iteration_cap or task.iteration_cap
     except Exception:  # an unknown task: the episode's error says so
         pass
-    return EpisodeResult(
-        task_set_version=TASK_SET_VERSION,
-        model=spec.model,
-        platform=spec.platform,
-        task=spec.task,
-        level=level,
-        config=spec.config,
-        sample=spec.sample,
-        iteration_cap=cap,
-    )
+    return EpisodeResult.for_spec(spec, level=level, task_set_version=TASK_SET_VERSION, iteration_cap=cap)
 
 
 def _record_loop(result: EpisodeResult, outcome: LoopOutcome, stats: ToolStats) -> None:

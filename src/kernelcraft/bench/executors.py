@@ -87,15 +87,10 @@ class RunOutcome:
 
 
 def harness_error_result(spec: EpisodeSpec, level: int, task_set_version: str, message: str) -> EpisodeResult:
-    return EpisodeResult(
-        task_set_version=task_set_version,
-        model=spec.model,
-        platform=spec.platform,
-        task=spec.task,
+    return EpisodeResult.for_spec(
+        spec,
         level=level,
-        config=spec.config,
-        sample=spec.sample,
-        iteration_cap=spec.iteration_cap or 0,
+        task_set_version=task_set_version,
         end_reason=HARNESS_ERROR,
         error=message,
     )

@@ -111,14 +111,10 @@ def fake_episode(spec: EpisodeSpec, episode_dir: Path) -> EpisodeResult:
     with (episode_dir / "transcript.jsonl").open("w") as fh:
         for entry in entries:
             fh.write(json.dumps(entry) + "\n")
-    return EpisodeResult(
-        task_set_version=FAKE_TASK_SET_VERSION,
-        model=spec.model,
-        platform=spec.platform,
-        task=spec.task,
+    return EpisodeResult.for_spec(
+        spec,
         level=level,
-        config=spec.config,
-        sample=spec.sample,
+        task_set_version=FAKE_TASK_SET_VERSION,
         success=success,
         visible_correct=success or rng.random() < 0.2,
         iterations=iterations,

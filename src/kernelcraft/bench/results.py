@@ -43,6 +43,21 @@ class EpisodeResult(BaseModel):
     end_reason: str = ""  # "model_stopped", "iteration_cap", "provider_error", ...
     error: str | None = None  # provider or harness error message, if any
 
+    @classmethod
+    def for_spec(cls, spec: EpisodeSpec, *, level: int, task_set_version: str, **fields) -> EpisodeResult:
+        """A result naming the episode `spec` describes; `fields` fills in the outcome."""
+        fields.setdefault("iteration_cap", spec.iteration_cap or 0)
+        return cls(
+            task_set_version=task_set_version,
+            model=spec.model,
+            platform=spec.platform,
+            task=spec.task,
+            level=level,
+            config=spec.config,
+            sample=spec.sample,
+            **fields,
+        )
+
 
 class EpisodeSpec(BaseModel):
     """One cell of a run matrix: what to run. Its key names the episode folder."""

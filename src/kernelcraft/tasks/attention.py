@@ -5,6 +5,8 @@ All attention is non-causal, batch 1: softmax(Q K^T / sqrt(dhead)) V per head.
 
 from __future__ import annotations
 
+import dataclasses
+
 import numpy as np
 
 from . import ops
@@ -95,11 +97,10 @@ SDPA = Task(
     dhead=lambda p: p["D"],
 )
 
-FLASH_ATTENTION = Task(
+FLASH_ATTENTION = dataclasses.replace(
+    SDPA,
     id="flash_attention",
     name="FlashAttention",
-    level=2,
-    category="Attention (core)",
     description=(
         "The ScaledDotProduct computation Y = softmax(Q K^T / sqrt(D)) V (Q, K, V [S, D], "
         "non-causal, single head) written as a tiled kernel with an online softmax: process K and V "
@@ -107,12 +108,6 @@ FLASH_ATTENTION = Task(
         "accumulator, so the full [S, S] score matrix is never materialised. Only the output is "
         "checked. Y is [S, D]."
     ),
-    input_specs=_QKV,
-    output_rule=lambda p: (p["S"], p["D"]),
-    compute=_sdpa,
-    configs={"plena": SDPA_PLENA},
-    hidden_param="D",
-    dhead=lambda p: p["D"],
 )
 
 MHA = Task(
