@@ -193,6 +193,9 @@ def spec_differences(cfg: PlenaConfig) -> list[str]:
         f"{cfg.gp_regs} gp and {cfg.fp_regs} f registers.",
         "**No pipeline hazards**: instructions take effect in order, so no NOP spacing between dependent "
         "instructions is needed (the RTL needs some; the emulator, like this simulator, does not).",
+        f"**One head packing for M_BMM and M_BTMM**: head h is columns [h*{cfg.hlen}, (h+1)*{cfg.hlen}) "
+        "of each VRAM row for both. The emulator reads M_BTMM that way but M_BMM's rows interleaved "
+        "(element i of head h at i*lanes + h); here one packing serves both, matching V_MASK heads.",
     ]
 
 
