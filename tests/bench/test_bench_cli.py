@@ -113,3 +113,13 @@ def test_default_run_with_the_real_scripted_oracle(tmp_path: Path):
     saved = json.loads((tmp_path / "run/episodes/scripted_oracle/plena/silu/C1/s0/result.json").read_text())
     assert saved["end_reason"] != "harness_error", saved["error"]
     assert saved["success"] is True
+
+
+def test_a_model_that_cannot_be_created_stops_the_run_before_any_episode(tmp_path: Path, monkeypatch):
+    if importlib.util.find_spec("openai") is None:
+        pytest.skip("the openai SDK is not installed")
+    monkeypatch.delenv("OPENAI_API_KEY", raising=False)
+    out = tmp_path / "run"
+    result = _invoke("run", "--model", "openai:gpt-5.2", "--task", "silu", "--out", str(out))
+    _one_clear_line(result, "OPENAI_API_KEY")
+    assert not (out / "episodes").exists() or not any((out / "episodes").rglob("result.json"))

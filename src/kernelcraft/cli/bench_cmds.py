@@ -97,6 +97,7 @@ def run(
     out_dir = out or Path("runs") / datetime.now().strftime("%Y%m%d-%H%M%S")
     try:
         episode_fn = default_episode_fn()
+        _check_models(specs, episode_fn)
         store = open_run(
             out_dir,
             matrix,
@@ -130,6 +131,27 @@ def run(
         )
         raise typer.Exit(EXIT_INTERRUPTED)
     console.print(f"Run directory: {out_dir}   report: kernelcraft report {out_dir}")
+
+
+def _check_models(specs: list, episode_fn: object) -> None:
+    """Fail before the run starts when a model cannot even be created (unknown provider, SDK
+    not installed, no API key): otherwise every episode would record the same error."""
+    from kernelcraft.agent.episode import run_episode
+    from kernelcraft.agent.messages import ProviderError
+    from kernelcraft.agent.providers import create_model
+
+    if episode_fn is not run_episode:  # a custom episode function brings its own models
+        return
+    seen: set[tuple[str, tuple]] = set()
+    for spec in specs:
+        key = (spec.model, tuple(sorted(spec.model_options.items())))
+        if key in seen:
+            continue
+        seen.add(key)
+        try:
+            create_model(spec.model, **spec.model_options)
+        except (ValueError, ProviderError) as exc:
+            raise _fail(f"model {spec.model}: {exc}") from None
 
 
 def _print_summary(console: Console, root: Path, specs: list, prices: object) -> None:
