@@ -175,8 +175,11 @@ def _bad_rows(ev: Evaluation) -> int:
 
 
 def _localised(ev: Evaluation) -> bool:
-    """The diff shows where the hole is: elements never written, or some rows right and some wrong."""
-    return ev.diff.untouched > 0 or 0 < _bad_rows(ev) < len(ev.diff.rows)
+    """The diff shows where the hole is: elements never written, some rows right and some wrong,
+    or (a skipped column block or K step) every wrong row only partly wrong."""
+    bad = [row for row in ev.diff.rows if row.mismatched]
+    partly = bool(bad) and all(row.mismatched < row.count for row in bad)
+    return ev.diff.untouched > 0 or 0 < len(bad) < len(ev.diff.rows) or partly
 
 
 def _check(task_id: str, config: str, kind: str) -> None:
