@@ -19,6 +19,7 @@ from kernelcraft.agent import prompts
 from kernelcraft.agent.loop import PROVIDER_ERROR, LoopOutcome, run_loop
 from kernelcraft.agent.messages import ProviderError, Usage
 from kernelcraft.agent.scoring import ScoringReport, instance_roofline, score_kernel
+from kernelcraft.agent.sim_pool import SimulationPool, active_pool, pooled_platform
 from kernelcraft.agent.tools import ToolBox, ToolStats, Workspace
 from kernelcraft.agent.transcript import Transcript
 from kernelcraft.bench.results import EpisodeResult, EpisodeSpec, TokenCounts
@@ -40,8 +41,14 @@ class EpisodeSetup:
     user_prompt: str
 
 
-def run_episode(spec: EpisodeSpec, episode_dir: Path) -> EpisodeResult:
-    """Run one episode into `episode_dir`; always returns a result, never raises."""
+def run_episode(
+    spec: EpisodeSpec, episode_dir: Path, sim_pool: SimulationPool | None = None
+) -> EpisodeResult:
+    """Run one episode into `episode_dir`; always returns a result, never raises.
+
+    Evaluations run in `sim_pool`, or in the pool the current run activated, when there is
+    one (see agent.sim_pool); otherwise in this process.
+    """
     started = time.perf_counter()
     episode_dir = Path(episode_dir)
     episode_dir.mkdir(parents=True, exist_ok=True)
@@ -59,7 +66,7 @@ def run_episode(spec: EpisodeSpec, episode_dir: Path) -> EpisodeResult:
             sample=spec.sample,
             seed=spec.seed,
         )
-        setup = setup_episode(spec)
+        setup = setup_episode(spec, sim_pool or active_pool())
         result.level = setup.task.level
         result.iteration_cap = setup.iteration_cap
         result.baseline_cycles = setup.baseline_cycles
@@ -106,13 +113,13 @@ def run_episode(spec: EpisodeSpec, episode_dir: Path) -> EpisodeResult:
     return _finish(result, started)
 
 
-def setup_episode(spec: EpisodeSpec) -> EpisodeSetup:
+def setup_episode(spec: EpisodeSpec, sim_pool: SimulationPool | None = None) -> EpisodeSetup:
     """Task, platform, visible instance, baseline cycles, roofline and prompts for a spec."""
     from kernelcraft.platforms.registry import get_platform
     from kernelcraft.tasks import get_task
 
     task = get_task(spec.task)
-    platform = get_platform(spec.platform)
+    platform = pooled_platform(get_platform(spec.platform), spec.platform, sim_pool)
     instance = platform.prepare(task, spec.config, spec.seed)
     baseline_cycles = baseline_cycles_for(platform, task, spec.config, instance)
     cap = spec.iteration_cap or task.iteration_cap

@@ -173,6 +173,27 @@ def run_local(specs: Sequence[EpisodeSpec], ctx: RunContext, concurrency: int = 
     return RunOutcome(results)
 
 
+def run_local_with_simulation_pool(
+    specs: Sequence[EpisodeSpec], ctx: RunContext, concurrency: int, sim_workers: int
+) -> RunOutcome:
+    """run_local, with a simulation pool shared by its episodes while it runs (workers start
+    only when an episode first evaluates, so runs that never simulate start none)."""
+    from kernelcraft.agent.sim_pool import SimulationPool, activated, pool_size
+
+    workers = pool_size(sim_workers, concurrency, len(specs))
+    if not workers:
+        return run_local(specs, ctx, concurrency)
+    pool = SimulationPool(workers)
+    outcome: RunOutcome | None = None
+    try:
+        with activated(pool):
+            outcome = run_local(specs, ctx, concurrency)
+    finally:
+        # Episodes abandoned by Ctrl-C may still be simulating: their workers are stopped.
+        pool.shutdown(kill=outcome is None or outcome.interrupted)
+    return outcome
+
+
 def _get_interruptibly(q: queue.Queue) -> Any:
     # A blocking get without timeout would delay Ctrl-C until the next episode ends.
     while True:
@@ -313,9 +334,13 @@ def run_episodes(
     concurrency: int | None = None,
     ray_address: str | None = None,
     ray_num_cpus: int | None = None,
+    sim_workers: int = 0,
 ) -> RunOutcome:
+    """Run `specs` with the chosen executor. Local runs with several episodes at once evaluate
+    kernels in up to `sim_workers` processes (the simulator is CPU-bound; threads would take
+    turns on the GIL); Ray episodes already run in processes and simulate in-process."""
     if executor == "local":
-        return run_local(specs, ctx, concurrency or 1)
+        return run_local_with_simulation_pool(specs, ctx, concurrency or 1, sim_workers)
     if executor == "ray":
         return run_ray(specs, ctx, concurrency, ray_address, ray_num_cpus)
     raise MatrixError(f"unknown executor {executor!r} (choose local or ray)")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sys
 from datetime import datetime
 from pathlib import Path
@@ -54,6 +55,14 @@ def run(
     ] = None,
     executor: Annotated[str, typer.Option("--executor", help="local or ray.")] = "local",
     ray_address: Annotated[str | None, typer.Option("--ray-address", help="Existing Ray cluster.")] = None,
+    sim_workers: Annotated[
+        int | None,
+        typer.Option(
+            "--sim-workers",
+            min=0,
+            help="Simulator processes for local runs with -j > 1 (0: in-process; default: CPU count).",
+        ),
+    ] = None,
     iteration_cap: Annotated[
         int | None, typer.Option("--iteration-cap", help="Override the level cap.")
     ] = None,
@@ -94,6 +103,7 @@ def run(
     except (MatrixError, PriceError) as exc:
         raise _fail(str(exc)) from None
 
+    workers = os.cpu_count() or 1 if sim_workers is None else sim_workers
     out_dir = out or Path("runs") / datetime.now().strftime("%Y%m%d-%H%M%S")
     try:
         episode_fn = default_episode_fn()
@@ -103,7 +113,12 @@ def run(
             matrix,
             specs,
             catalog.version,
-            invocation={"executor": executor, "concurrency": concurrency, "argv": sys.argv[1:]},
+            invocation={
+                "executor": executor,
+                "concurrency": concurrency,
+                "sim_workers": workers,
+                "argv": sys.argv[1:],
+            },
         )
     except (RunDirError, EpisodeRunnerUnavailable, MatrixError) as exc:
         raise _fail(str(exc)) from None
@@ -118,7 +133,7 @@ def run(
         with RunProgress(total=len(specs), already_done=skipped) as progress:
             ctx.progress = progress
             try:
-                outcome = run_episodes(todo, ctx, executor, concurrency, ray_address)
+                outcome = run_episodes(todo, ctx, executor, concurrency, ray_address, sim_workers=workers)
             except (EpisodeRunnerUnavailable, MatrixError) as exc:
                 raise _fail(str(exc)) from None
     finally:
