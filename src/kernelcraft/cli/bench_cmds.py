@@ -103,7 +103,7 @@ def run(
     except (MatrixError, PriceError) as exc:
         raise _fail(str(exc)) from None
 
-    workers = os.cpu_count() or 1 if sim_workers is None else sim_workers
+    workers = (os.cpu_count() or 1) if sim_workers is None else sim_workers
     out_dir = out or Path("runs") / datetime.now().strftime("%Y%m%d-%H%M%S")
     try:
         episode_fn = default_episode_fn()
