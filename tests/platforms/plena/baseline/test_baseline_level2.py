@@ -14,31 +14,22 @@ from kernelcraft.platforms.plena.evaluation import evaluate, prepare
 from kernelcraft.platforms.plena.machine import MemoryImage, run
 from kernelcraft.platforms.plena.mx import mx_roundtrip, to_bf16
 
+from .baseline_cells import cells, check_cell
+
 LEVEL2 = ("rope", "ffn", "swiglu", "sdpa", "flash_attention", "mha", "gqa", "mqa")
-CELLS = [
-    pytest.param(t, c, marks=[pytest.mark.slow] if c in ("C4", "C5") else [])
-    for t in LEVEL2
-    for c in ("C1", "C2", "C3", "C4", "C5")
-]
-
-
-def _check(task: str, config: str, seed: int, profile: str) -> None:
-    result = evaluate(generate(task, config), prepare(task, config, seed, profile, poison=True))
-    assert result.ok, result.format_summary()
-    assert result.correct, result.format_summary() + "\n" + result.format_rows()
-    assert result.match_rate == 1.0
+CELLS = cells(LEVEL2)
 
 
 @pytest.mark.parametrize(("task", "config"), CELLS)
 def test_cell_is_correct_on_two_seeds_with_poisoned_memory(task, config):
-    _check(task, config, seed=0, profile="normal")
-    _check(task, config, seed=1, profile="mixed_signs")
+    check_cell(task, config, seed=0, profile="normal")
+    check_cell(task, config, seed=1, profile="mixed_signs")
 
 
 @pytest.mark.parametrize("task", ["rope", "sdpa", "mha"])
 def test_large_and_near_zero_values(task):
-    _check(task, "C1", seed=2, profile="large")
-    _check(task, "C1", seed=3, profile="near_zero")
+    check_cell(task, "C1", seed=2, profile="large")
+    check_cell(task, "C1", seed=3, profile="near_zero")
 
 
 def test_every_level2_task_has_a_generator():

@@ -8,27 +8,17 @@ import pytest
 from kernelcraft.platforms.plena.assembler import assemble
 from kernelcraft.platforms.plena.baseline import composite, generate
 from kernelcraft.platforms.plena.config import PlenaConfig
-from kernelcraft.platforms.plena.evaluation import evaluate, prepare
+
+from .baseline_cells import cells, check_cell
 
 LEVEL3 = ("decoder_llama", "decoder_t5")
-CELLS = [
-    pytest.param(t, c, marks=[pytest.mark.slow] if c in ("C4", "C5") else [])
-    for t in LEVEL3
-    for c in ("C1", "C2", "C3", "C4", "C5")
-]
-
-
-def _check(task: str, config: str, seed: int, profile: str) -> None:
-    result = evaluate(generate(task, config), prepare(task, config, seed, profile, poison=True))
-    assert result.ok, result.format_summary()
-    assert result.correct, result.format_summary() + "\n" + result.format_rows()
-    assert result.match_rate == 1.0
+CELLS = cells(LEVEL3)
 
 
 @pytest.mark.parametrize(("task", "config"), CELLS)
 def test_cell_is_correct_on_two_seeds_with_poisoned_memory(task, config):
-    _check(task, config, seed=0, profile="normal")
-    _check(task, config, seed=1, profile="mixed_signs")
+    check_cell(task, config, seed=0, profile="normal")
+    check_cell(task, config, seed=1, profile="mixed_signs")
 
 
 def test_every_level3_task_has_a_generator():
