@@ -170,19 +170,22 @@ def run_baseline(
     if json_out:
         print(json.dumps({"platform": platform.name, "seed": seed, "cells": cells}, indent=2))
     else:
-        print(f"{'task':<16} {'cfg':<4} {'status':<16} {'match':>8} {'cycles':>12} {'instrs':>7}")
+        # With --emit, stdout is the assembly alone (redirect it to a .s file); the table goes to stderr.
+        table = sys.stderr if emit else sys.stdout
+        print(f"{'task':<16} {'cfg':<4} {'status':<16} {'match':>8} {'cycles':>12} {'instrs':>7}", file=table)
         for c in cells:
             if "match_rate" in c:
                 print(
                     f"{c['task']:<16} {c['config']:<4} {c['status']:<16} {100 * c['match_rate']:>7.2f}% "
-                    f"{c['cycles'] if c['cycles'] is not None else '-':>12} {c['instructions'] or '-':>7}"
+                    f"{c['cycles'] if c['cycles'] is not None else '-':>12} {c['instructions'] or '-':>7}",
+                    file=table,
                 )
             else:
-                print(f"{c['task']:<16} {c['config']:<4} {c['status']:<16}")
+                print(f"{c['task']:<16} {c['config']:<4} {c['status']:<16}", file=table)
         for c in cells:
             if c.get("summary"):
-                print()
-                print(c["summary"])
+                print(file=table)
+                print(c["summary"], file=table)
     return EXIT_INCORRECT if any_bad else EXIT_OK
 
 

@@ -70,7 +70,7 @@ def test_eval_json_and_trace(kernel, tmp_path, capsys):
     assert prefetch["args"]["line"] == 7 and prefetch["args"]["pc"] == 6 and prefetch["dur"] > 0
 
 
-def test_cli_commands_through_typer(kernel):
+def test_cli_commands_through_typer(kernel, tmp_path):
     runner = CliRunner()
     result = runner.invoke(app, ["tasks", "--json"])
     assert result.exit_code == 0
@@ -84,7 +84,11 @@ def test_cli_commands_through_typer(kernel):
     assert result.exit_code == 0 and "CORRECT" in result.stdout
     result = runner.invoke(app, ["baseline", "--task", "relu", "--config", "C1", "--emit"])
     assert result.exit_code == 0
-    assert "V_MAX_VF" in result.stdout and "correct" in result.stdout
+    # stdout is the kernel alone, ready to save as a .s file; the table goes to stderr
+    assert "V_MAX_VF" in result.stdout and "correct" in result.stderr
+    emitted = tmp_path / "emitted.s"
+    emitted.write_text(result.stdout)
+    assert runner.invoke(app, ["eval", str(emitted), "--task", "relu", "--config", "C1"]).exit_code == 0
     assert runner.invoke(app, ["baseline", "--task", "conv2d"]).exit_code == 2
     assert runner.invoke(app, ["baseline", "--task", "relu", "--config", "C9"]).exit_code == 2
 
