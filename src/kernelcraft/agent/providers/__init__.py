@@ -38,7 +38,7 @@ def create_model(spec: str, **options: Any) -> Model:
     if provider == "scripted":
         if not rest.strip():
             raise ValueError(_bad_spec(spec))
-        # Someone else's module; imported lazily so normal use never depends on it.
+        # Scripted models import the task suite and platforms: load them only when asked for.
         try:
             scripted = importlib.import_module("kernelcraft.agent.providers.scripted")
         except ModuleNotFoundError as exc:
