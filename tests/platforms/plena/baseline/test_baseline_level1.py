@@ -13,32 +13,22 @@ from kernelcraft.platforms.plena.baseline.level1 import GENERATORS
 from kernelcraft.platforms.plena.config import PlenaConfig
 from kernelcraft.platforms.plena.evaluation import evaluate, prepare
 
+from .baseline_cells import cells, check_cell
+
 LEVEL1 = ("silu", "relu", "gelu", "softmax", "layernorm", "rmsnorm", "gemv", "gemm", "batch_matmul", "linear")
-CELLS = [
-    pytest.param(t, c, marks=[pytest.mark.slow] if c == "C5" else [])
-    for t in LEVEL1
-    for c in ("C1", "C2", "C3", "C4", "C5")
-]
-
-
-def _check(task: str, config: str, seed: int, profile: str, hw: PlenaConfig | None = None) -> None:
-    kwargs = {"hw": hw} if hw else {}
-    source = generate(task, config, **kwargs)
-    result = evaluate(source, prepare(task, config, seed, profile, poison=True, **kwargs))
-    assert result.ok, result.format_summary()
-    assert result.correct, result.format_summary() + "\n" + result.format_rows()
+CELLS = cells(LEVEL1, slow=("C5",))
 
 
 @pytest.mark.parametrize(("task", "config"), CELLS)
 def test_cell_is_correct_on_two_seeds_with_poisoned_memory(task, config):
-    _check(task, config, seed=0, profile="normal")
-    _check(task, config, seed=1, profile="mixed_signs")
+    check_cell(task, config, seed=0, profile="normal")
+    check_cell(task, config, seed=1, profile="mixed_signs")
 
 
 @pytest.mark.parametrize("task", LEVEL1)
 def test_large_and_near_zero_values(task):
-    _check(task, "C2", seed=2, profile="large")
-    _check(task, "C2", seed=3, profile="near_zero")
+    check_cell(task, "C2", seed=2, profile="large")
+    check_cell(task, "C2", seed=3, profile="near_zero")
 
 
 def test_every_level1_task_has_a_generator():
@@ -73,8 +63,8 @@ def test_gemm_splits_k_when_mram_is_too_small():
     # and sum the parts, and still be correct.
     tiny = PlenaConfig(mram_tiles=2)
     assert generate("gemm", "C4", tiny).count("V_ADD_VV") >= 1
-    _check("gemm", "C4", seed=0, profile="normal", hw=tiny)
-    _check("linear", "C3", seed=1, profile="normal", hw=tiny)
+    check_cell("gemm", "C4", seed=0, profile="normal", hw=tiny)
+    check_cell("linear", "C3", seed=1, profile="normal", hw=tiny)
 
 
 def test_weights_are_streamed_per_output_column_block():
