@@ -26,6 +26,8 @@ GREP_SECTION_CHARS = 3_000
 MAX_DIAGNOSTICS = 50
 NO_KERNEL = "No kernel saved yet: call write_code with the complete assembly first."
 
+NO_ARGUMENTS = {"type": "object", "properties": {}, "additionalProperties": False}
+
 TOOL_SPECS: tuple[ToolSpec, ...] = (
     ToolSpec(
         name="write_code",
@@ -48,7 +50,7 @@ TOOL_SPECS: tuple[ToolSpec, ...] = (
             "Assemble the saved kernel without running it. Returns success, every error and warning "
             "with line, column and a hint, and the instruction count."
         ),
-        parameters={"type": "object", "properties": {}, "additionalProperties": False},
+        parameters=NO_ARGUMENTS,
     ),
     ToolSpec(
         name="run_evaluation",
@@ -57,7 +59,7 @@ TOOL_SPECS: tuple[ToolSpec, ...] = (
             "the output with the reference. Returns success, match rate, cycles (latency), MSE, "
             "max absolute error, any runtime fault, and the baseline kernel's cycles."
         ),
-        parameters={"type": "object", "properties": {}, "additionalProperties": False},
+        parameters=NO_ARGUMENTS,
     ),
     ToolSpec(
         name="view_output",
@@ -65,12 +67,12 @@ TOOL_SPECS: tuple[ToolSpec, ...] = (
             "Show the last evaluation's output against the reference, row by row (where values "
             "differ and by how much), to locate what is wrong."
         ),
-        parameters={"type": "object", "properties": {}, "additionalProperties": False},
+        parameters=NO_ARGUMENTS,
     ),
     ToolSpec(
         name="get_instruction_size",
         description="Count the saved kernel's instructions by category (static counts).",
-        parameters={"type": "object", "properties": {}, "additionalProperties": False},
+        parameters=NO_ARGUMENTS,
     ),
     ToolSpec(
         name="grep_docs",
