@@ -1041,19 +1041,33 @@ def _vmem(m: Machine, op: Op):
             nregs = nf
             if reg % nregs:
                 raise _illegal(f"{d.name}: the register number must be a multiple of {nregs}", word)
-            count = nregs * VLENB // (eew // 8)
-            addrs = base + np.arange(count, dtype=np.int64) * (eew // 8)
-            _transfer(m, d.name, reg, eew, addrs, 0, count, None, store, 1, access, whole=True)
+            start = v.vstart * (eew // 8)
+            _contiguous(m, d.name, reg, base, start, nregs * VLENB, nregs, store, access)
             v.vstart = 0
             m_access.vmem = access
             return nxt
         v.require_valid(word)
         sew, vl, lmul = v.sew, v.vl, v.lmul
         if mode == "mask":
-            count = (vl + 7) // 8
-            addrs = base + np.arange(count, dtype=np.int64)
-            _transfer(m, d.name, reg, 8, addrs, v.vstart, count, None, store, 1, access, whole=True)
+            _contiguous(m, d.name, reg, base, v.vstart, (vl + 7) // 8, 1, store, access)
             v.vstart = 0
+            m_access.vmem = access
+            return nxt
+        if mode == "unit" and nf == 1 and vm:
+            emul = eew / sew * lmul
+            if emul < 0.125 or emul > 8:
+                raise _illegal(f"{d.name}: EEW={eew} with SEW={sew}, LMUL={_lm(lmul)} gives an illegal register "
+                               "group size", word)
+            group = max(1, int(emul))
+            if reg % group:
+                raise _illegal(f"{d.name}: v{reg} must be a multiple of EMUL={_lm(emul)}", word)
+            start = v.vstart
+            v.vstart = 0
+            size = eew // 8
+            if start < vl:
+                _contiguous(m, d.name, reg, base + start * size, start * size, vl * size, group, store, access)
+            else:
+                access.lines, access.uops, access.external = [0] * group, group, False
             m_access.vmem = access
             return nxt
         if mode == "indexed":
@@ -1107,6 +1121,40 @@ def _vmem(m: Machine, op: Op):
         return nxt
 
     return fn
+
+
+def _contiguous(m: Machine, name: str, reg: int, address: int, lo: int, hi: int, nregs: int, store: bool,
+                access: VMemAccess) -> None:
+    """Bytes [lo, hi) of the register group at reg to or from memory starting at address (the
+    address of byte lo); the common unit-stride case without per-element work."""
+    n = hi - lo
+    lines = [0] * nregs
+    access.lines, access.uops, access.external = lines, nregs, False
+    if n <= 0:
+        return
+    mem = m.mem
+    try:
+        rid, off = mem.region(address & M32, n, store)
+    except MemoryFault as e:
+        # Find the first element that faults, as the element-wise path reports it.
+        cause, kind = (CAUSE_STORE_ACCESS, "store_access") if store else (CAUSE_LOAD_ACCESS, "load_access")
+        raise Trap(cause, address, f"{name} at {address:#010x} ({n} bytes): {e.why}", kind) from None
+    start = reg * VLENB + lo
+    vrf = m.v.vrf
+    buf = mem.np[rid]
+    if store:
+        buf[off : off + n] = vrf[start : start + n]
+        if rid == EXT:
+            mem.ext_written_np[off : off + n] = 1
+    else:
+        vrf[start : start + n] = buf[off : off + n]
+    base = address - lo
+    for r in range(nregs):
+        a = max(lo, r * VLENB)
+        b = min(hi, (r + 1) * VLENB)
+        if b > a:
+            lines[r] = ((base + b - 1) >> 4) - ((base + a) >> 4) + 1
+    access.external = rid == EXT
 
 
 def _transfer(m: Machine, name: str, reg: int, eew: int, addrs: np.ndarray, start: int, end: int,
