@@ -38,21 +38,26 @@ class _Skip(Exception):
 class Chooser:
     """Random choices; hypothesis-backed or seeded."""
 
-    def __init__(self, pick: Callable[[Sequence], object], integer: Callable[[int, int], int]):
+    def __init__(self, pick: Callable[[Sequence], object], integer: Callable[[int, int], int], bulk_seed: int):
         self.pick = pick
         self.int = integer
+        self._bulk = random.Random(bulk_seed)
 
     @classmethod
     def seeded(cls, seed: int) -> Chooser:
         rng = random.Random(seed)
-        return cls(lambda seq: seq[rng.randrange(len(seq))], lambda lo, hi: rng.randint(lo, hi))
+        return cls(lambda seq: seq[rng.randrange(len(seq))], lambda lo, hi: rng.randint(lo, hi), seed)
 
     @classmethod
     def hypothesis(cls, data) -> Chooser:
         from hypothesis import strategies as st
 
         return cls(lambda seq: data.draw(st.sampled_from(list(seq))),
-                   lambda lo, hi: data.draw(st.integers(lo, hi)))
+                   lambda lo, hi: data.draw(st.integers(lo, hi)), data.draw(st.integers(0, 2**32 - 1)))
+
+    def bulk(self, n: int) -> bytes:
+        """Memory and vector-register contents: too many bytes to draw one by one."""
+        return self._bulk.randbytes(n)
 
     def word(self) -> int:
         kind = self.int(0, 5)
@@ -138,15 +143,15 @@ class BlockGen:
         fs = [c.pick(SPECIAL_F) if c.int(0, 3) == 0 else (c.word() if c.int(0, 2) == 0 else
               struct.unpack("<I", struct.pack("<f", (c.int(-2000, 2000)) / c.pick([1, 3, 7, 64, 1000])))[0])
               for _ in range(32)]
-        vbytes = bytearray(c.int(0, 255) for _ in range(24 * 16))
+        vbytes = bytearray(c.bulk(24 * 16))
         # Index registers: every element multiple of 4 (Spike traps on misaligned vector accesses,
         # Coral does not) and below 4096 whether read as e8, e16 or e32.
         for _ in range(8):
-            vbytes += b"".join(struct.pack("<I", 4 * c.int(0, 63) + 256 * 4 * c.int(0, 3)) for _ in range(4))
+            vbytes += b"".join(struct.pack("<I", 4 * (b % 64) + 1024 * (b // 64 % 4)) for b in c.bulk(4))
         init = struct.pack("<32I", *xs) + struct.pack("<32I", *fs) + bytes(vbytes)
         init += bytes(INIT - len(init))
         self.b.init = init
-        self.b.scratch = bytes(c.int(0, 255) for _ in range(SCRATCH))
+        self.b.scratch = c.bulk(SCRATCH)
         base = self.b.base
         e = self.emit
         self.b.lines.append(f"block_{self.b.index}:")

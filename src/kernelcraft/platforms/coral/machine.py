@@ -133,9 +133,9 @@ class Machine:
             if seg.data:
                 self.mem.write(seg.address, seg.data)
         self.pc = program.entry
-        trap = program.symbols.get("__crt_trap")
-        if trap is not None:
-            self.default_trap_vectors.add(trap)
+        for name in ("__crt_trap", "__oracle_trap"):  # start-up code's handlers: report the trap itself
+            if name in program.symbols:
+                self.default_trap_vectors.add(program.symbols[name])
         self.code.clear()
 
     # ------------------------------------------------------------------ decoding

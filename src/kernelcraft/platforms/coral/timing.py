@@ -188,6 +188,7 @@ class Timing:
         self.vuops = 0
         self.mispredicts = 0
         self.ext_tx = 0
+        self.trace: list[tuple[int, int]] | None = None  # (pc, dispatch cycle) per instruction when tracing
 
     # ------------------------------------------------------------------ binding
     def bind(self, op):
@@ -337,6 +338,8 @@ class Timing:
             self.slot = 0
             self.closed = False
             self.vset_in_group = False
+        if self.trace is not None:
+            self.trace.append((ti.pc, t))
         stall = t - t0
         if stall > 0:
             self.stalls[cause or "fetch"] += stall
