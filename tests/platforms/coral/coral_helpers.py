@@ -12,7 +12,9 @@ from kernelcraft.platforms.coral.runner import build, run_program
 from kernelcraft.platforms.coral.timing import Timing
 from kernelcraft.platforms.coral.toolchain import toolchain_available
 
-needs_toolchain = pytest.mark.skipif(not toolchain_available(), reason="the ziglang toolchain is not installed")
+needs_toolchain = pytest.mark.skipif(
+    not toolchain_available(), reason="the ziglang toolchain is not installed"
+)
 FEB = CoralConfig()
 OCT = CoralConfig.oct2025()
 
@@ -38,7 +40,9 @@ def built(source: str, language: str = "asm", config: CoralConfig = FEB):
     return result.program
 
 
-def run(source: str, config: CoralConfig = FEB, placements=(), timing: bool = True, language: str = "asm", **kw):
+def run(
+    source: str, config: CoralConfig = FEB, placements=(), timing: bool = True, language: str = "asm", **kw
+):
     program = built(source, language, config)
     return run_program(program, config, placements=list(placements), timing=timing, **kw)
 

@@ -25,10 +25,58 @@ RESERVED_X = {1, 27}
 WRITABLE_X = [r for r in range(32) if r not in RESERVED_X]
 INDEX_VREGS = range(24, 32)  # hold small, aligned byte offsets; never written by the body
 LMULS = {1: "m1", 2: "m2", 4: "m4", 8: "m8", 0.5: "mf2", 0.25: "mf4"}
-XN = ["zero", "ra", "sp", "gp", "tp", "t0", "t1", "t2", "s0", "s1", "a0", "a1", "a2", "a3", "a4", "a5", "a6",
-      "a7", "s2", "s3", "s4", "s5", "s6", "s7", "s8", "s9", "s10", "s11", "t3", "t4", "t5", "t6"]
-SPECIAL_F = [0x00000000, 0x80000000, 0x7F800000, 0xFF800000, 0x7FC00000, 0x7FA00000, 0x00000001, 0x807FFFFF,
-             0x7F7FFFFF, 0x3F800000, 0xBF800000, 0x4B000000, 0x4F000000, 0xCF000000, 0x3F000000, 0x00800000]
+XN = [
+    "zero",
+    "ra",
+    "sp",
+    "gp",
+    "tp",
+    "t0",
+    "t1",
+    "t2",
+    "s0",
+    "s1",
+    "a0",
+    "a1",
+    "a2",
+    "a3",
+    "a4",
+    "a5",
+    "a6",
+    "a7",
+    "s2",
+    "s3",
+    "s4",
+    "s5",
+    "s6",
+    "s7",
+    "s8",
+    "s9",
+    "s10",
+    "s11",
+    "t3",
+    "t4",
+    "t5",
+    "t6",
+]
+SPECIAL_F = [
+    0x00000000,
+    0x80000000,
+    0x7F800000,
+    0xFF800000,
+    0x7FC00000,
+    0x7FA00000,
+    0x00000001,
+    0x807FFFFF,
+    0x7F7FFFFF,
+    0x3F800000,
+    0xBF800000,
+    0x4B000000,
+    0x4F000000,
+    0xCF000000,
+    0x3F000000,
+    0x00800000,
+]
 
 
 class _Skip(Exception):
@@ -38,7 +86,9 @@ class _Skip(Exception):
 class Chooser:
     """Random choices; hypothesis-backed or seeded."""
 
-    def __init__(self, pick: Callable[[Sequence], object], integer: Callable[[int, int], int], bulk_seed: int):
+    def __init__(
+        self, pick: Callable[[Sequence], object], integer: Callable[[int, int], int], bulk_seed: int
+    ):
         self.pick = pick
         self.int = integer
         self._bulk = random.Random(bulk_seed)
@@ -52,8 +102,11 @@ class Chooser:
     def hypothesis(cls, data) -> Chooser:
         from hypothesis import strategies as st
 
-        return cls(lambda seq: data.draw(st.sampled_from(list(seq))),
-                   lambda lo, hi: data.draw(st.integers(lo, hi)), data.draw(st.integers(0, 2**32 - 1)))
+        return cls(
+            lambda seq: data.draw(st.sampled_from(list(seq))),
+            lambda lo, hi: data.draw(st.integers(lo, hi)),
+            data.draw(st.integers(0, 2**32 - 1)),
+        )
 
     def bulk(self, n: int) -> bytes:
         """Memory and vector-register contents: too many bytes to draw one by one."""
@@ -97,14 +150,32 @@ def legal_vtypes() -> list[tuple[int, float]]:
 
 
 class BlockGen:
-    def __init__(self, c: Chooser, index: int, length: int, *, vector: bool = True, scalar: bool = True,
-                 fp: bool = True, memory: bool = True):
+    def __init__(
+        self,
+        c: Chooser,
+        index: int,
+        length: int,
+        *,
+        vector: bool = True,
+        scalar: bool = True,
+        fp: bool = True,
+        memory: bool = True,
+    ):
         self.c = c
         self.b = Block(index)
         self.v = VState()
         self.length = length
-        self.kinds = [k for k, on in (("scalar", scalar), ("fp", fp), ("vector", vector), ("vmem", vector and memory),
-                                      ("smem", memory and scalar)) if on]
+        self.kinds = [
+            k
+            for k, on in (
+                ("scalar", scalar),
+                ("fp", fp),
+                ("vector", vector),
+                ("vmem", vector and memory),
+                ("smem", memory and scalar),
+            )
+            if on
+        ]
         self.label = 0
 
     # ------------------------------------------------------------------ helpers
@@ -123,7 +194,11 @@ class BlockGen:
     def vreg(self, emul: float = None, limit: int = 24, avoid: Sequence[tuple[int, int]] = ()) -> int:
         emul = self.v.lmul if emul is None else emul
         n = max(1, int(emul))
-        choices = [r for r in range(0, limit, n) if r + n <= limit and not any(r < a + w and a < r + n for a, w in avoid)]
+        choices = [
+            r
+            for r in range(0, limit, n)
+            if r + n <= limit and not any(r < a + w and a < r + n for a, w in avoid)
+        ]
         if not choices:
             raise _Skip
         return self.c.pick(choices)
@@ -140,9 +215,18 @@ class BlockGen:
     def build(self) -> Block:
         c = self.c
         xs = [c.word() for _ in range(32)]
-        fs = [c.pick(SPECIAL_F) if c.int(0, 3) == 0 else (c.word() if c.int(0, 2) == 0 else
-              struct.unpack("<I", struct.pack("<f", (c.int(-2000, 2000)) / c.pick([1, 3, 7, 64, 1000])))[0])
-              for _ in range(32)]
+        fs = [
+            c.pick(SPECIAL_F)
+            if c.int(0, 3) == 0
+            else (
+                c.word()
+                if c.int(0, 2) == 0
+                else struct.unpack(
+                    "<I", struct.pack("<f", (c.int(-2000, 2000)) / c.pick([1, 3, 7, 64, 1000]))
+                )[0]
+            )
+            for _ in range(32)
+        ]
         vbytes = bytearray(c.bulk(24 * 16))
         # Index registers: every element multiple of 4 (Spike traps on misaligned vector accesses,
         # Coral does not) and below 4096 whether read as e8, e16 or e32.
@@ -220,8 +304,35 @@ class BlockGen:
 
     def gen_scalar(self) -> None:
         c = self.c
-        rr = ["add", "sub", "sll", "slt", "sltu", "xor", "srl", "sra", "or", "and", "mul", "mulh", "mulhsu", "mulhu",
-              "div", "divu", "rem", "remu", "andn", "orn", "xnor", "max", "maxu", "min", "minu", "rol", "ror"]
+        rr = [
+            "add",
+            "sub",
+            "sll",
+            "slt",
+            "sltu",
+            "xor",
+            "srl",
+            "sra",
+            "or",
+            "and",
+            "mul",
+            "mulh",
+            "mulhsu",
+            "mulhu",
+            "div",
+            "divu",
+            "rem",
+            "remu",
+            "andn",
+            "orn",
+            "xnor",
+            "max",
+            "maxu",
+            "min",
+            "minu",
+            "rol",
+            "ror",
+        ]
         ri = ["addi", "slti", "sltiu", "xori", "ori", "andi"]
         sh = ["slli", "srli", "srai", "rori"]
         un = ["clz", "ctz", "cpop", "sext.b", "sext.h", "orc.b", "rev8", "zext.h"]
@@ -245,8 +356,20 @@ class BlockGen:
 
     def gen_smem(self) -> None:
         c = self.c
-        size, op = c.pick([(1, "lb"), (1, "lbu"), (2, "lh"), (2, "lhu"), (4, "lw"), (1, "sb"), (2, "sh"), (4, "sw"),
-                           (4, "flw"), (4, "fsw")])
+        size, op = c.pick(
+            [
+                (1, "lb"),
+                (1, "lbu"),
+                (2, "lh"),
+                (2, "lhu"),
+                (4, "lw"),
+                (1, "sb"),
+                (2, "sh"),
+                (4, "sw"),
+                (4, "flw"),
+                (4, "fsw"),
+            ]
+        )
         off = c.int(0, 2040 // size) * size
         if op in ("sb", "sh", "sw"):
             self.emit(f"{op} {self.xr()}, {off}(s11)")
@@ -289,15 +412,89 @@ class BlockGen:
             self.vset()
             return
         if kind <= 5:
-            ops = {"V": ["vadd", "vsub", "vminu", "vmin", "vmaxu", "vmax", "vand", "vor", "vxor", "vsll", "vsrl", "vsra",
-                         "vmul", "vmulh", "vmulhu", "vmulhsu", "vdivu", "vdiv", "vremu", "vrem", "vsaddu", "vsadd",
-                         "vssubu", "vssub", "vaaddu", "vaadd", "vasubu", "vasub", "vsmul", "vssrl", "vssra"],
-                   "X": ["vadd", "vsub", "vrsub", "vminu", "vmin", "vmaxu", "vmax", "vand", "vor", "vxor", "vsll",
-                         "vsrl", "vsra", "vmul", "vmulh", "vmulhu", "vmulhsu", "vdivu", "vdiv", "vremu", "vrem",
-                         "vsaddu", "vsadd", "vssubu", "vssub", "vaaddu", "vaadd", "vasubu", "vasub", "vsmul", "vssrl",
-                         "vssra"],
-                   "I": ["vadd", "vrsub", "vand", "vor", "vxor", "vsll", "vsrl", "vsra", "vsaddu", "vsadd", "vssrl",
-                         "vssra"]}
+            ops = {
+                "V": [
+                    "vadd",
+                    "vsub",
+                    "vminu",
+                    "vmin",
+                    "vmaxu",
+                    "vmax",
+                    "vand",
+                    "vor",
+                    "vxor",
+                    "vsll",
+                    "vsrl",
+                    "vsra",
+                    "vmul",
+                    "vmulh",
+                    "vmulhu",
+                    "vmulhsu",
+                    "vdivu",
+                    "vdiv",
+                    "vremu",
+                    "vrem",
+                    "vsaddu",
+                    "vsadd",
+                    "vssubu",
+                    "vssub",
+                    "vaaddu",
+                    "vaadd",
+                    "vasubu",
+                    "vasub",
+                    "vsmul",
+                    "vssrl",
+                    "vssra",
+                ],
+                "X": [
+                    "vadd",
+                    "vsub",
+                    "vrsub",
+                    "vminu",
+                    "vmin",
+                    "vmaxu",
+                    "vmax",
+                    "vand",
+                    "vor",
+                    "vxor",
+                    "vsll",
+                    "vsrl",
+                    "vsra",
+                    "vmul",
+                    "vmulh",
+                    "vmulhu",
+                    "vmulhsu",
+                    "vdivu",
+                    "vdiv",
+                    "vremu",
+                    "vrem",
+                    "vsaddu",
+                    "vsadd",
+                    "vssubu",
+                    "vssub",
+                    "vaaddu",
+                    "vaadd",
+                    "vasubu",
+                    "vasub",
+                    "vsmul",
+                    "vssrl",
+                    "vssra",
+                ],
+                "I": [
+                    "vadd",
+                    "vrsub",
+                    "vand",
+                    "vor",
+                    "vxor",
+                    "vsll",
+                    "vsrl",
+                    "vsra",
+                    "vsaddu",
+                    "vsadd",
+                    "vssrl",
+                    "vssra",
+                ],
+            }
             form = c.pick("VXI")
             name = c.pick(ops[form])
             vm = self.vm()
@@ -308,7 +505,9 @@ class BlockGen:
             elif form == "X":
                 src = self.xr()
             else:
-                src = str(c.int(0, 31) if name in ("vsll", "vsrl", "vsra", "vssrl", "vssra") else c.int(-16, 15))
+                src = str(
+                    c.int(0, 31) if name in ("vsll", "vsrl", "vsra", "vssrl", "vssra") else c.int(-16, 15)
+                )
             self.emit(f"{name}.v{form.lower()} v{vd}, v{vs2}, {src}{vm}")
         elif kind == 6:
             name = c.pick(["vmacc", "vnmsac", "vmadd", "vnmsub"])
@@ -320,8 +519,16 @@ class BlockGen:
                 self.emit(f"{name}.vx v{vd}, {self.xr()}, v{self.vsrc()}{vm}")
         elif kind == 7:
             name = c.pick(["vmseq", "vmsne", "vmsltu", "vmslt", "vmsleu", "vmsle", "vmsgtu", "vmsgt"])
-            forms = {"vmseq": "VXI", "vmsne": "VXI", "vmsltu": "VX", "vmslt": "VX", "vmsleu": "VXI", "vmsle": "VXI",
-                     "vmsgtu": "XI", "vmsgt": "XI"}[name]
+            forms = {
+                "vmseq": "VXI",
+                "vmsne": "VXI",
+                "vmsltu": "VX",
+                "vmslt": "VX",
+                "vmsleu": "VXI",
+                "vmsle": "VXI",
+                "vmsgtu": "XI",
+                "vmsgt": "XI",
+            }[name]
             form = c.pick(forms)
             n = self.group()
             vs2 = self.vsrc()
@@ -333,8 +540,24 @@ class BlockGen:
         elif kind == 8 and sew <= 16 and lmul <= 4:
             wide = 2 * lmul
             vm = self.vm()
-            name = c.pick(["vwaddu", "vwadd", "vwsubu", "vwsub", "vwmulu", "vwmulsu", "vwmul", "vwmaccu", "vwmacc",
-                           "vwmaccsu", "vwaddu.w", "vwadd.w", "vwsubu.w", "vwsub.w"])
+            name = c.pick(
+                [
+                    "vwaddu",
+                    "vwadd",
+                    "vwsubu",
+                    "vwsub",
+                    "vwmulu",
+                    "vwmulsu",
+                    "vwmul",
+                    "vwmaccu",
+                    "vwmacc",
+                    "vwmaccsu",
+                    "vwaddu.w",
+                    "vwadd.w",
+                    "vwsubu.w",
+                    "vwsub.w",
+                ]
+            )
             vd = self.vreg(emul=wide, avoid=[(0, 1)] if vm else ())
             n = self.group()
             srcs = [r for r in range(0, 32, n) if not (r < vd + int(max(1, wide)) and vd < r + n)]
@@ -367,8 +590,20 @@ class BlockGen:
             src = f"v{self.vsrc()}" if form == "V" else (self.xr() if form == "X" else str(c.int(0, 31)))
             self.emit(f"{name}.w{form.lower()} v{vd}, v{vs2}, {src}{vm}")
         elif kind == 10:
-            name = c.pick(["vredsum", "vredand", "vredor", "vredxor", "vredminu", "vredmin", "vredmaxu", "vredmax",
-                           "vwredsumu", "vwredsum"])
+            name = c.pick(
+                [
+                    "vredsum",
+                    "vredand",
+                    "vredor",
+                    "vredxor",
+                    "vredminu",
+                    "vredmin",
+                    "vredmaxu",
+                    "vredmax",
+                    "vwredsumu",
+                    "vwredsum",
+                ]
+            )
             if name.startswith("vw") and sew > 16:
                 name = "vredsum"
             self.emit(f"{name}.vs v{self.vreg(emul=1)}, v{self.vsrc()}, v{self.vsrc(emul=1)}{self.vm()}")
@@ -402,11 +637,15 @@ class BlockGen:
                 self.emit(f"vmv.s.x v{self.vreg(emul=1)}, {self.xr()}")
             elif which == 1:
                 form = c.pick("VXI")
-                src = f"v{self.vsrc()}" if form == "V" else (self.xr() if form == "X" else str(c.int(-16, 15)))
+                src = (
+                    f"v{self.vsrc()}" if form == "V" else (self.xr() if form == "X" else str(c.int(-16, 15)))
+                )
                 self.emit(f"vmv.v.{form.lower()} v{self.vreg()}, {src}")
             elif which == 2:
                 form = c.pick("VXI")
-                src = f"v{self.vsrc()}" if form == "V" else (self.xr() if form == "X" else str(c.int(-16, 15)))
+                src = (
+                    f"v{self.vsrc()}" if form == "V" else (self.xr() if form == "X" else str(c.int(-16, 15)))
+                )
                 self.emit(f"vmerge.v{form.lower()}m v{self.vreg(avoid=[(0, 1)])}, v{self.vsrc()}, {src}, v0")
             elif which == 3:
                 nr = c.pick([1, 2, 4, 8])
@@ -414,7 +653,9 @@ class BlockGen:
             else:
                 name = c.pick(["vadc", "vmadc", "vsbc", "vmsbc"])
                 form = c.pick("VX" if "sb" in name else "VXI")
-                src = f"v{self.vsrc()}" if form == "V" else (self.xr() if form == "X" else str(c.int(-16, 15)))
+                src = (
+                    f"v{self.vsrc()}" if form == "V" else (self.xr() if form == "X" else str(c.int(-16, 15)))
+                )
                 vs2 = self.vsrc()
                 if name.startswith("vm"):
                     n = self.group()
@@ -550,8 +791,15 @@ def program(blocks: list[Block]) -> tuple[str, list[tuple[int, bytes]], tuple[in
     for b in blocks:
         lines += b.lines
     # The blocks load random values into sp and the rest: ra comes back from memory.
-    lines += ["    la t0, __saved_ra", "    lw ra, 0(t0)", "    li a0, 0", "    ret",
-              "    .data", "    .balign 4", "__saved_ra: .word 0"]
+    lines += [
+        "    la t0, __saved_ra",
+        "    lw ra, 0(t0)",
+        "    li a0, 0",
+        "    ret",
+        "    .data",
+        "    .balign 4",
+        "__saved_ra: .word 0",
+    ]
     blobs = [(b.base, b.init + bytes(DUMP) + b.scratch) for b in blocks]
     return "\n".join(lines) + "\n", blobs, (blocks[0].base, blocks[-1].base + BLOCK)
 
@@ -564,8 +812,10 @@ def describe_mismatch(ours: bytes, theirs: bytes, blocks: list[Block]) -> str:
             off = i % BLOCK
             where = _where(off)
             body = "\n".join(block.lines)
-            return (f"block {block.index}, {where}: ours {ours[i - i % 4:i - i % 4 + 4].hex()} vs spike "
-                    f"{theirs[i - i % 4:i - i % 4 + 4].hex()}\n{body}")
+            return (
+                f"block {block.index}, {where}: ours {ours[i - i % 4 : i - i % 4 + 4].hex()} vs spike "
+                f"{theirs[i - i % 4 : i - i % 4 + 4].hex()}\n{body}"
+            )
     if len(ours) != len(theirs):
         return f"signature lengths differ: {len(ours)} vs {len(theirs)}"
     return ""

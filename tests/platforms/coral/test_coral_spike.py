@@ -17,8 +17,10 @@ from kernelcraft.platforms.coral import oracle
 from . import randprog as rp
 from .coral_helpers import needs_toolchain
 
-pytestmark = [needs_toolchain, pytest.mark.skipif(oracle.missing_reason() is not None,
-                                                   reason=oracle.missing_reason() or "")]
+pytestmark = [
+    needs_toolchain,
+    pytest.mark.skipif(oracle.missing_reason() is not None, reason=oracle.missing_reason() or ""),
+]
 
 COUNTS = {"programs": 0, "blocks": 0, "instructions": 0}
 
@@ -38,8 +40,12 @@ def _compare(blocks: list[rp.Block]) -> None:
     COUNTS["instructions"] += sum(len(b.lines) for b in blocks)
 
 
-_SETTINGS = settings(max_examples=3, deadline=None, derandomize=True,
-                     suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+_SETTINGS = settings(
+    max_examples=3,
+    deadline=None,
+    derandomize=True,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
+)
 
 
 @_SETTINGS

@@ -136,7 +136,9 @@ def test_vector_load_first_use_at_nine_cycles():
 
 def test_vector_to_scalar_result_after_six_or_seven_cycles():
     # ref 2.6: vmv.x.s comes back through the retire path, about 6-7 cycles from dispatch.
-    trace = dispatch_trace(kernel("li t0, 16\nvsetvli t1, t0, e8, m1, ta, ma\nvmv.x.s a1, v2\naddi a3, a1, 1"))
+    trace = dispatch_trace(
+        kernel("li t0, 16\nvsetvli t1, t0, e8, m1, ta, ma\nvmv.x.s a1, v2\naddi a3, a1, 1")
+    )
     gap = dispatch_of(trace, "addi a3, a1, 1") - dispatch_of(trace, "vmv.x.s a1, v2")
     assert gap in (6, 7)
 

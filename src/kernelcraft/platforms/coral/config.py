@@ -99,8 +99,11 @@ class CoralConfig:
         if self.vlen != 128 or self.elen != 32:
             yield "the simulator implements VLEN=128 and ELEN=32 only"
         regions = sorted(
-            [(self.itcm_base, self.itcm_size, "ITCM"), (self.dtcm_base, self.dtcm_size, "DTCM"),
-             (self.ext_base, self.ext_size, "external memory")]
+            [
+                (self.itcm_base, self.itcm_size, "ITCM"),
+                (self.dtcm_base, self.dtcm_size, "DTCM"),
+                (self.ext_base, self.ext_size, "external memory"),
+            ]
         )
         for (b1, s1, n1), (b2, _s2, n2) in zip(regions, regions[1:], strict=False):
             if b1 + s1 > b2:
@@ -120,8 +123,9 @@ class CoralConfig:
 
     @classmethod
     def oct2025(cls, **overrides: Any) -> CoralConfig:
-        base = dict(fetch_every_other_cycle=False, retirement_buffer=0, lmul_reduction=False,
-                    vsetvli_x0_bug=True)
+        base = dict(
+            fetch_every_other_cycle=False, retirement_buffer=0, lmul_reduction=False, vsetvli_x0_bug=True
+        )
         base.update(overrides)
         return cls(**base)
 

@@ -7,11 +7,74 @@ from functools import lru_cache
 
 from .isa import CSR_NAMES, TABLE, InstrDef
 
-XREG = ["zero", "ra", "sp", "gp", "tp", "t0", "t1", "t2", "s0", "s1", "a0", "a1", "a2", "a3", "a4", "a5", "a6",
-        "a7", "s2", "s3", "s4", "s5", "s6", "s7", "s8", "s9", "s10", "s11", "t3", "t4", "t5", "t6"]
-FREG = ["ft0", "ft1", "ft2", "ft3", "ft4", "ft5", "ft6", "ft7", "fs0", "fs1", "fa0", "fa1", "fa2", "fa3", "fa4",
-        "fa5", "fa6", "fa7", "fs2", "fs3", "fs4", "fs5", "fs6", "fs7", "fs8", "fs9", "fs10", "fs11", "ft8", "ft9",
-        "ft10", "ft11"]
+XREG = [
+    "zero",
+    "ra",
+    "sp",
+    "gp",
+    "tp",
+    "t0",
+    "t1",
+    "t2",
+    "s0",
+    "s1",
+    "a0",
+    "a1",
+    "a2",
+    "a3",
+    "a4",
+    "a5",
+    "a6",
+    "a7",
+    "s2",
+    "s3",
+    "s4",
+    "s5",
+    "s6",
+    "s7",
+    "s8",
+    "s9",
+    "s10",
+    "s11",
+    "t3",
+    "t4",
+    "t5",
+    "t6",
+]
+FREG = [
+    "ft0",
+    "ft1",
+    "ft2",
+    "ft3",
+    "ft4",
+    "ft5",
+    "ft6",
+    "ft7",
+    "fs0",
+    "fs1",
+    "fa0",
+    "fa1",
+    "fa2",
+    "fa3",
+    "fa4",
+    "fa5",
+    "fa6",
+    "fa7",
+    "fs2",
+    "fs3",
+    "fs4",
+    "fs5",
+    "fs6",
+    "fs7",
+    "fs8",
+    "fs9",
+    "fs10",
+    "fs11",
+    "ft8",
+    "ft9",
+    "ft10",
+    "ft11",
+]
 RM_NAMES = {0: "rne", 1: "rtz", 2: "rdn", 3: "rup", 4: "rmm", 7: "dyn"}
 LMUL_NAMES = {0: "m1", 1: "m2", 2: "m4", 3: "m8", 5: "mf8", 6: "mf4", 7: "mf2"}
 
@@ -62,9 +125,17 @@ def _fields(w: int, d: InstrDef) -> Fields:
     if opcode in (0x37, 0x17):
         imm = sext(w & 0xFFFFF000, 32)
     elif opcode == 0x6F:
-        imm = sext(((w >> 31) & 1) << 20 | ((w >> 12) & 0xFF) << 12 | ((w >> 20) & 1) << 11 | ((w >> 21) & 0x3FF) << 1, 21)
+        imm = sext(
+            ((w >> 31) & 1) << 20
+            | ((w >> 12) & 0xFF) << 12
+            | ((w >> 20) & 1) << 11
+            | ((w >> 21) & 0x3FF) << 1,
+            21,
+        )
     elif opcode == 0x63:
-        imm = sext(((w >> 31) & 1) << 12 | ((w >> 7) & 1) << 11 | ((w >> 25) & 0x3F) << 5 | ((w >> 8) & 0xF) << 1, 13)
+        imm = sext(
+            ((w >> 31) & 1) << 12 | ((w >> 7) & 1) << 11 | ((w >> 25) & 0x3F) << 5 | ((w >> 8) & 0xF) << 1, 13
+        )
     elif opcode in (0x23, 0x27) and "imm(" in syntax:
         imm = sext(((w >> 25) << 5) | ((w >> 7) & 0x1F), 12)
     elif "shamt" in syntax:
@@ -72,8 +143,20 @@ def _fields(w: int, d: InstrDef) -> Fields:
     else:
         imm = sext(w >> 20, 12)
     vtypei = (w >> 20) & (0x3FF if (w >> 30) == 0b11 else 0x7FF)
-    return Fields(w, (w >> 7) & 0x1F, (w >> 15) & 0x1F, (w >> 20) & 0x1F, (w >> 27) & 0x1F, imm, (w >> 20) & 0xFFF,
-                  (w >> 25) & 1, (w >> 12) & 7, vtypei, sext((w >> 15) & 0x1F, 5), (w >> 15) & 0x1F)
+    return Fields(
+        w,
+        (w >> 7) & 0x1F,
+        (w >> 15) & 0x1F,
+        (w >> 20) & 0x1F,
+        (w >> 27) & 0x1F,
+        imm,
+        (w >> 20) & 0xFFF,
+        (w >> 25) & 1,
+        (w >> 12) & 7,
+        vtypei,
+        sext((w >> 15) & 0x1F, 5),
+        (w >> 15) & 0x1F,
+    )
 
 
 def vtype_text(vtype: int) -> str:

@@ -84,8 +84,12 @@ def read_program(elf: bytes, kernel_file: str = "", language: str = "asm", sourc
         for section in f.iter_sections():
             if isinstance(section, SymbolTableSection):
                 for sym in section.iter_symbols():
-                    if sym.name and sym["st_info"]["type"] in ("STT_NOTYPE", "STT_FUNC", "STT_OBJECT") \
-                            and sym["st_shndx"] != "SHN_UNDEF" and not sym.name.startswith((".L", "$")):
+                    if (
+                        sym.name
+                        and sym["st_info"]["type"] in ("STT_NOTYPE", "STT_FUNC", "STT_OBJECT")
+                        and sym["st_shndx"] != "SHN_UNDEF"
+                        and not sym.name.startswith((".L", "$"))
+                    ):
                         symbols.setdefault(sym.name, sym["st_value"])
         text = f.get_section_by_name(".text")
         text_start = text["sh_addr"] if text is not None else 0
@@ -93,8 +97,19 @@ def read_program(elf: bytes, kernel_file: str = "", language: str = "asm", sourc
         if text is not None and not text["sh_flags"] & SH_FLAGS.SHF_EXECINSTR:
             raise ProgramError(".text is not executable")
         rows, ranges = _line_rows(f, kernel_file) if kernel_file else ((), ())
-        return Program(elf, f["e_entry"], tuple(segments), symbols, kernel_file, rows, text_start, text_end,
-                       language, source, ranges)
+        return Program(
+            elf,
+            f["e_entry"],
+            tuple(segments),
+            symbols,
+            kernel_file,
+            rows,
+            text_start,
+            text_end,
+            language,
+            source,
+            ranges,
+        )
     except (ELFError, KeyError, ValueError, IndexError, TypeError, AttributeError) as exc:  # malformed input
         if isinstance(exc, ProgramError):
             raise

@@ -152,7 +152,9 @@ def mul(a: int, b: int, rm: int) -> tuple[int, int]:
     return round_pack(s, ma * mb, ea + eb, rm)
 
 
-def fma(a: int, b: int, c: int, rm: int, negate_product: bool = False, negate_addend: bool = False) -> tuple[int, int]:
+def fma(
+    a: int, b: int, c: int, rm: int, negate_product: bool = False, negate_addend: bool = False
+) -> tuple[int, int]:
     """(+-a*b) + (+-c) with one rounding (fmadd, fmsub, fnmsub, fnmadd)."""
     if is_nan(a) or is_nan(b) or is_nan(c):
         invalid = is_snan(a) or is_snan(b) or is_snan(c)

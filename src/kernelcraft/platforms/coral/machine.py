@@ -83,7 +83,10 @@ class Op:
         return disassemble(self.word, self.pc)
 
 
-_S = {n: struct.Struct(f) for n, f in (("b", "<b"), ("B", "<B"), ("h", "<h"), ("H", "<H"), ("i", "<i"), ("I", "<I"))}
+_S = {
+    n: struct.Struct(f)
+    for n, f in (("b", "<b"), ("B", "<B"), ("h", "<h"), ("H", "<H"), ("i", "<i"), ("I", "<I"))
+}
 
 
 @dataclass
@@ -145,8 +148,13 @@ class Machine:
             raise Trap(CAUSE_MISALIGNED_FETCH, pc, f"pc {pc:#x} is not 4-byte aligned", "misaligned_fetch")
         off = pc - c.itcm_base
         if not (0 <= off < c.itcm_size):
-            raise Trap(CAUSE_FETCH_ACCESS, pc, f"pc {pc:#x} is outside the ITCM: instructions are fetched from "
-                       f"[{c.itcm_base:#x}, {c.itcm_end:#x}) only", "fetch")
+            raise Trap(
+                CAUSE_FETCH_ACCESS,
+                pc,
+                f"pc {pc:#x} is outside the ITCM: instructions are fetched from "
+                f"[{c.itcm_base:#x}, {c.itcm_end:#x}) only",
+                "fetch",
+            )
         word = _S["I"].unpack_from(self.mem.itcm, off)[0]
         found = decode(word)
         op = Op(pc, found[0] if found else None, found[1] if found else None, word)
@@ -157,7 +165,9 @@ class Machine:
         return op
 
     # ------------------------------------------------------------------ running
-    def run(self, max_instructions: int = 20_000_000, wall_time_s: float = 120.0, stop_pc: int | None = None) -> Stop:
+    def run(
+        self, max_instructions: int = 20_000_000, wall_time_s: float = 120.0, stop_pc: int | None = None
+    ) -> Stop:
         """Execute until mpause, a fault, a limit, or (for differential tests) reaching stop_pc."""
         code = self.code
         get = code.get
@@ -221,8 +231,14 @@ class Machine:
             if self._take_trap(trap, pc):
                 return self.run(max(1, max_instructions - n), max(0.0, deadline - time.monotonic()), stop_pc)
             self.pc = pc
-            return Stop(trap.kind, pc, trap.message, failing.text if failing.d or failing.word else "",
-                        trap.cause, trap.tval)
+            return Stop(
+                trap.kind,
+                pc,
+                trap.message,
+                failing.text if failing.d or failing.word else "",
+                trap.cause,
+                trap.tval,
+            )
         self.pc = pc
         self.instret = n
         if pc == stop_pc:
@@ -261,7 +277,9 @@ class Machine:
         try:
             rid, off = self.mem.region(address, size, store=True)
         except MemoryFault as e:
-            raise Trap(CAUSE_STORE_ACCESS, address, f"store of {size} bytes: {e.why}", "store_access") from None
+            raise Trap(
+                CAUSE_STORE_ACCESS, address, f"store of {size} bytes: {e.why}", "store_access"
+            ) from None
         _S[fmt].pack_into(self.mem.bufs[rid], off, value)
         if rid == EXT:
             self.mem.ext_written[off : off + size] = b"\x01" * size
@@ -272,7 +290,12 @@ class Machine:
         v = self.v
         name = CSR_NAMES.get(number)
         if name is None:
-            raise Trap(CAUSE_ILLEGAL, number, f"CSR {number:#x} is not implemented on Coral NPU", "illegal_instruction")
+            raise Trap(
+                CAUSE_ILLEGAL,
+                number,
+                f"CSR {number:#x} is not implemented on Coral NPU",
+                "illegal_instruction",
+            )
         if name == "fflags":
             return c.fflags
         if name == "frm":
@@ -316,9 +339,17 @@ class Machine:
         v = self.v
         name = CSR_NAMES.get(number)
         if name is None:
-            raise Trap(CAUSE_ILLEGAL, number, f"CSR {number:#x} is not implemented on Coral NPU", "illegal_instruction")
-        if number in READ_ONLY_CSRS or (number >> 10) == 3 and name not in ("mcycle", "minstret", "mcycleh",
-                                                                              "minstreth"):
+            raise Trap(
+                CAUSE_ILLEGAL,
+                number,
+                f"CSR {number:#x} is not implemented on Coral NPU",
+                "illegal_instruction",
+            )
+        if (
+            number in READ_ONLY_CSRS
+            or (number >> 10) == 3
+            and name not in ("mcycle", "minstret", "mcycleh", "minstreth")
+        ):
             raise Trap(CAUSE_ILLEGAL, number, f"CSR {name} is read-only", "illegal_instruction")
         value &= M32
         if name == "fflags":
@@ -375,8 +406,12 @@ def _illegal(m: Machine, op: Op):
     word = op.word
 
     def fn():
-        raise Trap(CAUSE_ILLEGAL, word, f"illegal instruction word {word:#010x}: not an instruction Coral NPU "
-                   "implements", "illegal_instruction")
+        raise Trap(
+            CAUSE_ILLEGAL,
+            word,
+            f"illegal instruction word {word:#010x}: not an instruction Coral NPU implements",
+            "illegal_instruction",
+        )
 
     return fn
 
@@ -497,9 +532,15 @@ def _jal(m: Machine, op: Op):
     target = (op.pc + op.f.imm) & M32
     link = (op.pc + 4) & M32
     if target & 3:
+
         def bad():
-            raise Trap(CAUSE_MISALIGNED_FETCH, target, f"jump target {target:#x} is not 4-byte aligned",
-                       "misaligned_fetch")
+            raise Trap(
+                CAUSE_MISALIGNED_FETCH,
+                target,
+                f"jump target {target:#x} is not 4-byte aligned",
+                "misaligned_fetch",
+            )
+
         return bad
 
     def fn():
@@ -518,8 +559,12 @@ def _jalr(m: Machine, op: Op):
     def fn():
         target = (x[rs1] + imm) & 0xFFFFFFFE
         if target & 2:
-            raise Trap(CAUSE_MISALIGNED_FETCH, target, f"jump target {target:#x} is not 4-byte aligned",
-                       "misaligned_fetch")
+            raise Trap(
+                CAUSE_MISALIGNED_FETCH,
+                target,
+                f"jump target {target:#x} is not 4-byte aligned",
+                "misaligned_fetch",
+            )
         if rd:
             x[rd] = link
         return target
@@ -534,11 +579,17 @@ def _branch(cond):
         target = (op.pc + f.imm) & M32
         nxt = op.pc + 4
         if target & 3:
+
             def bad():
                 if cond(x[rs1], x[rs2]):
-                    raise Trap(CAUSE_MISALIGNED_FETCH, target, f"branch target {target:#x} is not 4-byte aligned",
-                               "misaligned_fetch")
+                    raise Trap(
+                        CAUSE_MISALIGNED_FETCH,
+                        target,
+                        f"branch target {target:#x} is not 4-byte aligned",
+                        "misaligned_fetch",
+                    )
                 return nxt
+
             return bad
 
         def fn():
@@ -951,49 +1002,107 @@ def _fp_check_rm(factory):
 
 
 _SCALAR = {
-    "lui": _lui, "auipc": _auipc, "jal": _jal, "jalr": _jalr,
-    "beq": _branch(lambda a, b: a == b), "bne": _branch(lambda a, b: a != b),
-    "blt": _branch(lambda a, b: _s(a) < _s(b)), "bge": _branch(lambda a, b: _s(a) >= _s(b)),
-    "bltu": _branch(lambda a, b: a < b), "bgeu": _branch(lambda a, b: a >= b),
-    "lb": _load(1, "b"), "lh": _load(2, "h"), "lw": _load(4, "I"), "lbu": _load(1, "B"), "lhu": _load(2, "H"),
-    "sb": _store(1, "B"), "sh": _store(2, "H"), "sw": _store(4, "I"),
-    "addi": _addi, "slti": _alu_ri(lambda a, i: int(_s(a) < i)), "sltiu": _alu_ri(lambda a, i: int(a < (i & M32))),
-    "xori": _alu_ri(lambda a, i: a ^ (i & M32)), "ori": _alu_ri(lambda a, i: a | (i & M32)),
-    "andi": _alu_ri(lambda a, i: a & (i & M32)), "slli": _alu_ri(lambda a, i: a << i),
-    "srli": _alu_ri(lambda a, i: a >> i), "srai": _alu_ri(lambda a, i: _s(a) >> i),
-    "add": _add, "sub": _alu_rr(lambda a, b: a - b), "sll": _alu_rr(lambda a, b: a << (b & 31)),
-    "slt": _alu_rr(lambda a, b: int(_s(a) < _s(b))), "sltu": _alu_rr(lambda a, b: int(a < b)),
-    "xor": _alu_rr(lambda a, b: a ^ b), "srl": _alu_rr(lambda a, b: a >> (b & 31)),
-    "sra": _alu_rr(lambda a, b: _s(a) >> (b & 31)), "or": _alu_rr(lambda a, b: a | b),
+    "lui": _lui,
+    "auipc": _auipc,
+    "jal": _jal,
+    "jalr": _jalr,
+    "beq": _branch(lambda a, b: a == b),
+    "bne": _branch(lambda a, b: a != b),
+    "blt": _branch(lambda a, b: _s(a) < _s(b)),
+    "bge": _branch(lambda a, b: _s(a) >= _s(b)),
+    "bltu": _branch(lambda a, b: a < b),
+    "bgeu": _branch(lambda a, b: a >= b),
+    "lb": _load(1, "b"),
+    "lh": _load(2, "h"),
+    "lw": _load(4, "I"),
+    "lbu": _load(1, "B"),
+    "lhu": _load(2, "H"),
+    "sb": _store(1, "B"),
+    "sh": _store(2, "H"),
+    "sw": _store(4, "I"),
+    "addi": _addi,
+    "slti": _alu_ri(lambda a, i: int(_s(a) < i)),
+    "sltiu": _alu_ri(lambda a, i: int(a < (i & M32))),
+    "xori": _alu_ri(lambda a, i: a ^ (i & M32)),
+    "ori": _alu_ri(lambda a, i: a | (i & M32)),
+    "andi": _alu_ri(lambda a, i: a & (i & M32)),
+    "slli": _alu_ri(lambda a, i: a << i),
+    "srli": _alu_ri(lambda a, i: a >> i),
+    "srai": _alu_ri(lambda a, i: _s(a) >> i),
+    "add": _add,
+    "sub": _alu_rr(lambda a, b: a - b),
+    "sll": _alu_rr(lambda a, b: a << (b & 31)),
+    "slt": _alu_rr(lambda a, b: int(_s(a) < _s(b))),
+    "sltu": _alu_rr(lambda a, b: int(a < b)),
+    "xor": _alu_rr(lambda a, b: a ^ b),
+    "srl": _alu_rr(lambda a, b: a >> (b & 31)),
+    "sra": _alu_rr(lambda a, b: _s(a) >> (b & 31)),
+    "or": _alu_rr(lambda a, b: a | b),
     "and": _alu_rr(lambda a, b: a & b),
-    "fence": _nop, "fence.i": _nop,
-    "ecall": _system("ecall"), "ebreak": _system("ebreak"), "wfi": _system("wfi"), "mpause": _system("mpause"),
+    "fence": _nop,
+    "fence.i": _nop,
+    "ecall": _system("ecall"),
+    "ebreak": _system("ebreak"),
+    "wfi": _system("wfi"),
+    "mpause": _system("mpause"),
     "mret": _mret,
-    "csrrw": _csr("w", False), "csrrs": _csr("s", False), "csrrc": _csr("c", False),
-    "csrrwi": _csr("w", True), "csrrsi": _csr("s", True), "csrrci": _csr("c", True),
-    "mul": _alu_rr(lambda a, b: a * b), "mulh": _alu_rr(_mulh), "mulhsu": _alu_rr(_mulhsu),
+    "csrrw": _csr("w", False),
+    "csrrs": _csr("s", False),
+    "csrrc": _csr("c", False),
+    "csrrwi": _csr("w", True),
+    "csrrsi": _csr("s", True),
+    "csrrci": _csr("c", True),
+    "mul": _alu_rr(lambda a, b: a * b),
+    "mulh": _alu_rr(_mulh),
+    "mulhsu": _alu_rr(_mulhsu),
     "mulhu": _alu_rr(lambda a, b: (a * b) >> 32),
-    "div": _divider(_div), "divu": _divider(lambda a, b: a // b if b else M32),
-    "rem": _divider(_rem), "remu": _divider(lambda a, b: a % b if b else a),
-    "andn": _alu_rr(lambda a, b: a & ~b), "orn": _alu_rr(lambda a, b: a | (~b & M32)),
-    "xnor": _alu_rr(lambda a, b: ~(a ^ b)), "max": _alu_rr(lambda a, b: a if _s(a) >= _s(b) else b),
-    "maxu": _alu_rr(max), "min": _alu_rr(lambda a, b: a if _s(a) <= _s(b) else b), "minu": _alu_rr(min),
-    "rol": _alu_rr(_rol), "ror": _alu_rr(_ror), "rori": _alu_ri(lambda a, i: _ror(a, i)),
-    "clz": _unary(_clz), "ctz": _unary(_ctz), "cpop": _unary(lambda a: bin(a).count("1")),
-    "sext.b": _unary(lambda a: (a & 0xFF) - ((a & 0x80) << 1)), "sext.h": _unary(lambda a: (a & 0xFFFF) - ((a & 0x8000) << 1)),
-    "orc.b": _unary(_orcb), "rev8": _unary(_rev8), "zext.h": _unary(lambda a: a & 0xFFFF),
-    "flw": _flw, "fsw": _fsw,
-    "fmadd.s": _fp_check_rm(_fp_fma(False, False)), "fmsub.s": _fp_check_rm(_fp_fma(False, True)),
-    "fnmsub.s": _fp_check_rm(_fp_fma(True, False)), "fnmadd.s": _fp_check_rm(_fp_fma(True, True)),
-    "fadd.s": _fp_check_rm(_fp_binary("add")), "fsub.s": _fp_check_rm(_fp_binary("sub")),
-    "fmul.s": _fp_check_rm(_fp_binary("mul")), "fdiv.s": _fp_check_rm(_fp_binary("div")),
+    "div": _divider(_div),
+    "divu": _divider(lambda a, b: a // b if b else M32),
+    "rem": _divider(_rem),
+    "remu": _divider(lambda a, b: a % b if b else a),
+    "andn": _alu_rr(lambda a, b: a & ~b),
+    "orn": _alu_rr(lambda a, b: a | (~b & M32)),
+    "xnor": _alu_rr(lambda a, b: ~(a ^ b)),
+    "max": _alu_rr(lambda a, b: a if _s(a) >= _s(b) else b),
+    "maxu": _alu_rr(max),
+    "min": _alu_rr(lambda a, b: a if _s(a) <= _s(b) else b),
+    "minu": _alu_rr(min),
+    "rol": _alu_rr(_rol),
+    "ror": _alu_rr(_ror),
+    "rori": _alu_ri(lambda a, i: _ror(a, i)),
+    "clz": _unary(_clz),
+    "ctz": _unary(_ctz),
+    "cpop": _unary(lambda a: bin(a).count("1")),
+    "sext.b": _unary(lambda a: (a & 0xFF) - ((a & 0x80) << 1)),
+    "sext.h": _unary(lambda a: (a & 0xFFFF) - ((a & 0x8000) << 1)),
+    "orc.b": _unary(_orcb),
+    "rev8": _unary(_rev8),
+    "zext.h": _unary(lambda a: a & 0xFFFF),
+    "flw": _flw,
+    "fsw": _fsw,
+    "fmadd.s": _fp_check_rm(_fp_fma(False, False)),
+    "fmsub.s": _fp_check_rm(_fp_fma(False, True)),
+    "fnmsub.s": _fp_check_rm(_fp_fma(True, False)),
+    "fnmadd.s": _fp_check_rm(_fp_fma(True, True)),
+    "fadd.s": _fp_check_rm(_fp_binary("add")),
+    "fsub.s": _fp_check_rm(_fp_binary("sub")),
+    "fmul.s": _fp_check_rm(_fp_binary("mul")),
+    "fdiv.s": _fp_check_rm(_fp_binary("div")),
     "fsqrt.s": _fp_check_rm(_fsqrt),
-    "fsgnj.s": _fsgnj(""), "fsgnjn.s": _fsgnj("n"), "fsgnjx.s": _fsgnj("x"),
-    "fmin.s": _fminmax(False), "fmax.s": _fminmax(True),
-    "fcvt.w.s": _fp_check_rm(_fcvt_to_int(True)), "fcvt.wu.s": _fp_check_rm(_fcvt_to_int(False)),
-    "fmv.x.w": _fmv_x_w, "fclass.s": _fclass,
-    "feq.s": _fcmp("eq"), "flt.s": _fcmp("lt"), "fle.s": _fcmp("le"),
-    "fcvt.s.w": _fp_check_rm(_fcvt_from_int(True)), "fcvt.s.wu": _fp_check_rm(_fcvt_from_int(False)),
+    "fsgnj.s": _fsgnj(""),
+    "fsgnjn.s": _fsgnj("n"),
+    "fsgnjx.s": _fsgnj("x"),
+    "fmin.s": _fminmax(False),
+    "fmax.s": _fminmax(True),
+    "fcvt.w.s": _fp_check_rm(_fcvt_to_int(True)),
+    "fcvt.wu.s": _fp_check_rm(_fcvt_to_int(False)),
+    "fmv.x.w": _fmv_x_w,
+    "fclass.s": _fclass,
+    "feq.s": _fcmp("eq"),
+    "flt.s": _fcmp("lt"),
+    "fle.s": _fcmp("le"),
+    "fcvt.s.w": _fp_check_rm(_fcvt_from_int(True)),
+    "fcvt.s.wu": _fp_check_rm(_fcvt_from_int(False)),
     "fmv.w.x": _fmv_w_x,
 }
 

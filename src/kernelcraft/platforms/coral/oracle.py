@@ -46,8 +46,11 @@ def missing_reason() -> str | None:
 
 
 def regions(config: CoralConfig = ORACLE_CONFIG) -> list[tuple[int, int]]:
-    return [(config.dtcm_base, config.dtcm_size), (config.ext_base, config.ext_size),
-            (config.itcm_base, config.itcm_size)]
+    return [
+        (config.dtcm_base, config.dtcm_size),
+        (config.ext_base, config.ext_size),
+        (config.itcm_base, config.itcm_size),
+    ]
 
 
 def device_tree(config: CoralConfig = ORACLE_CONFIG, isa: str = ISA) -> bytes:
@@ -91,8 +94,13 @@ class SpikeResult:
     trap: str = ""  # Spike's own words for the first exception, when the program trapped
 
 
-def run_spike(elf: bytes, *, config: CoralConfig = ORACLE_CONFIG, timeout: float = SPIKE_TIMEOUT_S,
-              max_instructions: int | None = 50_000_000) -> SpikeResult:
+def run_spike(
+    elf: bytes,
+    *,
+    config: CoralConfig = ORACLE_CONFIG,
+    timeout: float = SPIKE_TIMEOUT_S,
+    max_instructions: int | None = 50_000_000,
+) -> SpikeResult:
     """Run a bare-metal ELF on Spike; returns the signature bytes (begin_signature..end_signature)."""
     spike = spike_path()
     if spike is None:
@@ -118,8 +126,9 @@ def run_spike(elf: bytes, *, config: CoralConfig = ORACLE_CONFIG, timeout: float
         trap = ""
         if proc.returncode != 0:
             trap = _first_exception(args, work, timeout)
-        return SpikeResult(proc.returncode == 0 and sig_path.exists(), data, proc.stdout, proc.stderr,
-                           proc.returncode, trap)
+        return SpikeResult(
+            proc.returncode == 0 and sig_path.exists(), data, proc.stdout, proc.stderr, proc.returncode, trap
+        )
 
 
 def _first_exception(args: list[str], work: Path, timeout: float) -> str:
@@ -183,7 +192,9 @@ fromhost: .dword 0
 """
 
 
-def oracle_linker_script(config: CoralConfig = ORACLE_CONFIG, signature: tuple[int, int] | None = None) -> str:
+def oracle_linker_script(
+    config: CoralConfig = ORACLE_CONFIG, signature: tuple[int, int] | None = None
+) -> str:
     """Like the Coral script, but code at ORACLE_CONFIG's ITCM, HTIF words in the DTCM, input data
     loaded into external memory (section .extinit) and optional fixed signature bounds."""
     sig = ""
@@ -217,8 +228,9 @@ ENTRY(_start)
 """
 
 
-def data_source(blobs: list[tuple[int, bytes]], origin: int = ORACLE_CONFIG.ext_base,
-                section: str = ".extinit") -> str:
+def data_source(
+    blobs: list[tuple[int, bytes]], origin: int = ORACLE_CONFIG.ext_base, section: str = ".extinit"
+) -> str:
     """Assembly placing byte blobs at absolute addresses in a section that starts at `origin`."""
     if not blobs:
         return ""
@@ -236,8 +248,14 @@ def data_source(blobs: list[tuple[int, bytes]], origin: int = ORACLE_CONFIG.ext_
     return "\n".join(lines) + "\n"
 
 
-def build_oracle_elf(source: str, language: str = "asm", *, blobs: list[tuple[int, bytes]] = (),
-                     signature: tuple[int, int] | None = None, opt: str = "-O2"):
+def build_oracle_elf(
+    source: str,
+    language: str = "asm",
+    *,
+    blobs: list[tuple[int, bytes]] = (),
+    signature: tuple[int, int] | None = None,
+    opt: str = "-O2",
+):
     """Build a program for both simulators: our toolchain, the oracle crt and memory map, the data
     blobs preloaded in external memory. Returns the toolchain's BuildOutput."""
     from .toolchain import SUPPORT_SOURCE, build_program
@@ -246,12 +264,24 @@ def build_oracle_elf(source: str, language: str = "asm", *, blobs: list[tuple[in
     data = data_source(list(blobs))
     if data:
         extra.append(("data.S", data))
-    return build_program(source, language, ORACLE_CONFIG, opt=opt, crt=ORACLE_CRT,
-                         script=oracle_linker_script(ORACLE_CONFIG, signature), extra_objects=tuple(extra))
+    return build_program(
+        source,
+        language,
+        ORACLE_CONFIG,
+        opt=opt,
+        crt=ORACLE_CRT,
+        script=oracle_linker_script(ORACLE_CONFIG, signature),
+        extra_objects=tuple(extra),
+    )
 
 
-def run_ours(elf: bytes, *, config: CoralConfig = ORACLE_CONFIG, max_instructions: int = 50_000_000,
-             timing: bool = False):
+def run_ours(
+    elf: bytes,
+    *,
+    config: CoralConfig = ORACLE_CONFIG,
+    max_instructions: int = 50_000_000,
+    timing: bool = False,
+):
     """Run an oracle-linked ELF on our simulator up to the HTIF exit; returns (machine, stop, signature)."""
     from .elf import read_program
     from .machine import Machine

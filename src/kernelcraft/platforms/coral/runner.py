@@ -30,7 +30,10 @@ def build(source: str, language: str, config: CoralConfig, *, opt: str = "-O2") 
     except ProgramError as exc:
         return Built(None, out.diagnostics + [Diagnostic(0, 0, str(exc))])
     if program.code_bytes > config.itcm_size:
-        return Built(None, out.diagnostics + [Diagnostic(0, 0, f"code does not fit the ITCM ({program.code_bytes} bytes)")])
+        return Built(
+            None,
+            out.diagnostics + [Diagnostic(0, 0, f"code does not fit the ITCM ({program.code_bytes} bytes)")],
+        )
     return Built(program, out.diagnostics)
 
 
@@ -42,8 +45,15 @@ class RunResult:
     fault: Fault | None
 
 
-def run_program(program: Program, config: CoralConfig, *, placements: list[tuple[int, bytes]] = (),
-                limits: RunLimits | None = None, timing: bool = True, poison: bool = False) -> RunResult:
+def run_program(
+    program: Program,
+    config: CoralConfig,
+    *,
+    placements: list[tuple[int, bytes]] = (),
+    limits: RunLimits | None = None,
+    timing: bool = True,
+    poison: bool = False,
+) -> RunResult:
     """Load a program, place input bytes, run to halt; a Fault for anything but a clean mpause."""
     limits = limits or RunLimits()
     machine = Machine(config, poison=poison)

@@ -5,8 +5,18 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-STALL_CAUSES = ("fetch", "branch", "scoreboard", "lsu", "external_memory", "rvv_queue", "vector_config",
-                "retirement", "unit", "serialise")
+STALL_CAUSES = (
+    "fetch",
+    "branch",
+    "scoreboard",
+    "lsu",
+    "external_memory",
+    "rvv_queue",
+    "vector_config",
+    "retirement",
+    "unit",
+    "serialise",
+)
 STALL_TEXT = {
     "fetch": "waiting for instructions from fetch",
     "branch": "refetch after a mispredicted branch or a jalr",
@@ -19,8 +29,21 @@ STALL_TEXT = {
     "unit": "a busy unit (multiplier, divider, FPU)",
     "serialise": "CSR/fence/mpause waiting for the core to drain",
 }
-CATEGORIES = ("scalar_alu", "scalar_mul_div", "branch_jump", "scalar_load", "scalar_store", "float", "csr_system",
-              "vset", "vector_alu", "vector_mac", "vector_reduce_permute", "vector_load", "vector_store")
+CATEGORIES = (
+    "scalar_alu",
+    "scalar_mul_div",
+    "branch_jump",
+    "scalar_load",
+    "scalar_store",
+    "float",
+    "csr_system",
+    "vset",
+    "vector_alu",
+    "vector_mac",
+    "vector_reduce_permute",
+    "vector_load",
+    "vector_store",
+)
 
 
 @dataclass

@@ -36,26 +36,90 @@ from .config import CoralConfig
 from .stats import CoralStats
 
 # Instruction classes for timing.
-K_ALU, K_MUL, K_DIV, K_LOAD, K_STORE, K_BRANCH, K_JAL, K_JALR, K_CSR, K_FPU, K_FDIV, K_FENCE, K_FENCEI, \
-    K_MPAUSE, K_SYSTEM, K_VSET, K_VEC, K_VLOAD, K_VSTORE, K_ILLEGAL = range(20)
+(
+    K_ALU,
+    K_MUL,
+    K_DIV,
+    K_LOAD,
+    K_STORE,
+    K_BRANCH,
+    K_JAL,
+    K_JALR,
+    K_CSR,
+    K_FPU,
+    K_FDIV,
+    K_FENCE,
+    K_FENCEI,
+    K_MPAUSE,
+    K_SYSTEM,
+    K_VSET,
+    K_VEC,
+    K_VLOAD,
+    K_VSTORE,
+    K_ILLEGAL,
+) = range(20)
 
 _UNIT_KIND = {
-    "alu": K_ALU, "mul": K_MUL, "div": K_DIV, "load": K_LOAD, "store": K_STORE, "fload": K_LOAD, "fstore": K_STORE,
-    "branch": K_BRANCH, "jal": K_JAL, "jalr": K_JALR, "csr": K_CSR, "fpu": K_FPU, "fdiv": K_FDIV, "fence": K_FENCE,
-    "mpause": K_MPAUSE, "system": K_SYSTEM, "vset": K_VSET, "valu": K_VEC, "vmac": K_VEC, "vdiv": K_VEC,
-    "vred": K_VEC, "vwred": K_VEC, "vcmp": K_VEC, "vperm": K_VEC, "vtoscalar": K_VEC, "vload": K_VLOAD,
+    "alu": K_ALU,
+    "mul": K_MUL,
+    "div": K_DIV,
+    "load": K_LOAD,
+    "store": K_STORE,
+    "fload": K_LOAD,
+    "fstore": K_STORE,
+    "branch": K_BRANCH,
+    "jal": K_JAL,
+    "jalr": K_JALR,
+    "csr": K_CSR,
+    "fpu": K_FPU,
+    "fdiv": K_FDIV,
+    "fence": K_FENCE,
+    "mpause": K_MPAUSE,
+    "system": K_SYSTEM,
+    "vset": K_VSET,
+    "valu": K_VEC,
+    "vmac": K_VEC,
+    "vdiv": K_VEC,
+    "vred": K_VEC,
+    "vwred": K_VEC,
+    "vcmp": K_VEC,
+    "vperm": K_VEC,
+    "vtoscalar": K_VEC,
+    "vload": K_VLOAD,
     "vstore": K_VSTORE,
 }
 _CATEGORY = {
-    K_ALU: "scalar_alu", K_MUL: "scalar_mul_div", K_DIV: "scalar_mul_div", K_LOAD: "scalar_load",
-    K_STORE: "scalar_store", K_BRANCH: "branch_jump", K_JAL: "branch_jump", K_JALR: "branch_jump",
-    K_CSR: "csr_system", K_FPU: "float", K_FDIV: "float", K_FENCE: "csr_system", K_FENCEI: "csr_system",
-    K_MPAUSE: "csr_system", K_SYSTEM: "csr_system", K_VSET: "vset", K_VLOAD: "vector_load",
-    K_VSTORE: "vector_store", K_ILLEGAL: "csr_system",
+    K_ALU: "scalar_alu",
+    K_MUL: "scalar_mul_div",
+    K_DIV: "scalar_mul_div",
+    K_LOAD: "scalar_load",
+    K_STORE: "scalar_store",
+    K_BRANCH: "branch_jump",
+    K_JAL: "branch_jump",
+    K_JALR: "branch_jump",
+    K_CSR: "csr_system",
+    K_FPU: "float",
+    K_FDIV: "float",
+    K_FENCE: "csr_system",
+    K_FENCEI: "csr_system",
+    K_MPAUSE: "csr_system",
+    K_SYSTEM: "csr_system",
+    K_VSET: "vset",
+    K_VLOAD: "vector_load",
+    K_VSTORE: "vector_store",
+    K_ILLEGAL: "csr_system",
 }
-_VCAT = {"valu": "vector_alu", "vmac": "vector_mac", "vdiv": "vector_mac", "vred": "vector_reduce_permute",
-         "vwred": "vector_reduce_permute", "vcmp": "vector_alu", "vperm": "vector_reduce_permute",
-         "vtoscalar": "vector_alu"}
+_VCAT = {
+    "valu": "vector_alu",
+    "vmac": "vector_mac",
+    "vdiv": "vector_mac",
+    "vred": "vector_reduce_permute",
+    "vwred": "vector_reduce_permute",
+    "vcmp": "vector_alu",
+    "vperm": "vector_reduce_permute",
+    "vtoscalar": "vector_alu",
+}
+
 
 def _nothing(npc: int) -> None:
     return None
@@ -68,9 +132,34 @@ U_ALU, U_MAC, U_PMT, U_DIV, U_LSU = range(5)
 class TInfo:
     """Static timing facts of one instruction."""
 
-    __slots__ = ("pc", "kind", "comb", "regd", "rd", "fsrc", "frd", "slot0", "ends", "backward", "imm", "unit",
-                 "category", "vkind", "vinfo", "vm", "vd", "vs1", "vs2", "form", "key", "is_rvv", "is_lsu",
-                 "size", "vsrc_vd", "writes_x")
+    __slots__ = (
+        "pc",
+        "kind",
+        "comb",
+        "regd",
+        "rd",
+        "fsrc",
+        "frd",
+        "slot0",
+        "ends",
+        "backward",
+        "imm",
+        "unit",
+        "category",
+        "vkind",
+        "vinfo",
+        "vm",
+        "vd",
+        "vs1",
+        "vs2",
+        "form",
+        "key",
+        "is_rvv",
+        "is_lsu",
+        "size",
+        "vsrc_vd",
+        "writes_x",
+    )
 
     def __init__(self, op):
         d, f = op.d, op.f
@@ -106,7 +195,8 @@ class TInfo:
         self.comb = [r for r in self.comb if r]
         self.regd = [r for r in self.regd if r]
         self.slot0 = k in (K_CSR, K_FENCE, K_FENCEI, K_MPAUSE, K_SYSTEM, K_FPU, K_FDIV, K_DIV, K_ILLEGAL) or (
-            d is not None and d.ext == "F")
+            d is not None and d.ext == "F"
+        )
         self.ends = self.slot0 or k in (K_BRANCH, K_JAL, K_JALR)
         self.backward = f is not None and f.imm < 0
         self.imm = f.imm if f is not None else 0
@@ -473,8 +563,10 @@ class Timing:
         self.vuops += U
         # front end, command queue, decode
         dec = max(t + 2, self.dec_cycle)
-        if dec == self.dec_cycle and (self.dec_insts >= c.rvv_decode_insts or
-                                      self.dec_uops + min(U, c.rvv_decode_uops) > c.rvv_decode_uops):
+        if dec == self.dec_cycle and (
+            self.dec_insts >= c.rvv_decode_insts
+            or self.dec_uops + min(U, c.rvv_decode_uops) > c.rvv_decode_uops
+        ):
             dec += 1
         if U and self.uop_n + U > c.rvv_uop_queue:
             k = self.uop_n + U - 1 - c.rvv_uop_queue
@@ -512,9 +604,10 @@ class Timing:
                 free = self.rob[(self.rob_n - c.rvv_rob) % c.rvv_rob] + 1
                 if free > dp:
                     dp = free
-            while dp == self.dp_cycle and (self.dp_uops >= c.rvv_dispatch_uops or
-                                           (self.dp_uops == c.rvv_dispatch_uops - 1 and
-                                            self.dp_reads + reads > c.rvv_vrf_read_ports)):
+            while dp == self.dp_cycle and (
+                self.dp_uops >= c.rvv_dispatch_uops
+                or (self.dp_uops == c.rvv_dispatch_uops - 1 and self.dp_reads + reads > c.rvv_vrf_read_ports)
+            ):
                 dp += 1
             if dp != self.dp_cycle:
                 self.dp_cycle, self.dp_uops, self.dp_reads = dp, 0, 0
@@ -612,15 +705,27 @@ class Timing:
         if vl == 0:
             return []
         g = max(1, int(v.lmul_eff))
-        unit = {"valu": U_ALU, "vmac": U_MAC, "vdiv": U_DIV, "vred": U_PMT, "vwred": U_PMT, "vcmp": U_PMT,
-                "vperm": U_PMT, "vtoscalar": U_ALU}[ti.unit]
+        unit = {
+            "valu": U_ALU,
+            "vmac": U_MAC,
+            "vdiv": U_DIV,
+            "vred": U_PMT,
+            "vwred": U_PMT,
+            "vcmp": U_PMT,
+            "vperm": U_PMT,
+            "vtoscalar": U_ALU,
+        }[ti.unit]
         vs1_vec = ti.form == "V"
         per_reg = 128 // v.sew
         out = []
         if vkind in ("reduction", "wreduction", "compare", "carry_out"):
             for j in range(g):
-                srcs = [ti.vs2 + j] + ([ti.vs1] if (vkind in ("reduction", "wreduction") and j == 0) else []) + \
-                    ([ti.vs1 + j] if vs1_vec and vkind not in ("reduction", "wreduction") else []) + mask_src
+                srcs = (
+                    [ti.vs2 + j]
+                    + ([ti.vs1] if (vkind in ("reduction", "wreduction") and j == 0) else [])
+                    + ([ti.vs1 + j] if vs1_vec and vkind not in ("reduction", "wreduction") else [])
+                    + mask_src
+                )
                 if vkind == "carry_out" and ti.vinfo.get("carry_in"):
                     srcs.append(0)
                 dst = ti.vd if j == g - 1 else -1
@@ -634,8 +739,12 @@ class Timing:
             gw = max(1, int(2 * v.lmul_eff))
             for j in range(gw):
                 half = j * g // gw
-                srcs = ([ti.vs2 + (j if vkind == "wide_w" else half)]
-                        + ([ti.vs1 + half] if vs1_vec else []) + ([ti.vd + j] if vkind == "wmac" else []) + mask_src)
+                srcs = (
+                    [ti.vs2 + (j if vkind == "wide_w" else half)]
+                    + ([ti.vs1 + half] if vs1_vec else [])
+                    + ([ti.vd + j] if vkind == "wmac" else [])
+                    + mask_src
+                )
                 out.append((unit, srcs, ti.vd + j, len(srcs), True))
             return out
         if vkind == "narrow":
@@ -664,8 +773,10 @@ class Timing:
         store = ti.kind == K_VSTORE
         if mode == "whole":
             regs = nf
-            return [(U_LSU, [ti.vd + j] if store else [], -1 if store else ti.vd + j, 1 if store else 0, True)
-                    for j in range(regs)]
+            return [
+                (U_LSU, [ti.vd + j] if store else [], -1 if store else ti.vd + j, 1 if store else 0, True)
+                for j in range(regs)
+            ]
         if mode == "mask":
             return [(U_LSU, [ti.vd] if store else [], -1 if store else ti.vd, 1, True)]
         if v.vl == 0:

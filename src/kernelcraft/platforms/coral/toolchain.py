@@ -255,7 +255,11 @@ def build_program(
         )
     with tempfile.TemporaryDirectory(prefix="kc-coral-") as tmp:
         work = Path(tmp)
-        env = dict(os.environ, ZIG_GLOBAL_CACHE_DIR=str(work / "zig-cache"), ZIG_LOCAL_CACHE_DIR=str(work / "zig-cache"))
+        env = dict(
+            os.environ,
+            ZIG_GLOBAL_CACHE_DIR=str(work / "zig-cache"),
+            ZIG_LOCAL_CACHE_DIR=str(work / "zig-cache"),
+        )
         name = KERNEL_NAME[language]
         (work / name).write_text(source, encoding="utf-8", errors="surrogateescape")
         objects = []
@@ -265,11 +269,28 @@ def build_program(
             if text is not None:
                 (work / unit).write_text(text)
             obj = unit.rsplit(".", 1)[0] + ".o"
-            args = [zig, "cc", *compile_flags(), "-g", "-c", unit, "-o", obj, "-fno-unwind-tables",
-                    "-fno-asynchronous-unwind-tables"]
+            args = [
+                zig,
+                "cc",
+                *compile_flags(),
+                "-g",
+                "-c",
+                unit,
+                "-o",
+                obj,
+                "-fno-unwind-tables",
+                "-fno-asynchronous-unwind-tables",
+            ]
             if unit.endswith(".c"):
-                args += [opt, "-fomit-frame-pointer", "-ffunction-sections", "-fdata-sections", "-std=gnu11",
-                         "-ffreestanding", "-Wall"]
+                args += [
+                    opt,
+                    "-fomit-frame-pointer",
+                    "-ffunction-sections",
+                    "-fdata-sections",
+                    "-std=gnu11",
+                    "-ffreestanding",
+                    "-Wall",
+                ]
             result = _run(args, work, env, timeout)
             found = parse_compiler_output(result.stderr, name, work)
             if unit != name:  # our own files must build; their problems are ours
@@ -284,13 +305,25 @@ def build_program(
                 return BuildOutput(None, diagnostics, language)
             objects.append(obj)
         (work / "link.ld").write_text(script or linker_script(config))
-        link = [zig, "ld.lld", "-m", "elf32lriscv", "-T", "link.ld", "--gc-sections", "-o", "program.elf",
-                *objects]
+        link = [
+            zig,
+            "ld.lld",
+            "-m",
+            "elf32lriscv",
+            "-T",
+            "link.ld",
+            "--gc-sections",
+            "-o",
+            "program.elf",
+            *objects,
+        ]
         result = _run(link, work, env, timeout)
         link_diags = parse_linker_output(result.stderr, name, config)
         diagnostics.extend(link_diags)
-        if result.returncode != 0 or not (work / "program.elf").exists() or any(
-            d.severity == "error" for d in link_diags
+        if (
+            result.returncode != 0
+            or not (work / "program.elf").exists()
+            or any(d.severity == "error" for d in link_diags)
         ):
             if not any(d.severity == "error" for d in link_diags):
                 diagnostics.append(Diagnostic(0, 0, _first_line(result.stderr) or "linking failed"))
@@ -306,8 +339,9 @@ class _Completed:
 
 def _run(args: list[str], cwd: Path, env: dict[str, str], timeout: float) -> _Completed:
     try:
-        proc = subprocess.run(args, cwd=cwd, env=env, capture_output=True, text=True, timeout=timeout,
-                              errors="replace")
+        proc = subprocess.run(
+            args, cwd=cwd, env=env, capture_output=True, text=True, timeout=timeout, errors="replace"
+        )
     except subprocess.TimeoutExpired:
         return _Completed(124, f"error: the toolchain took longer than {timeout:g} s and was stopped")
     return _Completed(proc.returncode, proc.stderr)
@@ -316,13 +350,26 @@ def _run(args: list[str], cwd: Path, env: dict[str, str], timeout: float) -> _Co
 def _check_source(source: str, language: str = "asm") -> list[Diagnostic]:
     size = len(source.encode("utf-8", "surrogateescape"))
     if size > MAX_SOURCE_BYTES:
-        return [Diagnostic(0, 0, f"the source is {size} bytes; the limit is {MAX_SOURCE_BYTES} bytes",
-                           hint="the whole program must fit the 8 KB ITCM")]
+        return [
+            Diagnostic(
+                0,
+                0,
+                f"the source is {size} bytes; the limit is {MAX_SOURCE_BYTES} bytes",
+                hint="the whole program must fit the 8 KB ITCM",
+            )
+        ]
     out = []
     for number, line in enumerate(source.splitlines(), start=1):
         if _FORBIDDEN.match(line) and not (language == "c" and _ALLOWED_HEADERS.match(line)):
-            out.append(Diagnostic(number, 1, "including other files is not available", text=line.strip(),
-                                  hint="the kernel must be one self-contained file"))
+            out.append(
+                Diagnostic(
+                    number,
+                    1,
+                    "including other files is not available",
+                    text=line.strip(),
+                    hint="the kernel must be one self-contained file",
+                )
+            )
     if "\x00" in source:
         out.append(Diagnostic(0, 0, "the source contains a NUL byte"))
     return out
@@ -338,7 +385,9 @@ def _first_line(text: str) -> str:
 
 # ---------------------------------------------------------------------------- diagnostics
 
-_CLANG = re.compile(r"^(?P<file>[^:\n]+):(?P<line>\d+):(?P<col>\d+): (?P<sev>error|warning|fatal error): (?P<msg>.*)$")
+_CLANG = re.compile(
+    r"^(?P<file>[^:\n]+):(?P<line>\d+):(?P<col>\d+): (?P<sev>error|warning|fatal error): (?P<msg>.*)$"
+)
 
 
 def parse_compiler_output(stderr: str, name: str, work: Path | None = None) -> list[Diagnostic]:
@@ -359,15 +408,20 @@ def parse_compiler_output(stderr: str, name: str, work: Path | None = None) -> l
         if i + 1 < len(lines) and not _CLANG.match(lines[i + 1]):
             text = lines[i + 1].strip()
         if file == name:
-            out.append(Diagnostic(int(m["line"]), int(m["col"]), message, text=text, hint=_hint(message),
-                                  severity=severity))
+            out.append(
+                Diagnostic(
+                    int(m["line"]), int(m["col"]), message, text=text, hint=_hint(message), severity=severity
+                )
+            )
         elif file != "<unknown>" and severity == "error":
             out.append(Diagnostic(0, 0, f"{message} (in {file})", severity=severity))
     return _dedupe(out)
 
 
 _REFERENCED = re.compile(r">>> referenced by (?P<file>[^:\s]+):(?P<line>\d+)")
-_OVERFLOW = re.compile(r"section '(?P<sec>[^']+)' will not fit in region '(?P<region>[^']+)': overflowed by (?P<n>\d+) bytes")
+_OVERFLOW = re.compile(
+    r"section '(?P<sec>[^']+)' will not fit in region '(?P<region>[^']+)': overflowed by (?P<n>\d+) bytes"
+)
 
 
 def parse_linker_output(stderr: str, name: str, config: CoralConfig) -> list[Diagnostic]:
@@ -389,12 +443,19 @@ def parse_linker_output(stderr: str, name: str, config: CoralConfig) -> list[Dia
         over = _OVERFLOW.search(message)
         if over:
             region = over["region"]
-            size = {"ITCM": config.itcm_size, "DTCM": config.dtcm_size, "EXTMEM": config.ext_size}.get(region, 0)
+            size = {"ITCM": config.itcm_size, "DTCM": config.dtcm_size, "EXTMEM": config.ext_size}.get(
+                region, 0
+            )
             what = "code and read-only data" if region == "ITCM" else "data, bss and stack"
-            message = (f"{what} do not fit the {size // 1024} KB {region}: "
-                       f"section {over['sec']} overflows it by {over['n']} bytes")
-            hint = ("use loops instead of unrolling, or move tables to external memory (.section .extdata)"
-                    if region == "ITCM" else "keep large buffers in external memory (.section .extdata)")
+            message = (
+                f"{what} do not fit the {size // 1024} KB {region}: "
+                f"section {over['sec']} overflows it by {over['n']} bytes"
+            )
+            hint = (
+                "use loops instead of unrolling, or move tables to external memory (.section .extdata)"
+                if region == "ITCM"
+                else "keep large buffers in external memory (.section .extdata)"
+            )
         elif message.startswith("undefined symbol: main"):
             message = "the kernel does not define `main`"
             hint = "define a global function: .globl main / main: ... ret"

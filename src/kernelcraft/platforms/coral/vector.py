@@ -17,8 +17,14 @@ from .machine import CAUSE_ILLEGAL, CAUSE_LOAD_ACCESS, CAUSE_STORE_ACCESS, M32, 
 from .memory import EXT, MemoryFault
 
 VLENB = 16
-DT = {(8, True): np.int8, (8, False): np.uint8, (16, True): np.int16, (16, False): np.uint16,
-      (32, True): np.int32, (32, False): np.uint32}
+DT = {
+    (8, True): np.int8,
+    (8, False): np.uint8,
+    (16, True): np.int16,
+    (16, False): np.uint16,
+    (32, True): np.int32,
+    (32, False): np.uint32,
+}
 LMUL_CODE = {0: 1.0, 1: 2.0, 2: 4.0, 3: 8.0, 5: 0.125, 6: 0.25, 7: 0.5}
 SEW_CODE = {0: 8, 1: 16, 2: 32}
 
@@ -89,8 +95,11 @@ class VectorUnit:
 
     def require_valid(self, word: int) -> None:
         if self.vill:
-            raise _illegal("vector instruction with an illegal or unset vtype (vill = 1): run a valid vsetvli "
-                           "first (SEW e8/e16/e32, LMUL mf4..m8 with SEW/LMUL <= 32)", word)
+            raise _illegal(
+                "vector instruction with an illegal or unset vtype (vill = 1): run a valid vsetvli "
+                "first (SEW e8/e16/e32, LMUL mf4..m8 with SEW/LMUL <= 32)",
+                word,
+            )
 
     # ------------------------------------------------------------------ element access
     def get(self, reg: int, eew: int, count: int, signed: bool) -> np.ndarray:
@@ -98,7 +107,9 @@ class VectorUnit:
         base = reg * per
         return self.views[(eew, signed)][base : base + count].astype(np.int64)
 
-    def put(self, reg: int, eew: int, values: np.ndarray, start: int, end: int, mask: np.ndarray | None) -> None:
+    def put(
+        self, reg: int, eew: int, values: np.ndarray, start: int, end: int, mask: np.ndarray | None
+    ) -> None:
         """Write elements [start, end) of the group at reg, only where mask (if any) is set."""
         if end <= start:
             return
@@ -229,8 +240,20 @@ def _scalar_operand(v: VectorUnit, x, f, form: str, sew: int, uimm: bool) -> int
     return f.simm5 & ((1 << sew) - 1)
 
 
-_UIMM = {"vsll", "vsrl", "vsra", "vssrl", "vssra", "vnsrl", "vnsra", "vnclipu", "vnclip", "vslideup", "vslidedown",
-         "vrgather"}
+_UIMM = {
+    "vsll",
+    "vsrl",
+    "vsra",
+    "vssrl",
+    "vssra",
+    "vnsrl",
+    "vnsra",
+    "vnclipu",
+    "vnclip",
+    "vslideup",
+    "vslidedown",
+    "vrgather",
+}
 
 
 def _src1(v: VectorUnit, x, f, form: str, sew: int, n: int, key: str) -> np.ndarray:
@@ -260,7 +283,9 @@ def _binary(m: Machine, op: Op):
         a = v.get(rs2, sew, vl, False)
         b = _src1(v, x, f, form, sew, vl, key)
         active = None if vm else v.mask(vl)
-        result, saturated = kernel(a, b, sew, v.vxrm) if (sat or key in _ROUNDING) else (kernel(a, b, sew), None)
+        result, saturated = (
+            kernel(a, b, sew, v.vxrm) if (sat or key in _ROUNDING) else (kernel(a, b, sew), None)
+        )
         if sat and saturated is not None:
             flags = saturated[start:vl] if active is None else (saturated & active)[start:vl]
             if flags.any():
@@ -378,14 +403,27 @@ _BINARY = {
     "vsll": lambda a, b, s: a << (b & (s - 1)),
     "vsrl": lambda a, b, s: a >> (b & (s - 1)),
     "vsra": lambda a, b, s: _s(a, s) >> (b & (s - 1)),
-    "vmul": lambda a, b, s: (a * b) if s < 32 else (a.astype(np.uint64) * b.astype(np.uint64)).astype(np.int64),
+    "vmul": lambda a, b, s: (
+        (a * b) if s < 32 else (a.astype(np.uint64) * b.astype(np.uint64)).astype(np.int64)
+    ),
     "vmulh": lambda a, b, s: (_s(a, s) * _s(b, s)) >> s,
     "vmulhu": _mulhu,
     "vmulhsu": lambda a, b, s: (_s(a, s) * b) >> s,
-    "vdivu": _divu, "vdiv": _div, "vremu": _remu, "vrem": _rem,
-    "vsaddu": _sat_add_u, "vsadd": _sat_add_s, "vssubu": _sat_sub_u, "vssub": _sat_sub_s, "vsmul": _smul,
-    "vaaddu": _avg(False, False), "vaadd": _avg(True, False), "vasubu": _avg(False, True),
-    "vasub": _avg(True, True), "vssrl": _ssr(False), "vssra": _ssr(True),
+    "vdivu": _divu,
+    "vdiv": _div,
+    "vremu": _remu,
+    "vrem": _rem,
+    "vsaddu": _sat_add_u,
+    "vsadd": _sat_add_s,
+    "vssubu": _sat_sub_u,
+    "vssub": _sat_sub_s,
+    "vsmul": _smul,
+    "vaaddu": _avg(False, False),
+    "vaadd": _avg(True, False),
+    "vasubu": _avg(False, True),
+    "vasub": _avg(True, True),
+    "vssrl": _ssr(False),
+    "vssra": _ssr(True),
 }
 
 
@@ -393,14 +431,24 @@ def _compare(m: Machine, op: Op):
     v, x, f, rd, rs2, rs1, vm, nxt, word = _common(m, op)
     key, form = op.d.key, op.d.vinfo["form"]
     signed = key in ("vmslt", "vmsle", "vmsgt")
-    cmp = {"vmseq": np.equal, "vmsne": np.not_equal, "vmsltu": np.less, "vmslt": np.less,
-           "vmsleu": np.less_equal, "vmsle": np.less_equal, "vmsgtu": np.greater, "vmsgt": np.greater}[key]
+    cmp = {
+        "vmseq": np.equal,
+        "vmsne": np.not_equal,
+        "vmsltu": np.less,
+        "vmslt": np.less,
+        "vmsleu": np.less_equal,
+        "vmsle": np.less_equal,
+        "vmsgtu": np.greater,
+        "vmsgt": np.greater,
+    }[key]
 
     def fn():
         v.require_valid(word)
         sew, vl, lmul = v.sew, v.vl, v.lmul
         if not (_emul_ok(rs2, lmul) and (form != "V" or _emul_ok(rs1, lmul))):
-            raise _illegal(f"{op.d.name}: source register numbers must be multiples of LMUL={_lm(lmul)}", word)
+            raise _illegal(
+                f"{op.d.name}: source register numbers must be multiples of LMUL={_lm(lmul)}", word
+            )
         _check_mask_dest_overlap(op, rd, rs2, rs1 if form == "V" else None, lmul, word)
         start = v.vstart
         v.vstart = 0
@@ -426,8 +474,11 @@ def _check_mask_dest_overlap(op: Op, rd: int, rs2: int, rs1: int | None, lmul: f
         if src is None or n == 1:
             continue
         if _groups_overlap(rd, 1, src, n) and rd != src:
-            raise _illegal(f"{op.d.name}: the mask destination v{rd} overlaps the source group v{src} "
-                           "other than in its lowest register", word)
+            raise _illegal(
+                f"{op.d.name}: the mask destination v{rd} overlaps the source group v{src} "
+                "other than in its lowest register",
+                word,
+            )
 
 
 def _mac(m: Machine, op: Op):
@@ -512,7 +563,9 @@ def _merge(m: Machine, op: Op):
     def fn():
         v.require_valid(word)
         sew, vl, lmul = v.sew, v.vl, v.lmul
-        if not (_emul_ok(rd, lmul) and (is_move or _emul_ok(rs2, lmul)) and (form != "V" or _emul_ok(rs1, lmul))):
+        if not (
+            _emul_ok(rd, lmul) and (is_move or _emul_ok(rs2, lmul)) and (form != "V" or _emul_ok(rs1, lmul))
+        ):
             raise _illegal(f"{op.d.name}: register numbers must be multiples of LMUL={_lm(lmul)}", word)
         if not is_move and rd == 0:
             raise _illegal(f"{op.d.name}: the destination cannot be v0 (it holds the mask)", word)
@@ -539,8 +592,9 @@ def _narrow(m: Machine, op: Op):
         v.require_valid(word)
         sew, vl, lmul = v.sew, v.vl, v.lmul
         if sew * 2 > 32 or lmul * 2 > 8:
-            raise _illegal(f"{op.d.name}: the source is 2*SEW wide and 2*LMUL long; needs SEW <= 16 and LMUL <= 4",
-                           word)
+            raise _illegal(
+                f"{op.d.name}: the source is 2*SEW wide and 2*LMUL long; needs SEW <= 16 and LMUL <= 4", word
+            )
         if not (_emul_ok(rd, lmul) and _emul_ok(rs2, lmul * 2) and (form != "V" or _emul_ok(rs1, lmul))):
             raise _illegal(f"{op.d.name}: register numbers must be multiples of their group sizes", word)
         _check_narrow_overlap(op, rd, lmul, rs2, lmul * 2, word)
@@ -558,7 +612,7 @@ def _narrow(m: Machine, op: Op):
             r = a >> b
         else:
             r = roundoff(a, b, v.vxrm)
-            lo, hi = ((-(1 << (sew - 1)), (1 << (sew - 1)) - 1) if key == "vnclip" else (0, (1 << sew) - 1))
+            lo, hi = (-(1 << (sew - 1)), (1 << (sew - 1)) - 1) if key == "vnclip" else (0, (1 << sew) - 1)
             sat = (r < lo) | (r > hi)
             r = np.clip(r, lo, hi)
             flags = sat if active is None else sat & active
@@ -574,7 +628,9 @@ def _check_narrow_overlap(op: Op, rd: int, nd: float, rs: int, ns: float, word: 
     """Destination EEW smaller than the source's: overlap allowed only in the source's lowest part."""
     d, s = max(1, int(nd)), max(1, int(ns))
     if _groups_overlap(rd, d, rs, s) and rd != rs:
-        raise _illegal(f"{op.d.name}: v{rd} overlaps the wider source group v{rs} other than at its start", word)
+        raise _illegal(
+            f"{op.d.name}: v{rd} overlaps the wider source group v{rs} other than at its start", word
+        )
 
 
 def _check_widen_overlap(op: Op, rd: int, nd: float, rs: int, ns: float, word: int) -> None:
@@ -599,11 +655,15 @@ def _wide(m: Machine, op: Op):
         v.require_valid(word)
         sew, vl, lmul = v.sew, v.vl, v.lmul
         if sew * 2 > 32 or lmul * 2 > 8:
-            raise _illegal(f"{op.d.name}: the result is 2*SEW wide and 2*LMUL long; needs SEW <= 16 and LMUL <= 4",
-                           word)
+            raise _illegal(
+                f"{op.d.name}: the result is 2*SEW wide and 2*LMUL long; needs SEW <= 16 and LMUL <= 4", word
+            )
         wide_a = kind == "wide_w"
-        if not (_emul_ok(rd, 2 * lmul) and _emul_ok(rs2, 2 * lmul if wide_a else lmul)
-                and (form != "V" or _emul_ok(rs1, lmul))):
+        if not (
+            _emul_ok(rd, 2 * lmul)
+            and _emul_ok(rs2, 2 * lmul if wide_a else lmul)
+            and (form != "V" or _emul_ok(rs1, lmul))
+        ):
             raise _illegal(f"{op.d.name}: register numbers must be multiples of their group sizes", word)
         if not wide_a:
             _check_widen_overlap(op, rd, 2 * lmul, rs2, lmul, word)
@@ -644,8 +704,9 @@ def _wmac(m: Machine, op: Op):
         v.require_valid(word)
         sew, vl, lmul = v.sew, v.vl, v.lmul
         if sew * 2 > 32 or lmul * 2 > 8:
-            raise _illegal(f"{op.d.name}: the result is 2*SEW wide and 2*LMUL long; needs SEW <= 16 and LMUL <= 4",
-                           word)
+            raise _illegal(
+                f"{op.d.name}: the result is 2*SEW wide and 2*LMUL long; needs SEW <= 16 and LMUL <= 4", word
+            )
         if not (_emul_ok(rd, 2 * lmul) and _emul_ok(rs2, lmul) and (form != "V" or _emul_ok(rs1, lmul))):
             raise _illegal(f"{op.d.name}: register numbers must be multiples of their group sizes", word)
         _check_widen_overlap(op, rd, 2 * lmul, rs2, lmul, word)
@@ -680,8 +741,11 @@ def _ext(m: Machine, op: Op):
         sew, vl, lmul = v.sew, v.vl, v.lmul
         src_eew, src_emul = sew // factor, lmul / factor
         if src_eew < 8 or src_emul < 0.125:
-            raise _illegal(f"{op.d.name}: the source would be {sew}/{factor}-bit with EMUL={src_emul:g}; "
-                           f"set SEW to at least {8 * factor} first", word)
+            raise _illegal(
+                f"{op.d.name}: the source would be {sew}/{factor}-bit with EMUL={src_emul:g}; "
+                f"set SEW to at least {8 * factor} first",
+                word,
+            )
         if not (_emul_ok(rd, lmul) and _emul_ok(rs2, src_emul)):
             raise _illegal(f"{op.d.name}: register numbers must be multiples of their group sizes", word)
         _check_widen_overlap(op, rd, lmul, rs2, src_emul, word)
@@ -747,9 +811,16 @@ def _reduction(m: Machine, op: Op):
 def _mask_logic(m: Machine, op: Op):
     v, x, f, rd, rs2, rs1, vm, nxt, word = _common(m, op)
     key = op.d.key
-    fn_ = {"vmand": lambda a, b: a & b, "vmnand": lambda a, b: ~(a & b), "vmandn": lambda a, b: a & ~b,
-           "vmxor": lambda a, b: a ^ b, "vmor": lambda a, b: a | b, "vmnor": lambda a, b: ~(a | b),
-           "vmorn": lambda a, b: a | ~b, "vmxnor": lambda a, b: ~(a ^ b)}[key]
+    fn_ = {
+        "vmand": lambda a, b: a & b,
+        "vmnand": lambda a, b: ~(a & b),
+        "vmandn": lambda a, b: a & ~b,
+        "vmxor": lambda a, b: a ^ b,
+        "vmor": lambda a, b: a | b,
+        "vmnor": lambda a, b: ~(a | b),
+        "vmorn": lambda a, b: a | ~b,
+        "vmxnor": lambda a, b: ~(a ^ b),
+    }[key]
 
     def fn():
         v.require_valid(word)
@@ -943,7 +1014,9 @@ def _gather(m: Machine, op: Op):
         idx_emul = lmul * 16 / sew if kind == "gather16" else lmul
         if not (_emul_ok(rd, lmul) and _emul_ok(rs2, lmul) and (form != "V" or _emul_ok(rs1, idx_emul))):
             raise _illegal(f"{op.d.name}: register numbers must be multiples of their group sizes", word)
-        if _groups_overlap(rd, n, rs2, n) or (form == "V" and _groups_overlap(rd, n, rs1, max(1, int(idx_emul)))):
+        if _groups_overlap(rd, n, rs2, n) or (
+            form == "V" and _groups_overlap(rd, n, rs1, max(1, int(idx_emul)))
+        ):
             raise _illegal(f"{op.d.name}: the destination cannot overlap the sources", word)
         if not vm and rd == 0:
             raise _illegal(f"{op.d.name}: a masked instruction cannot write v0 (the mask)", word)
@@ -973,9 +1046,14 @@ def _compress(m: Machine, op: Op):
             raise _illegal(f"{op.d.name} requires vstart = 0", word)
         sew, vl, lmul = v.sew, v.vl, v.lmul
         n = max(1, int(lmul))
-        if not (_emul_ok(rd, lmul) and _emul_ok(rs2, lmul)) or _groups_overlap(rd, n, rs2, n) or \
-                _groups_overlap(rd, n, rs1, 1):
-            raise _illegal(f"{op.d.name}: vd must be a multiple of LMUL and overlap neither vs2 nor vs1", word)
+        if (
+            not (_emul_ok(rd, lmul) and _emul_ok(rs2, lmul))
+            or _groups_overlap(rd, n, rs2, n)
+            or _groups_overlap(rd, n, rs1, 1)
+        ):
+            raise _illegal(
+                f"{op.d.name}: vd must be a multiple of LMUL and overlap neither vs2 nor vs1", word
+            )
         if vl == 0:
             return nxt
         src = v.get(rs2, sew, vl, False)
@@ -1001,12 +1079,35 @@ def _whole_move(m: Machine, op: Op):
 
 
 _KINDS = {
-    "binary": _binary, "compare": _compare, "mac": _mac, "carry": _carry, "carry_out": _carry, "merge": _merge,
-    "move": _merge, "narrow": _narrow, "wide": _wide, "wide_w": _wide, "wmac": _wmac, "ext": _ext,
-    "reduction": _reduction, "wreduction": _reduction, "mask_logic": _mask_logic, "mask_scalar": _mask_scalar,
-    "mask_unary": _mask_unary, "iota": _iota, "vid": _vid, "to_scalar": _to_scalar, "from_scalar": _from_scalar,
-    "slideup": _slide, "slidedown": _slide, "slide1up": _slide, "slide1down": _slide, "gather": _gather,
-    "gather16": _gather, "compress": _compress, "whole_move": _whole_move,
+    "binary": _binary,
+    "compare": _compare,
+    "mac": _mac,
+    "carry": _carry,
+    "carry_out": _carry,
+    "merge": _merge,
+    "move": _merge,
+    "narrow": _narrow,
+    "wide": _wide,
+    "wide_w": _wide,
+    "wmac": _wmac,
+    "ext": _ext,
+    "reduction": _reduction,
+    "wreduction": _reduction,
+    "mask_logic": _mask_logic,
+    "mask_scalar": _mask_scalar,
+    "mask_unary": _mask_unary,
+    "iota": _iota,
+    "vid": _vid,
+    "to_scalar": _to_scalar,
+    "from_scalar": _from_scalar,
+    "slideup": _slide,
+    "slidedown": _slide,
+    "slide1up": _slide,
+    "slide1down": _slide,
+    "gather": _gather,
+    "gather16": _gather,
+    "compress": _compress,
+    "whole_move": _whole_move,
 }
 
 
@@ -1056,8 +1157,11 @@ def _vmem(m: Machine, op: Op):
         if mode == "unit" and nf == 1 and vm:
             emul = eew / sew * lmul
             if emul < 0.125 or emul > 8:
-                raise _illegal(f"{d.name}: EEW={eew} with SEW={sew}, LMUL={_lm(lmul)} gives an illegal register "
-                               "group size", word)
+                raise _illegal(
+                    f"{d.name}: EEW={eew} with SEW={sew}, LMUL={_lm(lmul)} gives an illegal register "
+                    "group size",
+                    word,
+                )
             group = max(1, int(emul))
             if reg % group:
                 raise _illegal(f"{d.name}: v{reg} must be a multiple of EMUL={_lm(emul)}", word)
@@ -1065,7 +1169,9 @@ def _vmem(m: Machine, op: Op):
             v.vstart = 0
             size = eew // 8
             if start < vl:
-                _contiguous(m, d.name, reg, base + start * size, start * size, vl * size, group, store, access)
+                _contiguous(
+                    m, d.name, reg, base + start * size, start * size, vl * size, group, store, access
+                )
             else:
                 access.lines, access.uops, access.external = [0] * group, group, False
             m_access.vmem = access
@@ -1074,13 +1180,23 @@ def _vmem(m: Machine, op: Op):
             data_eew, emul, idx_emul = sew, lmul, eew / sew * lmul
         else:
             data_eew, emul, idx_emul = eew, eew / sew * lmul, 0
-        if emul < 0.125 or emul > 8 or nf * max(1, emul) > 8 or (idx_emul and (idx_emul < 0.125 or idx_emul > 8)):
-            raise _illegal(f"{d.name}: EEW={eew} with SEW={sew}, LMUL={_lm(lmul)} gives an illegal register group "
-                           "size", word)
+        if (
+            emul < 0.125
+            or emul > 8
+            or nf * max(1, emul) > 8
+            or (idx_emul and (idx_emul < 0.125 or idx_emul > 8))
+        ):
+            raise _illegal(
+                f"{d.name}: EEW={eew} with SEW={sew}, LMUL={_lm(lmul)} gives an illegal register group size",
+                word,
+            )
         group = max(1, int(emul))
         if reg % group or reg + nf * group > 32:
-            raise _illegal(f"{d.name}: v{reg} must be a multiple of EMUL={_lm(emul)} and the {nf} field group(s) "
-                           "must fit v0..v31", word)
+            raise _illegal(
+                f"{d.name}: v{reg} must be a multiple of EMUL={_lm(emul)} and the {nf} field group(s) "
+                "must fit v0..v31",
+                word,
+            )
         if mode == "indexed":
             igroup = max(1, int(idx_emul))
             if rs2 % igroup:
@@ -1112,8 +1228,22 @@ def _vmem(m: Machine, op: Op):
         active = None if vm else v.mask(vl)
         for k in range(nf):
             addrs = (base + offsets + k * size) & M32
-            trimmed = _transfer(m, d.name, reg + k * group, data_eew, addrs, start, vl, active, store,
-                                group, access, first_only=(mode == "ff"), field=k, nf=nf)
+            trimmed = _transfer(
+                m,
+                d.name,
+                reg + k * group,
+                data_eew,
+                addrs,
+                start,
+                vl,
+                active,
+                store,
+                group,
+                access,
+                first_only=(mode == "ff"),
+                field=k,
+                nf=nf,
+            )
             if trimmed is not None:
                 v.vl = trimmed
                 vl = trimmed
@@ -1123,8 +1253,17 @@ def _vmem(m: Machine, op: Op):
     return fn
 
 
-def _contiguous(m: Machine, name: str, reg: int, address: int, lo: int, hi: int, nregs: int, store: bool,
-                access: VMemAccess) -> None:
+def _contiguous(
+    m: Machine,
+    name: str,
+    reg: int,
+    address: int,
+    lo: int,
+    hi: int,
+    nregs: int,
+    store: bool,
+    access: VMemAccess,
+) -> None:
     """Bytes [lo, hi) of the register group at reg to or from memory starting at address (the
     address of byte lo); the common unit-stride case without per-element work."""
     n = hi - lo
@@ -1157,9 +1296,24 @@ def _contiguous(m: Machine, name: str, reg: int, address: int, lo: int, hi: int,
     access.external = rid == EXT
 
 
-def _transfer(m: Machine, name: str, reg: int, eew: int, addrs: np.ndarray, start: int, end: int,
-              active: np.ndarray | None, store: bool, group: int, access: VMemAccess, *, whole: bool = False,
-              first_only: bool = False, field: int = 0, nf: int = 1) -> int | None:
+def _transfer(
+    m: Machine,
+    name: str,
+    reg: int,
+    eew: int,
+    addrs: np.ndarray,
+    start: int,
+    end: int,
+    active: np.ndarray | None,
+    store: bool,
+    group: int,
+    access: VMemAccess,
+    *,
+    whole: bool = False,
+    first_only: bool = False,
+    field: int = 0,
+    nf: int = 1,
+) -> int | None:
     """Move elements [start, end) between the register group at reg and memory at addrs.
 
     Faults on the first active element outside memory; a fault-only-first load trims vl instead
@@ -1170,7 +1324,7 @@ def _transfer(m: Machine, name: str, reg: int, eew: int, addrs: np.ndarray, star
     sel &= np.arange(len(addrs)) < end
     if active is not None:
         sel[: len(active)] &= active
-        sel[len(active):] = False
+        sel[len(active) :] = False
     idx = np.flatnonzero(sel)
     if field == 0:
         access.lines = []
@@ -1195,7 +1349,9 @@ def _transfer(m: Machine, name: str, reg: int, eew: int, addrs: np.ndarray, star
                 why = "inaccessible"
             except MemoryFault as e:
                 why = e.why
-            cause, kind = (CAUSE_STORE_ACCESS, "store_access") if store else (CAUSE_LOAD_ACCESS, "load_access")
+            cause, kind = (
+                (CAUSE_STORE_ACCESS, "store_access") if store else (CAUSE_LOAD_ACCESS, "load_access")
+            )
             raise Trap(cause, addr, f"{name} element {first_bad} at {addr:#010x}: {why}", kind)
     per = VLENB // size
     # timing: distinct 16-byte lines per register of the group
