@@ -21,7 +21,7 @@ class Built:
 
 def build(source: str, language: str, config: CoralConfig, *, opt: str = "-O2") -> Built:
     """Assemble or compile `source` and link it with our crt: a Program, or the diagnostics."""
-    extra = (("support.S", SUPPORT_SOURCE),) if language == "c" else ()
+    extra = (("support.S", SUPPORT_SOURCE),)
     out = build_program(source, language, config, opt=opt, extra_objects=extra)
     if not out.ok:
         return Built(None, out.diagnostics)

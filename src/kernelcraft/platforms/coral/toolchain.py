@@ -181,9 +181,10 @@ __crt_trap:
     j __crt_trap
 """
 
-# memcpy/memset/memmove: clang may call them from C loops even when freestanding.
+# memcpy/memset/memmove: clang may call them from C loops even when freestanding. Weak, so a
+# kernel may define its own.
 SUPPORT_SOURCE = """    .text
-    .globl memcpy
+    .weak memcpy
     .type memcpy, @function
 memcpy:
     mv t0, a0
@@ -195,7 +196,7 @@ memcpy:
     addi a2, a2, -1
     bnez a2, 1b
 2:  ret
-    .globl memmove
+    .weak memmove
     .type memmove, @function
 memmove:
     bleu a0, a1, memcpy
@@ -209,7 +210,7 @@ memmove:
     addi a2, a2, -1
     bnez a2, 3b
 4:  ret
-    .globl memset
+    .weak memset
     .type memset, @function
 memset:
     mv t0, a0
@@ -508,3 +509,27 @@ def _dedupe(diags: list[Diagnostic]) -> list[Diagnostic]:
 
 def toolchain_available() -> bool:
     return zig_path() is not None
+
+
+def compile_to_assembly(c_source: str, *, opt: str = "-O2", timeout: float = TOOL_TIMEOUT_S) -> tuple[str | None, list[Diagnostic]]:
+    """C (with RVV intrinsics) to GNU assembly text with zig's clang, without debug info: what
+    the compiler baseline hands to the assembler."""
+    early = _check_source(c_source, "c")
+    if early:
+        return None, early
+    zig = zig_path()
+    if zig is None:
+        return None, [Diagnostic(0, 0, "the Coral toolchain is missing: install the 'ziglang' Python package")]
+    with tempfile.TemporaryDirectory(prefix="kc-coral-") as tmp:
+        work = Path(tmp)
+        env = dict(os.environ, ZIG_GLOBAL_CACHE_DIR=str(work / "zig-cache"), ZIG_LOCAL_CACHE_DIR=str(work / "zig-cache"))
+        (work / "kernel.c").write_text(c_source)
+        args = [zig, "cc", *compile_flags(), "-S", "kernel.c", "-o", "kernel.s", opt, "-fomit-frame-pointer",
+                "-fno-unwind-tables", "-fno-asynchronous-unwind-tables", "-std=gnu11", "-ffreestanding", "-Wall"]
+        result = _run(args, work, env, timeout)
+        diagnostics = parse_compiler_output(result.stderr, "kernel.c", work)
+        if result.returncode != 0 or not (work / "kernel.s").exists():
+            if not any(d.severity == "error" for d in diagnostics):
+                diagnostics.append(Diagnostic(0, 0, _first_line(result.stderr) or "compilation failed"))
+            return None, diagnostics
+        return (work / "kernel.s").read_text(), diagnostics
