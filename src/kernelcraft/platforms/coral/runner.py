@@ -43,6 +43,7 @@ class RunResult:
     stop: Stop
     stats: CoralStats | None
     fault: Fault | None
+    trace: list[tuple[int, int]] | None = None  # (pc, dispatch cycle) per instruction when traced
 
 
 def run_program(
@@ -53,18 +54,22 @@ def run_program(
     limits: RunLimits | None = None,
     timing: bool = True,
     poison: bool = False,
+    trace: bool = False,
 ) -> RunResult:
     """Load a program, place input bytes, run to halt; a Fault for anything but a clean mpause."""
     limits = limits or RunLimits()
     machine = Machine(config, poison=poison)
     if timing:
         machine.timing = Timing(config, machine)
+        if trace:
+            machine.timing.trace = []
     machine.load_program(program)
     for address, data in placements:
         machine.mem.write(address, data)
     stop = machine.run(max_instructions=limits.max_instructions, wall_time_s=limits.wall_time_s)
     stats = machine.timing.stats(machine.instret) if machine.timing is not None else None
-    return RunResult(machine, stop, stats, fault_of(stop, program, machine))
+    traced = machine.timing.trace if machine.timing is not None else None
+    return RunResult(machine, stop, stats, fault_of(stop, program, machine), traced)
 
 
 def fault_of(stop: Stop, program: Program, machine: Machine) -> Fault | None:
