@@ -18,6 +18,7 @@ from .config import CoralConfig
 from .decode import decode, disassemble
 from .isa import CSR_NAMES, READ_ONLY_CSRS, InstrDef
 from .memory import DTCM, EXT, ITCM, Memory, MemoryFault
+from .scalar_ops import ALU_EXPR, BRANCH_EXPR, compiled
 
 M32 = 0xFFFFFFFF
 
@@ -429,6 +430,52 @@ def _build(m: Machine, op: Op):
     return factory(m, op)
 
 
+def _alu_from(key: str):
+    """An ALU instruction from its expression in scalar_ops.ALU_EXPR."""
+    fn = compiled(ALU_EXPR[key])
+
+    def factory(m: Machine, op: Op):
+        x, f = m.x, op.f
+        rd, rs1, rs2, imm, pc = f.rd, f.rs1, f.rs2, f.imm, op.pc
+        nxt = op.pc + 4
+        if rd == 0:
+            return lambda: nxt
+
+        def run():
+            x[rd] = fn(x[rs1], x[rs2], imm, pc)
+            return nxt
+
+        return run
+
+    return factory
+
+
+def _branch_from(key: str):
+    cond = compiled(BRANCH_EXPR[key])
+
+    def factory(m: Machine, op: Op):
+        x, f = m.x, op.f
+        rs1, rs2 = f.rs1, f.rs2
+        target = (op.pc + f.imm) & M32
+        nxt = op.pc + 4
+        if target & 3:
+
+            def bad():
+                if cond(x[rs1], x[rs2], 0, 0):
+                    raise Trap(CAUSE_MISALIGNED_FETCH, target, f"branch target {target:#x} is not 4-byte aligned",
+                               "misaligned_fetch")
+                return nxt
+
+            return bad
+
+        def run():
+            return target if cond(x[rs1], x[rs2], 0, 0) else nxt
+
+        return run
+
+    return factory
+
+
 def _alu_rr(expr):
     """Register-register ALU op from a function of two unsigned 32-bit values."""
 
@@ -448,83 +495,18 @@ def _alu_rr(expr):
     return factory
 
 
-def _alu_ri(expr):
-    def factory(m: Machine, op: Op):
-        x, f = m.x, op.f
-        rd, rs1, imm = f.rd, f.rs1, f.imm
-        nxt = op.pc + 4
-        if rd == 0:
-            return lambda: nxt
-
-        def fn():
-            x[rd] = expr(x[rs1], imm) & M32
-            return nxt
-
-        return fn
-
-    return factory
 
 
 def _s(v: int) -> int:
     return v - (1 << 32) if v & 0x80000000 else v
 
 
-def _addi(m: Machine, op: Op):
-    x, f = m.x, op.f
-    rd, rs1, imm = f.rd, f.rs1, f.imm
-    nxt = op.pc + 4
-    if rd == 0:
-        return lambda: nxt
-    if rs1 == 0:
-        value = imm & M32
-
-        def li():
-            x[rd] = value
-            return nxt
-
-        return li
-
-    def fn():
-        x[rd] = (x[rs1] + imm) & M32
-        return nxt
-
-    return fn
 
 
-def _add(m: Machine, op: Op):
-    x, f = m.x, op.f
-    rd, rs1, rs2 = f.rd, f.rs1, f.rs2
-    nxt = op.pc + 4
-    if rd == 0:
-        return lambda: nxt
-
-    def fn():
-        x[rd] = (x[rs1] + x[rs2]) & M32
-        return nxt
-
-    return fn
 
 
-def _lui(m: Machine, op: Op):
-    x, rd, value, nxt = m.x, op.f.rd, op.f.imm & M32, op.pc + 4
-
-    def fn():
-        if rd:
-            x[rd] = value
-        return nxt
-
-    return fn
 
 
-def _auipc(m: Machine, op: Op):
-    x, rd, value, nxt = m.x, op.f.rd, (op.pc + op.f.imm) & M32, op.pc + 4
-
-    def fn():
-        if rd:
-            x[rd] = value
-        return nxt
-
-    return fn
 
 
 def _jal(m: Machine, op: Op):
@@ -572,32 +554,6 @@ def _jalr(m: Machine, op: Op):
     return fn
 
 
-def _branch(cond):
-    def factory(m: Machine, op: Op):
-        x, f = m.x, op.f
-        rs1, rs2 = f.rs1, f.rs2
-        target = (op.pc + f.imm) & M32
-        nxt = op.pc + 4
-        if target & 3:
-
-            def bad():
-                if cond(x[rs1], x[rs2]):
-                    raise Trap(
-                        CAUSE_MISALIGNED_FETCH,
-                        target,
-                        f"branch target {target:#x} is not 4-byte aligned",
-                        "misaligned_fetch",
-                    )
-                return nxt
-
-            return bad
-
-        def fn():
-            return target if cond(x[rs1], x[rs2]) else nxt
-
-        return fn
-
-    return factory
 
 
 def _load(size: int, fmt: str):
@@ -654,12 +610,8 @@ def _store(size: int, fmt: str):
     return factory
 
 
-def _mulh(a: int, b: int) -> int:
-    return (_s(a) * _s(b)) >> 32
 
 
-def _mulhsu(a: int, b: int) -> int:
-    return (_s(a) * b) >> 32
 
 
 def _div(a: int, b: int) -> int:
@@ -698,45 +650,18 @@ def _divider(expr):
     return factory
 
 
-def _clz(a: int) -> int:
-    return 32 - a.bit_length()
 
 
-def _ctz(a: int) -> int:
-    return 32 if a == 0 else (a & -a).bit_length() - 1
 
 
-def _rol(a: int, b: int) -> int:
-    b &= 31
-    return ((a << b) | (a >> (32 - b))) & M32
 
 
-def _ror(a: int, b: int) -> int:
-    b &= 31
-    return ((a >> b) | (a << (32 - b))) & M32
 
 
-def _orcb(a: int) -> int:
-    return sum((0xFF << (8 * i)) for i in range(4) if (a >> (8 * i)) & 0xFF)
 
 
-def _rev8(a: int) -> int:
-    return int.from_bytes(a.to_bytes(4, "little"), "big")
 
 
-def _unary(expr):
-    def factory(m: Machine, op: Op):
-        x, f = m.x, op.f
-        rd, rs1, nxt = f.rd, f.rs1, op.pc + 4
-
-        def fn():
-            if rd:
-                x[rd] = expr(x[rs1]) & M32
-            return nxt
-
-        return fn
-
-    return factory
 
 
 def _csr(kind: str, immediate: bool):
@@ -1002,16 +927,8 @@ def _fp_check_rm(factory):
 
 
 _SCALAR = {
-    "lui": _lui,
-    "auipc": _auipc,
     "jal": _jal,
     "jalr": _jalr,
-    "beq": _branch(lambda a, b: a == b),
-    "bne": _branch(lambda a, b: a != b),
-    "blt": _branch(lambda a, b: _s(a) < _s(b)),
-    "bge": _branch(lambda a, b: _s(a) >= _s(b)),
-    "bltu": _branch(lambda a, b: a < b),
-    "bgeu": _branch(lambda a, b: a >= b),
     "lb": _load(1, "b"),
     "lh": _load(2, "h"),
     "lw": _load(4, "I"),
@@ -1020,25 +937,6 @@ _SCALAR = {
     "sb": _store(1, "B"),
     "sh": _store(2, "H"),
     "sw": _store(4, "I"),
-    "addi": _addi,
-    "slti": _alu_ri(lambda a, i: int(_s(a) < i)),
-    "sltiu": _alu_ri(lambda a, i: int(a < (i & M32))),
-    "xori": _alu_ri(lambda a, i: a ^ (i & M32)),
-    "ori": _alu_ri(lambda a, i: a | (i & M32)),
-    "andi": _alu_ri(lambda a, i: a & (i & M32)),
-    "slli": _alu_ri(lambda a, i: a << i),
-    "srli": _alu_ri(lambda a, i: a >> i),
-    "srai": _alu_ri(lambda a, i: _s(a) >> i),
-    "add": _add,
-    "sub": _alu_rr(lambda a, b: a - b),
-    "sll": _alu_rr(lambda a, b: a << (b & 31)),
-    "slt": _alu_rr(lambda a, b: int(_s(a) < _s(b))),
-    "sltu": _alu_rr(lambda a, b: int(a < b)),
-    "xor": _alu_rr(lambda a, b: a ^ b),
-    "srl": _alu_rr(lambda a, b: a >> (b & 31)),
-    "sra": _alu_rr(lambda a, b: _s(a) >> (b & 31)),
-    "or": _alu_rr(lambda a, b: a | b),
-    "and": _alu_rr(lambda a, b: a & b),
     "fence": _nop,
     "fence.i": _nop,
     "ecall": _system("ecall"),
@@ -1052,32 +950,10 @@ _SCALAR = {
     "csrrwi": _csr("w", True),
     "csrrsi": _csr("s", True),
     "csrrci": _csr("c", True),
-    "mul": _alu_rr(lambda a, b: a * b),
-    "mulh": _alu_rr(_mulh),
-    "mulhsu": _alu_rr(_mulhsu),
-    "mulhu": _alu_rr(lambda a, b: (a * b) >> 32),
     "div": _divider(_div),
     "divu": _divider(lambda a, b: a // b if b else M32),
     "rem": _divider(_rem),
     "remu": _divider(lambda a, b: a % b if b else a),
-    "andn": _alu_rr(lambda a, b: a & ~b),
-    "orn": _alu_rr(lambda a, b: a | (~b & M32)),
-    "xnor": _alu_rr(lambda a, b: ~(a ^ b)),
-    "max": _alu_rr(lambda a, b: a if _s(a) >= _s(b) else b),
-    "maxu": _alu_rr(max),
-    "min": _alu_rr(lambda a, b: a if _s(a) <= _s(b) else b),
-    "minu": _alu_rr(min),
-    "rol": _alu_rr(_rol),
-    "ror": _alu_rr(_ror),
-    "rori": _alu_ri(lambda a, i: _ror(a, i)),
-    "clz": _unary(_clz),
-    "ctz": _unary(_ctz),
-    "cpop": _unary(lambda a: bin(a).count("1")),
-    "sext.b": _unary(lambda a: (a & 0xFF) - ((a & 0x80) << 1)),
-    "sext.h": _unary(lambda a: (a & 0xFFFF) - ((a & 0x8000) << 1)),
-    "orc.b": _unary(_orcb),
-    "rev8": _unary(_rev8),
-    "zext.h": _unary(lambda a: a & 0xFFFF),
     "flw": _flw,
     "fsw": _fsw,
     "fmadd.s": _fp_check_rm(_fp_fma(False, False)),
@@ -1105,5 +981,8 @@ _SCALAR = {
     "fcvt.s.wu": _fp_check_rm(_fcvt_from_int(False)),
     "fmv.w.x": _fmv_w_x,
 }
+
+_SCALAR.update({key: _alu_from(key) for key in ALU_EXPR})
+_SCALAR.update({key: _branch_from(key) for key in BRANCH_EXPR})
 
 __all__ = ["Machine", "Stop", "Trap", "Op", "M32", "DTCM", "EXT", "ITCM"]

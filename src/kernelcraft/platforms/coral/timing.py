@@ -251,7 +251,9 @@ class Timing:
         self.lsu_n = 0
         self.slot_free = 0
         # RVV front end and back end
-        self.rvv_count = {}  # cycle -> RVV instructions dispatched in it (the last two cycles)
+        # RVV dispatches in the last two cycles that had any (their cycles only grow)
+        self.rvv_cycle, self.rvv_cnt = -10, 0
+        self.rvv_prev_cycle, self.rvv_prev_cnt = -10, 0
         self.vset_in_group = False
         self.cq = deque()
         self.dec_cycle = 0
@@ -409,14 +411,14 @@ class Timing:
                 continue
             if ti.is_rvv:
                 if kind in (K_VLOAD, K_VSTORE):
-                    if self.rvv_count.get(t - 1, 0):
+                    if self.rvv_dispatched(t - 1):
                         t, cause = t + 1, "vector_config"
                         continue
                     if same and self.vset_in_group:
                         t, cause = t + 1, "vector_config"
                         continue
                 cap = self._rvv_capacity(t)
-                if self.rvv_count.get(t, 0) + 1 > cap:
+                if self.rvv_dispatched(t) + 1 > cap:
                     t, cause = t + 1, "rvv_queue"
                     continue
             break
@@ -500,16 +502,13 @@ class Timing:
             self.halt_cycle = t + 1
         elif kind == K_VSET:
             self.vset_in_group = True
-            self.rvv_count[t] = self.rvv_count.get(t, 0) + 1
+            self.rvv_note(t)
             if ti.writes_x:
                 xr[ti.rd] = t + 1
                 self.xcause[ti.rd] = "scoreboard"
         elif kind in (K_VEC, K_VLOAD, K_VSTORE):
-            self.rvv_count[t] = self.rvv_count.get(t, 0) + 1
+            self.rvv_note(t)
             complete = self._vector(ti, t)
-        if len(self.rvv_count) > 4:
-            for key in [k for k in self.rvv_count if k < t - 2]:
-                del self.rvv_count[key]
         # retirement (in order)
         retire = max(complete, self.last_retire)
         self.retire[n % self.rb_size] = retire
@@ -549,7 +548,22 @@ class Timing:
         while cq and cq[0] <= t:
             cq.popleft()
         free = c.rvv_command_queue - len(cq)
-        return min(free, c.rvv_queue_capacity_cap) - self.rvv_count.get(t - 1, 0)
+        return min(free, c.rvv_queue_capacity_cap) - self.rvv_dispatched(t - 1)
+
+    def rvv_dispatched(self, cycle: int) -> int:
+        """How many RVV instructions (vset included) dispatched in `cycle`."""
+        if cycle == self.rvv_cycle:
+            return self.rvv_cnt
+        if cycle == self.rvv_prev_cycle:
+            return self.rvv_prev_cnt
+        return 0
+
+    def rvv_note(self, cycle: int) -> None:
+        if cycle == self.rvv_cycle:
+            self.rvv_cnt += 1
+        else:
+            self.rvv_prev_cycle, self.rvv_prev_cnt = self.rvv_cycle, self.rvv_cnt
+            self.rvv_cycle, self.rvv_cnt = cycle, 1
 
     # ------------------------------------------------------------------ RVV back end
     def _vector(self, ti: TInfo, t: int) -> int:
