@@ -128,6 +128,9 @@ class Machine:
         self.ea = 0  # effective address of the last scalar memory access (for timing)
         self.div_operand = 0
         self.vmem = None  # what the last vector memory instruction touched (for timing)
+        self.engine = None  # the block engine (fast.py), made on the first timed run
+        self.use_blocks = True  # False: the per-instruction reference engine
+        self.fault_pc: int | None = None
         self.user_trap_vector = False  # set when the program points mtvec at its own handler
         self.default_trap_vectors: set[int] = set()
 
@@ -170,6 +173,8 @@ class Machine:
         self, max_instructions: int = 20_000_000, wall_time_s: float = 120.0, stop_pc: int | None = None
     ) -> Stop:
         """Execute until mpause, a fault, a limit, or (for differential tests) reaching stop_pc."""
+        if self.timing is not None and self.timing.trace is None and stop_pc is None and self.use_blocks:
+            return self._run_blocks(max_instructions, wall_time_s)
         code = self.code
         get = code.get
         timing = self.timing
@@ -245,6 +250,49 @@ class Machine:
         if pc == stop_pc:
             return Stop("stop_pc", pc)
         return self._limit("instruction_limit", pc, n, max_instructions)
+
+    def _run_blocks(self, max_instructions: int, wall_time_s: float) -> Stop:
+        """The fast engine: compiled basic blocks with the timing model inlined (fast.py)."""
+        from .fast import BlockEngine
+
+        if self.engine is None:
+            self.engine = BlockEngine(self, self.timing)
+        blocks, block = self.engine.blocks, self.engine.block
+        pc = self.pc
+        self.instret = 0
+        deadline = time.monotonic() + wall_time_s
+        check_every = 1 << 15
+        next_check = check_every
+        try:
+            while True:
+                self.fault_pc = None
+                b = blocks.get(pc)
+                if b is None:
+                    b = block(pc)
+                pc = b()
+                if self.instret >= next_check:
+                    if self.instret >= max_instructions:
+                        self.pc = pc
+                        return self._limit("instruction_limit", pc, self.instret, max_instructions)
+                    next_check += check_every
+                    if time.monotonic() > deadline:
+                        self.pc = pc
+                        return self._limit("wall_time", pc, self.instret, wall_time_s)
+        except _Halt as halt:
+            op = self.code[self.fault_pc]
+            self.instret += 1
+            self.pc = op.pc
+            if halt.kind == "mpause":
+                op.time(op.pc)
+            return Stop(halt.kind, op.pc, instruction=op.text)
+        except Trap as trap:
+            where = self.fault_pc if self.fault_pc is not None else pc
+            failing = self.code.get(where) or Op(where, None, None, 0)
+            if self._take_trap(trap, where):
+                return self._run_blocks(max(1, max_instructions - self.instret), max(0.0, deadline - time.monotonic()))
+            self.pc = where
+            return Stop(trap.kind, where, trap.message, failing.text if failing.d or failing.word else "", trap.cause,
+                        trap.tval)
 
     def _limit(self, kind: str, pc: int, n: int, bound) -> Stop:
         self.instret = n

@@ -158,6 +158,7 @@ class TInfo:
         "is_lsu",
         "size",
         "vsrc_vd",
+        "ucache",
         "writes_x",
     )
 
@@ -210,6 +211,7 @@ class TInfo:
         self.vd = f.rd if f is not None else 0
         self.vs1 = f.rs1 if f is not None else 0
         self.vs2 = f.rs2 if f is not None else 0
+        self.ucache = None  # uops per (SEW, effective LMUL, vl)
 
 
 class Timing:
@@ -281,12 +283,14 @@ class Timing:
         self.mispredicts = 0
         self.ext_tx = 0
         self.trace: list[tuple[int, int]] | None = None  # (pc, dispatch cycle) per instruction when tracing
+        self.fetch_why = "fetch"
 
     # ------------------------------------------------------------------ binding
     def bind(self, op):
         """The per-instruction timing hook. CSR instructions are timed before they execute, so an
         mcycle read sees its own dispatch cycle (their hook then does nothing)."""
         info = TInfo(op)
+        op.tinfo = info
         step = self.step
         if info.kind == K_CSR:
             execute = op.fn
@@ -404,24 +408,10 @@ class Timing:
             if idle > t:
                 t, cause = idle, "serialise"
         # per-cycle rules (may push to a later cycle)
-        while True:
-            same = t == cyc and join
-            if kind == K_MUL and self.mul_cycle == t:
-                t, cause = t + 1, "unit"
-                continue
-            if ti.is_rvv:
-                if kind in (K_VLOAD, K_VSTORE):
-                    if self.rvv_dispatched(t - 1):
-                        t, cause = t + 1, "vector_config"
-                        continue
-                    if same and self.vset_in_group:
-                        t, cause = t + 1, "vector_config"
-                        continue
-                cap = self._rvv_capacity(t)
-                if self.rvv_dispatched(t) + 1 > cap:
-                    t, cause = t + 1, "rvv_queue"
-                    continue
-            break
+        if kind == K_MUL and self.mul_cycle == t:
+            t, cause = t + 1, "unit"
+        if ti.is_rvv:
+            t, cause = self.rvv_rules(t, cause, cyc, join, kind in (K_VLOAD, K_VSTORE))
         # commit the dispatch
         if t != cyc or not join:
             if t == cyc:  # cannot join (slot0 rule or closed) but the time constraints allowed cyc
@@ -550,6 +540,23 @@ class Timing:
         free = c.rvv_command_queue - len(cq)
         return min(free, c.rvv_queue_capacity_cap) - self.rvv_dispatched(t - 1)
 
+    def rvv_rules(self, t: int, cause, cyc: int, join: bool, vmem: bool):
+        """The RVV rules that depend on the dispatch cycle itself: the config interlock for vector
+        loads/stores (none right after any RVV dispatch, none after a vset in the same group) and
+        the RVV queue capacity. Returns the (possibly later) cycle and the reason."""
+        while True:
+            if vmem:
+                if self.rvv_dispatched(t - 1):
+                    t, cause = t + 1, "vector_config"
+                    continue
+                if t == cyc and join and self.vset_in_group:
+                    t, cause = t + 1, "vector_config"
+                    continue
+            if self.rvv_dispatched(t) + 1 > self._rvv_capacity(t):
+                t, cause = t + 1, "rvv_queue"
+                continue
+            return t, cause
+
     def rvv_dispatched(self, cycle: int) -> int:
         """How many RVV instructions (vset included) dispatched in `cycle`."""
         if cycle == self.rvv_cycle:
@@ -572,82 +579,117 @@ class Timing:
         c = self.c
         m = self.m
         v = m.v
-        uops = self._uops(ti, v)
+        key = (v.sew, v.lmul_eff, v.vl)
+        cache = ti.ucache
+        uops = cache.get(key) if cache is not None else None
+        if uops is None:
+            uops = self._uops(ti, v)
+            if cache is None:
+                cache = ti.ucache = {}
+            cache[key] = uops
         U = len(uops)
         self.vuops += U
         # front end, command queue, decode
-        dec = max(t + 2, self.dec_cycle)
-        if dec == self.dec_cycle and (
-            self.dec_insts >= c.rvv_decode_insts
-            or self.dec_uops + min(U, c.rvv_decode_uops) > c.rvv_decode_uops
-        ):
+        dec_cycle = self.dec_cycle
+        dec = t + 2 if t + 2 > dec_cycle else dec_cycle
+        if dec == dec_cycle and (self.dec_insts >= c.rvv_decode_insts
+                                 or self.dec_uops + min(U, c.rvv_decode_uops) > c.rvv_decode_uops):
             dec += 1
-        if U and self.uop_n + U > c.rvv_uop_queue:
-            k = self.uop_n + U - 1 - c.rvv_uop_queue
-            dec = max(dec, self.uq[k % c.rvv_uop_queue] + 1)
-        dec_cycles = max(1, -(-U // c.rvv_decode_uops))
-        if dec != self.dec_cycle:
+        UQ = c.rvv_uop_queue
+        uop_n = self.uop_n
+        if U and uop_n + U > UQ:
+            free = self.uq[(uop_n + U - 1 - UQ) % UQ] + 1
+            if free > dec:
+                dec = free
+        DU = c.rvv_decode_uops
+        dec_cycles = 1 if U <= DU else -(-U // DU)
+        if dec != dec_cycle:
             self.dec_insts, self.dec_uops = 0, 0
         self.dec_cycle = dec + dec_cycles - 1
         self.dec_insts += 1
-        self.dec_uops = (self.dec_uops + U) if dec_cycles == 1 else U % c.rvv_decode_uops
+        self.dec_uops = (self.dec_uops + U) if dec_cycles == 1 else U % DU
         self.cq.append(dec)
         if U == 0:
             return dec + 1
         # LSU slot for vector memory
-        mem = ti.kind in (K_VLOAD, K_VSTORE)
+        kind = ti.kind
+        mem = kind == K_VLOAD or kind == K_VSTORE
         if mem:
             access = m.vmem
-            deq = max(t + 1, self.slot_free)
+            sf = self.slot_free
+            deq = t + 1 if t + 1 > sf else sf
             self.lsu_deq[self.lsu_n % c.lsu_queue] = deq
             self.lsu_n += 1
             cursor = deq + c.vector_mem_instruction_overhead
             lat = c.axi_roundtrip if access is not None and access.external else 1
             lines = access.lines if access is not None else []
+            nlines = len(lines)
+            is_load = kind == K_VLOAD
         vr = self.vready
+        rob = self.rob
+        ROB = c.rvv_rob
+        rob_n = self.rob_n
+        uq = self.uq
+        dp_cycle, dp_uops, dp_reads = self.dp_cycle, self.dp_uops, self.dp_reads
+        DPU, PORTS = c.rvv_dispatch_uops, c.rvv_vrf_read_ports
+        ret_cycle, ret_cnt, RET = self.ret_cycle, self.ret_cnt, c.rvv_retire_uops
         prev = dec + 1
         last_retire = 0
         shared_rob = -1
         first_issue = None
         for j, (unit, srcs, dst, reads, newrob) in enumerate(uops):
-            dp = max(prev, dec + 1 + j // c.rvv_decode_uops)
-            for s in srcs:
-                if vr[s] > dp:
-                    dp = vr[s]
-            if newrob and self.rob_n >= c.rvv_rob:
-                free = self.rob[(self.rob_n - c.rvv_rob) % c.rvv_rob] + 1
+            dp = dec + 1 + j // DU
+            if prev > dp:
+                dp = prev
+            for s_ in srcs:
+                if vr[s_] > dp:
+                    dp = vr[s_]
+            if newrob and rob_n >= ROB:
+                free = rob[(rob_n - ROB) % ROB] + 1
                 if free > dp:
                     dp = free
-            while dp == self.dp_cycle and (
-                self.dp_uops >= c.rvv_dispatch_uops
-                or (self.dp_uops == c.rvv_dispatch_uops - 1 and self.dp_reads + reads > c.rvv_vrf_read_ports)
-            ):
+            while dp == dp_cycle and (dp_uops >= DPU or (dp_uops == DPU - 1 and dp_reads + reads > PORTS)):
                 dp += 1
-            if dp != self.dp_cycle:
-                self.dp_cycle, self.dp_uops, self.dp_reads = dp, 0, 0
-            self.dp_uops += 1
-            self.dp_reads += reads
-            self.uq[self.uop_n % c.rvv_uop_queue] = dp
-            self.uop_n += 1
+            if dp != dp_cycle:
+                dp_cycle, dp_uops, dp_reads = dp, 0, 0
+            dp_uops += 1
+            dp_reads += reads
+            uq[uop_n % UQ] = dp
+            uop_n += 1
             prev = dp
             # execute
-            if unit == U_ALU or unit == U_MAC:
-                if unit == U_ALU:
-                    e = max(dp + 1, self.alu_cycle)
-                    if e == self.alu_cycle and self.alu_cnt >= c.rvv_alu_units:
-                        e += 1
-                    if e != self.alu_cycle:
-                        self.alu_cycle, self.alu_cnt = e, 0
-                    self.alu_cnt += 1
-                    done = e + c.rvv_alu_latency - 1 + (1 if ti.key in ("vcpop", "viota") else 0)
+            if unit == U_ALU:
+                e = dp + 1
+                if self.alu_cycle > e:
+                    e = self.alu_cycle
+                if e == self.alu_cycle and self.alu_cnt >= c.rvv_alu_units:
+                    e += 1
+                if e != self.alu_cycle:
+                    self.alu_cycle, self.alu_cnt = e, 0
+                self.alu_cnt += 1
+                done = e + c.rvv_alu_latency - 1 + (1 if ti.key in ("vcpop", "viota") else 0)
+            elif unit == U_MAC:
+                e = dp + 1
+                if self.mac_cycle > e:
+                    e = self.mac_cycle
+                if e == self.mac_cycle and self.mac_cnt >= c.rvv_mac_units:
+                    e += 1
+                if e != self.mac_cycle:
+                    self.mac_cycle, self.mac_cnt = e, 0
+                self.mac_cnt += 1
+                done = e + c.rvv_mac_latency - 1
+            elif unit == U_LSU:
+                n_lines = lines[j] if j < nlines else 0
+                if lat > 1:
+                    self.ext_tx += n_lines
+                h = dp + 1 if dp + 1 > cursor else cursor
+                bus = n_lines * lat
+                if is_load:
+                    done = h + bus + 4
+                    cursor = h + bus + c.vector_load_overhead
                 else:
-                    e = max(dp + 1, self.mac_cycle)
-                    if e == self.mac_cycle and self.mac_cnt >= c.rvv_mac_units:
-                        e += 1
-                    if e != self.mac_cycle:
-                        self.mac_cycle, self.mac_cnt = e, 0
-                    self.mac_cnt += 1
-                    done = e + c.rvv_mac_latency - 1
+                    done = h + bus + c.vector_store_overhead
+                    cursor = done
             elif unit == U_PMT:
                 if ti.unit == "vperm":
                     if first_issue is None:
@@ -661,39 +703,30 @@ class Timing:
                     e = max(dp + 1, self.pmt_free)
                     self.pmt_free = e + (2 if ti.unit == "vwred" else 1)
                     done = e + c.rvv_pmtrdt_latency
-            elif unit == U_DIV:
+            else:  # U_DIV
                 e = max(dp + 1, self.vdiv_free)
-                lat = 2 + -(-(v.sew + 1) // 3)
-                self.vdiv_free = e + lat
-                done = e + lat
-            else:  # LSU
-                n_lines = lines[j] if j < len(lines) else 0
-                if lat > 1:
-                    self.ext_tx += n_lines
-                h = max(cursor, dp + 1)
-                bus = n_lines * lat
-                if ti.kind == K_VLOAD:
-                    done = h + bus + 4
-                    cursor = h + bus + c.vector_load_overhead
-                else:
-                    done = h + bus + c.vector_store_overhead
-                    cursor = h + bus + c.vector_store_overhead
+                lat_div = 2 + -(-(v.sew + 1) // 3)
+                self.vdiv_free = e + lat_div
+                done = e + lat_div
             if dst >= 0:
                 vr[dst] = done
             # retire in order, 4 per cycle, into the VRF
-            r = max(done, self.ret_cycle)
-            if r == self.ret_cycle and self.ret_cnt >= c.rvv_retire_uops:
+            r = done if done > ret_cycle else ret_cycle
+            if r == ret_cycle and ret_cnt >= RET:
                 r += 1
-            if r != self.ret_cycle:
-                self.ret_cycle, self.ret_cnt = r, 0
-            self.ret_cnt += 1
+            if r != ret_cycle:
+                ret_cycle, ret_cnt = r, 0
+            ret_cnt += 1
             if newrob:
-                self.rob[self.rob_n % c.rvv_rob] = r
-                self.rob_n += 1
-                shared_rob = self.rob_n - 1
+                rob[rob_n % ROB] = r
+                rob_n += 1
+                shared_rob = rob_n - 1
             elif shared_rob >= 0:
-                self.rob[shared_rob % c.rvv_rob] = r
+                rob[shared_rob % ROB] = r
             last_retire = r
+        self.rob_n, self.uop_n = rob_n, uop_n
+        self.dp_cycle, self.dp_uops, self.dp_reads = dp_cycle, dp_uops, dp_reads
+        self.ret_cycle, self.ret_cnt = ret_cycle, ret_cnt
         if mem:
             self.slot_free = cursor
         if last_retire > self.rvv_idle:

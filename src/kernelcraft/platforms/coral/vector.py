@@ -268,17 +268,42 @@ def _binary(m: Machine, op: Op):
     key, form = op.d.key, op.d.vinfo["form"]
     kernel = _BINARY[key]
     sat = key in ("vsaddu", "vsadd", "vssubu", "vssub", "vsmul")
+    fast = _FAST_BINARY.get(key)
+    legal: set = set()
+    views = v.views
+    uimm = key in _UIMM
 
     def fn():
         v.require_valid(word)
         sew, vl, lmul = v.sew, v.vl, v.lmul
-        if not (_emul_ok(rd, lmul) and _emul_ok(rs2, lmul) and (form != "V" or _emul_ok(rs1, lmul))):
-            raise _illegal(f"{op.d.name}: register numbers must be multiples of LMUL={_lm(lmul)}", word)
-        if not vm and rd == 0:
-            raise _illegal(f"{op.d.name}: a masked instruction cannot write v0 (the mask)", word)
+        if (sew, lmul) not in legal:
+            if not (_emul_ok(rd, lmul) and _emul_ok(rs2, lmul) and (form != "V" or _emul_ok(rs1, lmul))):
+                raise _illegal(f"{op.d.name}: register numbers must be multiples of LMUL={_lm(lmul)}", word)
+            if not vm and rd == 0:
+                raise _illegal(f"{op.d.name}: a masked instruction cannot write v0 (the mask)", word)
+            legal.add((sew, lmul))
         start = v.vstart
         v.vstart = 0
         if start >= vl:
+            return nxt
+        if fast is not None and vm and not start:
+            ufunc, signed = fast
+            view = views[(sew, signed)]
+            per = 128 // sew
+            a = view[rs2 * per : rs2 * per + vl]
+            if form == "V":
+                b = view[rs1 * per : rs1 * per + vl]
+            else:
+                raw = x[rs1] & ((1 << sew) - 1) if form == "X" else (f.uimm5 if uimm else f.simm5 & ((1 << sew) - 1))
+                if key in _SHIFTS:
+                    raw &= sew - 1
+                elif signed and raw >> (sew - 1):
+                    raw -= 1 << sew
+                b = view.dtype.type(raw)
+            if key in _SHIFTS and form == "V":
+                b = b & (sew - 1)
+            ufunc(a, b, out=view[rd * per : rd * per + vl]) if key != "vrsub" else np.subtract(
+                b, a, out=view[rd * per : rd * per + vl])
             return nxt
         a = v.get(rs2, sew, vl, False)
         b = _src1(v, x, f, form, sew, vl, key)
@@ -388,6 +413,15 @@ def _ssr(signed: bool):
 
 
 _ROUNDING = {"vaaddu", "vaadd", "vasubu", "vasub", "vssrl", "vssra"}
+_SHIFTS = {"vsll", "vsrl", "vsra"}
+# Unmasked, vstart = 0: operate on the registers' own dtype (wrap-around is the semantics).
+_FAST_BINARY = {
+    "vadd": (np.add, False), "vsub": (np.subtract, False), "vrsub": (np.subtract, False),
+    "vand": (np.bitwise_and, False), "vor": (np.bitwise_or, False), "vxor": (np.bitwise_xor, False),
+    "vminu": (np.minimum, False), "vmaxu": (np.maximum, False), "vmin": (np.minimum, True),
+    "vmax": (np.maximum, True), "vmul": (np.multiply, False), "vsll": (np.left_shift, False),
+    "vsrl": (np.right_shift, False), "vsra": (np.right_shift, True),
+}
 
 _BINARY = {
     "vadd": lambda a, b, s: a + b,
@@ -699,26 +733,46 @@ def _wmac(m: Machine, op: Op):
     key, form = op.d.key, op.d.vinfo["form"]
     sign_src = key in ("vwmacc", "vwmaccsu")
     sign_vs2 = key in ("vwmacc", "vwmaccus")
+    legal: set = set()
+    views = v.views
+    wide_dt = {8: np.int16, 16: np.int32}
 
     def fn():
         v.require_valid(word)
         sew, vl, lmul = v.sew, v.vl, v.lmul
-        if sew * 2 > 32 or lmul * 2 > 8:
-            raise _illegal(
-                f"{op.d.name}: the result is 2*SEW wide and 2*LMUL long; needs SEW <= 16 and LMUL <= 4", word
-            )
-        if not (_emul_ok(rd, 2 * lmul) and _emul_ok(rs2, lmul) and (form != "V" or _emul_ok(rs1, lmul))):
-            raise _illegal(f"{op.d.name}: register numbers must be multiples of their group sizes", word)
-        _check_widen_overlap(op, rd, 2 * lmul, rs2, lmul, word)
-        if form == "V":
-            _check_widen_overlap(op, rd, 2 * lmul, rs1, lmul, word)
-        if not vm and rd == 0:
-            raise _illegal(f"{op.d.name}: a masked instruction cannot write v0 (the mask)", word)
+        if (sew, lmul) not in legal:
+            if sew * 2 > 32 or lmul * 2 > 8:
+                raise _illegal(
+                    f"{op.d.name}: the result is 2*SEW wide and 2*LMUL long; needs SEW <= 16 and LMUL <= 4", word
+                )
+            if not (_emul_ok(rd, 2 * lmul) and _emul_ok(rs2, lmul) and (form != "V" or _emul_ok(rs1, lmul))):
+                raise _illegal(f"{op.d.name}: register numbers must be multiples of their group sizes", word)
+            _check_widen_overlap(op, rd, 2 * lmul, rs2, lmul, word)
+            if form == "V":
+                _check_widen_overlap(op, rd, 2 * lmul, rs1, lmul, word)
+            if not vm and rd == 0:
+                raise _illegal(f"{op.d.name}: a masked instruction cannot write v0 (the mask)", word)
+            legal.add((sew, lmul))
         start = v.vstart
         v.vstart = 0
         if start >= vl:
             return nxt
         wide = 2 * sew
+        if vm and not start:
+            per, per_w = 128 // sew, 64 // sew
+            dt = wide_dt[sew]
+            acc = views[(wide, True)][rd * per_w : rd * per_w + vl]
+            b = views[(sew, sign_vs2)][rs2 * per : rs2 * per + vl].astype(dt)
+            if form == "V":
+                a = views[(sew, sign_src)][rs1 * per : rs1 * per + vl].astype(dt)
+            else:
+                raw = x[rs1] & ((1 << sew) - 1)
+                if sign_src and raw >> (sew - 1):
+                    raw -= 1 << sew
+                a = dt(raw)
+            np.multiply(a, b, out=b)
+            np.add(acc, b, out=acc)
+            return nxt
         if form == "V":
             a = v.get(rs1, sew, vl, sign_src)
         else:
@@ -754,6 +808,10 @@ def _ext(m: Machine, op: Op):
         start = v.vstart
         v.vstart = 0
         if start >= vl:
+            return nxt
+        if vm and not start:
+            per_d, per_s = 128 // sew, 128 // src_eew
+            v.views[(sew, signed)][rd * per_d : rd * per_d + vl] = v.views[(src_eew, signed)][rs2 * per_s : rs2 * per_s + vl]
             return nxt
         a = v.get(rs2, src_eew, vl, signed)
         v.put(rd, sew, a, start, vl, None if vm else v.mask(vl))
