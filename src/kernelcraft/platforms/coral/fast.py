@@ -73,7 +73,13 @@ class BlockEngine:
         self.consts = {
             "W": c.dispatch_width, "GAP": timing.fetch_gap, "RB": timing.rb_size, "RBON": timing.rb_on,
             "Q": c.lsu_queue, "AXI": c.axi_roundtrip, "EB": c.ext_base, "EE": c.ext_end, "DB": c.dtcm_base,
-            "MUL": c.mul_latency, "REDIR": c.branch_redirect_fetch,
+            "MUL": c.mul_latency, "REDIR": c.branch_redirect_fetch, "CQ": c.rvv_command_queue,
+            "CAP": c.rvv_queue_capacity_cap, "DU": c.rvv_decode_uops, "DI": c.rvv_decode_insts,
+            "UQ": c.rvv_uop_queue, "ROB": c.rvv_rob, "DPU": c.rvv_dispatch_uops, "PORTS": c.rvv_vrf_read_ports,
+            "RET": c.rvv_retire_uops, "NALU": c.rvv_alu_units, "ALAT": c.rvv_alu_latency, "NMAC": c.rvv_mac_units,
+            "MLAT": c.rvv_mac_latency, "PLAT": c.rvv_pmtrdt_latency, "TOX": c.rvv_to_scalar_extra,
+            "VMO": c.vector_mem_instruction_overhead, "VLO": c.vector_load_overhead,
+            "VSO": c.vector_store_overhead,
         }
 
     def block(self, pc: int):
@@ -177,7 +183,20 @@ def _reg(r: int) -> str:
     return "0" if r == 0 else f"x[{r}]"
 
 
+# Timing state held in locals while a block runs: (local name, Timing attribute).
+CORE_STATE = (("cyc", "cyc"), ("slot", "slot"), ("closed", "closed"), ("n", "n"), ("lr", "last_retire"),
+              ("line", "line"), ("vis", "visible"), ("nf", "next_fetch"), ("sf", "since_flush"),
+              ("fwhy", "fetch_why"), ("vsg", "vset_in_group"))
+LSU_STATE = (("sfr", "slot_free"), ("lsn", "lsu_n"), ("ex", "ext_tx"))
+RVV_STATE = (("rvc", "rvv_cycle"), ("rvn", "rvv_cnt"), ("rpc", "rvv_prev_cycle"), ("rpn", "rvv_prev_cnt"),
+             ("dcy", "dec_cycle"), ("dci", "dec_insts"), ("dcu", "dec_uops"), ("un", "uop_n"),
+             ("dpc", "dp_cycle"), ("dpu", "dp_uops"), ("dpr", "dp_reads"), ("rn", "rob_n"),
+             ("ac", "alu_cycle"), ("an", "alu_cnt"), ("mc", "mac_cycle"), ("mn", "mac_cnt"), ("pf", "pmt_free"),
+             ("vdf", "vdiv_free"), ("rc", "ret_cycle"), ("rcn", "ret_cnt"), ("ri", "rvv_idle"), ("vu", "vuops"))
+
+
 def _generate(ops: list, consts: dict) -> tuple[str, dict]:
+    """Python source of one block: `make(m, T, OPS, TIS)` returns the block function."""
     W, RB, Q = consts["W"], consts["RB"], consts["Q"]
     names: dict = {}
     out: list[str] = []
@@ -192,15 +211,21 @@ def _generate(ops: list, consts: dict) -> tuple[str, dict]:
         prefix_mix.append(dict(categories))
     names["PREFIX_MIX"] = prefix_mix
     names["TARGETS"] = [op.pc for op in ops]
+    has_lsu = any(op.tinfo.is_lsu for op in ops)
+    has_rvv = any(op.tinfo.is_rvv for op in ops)
+    state = CORE_STATE + (LSU_STATE if has_lsu else ()) + (RVV_STATE if has_rvv else ())
+    load = "; ".join(f"{local} = T.{attr}" for local, attr in state)
+    writeback = "; ".join(f"T.{attr} = {local}" for local, attr in state)
     last = ops[-1]
     header = [
         "def make(m, T, OPS, TIS):",
         "    x = m.x; xr = T.xready; xc = T.xcause; dh = T.dhist; rt = T.retire; lq = T.lsu_deq",
-        "    ST = T.stalls; MX = T.mix; dtcm = m.mem.dtcm; load = m.load; store = m.store",
-        f"    DL_MAX = m.config.dtcm_size",
+        "    ST = T.stalls; MX = T.mix; dtcm = m.mem.dtcm; load = m.load; store = m.store; V = m.v",
+        "    vr = T.vready; rob = T.rob; uq = T.uq; cq = T.cq; popleft = cq.popleft; uops_of = T._uops",
+        "    DL_MAX = m.config.dtcm_size; EL_MAX = m.config.ext_size; extb = m.mem.ext",
+        *[f"    UC{i} = {{}}" for i, op in enumerate(ops) if op.tinfo.kind in (K_VEC, K_VLOAD, K_VSTORE)],
         "    def block():",
-        "        cyc = T.cyc; slot = T.slot; closed = T.closed; n = T.n; lr = T.last_retire",
-        "        line = T.line; vis = T.visible; nf = T.next_fetch; sf = T.since_flush; fwhy = T.fetch_why",
+        f"        {load}",
         "        k = 0",
         "        try:",
     ]
@@ -224,7 +249,9 @@ def _generate(ops: list, consts: dict) -> tuple[str, dict]:
             names[f"U{i}"] = struct.Struct("<" + fmt).unpack_from
             emit(f"a = ({_reg(f.rs1)} + {f.imm}) & 0xFFFFFFFF")
             emit(f"o = a - {consts['DB']}")
-            emit(f"v = U{i}(dtcm, o)[0] if 0 <= o <= DL_MAX - {size} else load(a, {size}, '{fmt}')")
+            emit(f"if 0 <= o <= DL_MAX - {size}: v = U{i}(dtcm, o)[0]")
+            emit(f"elif 0 <= a - {consts['EB']} <= EL_MAX - {size}: v = U{i}(extb, a - {consts['EB']})[0]")
+            emit(f"else: v = load(a, {size}, '{fmt}')")
             if f.rd:
                 emit(f"x[{f.rd}] = v & 0xFFFFFFFF")
         elif kind == K_STORE:
@@ -299,19 +326,17 @@ def _generate(ops: list, consts: dict) -> tuple[str, dict]:
             emit(f"v = rt[n % {RB}] + 1", 4)
             emit("if v > t: t = v; cz = 'retirement'", 4)
         if ti.is_lsu:
-            emit("ln = T.lsu_n")
-            emit(f"if ln >= {Q}:")
-            emit(f"v = lq[(ln - {Q}) % {Q}] + 1", 4)
+            emit(f"if lsn >= {Q}:")
+            emit(f"v = lq[(lsn - {Q}) % {Q}] + 1", 4)
             emit("if v > t: t = v; cz = 'lsu'", 4)
         if kind == K_MUL:
             emit("if T.mul_cycle == t: t += 1; cz = 'unit'")
         if ti.is_rvv:
-            vmem = kind in (K_VLOAD, K_VSTORE)
-            emit(f"t, cz = T.rvv_rules(t, cz, cyc, j, {vmem})")
+            _rvv_rules(emit, kind in (K_VLOAD, K_VSTORE), consts)
         # ---- commit
         emit("if t == cyc: slot += 1")
         emit("else:")
-        emit("cyc = t; slot = 1; closed = False; T.vset_in_group = False", 4)
+        emit("cyc = t; slot = 1; closed = False; vsg = False", 4)
         if ti.ends:
             emit("closed = True")
         emit("if t > t0: ST[cz or 'fetch'] += t - t0")
@@ -335,17 +360,16 @@ def _generate(ops: list, consts: dict) -> tuple[str, dict]:
             else:
                 emit("lines = 1")
             emit("bus = lines * lat")
-            emit("sfree = T.slot_free")
-            emit("deq = t + 1 if t + 1 > sfree else sfree")
-            emit(f"lq[ln % {Q}] = deq; T.lsu_n = ln + 1")
-            emit("if ext: T.ext_tx += lines")
+            emit("deq = t + 1 if t + 1 > sfr else sfr")
+            emit(f"lq[lsn % {Q}] = deq; lsn += 1")
+            emit("if ext: ex += lines")
             if kind == K_LOAD:
                 emit("done = deq + 2 + bus")
-                emit("T.slot_free = deq + 3 + bus")
+                emit("sfr = deq + 3 + bus")
                 if ti.writes_x:
                     emit(f"xr[{ti.rd}] = done; xc[{ti.rd}] = 'external_memory' if ext else 'lsu'")
             else:
-                emit("T.slot_free = deq + 1 + bus")
+                emit("sfr = deq + 1 + bus")
                 emit("done = deq + 2 + bus")
             complete = "done"
         elif kind == K_BRANCH:
@@ -372,19 +396,18 @@ def _generate(ops: list, consts: dict) -> tuple[str, dict]:
                 emit(f"xr[{ti.rd}] = t + 1; xc[{ti.rd}] = 'scoreboard'")
             emit("T.cf_pending = n")
         elif kind == K_VSET:
-            emit("T.vset_in_group = True; T.rvv_note(t)")
+            emit("vsg = True")
+            _rvv_note(emit)
             if ti.writes_x:
                 emit(f"xr[{ti.rd}] = t + 1; xc[{ti.rd}] = 'scoreboard'")
         else:  # vector
-            emit("T.rvv_note(t)")
-            emit(f"done = T._vector(TIS[{i}], t)")
+            _rvv_note(emit)
+            _vector_timing(emit, i, ti, consts)
             complete = "done"
         emit(f"r = {complete}")
         emit("if lr > r: r = lr")
         emit(f"rt[n % {RB}] = r; lr = r; n += 1")
     next_pc = npc_expr or str(last.pc + 4)
-    writeback = ("T.cyc = cyc; T.slot = slot; T.closed = closed; T.n = n; T.last_retire = lr; "
-                 "T.line = line; T.visible = vis; T.next_fetch = nf; T.since_flush = sf; T.fetch_why = fwhy")
     emit(f"k = {len(ops)}")
     out.append("        except BaseException:")
     out.append("            " + writeback)
@@ -400,3 +423,129 @@ def _generate(ops: list, consts: dict) -> tuple[str, dict]:
     out.append(f"    block.length = {len(ops)}")
     out.append("    return block")
     return "\n".join(header + out) + "\n", names
+
+
+def _rvv_note(emit) -> None:
+    emit("if t == rvc: rvn += 1")
+    emit("else: rpc = rvc; rpn = rvn; rvc = t; rvn = 1")
+
+
+def _rvv_rules(emit, vmem: bool, c: dict) -> None:
+    """Timing.rvv_rules inline: config interlock (vector memory) and RVV queue capacity."""
+    emit("while True:")
+    if vmem:
+        emit("if (rvn if rvc == t - 1 else (rpn if rpc == t - 1 else 0)):", 4)
+        emit("t += 1; cz = 'vector_config'; continue", 5)
+        emit("if t == cyc and j and vsg:", 4)
+        emit("t += 1; cz = 'vector_config'; continue", 5)
+    emit("while cq and cq[0] <= t: popleft()", 4)
+    emit(f"free = {c['CQ']} - len(cq)", 4)
+    emit(f"cap = (free if free < {c['CAP']} else {c['CAP']}) - (rvn if rvc == t - 1 else (rpn if rpc == t - 1 else 0))",
+         4)
+    emit("if (rvn if rvc == t else (rpn if rpc == t else 0)) + 1 > cap:", 4)
+    emit("t += 1; cz = 'rvv_queue'; continue", 5)
+    emit("break", 4)
+
+
+def _vector_timing(emit, i: int, ti, c: dict) -> None:
+    """Timing._vector inline for instruction i: decode, uop dispatch, execution, retire."""
+    mem = ti.kind in (K_VLOAD, K_VSTORE)
+    load = ti.kind == K_VLOAD
+    DU, UQ, ROB = c["DU"], c["UQ"], c["ROB"]
+    emit("ukey = (V.sew, V.lmul_eff, V.vl)")
+    emit(f"uops = UC{i}.get(ukey)")
+    emit("if uops is None:")
+    emit(f"uops = UC{i}[ukey] = uops_of(TIS[{i}], V)", 4)
+    emit("U = len(uops); vu += U")
+    emit("dec = t + 2 if t + 2 > dcy else dcy")
+    emit(f"if dec == dcy and (dci >= {c['DI']} or dcu + (U if U < {DU} else {DU}) > {DU}): dec += 1")
+    emit(f"if U and un + U > {UQ}:")
+    emit(f"w_ = uq[(un + U - 1 - {UQ}) % {UQ}] + 1", 4)
+    emit("if w_ > dec: dec = w_", 4)
+    emit(f"dcyc = 1 if U <= {DU} else -(-U // {DU})")
+    emit("if dec != dcy: dci = 0; dcu = 0")
+    emit("dcy = dec + dcyc - 1; dci += 1")
+    emit(f"dcu = (dcu + U) if dcyc == 1 else U % {DU}")
+    emit("cq.append(dec)")
+    emit("if U == 0: done = dec + 1")
+    emit("else:")
+    d = 4
+    if mem:
+        emit("access = m.vmem", d)
+        emit("deq = t + 1 if t + 1 > sfr else sfr", d)
+        emit(f"lq[lsn % {c['Q']}] = deq; lsn += 1", d)
+        emit(f"cursor = deq + {c['VMO']}", d)
+        emit(f"lat = {c['AXI']} if access.external else 1", d)
+        emit("lines = access.lines; nl = len(lines)", d)
+    emit("prev = dec + 1; lret = 0; shrob = -1; fi = None", d)
+    emit("for j_, (unit, srcs, dst, reads, newrob) in enumerate(uops):", d)
+    d = 5
+    emit(f"dp = dec + 1 + j_ // {DU}", d)
+    emit("if prev > dp: dp = prev", d)
+    emit("for s_ in srcs:", d)
+    emit("w_ = vr[s_]", d + 1)
+    emit("if w_ > dp: dp = w_", d + 1)
+    emit(f"if newrob and rn >= {ROB}:", d)
+    emit(f"w_ = rob[(rn - {ROB}) % {ROB}] + 1", d + 1)
+    emit("if w_ > dp: dp = w_", d + 1)
+    emit(f"while dp == dpc and (dpu >= {c['DPU']} or (dpu == {c['DPU'] - 1} and dpr + reads > {c['PORTS']})): dp += 1",
+         d)
+    emit("if dp != dpc: dpc = dp; dpu = 0; dpr = 0", d)
+    emit("dpu += 1; dpr += reads", d)
+    emit(f"uq[un % {UQ}] = dp; un += 1; prev = dp", d)
+    unit = ti.unit
+    if mem:
+        emit("nl_ = lines[j_] if j_ < nl else 0", d)
+        emit("if lat > 1: ex += nl_", d)
+        emit("h = dp + 1 if dp + 1 > cursor else cursor", d)
+        emit("bus = nl_ * lat", d)
+        if load:
+            emit("done_ = h + bus + 4", d)
+            emit(f"cursor = h + bus + {c['VLO']}", d)
+        else:
+            emit(f"done_ = h + bus + {c['VSO']}", d)
+            emit("cursor = done_", d)
+    elif unit in ("valu", "vtoscalar"):
+        extra = 1 if ti.key in ("vcpop", "viota") else 0
+        emit("e = dp + 1", d)
+        emit("if ac > e: e = ac", d)
+        emit(f"if e == ac and an >= {c['NALU']}: e += 1", d)
+        emit("if e != ac: ac = e; an = 0", d)
+        emit("an += 1", d)
+        emit(f"done_ = e + {c['ALAT'] - 1 + extra}", d)
+    elif unit == "vmac":
+        emit("e = dp + 1", d)
+        emit("if mc > e: e = mc", d)
+        emit(f"if e == mc and mn >= {c['NMAC']}: e += 1", d)
+        emit("if e != mc: mc = e; mn = 0", d)
+        emit("mn += 1", d)
+        emit(f"done_ = e + {c['MLAT'] - 1}", d)
+    elif unit == "vperm":
+        emit("if fi is None:", d)
+        emit("fi = dp + 1 if dp + 1 > pf else pf", d + 1)
+        emit("if dp + U > fi: fi = dp + U", d + 1)
+        emit("e = fi + j_; pf = e + 1; done_ = fi + U + 1", d)
+    elif unit in ("vred", "vwred", "vcmp"):
+        emit("e = dp + 1 if dp + 1 > pf else pf", d)
+        emit(f"pf = e + {2 if unit == 'vwred' else 1}; done_ = e + {c['PLAT']}", d)
+    else:  # vdiv
+        emit("e = dp + 1 if dp + 1 > vdf else vdf", d)
+        emit("ld_ = 2 + -(-(V.sew + 1) // 3)", d)
+        emit("vdf = e + ld_; done_ = e + ld_", d)
+    emit("if dst >= 0: vr[dst] = done_", d)
+    emit("r_ = done_ if done_ > rc else rc", d)
+    emit(f"if r_ == rc and rcn >= {c['RET']}: r_ += 1", d)
+    emit("if r_ != rc: rc = r_; rcn = 0", d)
+    emit("rcn += 1", d)
+    emit(f"if newrob: rob[rn % {ROB}] = r_; rn += 1; shrob = rn - 1", d)
+    emit(f"elif shrob >= 0: rob[shrob % {ROB}] = r_", d)
+    emit("lret = r_", d)
+    d = 4
+    if mem:
+        emit("sfr = cursor", d)
+    emit("if lret > ri: ri = lret", d)
+    if ti.writes_x:
+        emit(f"xr[{ti.rd}] = lret + {c['TOX']}; xc[{ti.rd}] = 'scoreboard'", d)
+        emit(f"done = lret + {c['TOX']}", d)
+    else:
+        emit("done = lret", d)

@@ -50,6 +50,7 @@ class VectorUnit:
         self.vstart = 0
         self.vxrm = 0
         self.vxsat = 0
+        self._vset_cache: dict = {}
 
     # ------------------------------------------------------------------ state
     def vtype_csr(self) -> int:
@@ -61,6 +62,17 @@ class VectorUnit:
         return int(VLENB * 8 * self.lmul) // self.sew
 
     def set_vtype(self, vtype: int, avl: int) -> int:
+        key = (vtype, avl if avl < 256 else 256)
+        state = self._vset_cache.get(key)
+        if state is None:
+            self._set_vtype(vtype, key[1])
+            state = self._vset_cache[key] = (self.vill, self.vl, self.sew, self.lmul, self.lmul_eff, self.vta,
+                                              self.vma, self.lmul_code)
+            return self.vl
+        (self.vill, self.vl, self.sew, self.lmul, self.lmul_eff, self.vta, self.vma, self.lmul_code) = state
+        return self.vl
+
+    def _set_vtype(self, vtype: int, avl: int) -> int:
         sew_code = (vtype >> 3) & 7
         lmul_code = vtype & 7
         sew = SEW_CODE.get(sew_code)
@@ -762,7 +774,7 @@ def _wmac(m: Machine, op: Op):
             per, per_w = 128 // sew, 64 // sew
             dt = wide_dt[sew]
             acc = views[(wide, True)][rd * per_w : rd * per_w + vl]
-            b = views[(sew, sign_vs2)][rs2 * per : rs2 * per + vl].astype(dt)
+            b = views[(sew, sign_vs2)][rs2 * per : rs2 * per + vl]
             if form == "V":
                 a = views[(sew, sign_src)][rs1 * per : rs1 * per + vl].astype(dt)
             else:
@@ -770,8 +782,7 @@ def _wmac(m: Machine, op: Op):
                 if sign_src and raw >> (sew - 1):
                     raw -= 1 << sew
                 a = dt(raw)
-            np.multiply(a, b, out=b)
-            np.add(acc, b, out=acc)
+            np.add(acc, np.multiply(a, b, dtype=dt), out=acc, casting="unsafe")
             return nxt
         if form == "V":
             a = v.get(rs1, sew, vl, sign_src)
@@ -789,29 +800,33 @@ def _wmac(m: Machine, op: Op):
 def _ext(m: Machine, op: Op):
     v, x, f, rd, rs2, rs1, vm, nxt, word = _common(m, op)
     factor, signed = op.d.vinfo["factor"], op.d.vinfo["signed"]
+    legal: set = set()
+    views = v.views
 
     def fn():
         v.require_valid(word)
         sew, vl, lmul = v.sew, v.vl, v.lmul
         src_eew, src_emul = sew // factor, lmul / factor
-        if src_eew < 8 or src_emul < 0.125:
-            raise _illegal(
-                f"{op.d.name}: the source would be {sew}/{factor}-bit with EMUL={src_emul:g}; "
-                f"set SEW to at least {8 * factor} first",
-                word,
-            )
-        if not (_emul_ok(rd, lmul) and _emul_ok(rs2, src_emul)):
-            raise _illegal(f"{op.d.name}: register numbers must be multiples of their group sizes", word)
-        _check_widen_overlap(op, rd, lmul, rs2, src_emul, word)
-        if not vm and rd == 0:
-            raise _illegal(f"{op.d.name}: a masked instruction cannot write v0 (the mask)", word)
+        if (sew, lmul) not in legal:
+            if src_eew < 8 or src_emul < 0.125:
+                raise _illegal(
+                    f"{op.d.name}: the source would be {sew}/{factor}-bit with EMUL={src_emul:g}; "
+                    f"set SEW to at least {8 * factor} first",
+                    word,
+                )
+            if not (_emul_ok(rd, lmul) and _emul_ok(rs2, src_emul)):
+                raise _illegal(f"{op.d.name}: register numbers must be multiples of their group sizes", word)
+            _check_widen_overlap(op, rd, lmul, rs2, src_emul, word)
+            if not vm and rd == 0:
+                raise _illegal(f"{op.d.name}: a masked instruction cannot write v0 (the mask)", word)
+            legal.add((sew, lmul))
         start = v.vstart
         v.vstart = 0
         if start >= vl:
             return nxt
         if vm and not start:
             per_d, per_s = 128 // sew, 128 // src_eew
-            v.views[(sew, signed)][rd * per_d : rd * per_d + vl] = v.views[(src_eew, signed)][rs2 * per_s : rs2 * per_s + vl]
+            views[(sew, signed)][rd * per_d : rd * per_d + vl] = views[(src_eew, signed)][rs2 * per_s : rs2 * per_s + vl]
             return nxt
         a = v.get(rs2, src_eew, vl, signed)
         v.put(rd, sew, a, start, vl, None if vm else v.mask(vl))
@@ -1330,8 +1345,20 @@ def _contiguous(
     if n <= 0:
         return
     mem = m.mem
+    address &= M32
+    c = m.config
+    off = address - c.dtcm_base
+    if 0 <= off and off + n <= c.dtcm_size:
+        rid = 1
+    else:
+        off = address - c.ext_base
+        if 0 <= off and off + n <= c.ext_size:
+            rid = EXT
+        else:
+            rid = -1
     try:
-        rid, off = mem.region(address & M32, n, store)
+        if rid < 0:
+            rid, off = mem.region(address, n, store)
     except MemoryFault as e:
         # Find the first element that faults, as the element-wise path reports it.
         cause, kind = (CAUSE_STORE_ACCESS, "store_access") if store else (CAUSE_LOAD_ACCESS, "load_access")
@@ -1346,11 +1373,14 @@ def _contiguous(
     else:
         vrf[start : start + n] = buf[off : off + n]
     base = address - lo
-    for r in range(nregs):
-        a = max(lo, r * VLENB)
-        b = min(hi, (r + 1) * VLENB)
-        if b > a:
-            lines[r] = ((base + b - 1) >> 4) - ((base + a) >> 4) + 1
+    if nregs == 1:
+        lines[0] = ((base + hi - 1) >> 4) - ((base + lo) >> 4) + 1
+    else:
+        for r in range(nregs):
+            a = lo if lo > r * VLENB else r * VLENB
+            b = hi if hi < (r + 1) * VLENB else (r + 1) * VLENB
+            if b > a:
+                lines[r] = ((base + b - 1) >> 4) - ((base + a) >> 4) + 1
     access.external = rid == EXT
 
 
@@ -1413,41 +1443,50 @@ def _transfer(
             raise Trap(cause, addr, f"{name} element {first_bad} at {addr:#010x}: {why}", kind)
     per = VLENB // size
     # timing: distinct 16-byte lines per register of the group
-    lines_per_reg = []
-    reg_of = idx // per
-    for r in range(max(1, group) if not whole else max(1, (end * size + VLENB - 1) // VLENB)):
-        sel_r = reg_of == r
-        if sel_r.any():
-            first = a[sel_r] >> 4
-            last = (a[sel_r] + size - 1) >> 4
-            lines_per_reg.append(int(np.unique(np.concatenate([first, last])).size))
-        else:
-            lines_per_reg.append(0)
+    nregs = max(1, group) if not whole else max(1, (end * size + VLENB - 1) // VLENB)
+    firsts = (a >> 4).tolist()
+    lasts = ((a + (size - 1)) >> 4).tolist() if size > 1 else firsts
+    regs_of = (idx // per).tolist()
+    seen: list[set] = [set() for _ in range(nregs)]
+    for r, lo_line, hi_line in zip(regs_of, firsts, lasts, strict=True):
+        if r < nregs:
+            seen[r].add(lo_line)
+            seen[r].add(hi_line)
+    lines_per_reg = [len(lines) for lines in seen]
     access.lines.extend(lines_per_reg)
     access.uops += len(lines_per_reg)
-    if (regions == EXT).any():
-        access.external = True
     view = v.views[(eew, False)]
     base_elem = reg * (VLENB * 8 // eew)
-    byte_offsets = np.arange(size, dtype=np.int64)
-    for rid in np.unique(regions):
-        sel_r = regions == rid
-        offs = (a[sel_r] - mem.bases[rid])[:, None] + byte_offsets[None, :]
+    positions_all = base_elem + idx
+    single = bool((regions == regions[0]).all())
+    for rid in ([int(regions[0])] if single else np.unique(regions).tolist()):
+        if rid == EXT:
+            access.external = True
+        if single:
+            offs0, positions = a - mem.bases[rid], positions_all
+        else:
+            sel_r = regions == rid
+            offs0, positions = a[sel_r] - mem.bases[rid], positions_all[sel_r]
         buf = mem.np[rid]
-        positions = base_elem + idx[sel_r]
+        if size == 1:
+            if store:
+                buf[offs0] = view[positions]
+                if rid == EXT:
+                    mem.ext_written_np[offs0] = 1
+            else:
+                view[positions] = buf[offs0]
+            continue
+        offs = offs0[:, None] + _BYTE_OFFSETS[size]
         if store:
-            data = view[positions].astype(np.uint64)
-            for b in range(size):
-                buf[offs[:, b]] = ((data >> np.uint64(8 * b)) & np.uint64(0xFF)).astype(np.uint8)
+            buf[offs] = view[positions].view(np.uint8).reshape(-1, size)
             if rid == EXT:
                 mem.ext_written_np[offs.ravel()] = 1
         else:
-            raw = buf[offs].astype(np.uint64)
-            value = np.zeros(len(positions), dtype=np.uint64)
-            for b in range(size):
-                value |= raw[:, b] << np.uint64(8 * b)
-            view[positions] = value.astype(view.dtype)
+            view[positions] = np.ascontiguousarray(buf[offs]).view(view.dtype).ravel()
     return new_vl
+
+
+_BYTE_OFFSETS = {2: np.arange(2, dtype=np.int64)[None, :], 4: np.arange(4, dtype=np.int64)[None, :]}
 
 
 def _classify(mem, addrs: np.ndarray, size: int, store: bool) -> np.ndarray:
