@@ -43,7 +43,12 @@ def _same(program, config, placements=(), check_memory=None):
     return a
 
 
-@pytest.mark.parametrize("task_id", ORDER)
+QUICK = ("relu", "softmax", "gemm", "depthwise_conv")
+
+
+@pytest.mark.parametrize(
+    "task_id", [t if t in QUICK else pytest.param(t, marks=pytest.mark.slow) for t in ORDER]
+)
 def test_baselines_time_identically_on_both_engines(task_id):
     instance = PLATFORM.prepare(task_id, "C1", 0)
     program = PLATFORM.build(PLATFORM.baseline(task_id, "C1")).program

@@ -50,7 +50,13 @@ def _load(path: Path, config, language: str | None = None):
     suffix = path.suffix.lower()
     if suffix == ".elf" or language == "elf":
         try:
-            return read_program(path.read_bytes()), []
+            data = path.read_bytes()
+            program = read_program(data)
+            for name in ("kernel.S", "kernel.c"):  # the names our builds give the source file
+                candidate = read_program(data, name)
+                if candidate.line_rows:
+                    return candidate, []
+            return program, []
         except (ProgramError, OSError) as exc:
             raise BadInput(f"{path}: {exc}") from None
     lang = language or ("c" if suffix == ".c" else "asm")
