@@ -38,6 +38,14 @@ _FORBIDDEN = re.compile(r"^\s*(#\s*include|#\s*import|#\s*embed|\.include|\.incb
 _ALLOWED_HEADERS = re.compile(r"^\s*#\s*include\s*<(riscv_vector|stdint|stddef|stdbool|limits)\.h>\s*$")
 
 
+_OBJECT_CACHE: dict[tuple[str, str], bytes] = {}  # (file name, source) of our own objects -> object bytes
+
+
+def _zig_env() -> dict[str, str]:
+    """zig keeps its compiler caches in its usual per-user place (as pip does), never in our work dirs."""
+    return dict(os.environ)
+
+
 class ToolchainMissing(RuntimeError):
     """The ziglang wheel (zig's clang and ld.lld) is not installed."""
 
@@ -256,20 +264,21 @@ def build_program(
         )
     with tempfile.TemporaryDirectory(prefix="kc-coral-") as tmp:
         work = Path(tmp)
-        env = dict(
-            os.environ,
-            ZIG_GLOBAL_CACHE_DIR=str(work / "zig-cache"),
-            ZIG_LOCAL_CACHE_DIR=str(work / "zig-cache"),
-        )
+        env = _zig_env()
         name = KERNEL_NAME[language]
         (work / name).write_text(source, encoding="utf-8", errors="surrogateescape")
         objects = []
         diagnostics: list[Diagnostic] = []
         units = [(name, None)] + [("crt0.S", crt)] + [(n, s) for n, s in extra_objects]
         for unit, text in units:
-            if text is not None:
-                (work / unit).write_text(text)
             obj = unit.rsplit(".", 1)[0] + ".o"
+            if text is not None:
+                cached = _OBJECT_CACHE.get((unit, text))
+                if cached is not None:  # our own start-up and support objects: assembled once
+                    (work / obj).write_bytes(cached)
+                    objects.append(obj)
+                    continue
+                (work / unit).write_text(text)
             args = [
                 zig,
                 "cc",
@@ -290,6 +299,7 @@ def build_program(
                     "-fdata-sections",
                     "-std=gnu11",
                     "-ffreestanding",
+                    "-fno-sanitize=all",
                     "-Wall",
                 ]
             result = _run(args, work, env, timeout)
@@ -297,6 +307,7 @@ def build_program(
             if unit != name:  # our own files must build; their problems are ours
                 if result.returncode != 0:
                     raise RuntimeError(f"internal Coral toolchain error in {unit}:\n{result.stderr}")
+                _OBJECT_CACHE[(unit, text)] = (work / obj).read_bytes()
                 objects.append(obj)
                 continue
             diagnostics.extend(found)
@@ -522,10 +533,10 @@ def compile_to_assembly(c_source: str, *, opt: str = "-O2", timeout: float = TOO
         return None, [Diagnostic(0, 0, "the Coral toolchain is missing: install the 'ziglang' Python package")]
     with tempfile.TemporaryDirectory(prefix="kc-coral-") as tmp:
         work = Path(tmp)
-        env = dict(os.environ, ZIG_GLOBAL_CACHE_DIR=str(work / "zig-cache"), ZIG_LOCAL_CACHE_DIR=str(work / "zig-cache"))
+        env = _zig_env()
         (work / "kernel.c").write_text(c_source)
         args = [zig, "cc", *compile_flags(), "-S", "kernel.c", "-o", "kernel.s", opt, "-fomit-frame-pointer",
-                "-fno-unwind-tables", "-fno-asynchronous-unwind-tables", "-std=gnu11", "-ffreestanding", "-Wall"]
+                "-fno-unwind-tables", "-fno-asynchronous-unwind-tables", "-std=gnu11", "-ffreestanding", "-Wall", "-fno-sanitize=all", "-g0"]
         result = _run(args, work, env, timeout)
         diagnostics = parse_compiler_output(result.stderr, "kernel.c", work)
         if result.returncode != 0 or not (work / "kernel.s").exists():
