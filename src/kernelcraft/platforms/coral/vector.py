@@ -782,7 +782,7 @@ def _wmac(m: Machine, op: Op):
                 if sign_src and raw >> (sew - 1):
                     raw -= 1 << sew
                 a = dt(raw)
-            np.add(acc, np.multiply(a, b, dtype=dt), out=acc, casting="unsafe")
+            acc += b * a  # b (SEW) times a (2*SEW) promotes to 2*SEW; wraps like the hardware
             return nxt
         if form == "V":
             a = v.get(rs1, sew, vl, sign_src)
