@@ -120,8 +120,10 @@ def _record_loop(result: EpisodeResult, outcome: LoopOutcome, stats: ToolStats) 
 def _record_scoring(result: EpisodeResult, report: ScoringReport) -> None:
     result.success = report.success
     result.visible_correct = result.visible_correct or report.visible_correct
+    result.cycles_consistent = report.cycles_consistent
+    result.scored_kernel = report.kernel if report.kernel != "none" else None
     if report.success:
-        result.best_cycles = report.visible_cycles
+        result.best_cycles = report.scored_cycles
         result.speedup = report.speedup
 
 
