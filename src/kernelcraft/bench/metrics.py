@@ -24,29 +24,48 @@ ERROR_TYPES = ("S", "F", "T")  # syntax, functional, tool-use failure
 PASS_AT_K = (1, 2, 5, 10, 20, 50, 100)
 
 
+PRICE_FIELDS = frozenset({"input", "output", "cached_input", "reasoning", "cache_write_5m", "cache_write_1h"})
+
+
 class PriceError(ValueError):
     """Unusable price table; the message is one line."""
 
 
 @dataclass(frozen=True)
 class Price:
-    """USD per million tokens."""
+    """USD per million tokens.
+
+    Input tokens are priced by how they were billed: read from the prompt cache at
+    ``cached_input``, written to it at ``cache_write_5m`` or ``cache_write_1h`` (Anthropic
+    charges a premium for writes, by the entry's lifetime), the rest at ``input``. A rate
+    left unset is the input rate: no discount, no premium.
+    """
 
     input: float
     output: float
     cached_input: float | None = None
     reasoning: float = 0.0
+    cache_write_5m: float | None = None
+    cache_write_1h: float | None = None
 
     def cost(self, tokens: TokenCounts) -> float:
-        cached = min(max(tokens.cached, 0), tokens.input)
-        cached_rate = self.input if self.cached_input is None else self.cached_input
+        total = max(tokens.input, 0)
+        cached = min(max(tokens.cached, 0), total)
+        write_5m = min(max(tokens.cache_write_5m, 0), total - cached)
+        write_1h = min(max(tokens.cache_write_1h, 0), total - cached - write_5m)
         usd = (
-            (tokens.input - cached) * self.input
-            + cached * cached_rate
+            (total - cached - write_5m - write_1h) * self.input
+            + cached * _rate(self.cached_input, self.input)
+            + write_5m * _rate(self.cache_write_5m, self.input)
+            + write_1h * _rate(self.cache_write_1h, self.input)
             + tokens.output * self.output
             + tokens.reasoning * self.reasoning
         )
         return usd / 1e6
+
+
+def _rate(rate: float | None, fallback: float) -> float:
+    return fallback if rate is None else rate
 
 
 @dataclass
@@ -82,7 +101,7 @@ def parse_prices(text: str, source: str = "price table") -> PriceTable:
     for name, fields in data.items():
         if not isinstance(fields, dict):
             raise PriceError(f"{source}: [{name!r}] must be a table with input and output prices")
-        unknown = set(fields) - {"input", "output", "cached_input", "reasoning"}
+        unknown = set(fields) - PRICE_FIELDS
         if unknown:
             raise PriceError(f"{source}: [{name!r}] has unknown field {sorted(unknown)[0]!r}")
         try:
