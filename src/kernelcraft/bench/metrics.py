@@ -347,6 +347,7 @@ class GroupMetrics:
     end_reasons: dict[str, int]
     tokens: TokenCounts
     mean_total_tokens: float | None
+    cache_hit_rate: float | None  # share of input tokens read from the prompt cache
     cost_usd: float | None  # None when no episode could be priced
     unpriced_models: list[str]
     wall_time_s: float
@@ -369,6 +370,7 @@ class GroupMetrics:
             "end_reasons": self.end_reasons,
             "tokens": self.tokens.model_dump(),
             "mean_total_tokens": self.mean_total_tokens,
+            "cache_hit_rate": self.cache_hit_rate,
             "cost_usd": self.cost_usd,
             "unpriced_models": self.unpriced_models,
             "wall_time_s": self.wall_time_s,
@@ -381,16 +383,18 @@ def total_tokens(tokens: TokenCounts) -> int:
     return tokens.input + tokens.output
 
 
+def cache_hit_rate(tokens: TokenCounts) -> float | None:
+    """Share of input tokens served from the prompt cache; None without input."""
+    return min(tokens.cached, tokens.input) / tokens.input if tokens.input > 0 else None
+
+
 def group_metrics(results: Sequence[EpisodeResult], prices: PriceTable | None = None) -> GroupMetrics:
     n = len(results)
     successes = sum(r.success for r in results)
     speedups = [s for r in results if (s := episode_speedup(r)) is not None]
     errors = Counter(c for r in results for c in set(r.error_categories))
     tokens = TokenCounts(
-        input=sum(r.tokens.input for r in results),
-        output=sum(r.tokens.output for r in results),
-        reasoning=sum(r.tokens.reasoning for r in results),
-        cached=sum(r.tokens.cached for r in results),
+        **{name: sum(getattr(r.tokens, name) for r in results) for name in TokenCounts.model_fields}
     )
     cost = None
     unpriced: set[str] = set()
@@ -419,6 +423,7 @@ def group_metrics(results: Sequence[EpisodeResult], prices: PriceTable | None = 
         end_reasons=dict(sorted(Counter(r.end_reason or "unknown" for r in results).items())),
         tokens=tokens,
         mean_total_tokens=_mean([total_tokens(r.tokens) for r in results]),
+        cache_hit_rate=cache_hit_rate(tokens),
         cost_usd=cost,
         unpriced_models=sorted(unpriced),
         wall_time_s=sum(r.wall_time_s for r in results),
