@@ -96,9 +96,4 @@ def run_loop(
 
 
 def _usage_fields(usage: Usage) -> dict[str, int]:
-    return {
-        "input_tokens": usage.input_tokens,
-        "output_tokens": usage.output_tokens,
-        "reasoning_tokens": usage.reasoning_tokens,
-        "cached_tokens": usage.cached_tokens,
-    }
+    return usage.as_fields()  # cache reads and writes included

@@ -296,6 +296,35 @@ class AnthropicPromptCache:
         return reply
 
 
+# A scripted model's move on one turn: tool calls as (name, arguments), or a final text.
+Step = list[tuple[str, dict[str, Any]]] | str
+
+
+def anthropic_agent(script: Callable[[int, dict[str, Any]], Step], chars_per_token: int = 4) -> Responder:
+    """A responder playing `script(turn, request body)` as Claude would answer on the wire.
+
+    The turn is counted from the request's assistant messages, so the agent is stateless;
+    output tokens are the reply's JSON length over `chars_per_token`.
+    """
+
+    def respond(request: RecordedRequest) -> Reply:
+        turn = sum(m["role"] == "assistant" for m in request.body["messages"]) + 1
+        step = script(turn, request.body)
+        if isinstance(step, str):
+            content, stop = [{"type": "text", "text": step}], "end_turn"
+        else:
+            content = [{"type": "text", "text": f"Turn {turn}."}]
+            content += [
+                {"type": "tool_use", "id": f"toolu_{turn:02d}_{i}", "name": name, "input": args}
+                for i, (name, args) in enumerate(step)
+            ]
+            stop = "tool_use"
+        output = math.ceil(len(json.dumps(content)) / chars_per_token)
+        return anthropic_message(content, stop_reason=stop, output_tokens=output)
+
+    return respond
+
+
 def prompt_blocks(body: dict[str, Any]) -> list[tuple[str, dict[str, Any] | None]]:
     """A Messages request as (canonical text, cache_control marker or None) per block."""
     out: list[tuple[str, dict[str, Any] | None]] = []

@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Callable, Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -25,6 +26,7 @@ from .fake_servers import (
     FakeServer,
     RecordedRequest,
     Reply,
+    anthropic_agent,
     anthropic_message,
     gemini_cached_content,
     gemini_error,
@@ -312,6 +314,33 @@ def test_cache_reads_and_writes_are_priced_as_billed(server: FakeServer) -> None
     )
     expected = (1_000 * 3.0 + 100_000 * 0.30 + 10_000 * 3.75 + 20_000 * 6.0 + 2_000 * 15.0) / 1e6
     assert prices.cost("anthropic:claude-test", tokens) == pytest.approx(expected)
+
+
+def test_an_episode_records_cache_reads_and_writes(
+    server: FakeServer, cache_clock: list[float], tmp_path: Path
+) -> None:
+    """The real episode (system prompt of the platform, tools, loop) against the billing fake:
+    every turn's usage line and result.json carry reads and writes."""
+    from kernelcraft.agent.episode import run_episode
+    from kernelcraft.bench.results import EpisodeSpec
+
+    server.biller = AnthropicPromptCache(clock=lambda: cache_clock[0]).bill
+    server.responder = anthropic_agent(lambda turn, body: [("check_syntax", {})] if turn < 3 else "Done.")
+    options = {"base_url": server.url, "retry_base_s": "0.01"}
+    spec = EpisodeSpec(model="anthropic:claude-test", task="silu", config="C1", model_options=options)
+    result = run_episode(spec, tmp_path)
+
+    lines = [json.loads(line) for line in (tmp_path / "transcript.jsonl").read_text().splitlines()]
+    first, second, third = [line for line in lines if line["type"] == "usage"]
+    assert first["cache_write_5m_tokens"] == first["input_tokens"] > 10_000  # the platform's system prompt
+    assert (
+        second["cached_tokens"] == first["input_tokens"] and third["cached_tokens"] == second["input_tokens"]
+    )
+    assert all(line["cache_write_1h_tokens"] == 0 for line in (first, second, third))
+    turns = (first, second, third)
+    assert result.tokens.input == sum(t["input_tokens"] for t in turns)
+    assert result.tokens.cached == sum(t["cached_tokens"] for t in turns)
+    assert result.tokens.cache_write_5m == sum(t["cache_write_5m_tokens"] for t in turns)
 
 
 # -- OpenAI and compatible servers ----------------------------------------------------
