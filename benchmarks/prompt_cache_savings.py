@@ -11,9 +11,9 @@ Time is simulated: every model turn advances the cache's clock by --turn-seconds
 counts are JSON characters over 4, so absolute numbers approximate a real tokenizer's; the
 ratios between the modes are the point.
 
-The same cells are run with prompt_cache=off, on (5-minute entries) and on with
-cache_ttl=1h, one episode after another as a run with concurrency 1 would, and priced with
-the shipped prices.toml.
+The same cells are run with prompt_cache=off, and on with cache_ttl=5m, 1h and auto (the
+default: 5-minute entries until a turn takes over 4 minutes), one episode after another as
+a run with concurrency 1 would, and priced with the shipped prices.toml.
 
     python benchmarks/prompt_cache_savings.py
     python benchmarks/prompt_cache_savings.py --tasks silu,decoder_llama --configs C1,C2 --turn-seconds 400
@@ -34,6 +34,7 @@ from typing import Any
 
 from kernelcraft.agent.episode import run_episode
 from kernelcraft.agent.messages import Message
+from kernelcraft.agent.providers.anthropic import AnthropicModel
 from kernelcraft.agent.providers.scripted import TaskRef, baseline_kernel, task_from_conversation
 from kernelcraft.bench.metrics import PriceTable, cache_hit_rate, load_prices
 from kernelcraft.bench.results import EpisodeResult, EpisodeSpec, TokenCounts
@@ -43,7 +44,7 @@ DEFAULT_PLATFORM = EpisodeSpec.model_fields["platform"].default
 DEFAULT_CONFIGS = "C1"  # with every task the platform supports: 20 cells on the default platform
 MODEL = "anthropic:claude-sonnet-4-5"  # the spec the episodes run; costs are shown for several
 PRICED_MODELS = ("anthropic:claude-sonnet-4-5", "anthropic:claude-opus-4-5", "anthropic:claude-haiku-4-5")
-MODES = (("off", "5m"), ("on", "5m"), ("on", "1h"))
+MODES = (("off", "auto"), ("on", "5m"), ("on", "1h"), ("on", "auto"))
 FAKE_KEY = "sk-ant-local-fake-server"  # only ever sent to the local fake server
 
 
@@ -114,6 +115,7 @@ def run_mode(
 ) -> list[EpisodeResult]:
     clock = [0.0]
     cache = fakes.AnthropicPromptCache(clock=lambda: clock[0])
+    AnthropicModel.clock = staticmethod(lambda: clock[0])  # the adapter times turns on the same clock
 
     def bill(request: Any, reply: Any) -> Any:
         clock[0] += args.turn_seconds
@@ -180,16 +182,14 @@ def report(runs: list[ModeRun], prices: PriceTable, args: argparse.Namespace, ce
             f"billed eq. {billed_input_equivalent(r.tokens):>11,.0f}"
         )
     print()
-    print(f"Cost of the {cells}-cell matrix at list prices (prices.toml), input + output:")
-    print(f"{'model':<30}" + "".join(f"{run.label:>12}" for run in runs) + f"{'saved (on)':>22}")
+    print(f"Cost of the {cells}-cell matrix at list prices (prices.toml), input + output; change from off:")
+    print(f"{'model':<30}" + "".join(f"{run.label:>20}" for run in runs))
     for name in PRICED_MODELS:
         costs = [sum(prices.cost(name, r.tokens) or 0.0 for r in run.results) for run in runs]
-        saved = costs[0] - costs[1]
-        print(
-            f"{name:<30}"
-            + "".join(f"{f'${c:,.2f}':>12}" for c in costs)
-            + f"{f'${saved:,.2f} ({100 * saved / costs[0]:.0f}%)':>22}"
-        )
+        cells_text = [f"${costs[0]:,.2f}"] + [
+            f"${c:,.2f} ({100 * (c / costs[0] - 1):+.0f}%)" for c in costs[1:]
+        ]
+        print(f"{name:<30}" + "".join(f"{text:>20}" for text in cells_text))
 
 
 def main(argv: list[str] | None = None) -> int:

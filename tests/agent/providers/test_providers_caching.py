@@ -196,6 +196,36 @@ def test_anthropic_one_hour_ttl_and_caching_off(server: FakeServer) -> None:
     assert server.requests[0].body["system"] == LONG_SYSTEM
 
 
+def test_anthropic_auto_ttl_turns_to_an_hour_after_a_slow_turn(server: FakeServer) -> None:
+    now = [0.0]
+    server.biller = AnthropicPromptCache(clock=lambda: now[0]).bill
+    model = make("anthropic", server)  # cache_ttl=auto by default
+    model.clock = lambda: now[0]
+    history = opening()
+    ttls, usages = [], []
+    for pause in (0, 60, 290, 10, 1800):  # the third turn comes 290 s after the second
+        now[0] += pause
+        usages += play(model, server, anthropic_turn, 1, history)
+        ttls.append({m[2].get("ttl", "5m") for m in markers(server.requests[-1].body)})
+    # Once a turn took longer than 4 minutes, the episode stays on hour-long entries.
+    assert ttls == [{"5m"}, {"5m"}, {"1h"}, {"1h"}, {"1h"}]
+    second, third, fourth, fifth = usages[1:]
+    assert third.cached_tokens == second.input_tokens  # 290 s: the 5-minute entry was still there
+    assert third.cache_write_5m_tokens == 0 < third.cache_write_1h_tokens
+    assert fifth.cached_tokens == fourth.input_tokens  # 30 minutes later, read from the hour-long entry
+
+
+def test_a_fixed_ttl_never_changes(server: FakeServer) -> None:
+    now = [0.0]
+    model = make("anthropic", server, cache_ttl="5m")
+    model.clock = lambda: now[0]
+    history = opening()
+    for pause in (0, 600):
+        now[0] += pause
+        play(model, server, anthropic_turn, 1, history)
+    assert all("ttl" not in m[2] for r in server.requests for m in markers(r.body))
+
+
 @pytest.fixture
 def cache_clock() -> Iterator[list[float]]:
     now = [1000.0]
@@ -397,7 +427,7 @@ def test_gemini_explicit_cache_holds_system_and_tools(
         ("POST", "gemini-test:generateContent"),
     ]
     create = server.requests[0].body
-    assert create["model"] == "models/gemini-test" and create["ttl"] == "300s"
+    assert create["model"] == "models/gemini-test" and create["ttl"] == "3600s"  # auto: an hour
     assert create["systemInstruction"]["parts"] == [{"text": LONG_SYSTEM}]
     assert [d["name"] for d in create["tools"][0]["functionDeclarations"]] == [t.name for t in TOOLS]
     for request in server.requests[1:]:
@@ -416,18 +446,23 @@ def test_gemini_explicit_cache_is_extended_then_replaced(
     server: FakeServer, explicit_caches: list[float]
 ) -> None:
     server.enqueue(gemini_cached_content("cachedContents/kc1"))
-    model = make("google", server, prompt_cache="explicit", cache_ttl="1h")
+    model = make("google", server, prompt_cache="explicit", cache_ttl="5m")
     play(model, server, gemini_turn, 1, opening())
-    assert server.requests[0].body["ttl"] == "3600s"
+    assert server.requests[0].body["ttl"] == "300s"
 
-    explicit_caches[0] += 1900  # past half its hour: extended in place
+    explicit_caches[0] += 100  # within the first half of its lifetime: used as it is
+    server.requests.clear()
+    play(model, server, gemini_turn, 1, opening())
+    assert by_method(server) == [("POST", "gemini-test:generateContent")]
+
+    explicit_caches[0] += 100  # past half its lifetime: extended in place
     server.requests.clear()
     server.enqueue(gemini_cached_content("cachedContents/kc1"))
     play(model, server, gemini_turn, 1, opening())
     assert by_method(server) == [("PATCH", "kc1"), ("POST", "gemini-test:generateContent")]
-    assert server.requests[0].body == {"ttl": "3600s"}
+    assert server.requests[0].body == {"ttl": "300s"}
 
-    explicit_caches[0] += 3700  # expired: a new cache
+    explicit_caches[0] += 400  # expired: a new cache
     server.requests.clear()
     server.enqueue(gemini_cached_content("cachedContents/kc2"))
     play(model, server, gemini_turn, 1, opening())

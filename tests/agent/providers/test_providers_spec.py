@@ -116,7 +116,7 @@ def test_unset_options_are_ignored() -> None:
         ("openai:gpt-5.2", {"base_url": "localhost:1234"}, "base URL must start with http"),
         ("openai:gpt-5.2", {"colour": "blue"}, "accepted: base_url, cache_ttl, max_retries, max_tokens"),
         ("anthropic:c", {"prompt_cache": "sometimes"}, "prompt_cache must be one of on, off, explicit"),
-        ("anthropic:c", {"cache_ttl": "24h"}, "cache_ttl must be one of 5m, 1h"),
+        ("anthropic:c", {"cache_ttl": "24h"}, "cache_ttl must be one of auto, 5m, 1h"),
         ("openai:gpt-5.2", {"prompt_cache_key": "my run"}, "prompt_cache_key must be 1 to 64 characters"),
         ("openai:gpt-5.2", {"prompt_cache_key": "k" * 65}, "prompt_cache_key must be 1 to 64 characters"),
     ],

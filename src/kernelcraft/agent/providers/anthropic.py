@@ -5,12 +5,16 @@ API's limit: the last tool (the tool schemas), the system prompt, the end of the
 request (so its cached prefix is read back whatever the number of blocks in between) and
 the end of this request (written for the next turn). The markers move with the conversation
 but the content before them never changes, so every turn reads what the one before wrote.
+Entries live 5 minutes (refreshed by every read) or, with cache_ttl=1h, an hour at a higher
+write price; cache_ttl=auto (the default) switches an episode to hour-long entries once one
+of its turns takes long enough that 5-minute entries would expire before the next request.
 """
 
 from __future__ import annotations
 
 import json
 import time
+from collections.abc import Callable
 from typing import Any
 
 import anthropic
@@ -30,10 +34,15 @@ DEFAULT_MAX_TOKENS = 16_000  # the API requires a limit; this leaves room for a 
 MIN_THINKING_BUDGET = 1024  # the API's lower bound for budget_tokens
 THINKING_BLOCK_TYPES = ("thinking", "redacted_thinking")
 MAX_CACHE_BREAKPOINTS = 4  # the API rejects requests with more cache_control markers
+# Under cache_ttl=auto, a gap between two requests longer than this (5 minutes less a margin
+# for the time the API takes to write the entry) makes the episode's entries hour-long.
+SLOW_TURN_S = 240.0
 
 
 class AnthropicModel:
     """One Claude model; thinking blocks travel in Message.provider_state between turns."""
+
+    clock: Callable[[], float] = staticmethod(time.monotonic)  # times the gaps between turns
 
     def __init__(self, settings: ProviderSettings, *, name: str | None = None, api_key: str | None = None):
         self.max_tokens = resolve_max_tokens(settings)
@@ -48,13 +57,22 @@ class AnthropicModel:
         if settings.base_url:
             client_kwargs["base_url"] = settings.base_url
         self._client = anthropic.Anthropic(**client_kwargs)
-        self.cache_control: dict[str, str] | None = None
-        if settings.prompt_cache != "off":
-            self.cache_control = {"type": "ephemeral"}
-            if settings.cache_ttl != "5m":  # the API's default; sent only when another is chosen
-                self.cache_control["ttl"] = settings.cache_ttl
+        self.long_ttl = settings.cache_ttl == "1h"
+        self._last_request_at: float | None = None
+
+    @property
+    def cache_control(self) -> dict[str, str] | None:
+        """The marker for this request's breakpoints, or None with caching off."""
+        if self.settings.prompt_cache == "off":
+            return None
+        # 5 minutes is the API's default, so its marker names no ttl.
+        return {"type": "ephemeral", "ttl": "1h"} if self.long_ttl else {"type": "ephemeral"}
 
     def generate(self, messages: list[Message], tools: list[ToolSpec]) -> ModelResponse:
+        now = self.clock()
+        if self.settings.cache_ttl == "auto" and self._last_request_at is not None:
+            self.long_ttl = self.long_ttl or now - self._last_request_at > SLOW_TURN_S
+        self._last_request_at = now
         request = self.build_request(messages, tools)
         started = time.monotonic()
         reply = call_with_retries(
@@ -64,7 +82,7 @@ class AnthropicModel:
             provider=PROVIDER,
             secrets=[self._api_key],
         )
-        response = parse_response(reply, default_write_ttl=self.settings.cache_ttl)
+        response = parse_response(reply, default_write_ttl="1h" if self.long_ttl else "5m")
         response.duration_s = time.monotonic() - started
         return response
 
@@ -81,8 +99,9 @@ class AnthropicModel:
             request["tools"] = [
                 {"name": t.name, "description": t.description, "input_schema": t.parameters} for t in tools
             ]
-        if self.cache_control is not None:
-            mark_cache_breakpoints(request, self.cache_control)
+        marker = self.cache_control
+        if marker is not None:
+            mark_cache_breakpoints(request, marker)
         if self.settings.thinking_budget is not None:
             request["thinking"] = {"type": "enabled", "budget_tokens": self.settings.thinking_budget}
         if self.settings.temperature is not None:

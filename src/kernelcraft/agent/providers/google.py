@@ -41,7 +41,9 @@ LOCAL_ID_PREFIX = "kc-call-"
 MALFORMED_ID_PREFIX = "kc-call-malformed-"
 # Gemini reports e.g. "Malformed function call: print(default_api.write_code(code=...".
 _MALFORMED_NAME = re.compile(r"default_api\.(\w+)\(")
-TTL_SECONDS = {"5m": 300, "1h": 3600}
+# "auto" is an hour: an expired cache must be created again, while an idle hour of storage
+# for a system prompt costs a few cents at most.
+TTL_SECONDS = {"5m": 300, "1h": 3600, "auto": 3600}
 # A request naming a cache the server no longer has (expired, deleted) fails with one of these.
 STALE_CACHE_STATUSES = (400, 403, 404)
 

@@ -36,7 +36,9 @@ THINKING_LEVELS = ("minimal", "low", "medium", "high")
 # asked for (OpenAI and Gemini still cache long prefixes on their own); explicit: as on, and
 # Gemini models also keep system prompt and tools in an explicit context cache.
 PROMPT_CACHE_MODES = ("on", "off", "explicit")
-CACHE_TTLS = ("5m", "1h")
+# auto: Anthropic entries live 5 minutes until a turn of the episode takes longer than that
+# would survive, then 1 hour; Gemini explicit caches live 1 hour (storage is cheap).
+CACHE_TTLS = ("auto", "5m", "1h")
 MAX_CACHE_KEY_CHARS = 64
 DEFAULT_TIMEOUT_S = 600.0  # reasoning models can think for minutes before the first byte
 
@@ -53,7 +55,7 @@ class ProviderSettings:
     thinking_budget: int | None = None
     thinking_level: str | None = None
     prompt_cache: str = "on"
-    cache_ttl: str = "5m"
+    cache_ttl: str = "auto"
     prompt_cache_key: str | None = None
 
 
@@ -91,7 +93,7 @@ def parse_settings(provider: str, model: str, options: Mapping[str, Any]) -> Pro
         thinking_budget=_number(given, "thinking_budget", int, minimum=0),
         thinking_level=_choice(given, "thinking_level", THINKING_LEVELS),
         prompt_cache=_choice(given, "prompt_cache", PROMPT_CACHE_MODES) or "on",
-        cache_ttl=_choice(given, "cache_ttl", CACHE_TTLS) or "5m",
+        cache_ttl=_choice(given, "cache_ttl", CACHE_TTLS) or "auto",
         prompt_cache_key=_cache_key(given.get("prompt_cache_key")),
     )
 
