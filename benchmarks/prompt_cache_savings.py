@@ -37,7 +37,7 @@ from kernelcraft.agent.messages import Message
 from kernelcraft.agent.providers.anthropic import AnthropicModel
 from kernelcraft.agent.providers.scripted import TaskRef, baseline_kernel, task_from_conversation
 from kernelcraft.bench.metrics import PriceTable, cache_hit_rate, load_prices
-from kernelcraft.bench.results import EpisodeResult, EpisodeSpec, TokenCounts
+from kernelcraft.episodes import EpisodeResult, EpisodeSpec, TokenCounts
 from kernelcraft.tasks import all_tasks
 
 DEFAULT_PLATFORM = EpisodeSpec.model_fields["platform"].default

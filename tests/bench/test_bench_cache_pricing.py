@@ -17,7 +17,7 @@ from kernelcraft.bench.metrics import (
     parse_prices,
 )
 from kernelcraft.bench.report import write_report
-from kernelcraft.bench.results import EpisodeResult, EpisodeSpec, TokenCounts
+from kernelcraft.episodes import EpisodeResult, EpisodeSpec, TokenCounts
 
 from .conftest import run_matrix
 

@@ -19,7 +19,7 @@ from kernelcraft.agent.messages import Message, ToolResult, Usage
 from kernelcraft.agent.providers import create_model
 from kernelcraft.agent.providers.google import EXPLICIT_CACHES
 from kernelcraft.bench.metrics import parse_prices
-from kernelcraft.bench.results import TokenCounts
+from kernelcraft.episodes import TokenCounts
 
 from .fake_servers import (
     AnthropicPromptCache,
@@ -352,7 +352,7 @@ def test_an_episode_records_cache_reads_and_writes(
     """The real episode (system prompt of the platform, tools, loop) against the billing fake:
     every turn's usage line and result.json carry reads and writes."""
     from kernelcraft.agent.episode import run_episode
-    from kernelcraft.bench.results import EpisodeSpec
+    from kernelcraft.episodes import EpisodeSpec
 
     server.biller = AnthropicPromptCache(clock=lambda: cache_clock[0]).bill
     server.responder = anthropic_agent(lambda turn, body: [("check_syntax", {})] if turn < 3 else "Done.")
