@@ -38,6 +38,7 @@ from kernelcraft.agent.providers.anthropic import AnthropicModel
 from kernelcraft.agent.providers.scripted import TaskRef, baseline_kernel, task_from_conversation
 from kernelcraft.bench.metrics import PriceTable, cache_hit_rate, load_prices
 from kernelcraft.episodes import EpisodeResult, EpisodeSpec, TokenCounts
+from kernelcraft.platforms.registry import get_platform
 from kernelcraft.tasks import all_tasks
 
 DEFAULT_PLATFORM = EpisodeSpec.model_fields["platform"].default
@@ -203,7 +204,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--turn-seconds", type=float, default=30.0, help="simulated seconds per model turn")
     args = parser.parse_args(argv)
     if args.tasks == "all":
-        tasks = [task.id for task in all_tasks() if task.supports(args.platform)]
+        platform = get_platform(args.platform)
+        tasks = [task.id for task in all_tasks() if platform.unsupported_reason(task) is None]
     else:
         tasks = args.tasks.split(",")
     cells = [(t, c) for t in tasks for c in args.configs.split(",")]
