@@ -8,10 +8,16 @@ from pydantic import BaseModel, Field
 
 
 class TokenCounts(BaseModel):
+    """An episode's tokens. ``input`` counts every prompt token: those read from the
+    provider's prompt cache (``cached``) and those written to it (``cache_write_5m``,
+    ``cache_write_1h``, by the entry's lifetime) included."""
+
     input: int = 0
     output: int = 0
     reasoning: int = 0
     cached: int = 0
+    cache_write_5m: int = 0
+    cache_write_1h: int = 0
 
 
 class EpisodeResult(BaseModel):

@@ -146,6 +146,8 @@ def _tokens(usage: Usage) -> TokenCounts:
         output=usage.output_tokens,
         reasoning=usage.reasoning_tokens,
         cached=usage.cached_tokens,
+        cache_write_5m=usage.cache_write_5m_tokens,
+        cache_write_1h=usage.cache_write_1h_tokens,
     )
 
 

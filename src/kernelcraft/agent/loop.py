@@ -119,9 +119,4 @@ def _scrubbed(message: Message) -> tuple[Message, int]:
 
 
 def _usage_fields(usage: Usage) -> dict[str, int]:
-    return {
-        "input_tokens": usage.input_tokens,
-        "output_tokens": usage.output_tokens,
-        "reasoning_tokens": usage.reasoning_tokens,
-        "cached_tokens": usage.cached_tokens,
-    }
+    return usage.as_fields()  # cache reads and writes included
