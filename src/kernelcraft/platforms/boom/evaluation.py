@@ -114,6 +114,22 @@ def fault_of(execution: Execution, program: Program) -> Fault | None:
                  {"cycles": execution.stats.cycles, "instructions": execution.stats.instructions})
 
 
+def stray_writes(instance: BoomInstance, read) -> Fault | None:
+    """A Fault when the kernel changed input buffers or the gaps between buffers."""
+    start = layout.BUFFERS_BASE
+    before = np.frombuffer(instance.window, dtype=np.uint8)[start - DATA_BASE:]
+    after = np.frombuffer(read(start, len(before)), dtype=np.uint8)
+    changed = before != after
+    for lo, hi, what in layout.untouchable(instance.layout):
+        hits = np.flatnonzero(changed[lo - start : hi - start])
+        if hits.size:
+            first = lo + int(hits[0])
+            return Fault("out_of_bounds", f"the kernel wrote {hits.size} byte(s) of {what}, first at {first:#x}; "
+                         "write only the output and scratch buffers (and your own stack and data)",
+                         None, "", None, {"address": first, "bytes": int(hits.size)})
+    return None
+
+
 def _instruction_at(program: Program, pc: int) -> str:
     for ins in program.instructions():
         if ins.address == pc:
@@ -125,7 +141,7 @@ def run(program: Program, instance: BoomInstance, cfg: BoomConfig, limits: RunLi
         trace: bool = False) -> Evaluation:
     """Simulate a built kernel on an instance and judge its output; never raises for a bad kernel."""
     execution = simulate(instance.image(program), cfg, limits)
-    fault = fault_of(execution, program)
+    fault = fault_of(execution, program) or stray_writes(instance, execution.memory.read)
     dtype = instance.task.integer.output_dtype
     output = layout.read_output(instance.layout, execution.memory.read, returned(execution.memory)[0], dtype,
                                 instance.output_shape)
@@ -149,5 +165,5 @@ def run(program: Program, instance: BoomInstance, cfg: BoomConfig, limits: RunLi
         max_abs_err=verdict.max_abs_err,
         output=output,
         program=program,
-        trace=execution if trace else None,
+        trace=None,  # no trace format yet; the Execution holds a live simulator and cannot be pickled
     )

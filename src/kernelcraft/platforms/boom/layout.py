@@ -16,7 +16,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .runtime import ARGS_ADDR, BUFFERS_BASE, DATA_BASE, DATA_LIMIT, FAULT_ADDR, RESULT_ADDR
+from .runtime import ARGS_ADDR, BUFFERS_BASE, DATA_BASE, DATA_LIMIT, FAULT_ADDR
 
 GAP = 64
 
@@ -30,6 +30,9 @@ class Arg:
     dtype: str = ""  # output/scratch element type (inputs take theirs from the task)
     align: int = 64
     misalign: str | None = None  # shape parameter giving a deliberate offset past the alignment
+    # Whether every correct kernel must read (input) or write (output) all of it: what the
+    # roofline bound counts. False where a kernel may legitimately skip part of a buffer.
+    always_touched: bool = True
 
 
 @dataclass(frozen=True)
@@ -94,15 +97,16 @@ CONTRACTS: dict[str, Contract] = {
     ),
     "dhrystone": Contract(
         "void kernel(long r, const int32_t *recs, const uint8_t *table, int64_t *out)",
-        (Arg("r", "param", "R"), Arg("recs", "input", "recs"), Arg("table", "input", "table"),
+        (Arg("r", "param", "R"), Arg("recs", "input", "recs"), Arg("table", "input", "table", always_touched=False),
          Arg("out", "output", elements=lambda p: p["R"] + 5, dtype="int64")),
         ("out",),
     ),
     "pmp": Contract(
         "void kernel(int64_t *arena, const int32_t *regions, const int32_t *accesses, "
         "const int64_t *values, int64_t *records)",
-        (Arg("arena", "inout", "arena", align=4096), Arg("regions", "input", "regions"),
-         Arg("accesses", "input", "accesses"), Arg("values", "input", "values"),
+        (Arg("arena", "inout", "arena", align=4096, always_touched=False),
+         Arg("regions", "input", "regions", always_touched=False),
+         Arg("accesses", "input", "accesses"), Arg("values", "input", "values", always_touched=False),
          Arg("records", "output", elements=lambda p: 2 * p["ACCESSES"], dtype="int64")),
         ("records", "arena"),
         "the arena is the highest buffer: the program, the stack, the argument block and every other "
@@ -221,4 +225,20 @@ def output_poison(layout: Layout, window: bytes, dtype: str, shape: tuple[int, .
     return read_output(layout, read, 0, dtype, shape)
 
 
-RETURN_SLOT = RESULT_ADDR
+def touched_bytes(layout: Layout) -> int:
+    """Bytes every correct kernel must load or store (each buffer counted once)."""
+    flags = {a.name: a.always_touched for a in layout.contract.args}
+    return sum(b.nbytes for b in layout.buffers if flags[b.name] and b.role != "scratch")
+
+
+def untouchable(layout: Layout) -> list[tuple[int, int, str]]:
+    """Byte ranges of the task window a kernel must not write: inputs and the gaps between buffers."""
+    ranges: list[tuple[int, int, str]] = []
+    cursor, previous = BUFFERS_BASE, "the start of the task buffers"
+    for buf in layout.buffers:
+        if buf.address > cursor:
+            ranges.append((cursor, buf.address, f"the gap after {previous}"))
+        if buf.role == "input":
+            ranges.append((buf.address, buf.end, f"input buffer {buf.name}"))
+        cursor, previous = max(cursor, buf.end), f"buffer {buf.name}"
+    return ranges
