@@ -17,7 +17,7 @@ from . import evaluation, layout, program
 from .baselines import baseline_assembly
 from .config import DEFAULT_CONFIG, BoomConfig
 from .docs import render_docs
-from .oracles import ORACLES
+from .expert import EXPERT_KERNELS
 from .scripted import BROKEN_SYNTAX, BROKEN_WRONG, cheating_kernel
 
 DTYPES_TEXT = (
@@ -115,11 +115,17 @@ class BoomPlatform(Platform):
             latency_cycles=self.config.dram_latency,
         )
 
+    def expert_kernel(self, task: Task | str, config: str) -> str:
+        """The hand-written assembly kernel for a cell (expert.py): correct, and usually faster."""
+        task_id = task if isinstance(task, str) else task.id
+        self.params(task_id, config)
+        return EXPERT_KERNELS[task_id]
+
     def scripted_kernel(self, kind: ScriptedKind, task: Task | str, config: str) -> str:
         task = get_task(task) if isinstance(task, str) else task
         self.params(task, config)
         if kind == "oracle":
-            return ORACLES[task.id]
+            return baseline_assembly(task.id)
         if kind == "cheater":
             return cheating_kernel(baseline_assembly(task.id), task.id, task.integer.output_dtype)
         if kind == "broken_syntax":

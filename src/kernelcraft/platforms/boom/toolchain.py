@@ -93,6 +93,18 @@ def forbidden_directives(source: str) -> list[Diagnostic]:
     return out
 
 
+def unencodable(source_lines: list[str]) -> list[Diagnostic]:
+    """Lines that cannot be written as UTF-8 (lone surrogates)."""
+    out = []
+    for number, text in enumerate(source_lines, 1):
+        try:
+            text.encode("utf-8")
+        except UnicodeEncodeError as exc:
+            out.append(Diagnostic(number, exc.start + 1, "the line holds a character that is not valid text",
+                                  text.encode("utf-8", "replace").decode("utf-8"), "use plain ASCII or UTF-8 text"))
+    return out
+
+
 def parse_diagnostics(text: str, file_name: str, source_lines: list[str]) -> list[Diagnostic]:
     """clang's and lld's messages as Diagnostics on the kernel's own lines."""
     out: list[Diagnostic] = []
@@ -174,13 +186,13 @@ def _crt_object() -> bytes:
 def assemble_and_link(source: str, file_name: str = KERNEL_FILE) -> Built:
     """Assemble a kernel (C preprocessor, then GNU assembler syntax) and link it with the runtime."""
     source_lines = source.splitlines()
-    blocked = forbidden_directives(source)
+    blocked = forbidden_directives(source) + unencodable(source_lines)
     if blocked:
         return Built(None, tuple(blocked))
     zig = zig_executable()
     with tempfile.TemporaryDirectory(prefix="kc-boom-") as tmp:
         path = Path(tmp)
-        (path / file_name).write_text(source if source.endswith("\n") else source + "\n")
+        (path / file_name).write_text(source if source.endswith("\n") else source + "\n", encoding="utf-8")
         (path / "crt.o").write_bytes(_crt_object())
         (path / "link.ld").write_text(LINKER_SCRIPT)
         obj = Path(file_name).stem + ".o"
@@ -206,7 +218,7 @@ def compile_c(source: str, opt: str = "-O2") -> tuple[str | None, tuple[Diagnost
     zig = zig_executable()
     with tempfile.TemporaryDirectory(prefix="kc-boom-") as tmp:
         path = Path(tmp)
-        (path / C_FILE).write_text(source)
+        (path / C_FILE).write_text(source, encoding="utf-8")
         proc = _run([zig, "cc", *C_TARGET, opt, *C_FLAGS, "-S", C_FILE, "-o", "kernel.s"], path)
         stderr = "\n".join(line for line in proc.stderr.splitlines() if "argument unused during compilation" not in line)
         diagnostics = tuple(parse_diagnostics(stderr, C_FILE, source.splitlines()))

@@ -1,15 +1,17 @@
-"""Hand-written RV64GC kernels for the ten CPU tasks: the "oracle" the scripted model plays.
+"""Hand-written RV64GC kernels for the ten CPU tasks: what an assembly programmer writes.
 
 Written directly in assembly (not compiled), each is correct for every input the task
-allows and uses a different approach from the C baseline where an assembly programmer
+allows and takes a different approach from the C baseline where an assembly programmer
 would (hardware multiply instead of shift-and-add, word copies with shifts for misaligned
 blocks, branch-free medians, Shell sort, a name-order table in dhrystone, a register-only
-user-mode loop in pmp). The scripted "oracle" model submits these.
+user-mode loop in pmp). They show the headroom over the compiler on each task, and give
+the tests and the Spike differential check a second, independently written solution.
+(The scripted "oracle" model plays the baseline, as on every platform.)
 """
 
 from __future__ import annotations
 
-ORACLES: dict[str, str] = {
+EXPERT_KERNELS: dict[str, str] = {
     "multiply": """\
 # out[i] = a[i] * b[i] (low 32 bits): mulw gives the shift-and-add result directly.
     .text
