@@ -80,6 +80,17 @@ def prepare(task: Task | str, config_name: str, seed: int, profile: str, poison:
     if not task.has_form("integer") or task.id not in layout.CONTRACTS:
         raise PlatformError(f"task {task.id} is not a CPU task")
     inputs = task.make_inputs_for(params, seed, profile, "integer")
+    return prepare_with_inputs(task, config_name, inputs, params, seed, profile, poison)
+
+
+def prepare_with_inputs(task: Task, config_name: str, inputs: dict[str, np.ndarray], params: dict[str, int],
+                        seed: int = 0, profile: str = "custom", poison: bool = False) -> BoomInstance:
+    """An instance on given input values (for tests and hand-made cases); `seed` only seeds the poison."""
+    expected = dict(task.inputs_for(params, "integer"))
+    dtypes = task.input_dtypes("integer")
+    if set(inputs) != set(expected):
+        raise PlatformError(f"{task.id} takes inputs {', '.join(expected)}, got {', '.join(inputs)}")
+    inputs = {name: np.asarray(inputs[name], dtype=dtypes[name]).reshape(expected[name]) for name in expected}
     reference = task.reference(inputs, params, "integer")
     plan = layout.plan(task.id, params, inputs)
     rng = np.random.default_rng([zlib.crc32(f"poison:{task.id}:{config_name}".encode()), seed & 0xFFFFFFFF])
@@ -99,7 +110,12 @@ def fault_of(execution: Execution, program: Program) -> Fault | None:
         name = TRAP_NAMES.get(cause, f"mcause {cause}")
         text = _instruction_at(program, pc)
         line = program.line_at(pc)
-        where = f"line {line}" if line else "outside your kernel's code"
+        if line:
+            where = f"line {line}"
+        elif program.kernel_start <= pc < program.kernel_end:
+            where = "in your kernel, at data or a directive with no source line"
+        else:
+            where = "outside your kernel's code"
         message = f"{name} ({where}); mtval = {execution.trap['mtval']:#x}"
         if cause in (5, 7):
             message += ": the address is outside RAM or denied by PMP"

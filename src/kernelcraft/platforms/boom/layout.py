@@ -241,4 +241,5 @@ def untouchable(layout: Layout) -> list[tuple[int, int, str]]:
         if buf.role == "input":
             ranges.append((buf.address, buf.end, f"input buffer {buf.name}"))
         cursor, previous = max(cursor, buf.end), f"buffer {buf.name}"
+    ranges.append((cursor, layout.end + GAP, f"the gap after {previous}"))
     return ranges

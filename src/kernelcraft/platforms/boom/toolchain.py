@@ -70,7 +70,8 @@ def toolchain_version() -> str:
     return f"zig {out.stdout.strip()} (clang {match.group(1) if match else '?'})"
 
 
-def _run(cmd: list[str], cwd: Path, timeout: float = TIMEOUT_S) -> subprocess.CompletedProcess:
+def _run(cmd: list[str], cwd: Path, timeout: float | None = None) -> subprocess.CompletedProcess:
+    timeout = TIMEOUT_S if timeout is None else timeout
     env = dict(os.environ)
     # zig keeps a cache; give it a private one under the temp dir when the default is unwritable.
     env.setdefault("ZIG_GLOBAL_CACHE_DIR", str(Path(tempfile.gettempdir()) / "kernelcraft-zig-cache"))
@@ -196,7 +197,7 @@ def assemble_and_link(source: str, file_name: str = KERNEL_FILE) -> Built:
         (path / "crt.o").write_bytes(_crt_object())
         (path / "link.ld").write_text(LINKER_SCRIPT)
         obj = Path(file_name).stem + ".o"
-        asm = _run([zig, "clang", *TARGET, "-x", "assembler-with-cpp", "-g", "-gdwarf-4", "-nostdinc",
+        asm = _run([zig, "clang", *TARGET, "-x", "assembler-with-cpp", "-g", "-gdwarf-4", "-fdebug-compilation-dir=.", "-nostdinc",
                     "-c", file_name, "-o", obj], path)
         diagnostics = parse_diagnostics(asm.stderr, file_name, source_lines)
         if asm.returncode != 0:
