@@ -1,4 +1,4 @@
-"""The suite's shape: 23 ML tasks in paper order then 10 CPU tasks, default configurations, forms, scalars and MACs."""
+"""The suite's shape: 23 ML tasks in paper order, then 10 CPU tasks; configurations, forms, scalars, MACs."""
 
 from __future__ import annotations
 

@@ -26,8 +26,19 @@ def _one(params: dict[str, int]) -> dict[str, dict[str, int]]:
     return {"C1": params}
 
 
-def _cpu_task(*, id: str, name: str, level: int, description: str, params: dict[str, int],
-              inputs: tuple[InputSpec, ...], output, compute, output_dtype: str, algorithm: str) -> Task:
+def _cpu_task(
+    *,
+    id: str,
+    name: str,
+    level: int,
+    description: str,
+    params: dict[str, int],
+    inputs: tuple[InputSpec, ...],
+    output,
+    compute,
+    output_dtype: str,
+    algorithm: str,
+) -> Task:
     return Task(
         id=id,
         name=name,
@@ -35,7 +46,11 @@ def _cpu_task(*, id: str, name: str, level: int, description: str, params: dict[
         category=CPU_CATEGORY,
         description=description,
         integer=IntegerForm(
-            input_specs=inputs, output_rule=output, compute=compute, output_dtype=output_dtype, algorithm=algorithm
+            input_specs=inputs,
+            output_rule=output,
+            compute=compute,
+            output_dtype=output_dtype,
+            algorithm=algorithm,
         ),
         default_configs=_one(params),
         config_names=ONE_CONFIG,
@@ -69,7 +84,7 @@ MULTIPLY = _cpu_task(
     output=lambda p: (p["N"],),
     compute=lambda v, p: _wrap32(v["a"].astype(np.int64) * v["b"].astype(np.int64)),
     output_dtype="int32",
-    algorithm="out[i] = low 32 bits of a[i]*b[i] as a signed int32; any method giving the exact product is correct",
+    algorithm="out[i] = low 32 bits of a[i]*b[i] as a signed int32; any method giving it is correct",
 )
 
 VVADD = _cpu_task(
@@ -157,7 +172,7 @@ QSORT = _cpu_task(
     id="qsort",
     name="qsort",
     level=2,
-    description="Sort an array of int32 in place, ascending (signed order). The reference C program is a quicksort.",
+    description="Sort an array of int32 in place, ascending (signed order). The reference C is a quicksort.",
     params={"N": 1024},
     inputs=(_vec("data", "N", "int32", *INT32),),
     output=lambda p: (p["N"],),
@@ -333,8 +348,11 @@ def pmp_reference(regions, accesses, values, arena) -> np.ndarray:
     table = pmp_regions(regions)
     memory = np.array(arena, dtype=np.int64).copy()
     records = []
-    for (kind_raw, slot_raw), value in zip(np.asarray(accesses, dtype=np.int64).tolist(),
-                                           np.asarray(values, dtype=np.int64).tolist(), strict=True):
+    for (kind_raw, slot_raw), value in zip(
+        np.asarray(accesses, dtype=np.int64).tolist(),
+        np.asarray(values, dtype=np.int64).tolist(),
+        strict=True,
+    ):
         store = bool(kind_raw & 1)
         slot = slot_raw & (PMP_ARENA_SLOTS - 1)
         offset = slot * 8

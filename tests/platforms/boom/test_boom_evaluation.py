@@ -25,7 +25,9 @@ def test_access_outside_ram_and_bad_instructions_trap_with_their_cause():
     assert _run(kernel("    li t0, 0x10\n    ld t1, 0(t0)\n    ret")).fault.state["mcause"] == 5
     assert _run(kernel("    li t0, 0x10\n    sd t1, 0(t0)\n    ret")).fault.state["mcause"] == 7
     illegal = _run(kernel("    unimp\n    ret")).fault
-    assert illegal.state["mcause"] == 2 and illegal.line == 4 and "not an RV64GC instruction" in illegal.message
+    assert (
+        illegal.state["mcause"] == 2 and illegal.line == 4 and "not an RV64GC instruction" in illegal.message
+    )
     jumped = _run(kernel("    jr zero")).fault  # pc 0: no memory there
     assert jumped.state["mcause"] == 1 and jumped.line is None
 

@@ -30,7 +30,10 @@ def test_expert_kernel_is_correct_visible_and_poisoned(task_id):
 
 def test_the_same_run_gives_the_same_cycles():
     inst = instance("qsort", seed=9)
-    assert PLATFORM.run(baseline_program("qsort"), inst).cycles == PLATFORM.run(baseline_program("qsort"), inst).cycles
+    assert (
+        PLATFORM.run(baseline_program("qsort"), inst).cycles
+        == PLATFORM.run(baseline_program("qsort"), inst).cycles
+    )
 
 
 def test_hand_written_kernels_beat_the_compiler_where_the_method_differs():

@@ -24,8 +24,22 @@ REGIONS = [
 ]
 LOAD, STORE = 0, 1
 ACCESSES = [
-    (LOAD, 0), (STORE, 0), (STORE, 31), (STORE, 32), (LOAD, 32), (LOAD, 63), (LOAD, 64), (STORE, 64),
-    (LOAD, 504), (LOAD, 511), (LOAD, 503), (STORE, 1), (LOAD, 1), (STORE, 63), (LOAD, 63), (LOAD, 300),
+    (LOAD, 0),
+    (STORE, 0),
+    (STORE, 31),
+    (STORE, 32),
+    (LOAD, 32),
+    (LOAD, 63),
+    (LOAD, 64),
+    (STORE, 64),
+    (LOAD, 504),
+    (LOAD, 511),
+    (LOAD, 503),
+    (STORE, 1),
+    (LOAD, 1),
+    (STORE, 63),
+    (LOAD, 63),
+    (LOAD, 300),
 ]
 ARENA = np.arange(512, dtype=np.int64) * 1_000_003 - 7
 VALUES = np.arange(16, dtype=np.int64) * -11 + 2**40
@@ -34,14 +48,20 @@ VALUES = np.arange(16, dtype=np.int64) * -11 + 2**40
 def expected_records() -> list[tuple[int, int]]:
     return [
         (0, ARENA[0]),  # region 0 allows reads
-        (7, 0), (7, 248),  # ... but not writes
-        (0, 0), (0, VALUES[3]),  # region 1: the store lands and is read back
+        (7, 0),
+        (7, 248),  # ... but not writes
+        (0, 0),
+        (0, VALUES[3]),  # region 1: the store lands and is read back
         (0, ARENA[63]),
-        (5, 512), (7, 512),  # above region 1, below region 2: no region, denied
-        (5, 4032), (5, 4088),  # region 2 exists but grants nothing
+        (5, 512),
+        (7, 512),  # above region 1, below region 2: no region, denied
+        (5, 4032),
+        (5, 4088),  # region 2 exists but grants nothing
         (5, 4024),  # just below region 2
-        (7, 8), (0, ARENA[1]),
-        (0, 0), (0, VALUES[13]),
+        (7, 8),
+        (0, ARENA[1]),
+        (0, 0),
+        (0, VALUES[13]),
         (5, 2400),
     ]
 
@@ -80,6 +100,7 @@ def test_spike_agrees_on_the_hand_worked_case():
     inst = _instance(poison=True)
     image = inst.image(expert_program("pmp"))
     execution = simulate(image, PLATFORM.config)
-    result = spike.differential(image, PLATFORM.config, *inst.signature_bounds(), execution.memory.read,
-                                execution.exit_code)
+    result = spike.differential(
+        image, PLATFORM.config, *inst.signature_bounds(), execution.memory.read, execution.exit_code
+    )
     assert result.agree, result

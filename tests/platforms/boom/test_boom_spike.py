@@ -16,8 +16,9 @@ pytestmark = needs_spike()
 def _differential(prog, inst):
     image = inst.image(prog)
     execution = simulate(image, PLATFORM.config)
-    return spike.differential(image, PLATFORM.config, *inst.signature_bounds(), execution.memory.read,
-                              execution.exit_code)
+    return spike.differential(
+        image, PLATFORM.config, *inst.signature_bounds(), execution.memory.read, execution.exit_code
+    )
 
 
 @pytest.mark.parametrize("which", ["baseline", "expert"])

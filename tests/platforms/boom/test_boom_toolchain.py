@@ -39,7 +39,12 @@ def test_the_preprocessor_runs_and_lines_survive_it():
 
 
 def test_file_inclusion_is_refused_before_anything_runs():
-    for line in ('#include "/etc/passwd"', '    .incbin "/etc/passwd"', '    .include "x.s"', "# include <stdio.h>"):
+    for line in (
+        '#include "/etc/passwd"',
+        '    .incbin "/etc/passwd"',
+        '    .include "x.s"',
+        "# include <stdio.h>",
+    ):
         errors = _errors(kernel("    ret") + line + "\n")
         assert errors[0].line == 5 and "inclusion" in errors[0].message
 

@@ -382,9 +382,12 @@ def baseline_assembly(task_id: str) -> str:
     """The -O2 assembly of a task's C baseline, headed by a note of how it was made."""
     asm, diagnostics = compile_c(c_source(task_id), BASELINE_OPT)
     if asm is None:  # our own C: a failure here is a bug, not user input
-        raise RuntimeError(f"the {task_id} baseline does not compile: " + "; ".join(d.format() for d in diagnostics))
+        raise RuntimeError(
+            f"the {task_id} baseline does not compile: " + "; ".join(d.format() for d in diagnostics)
+        )
     header = (
-        f"// Compiler baseline for {task_id}: the C below compiled with {toolchain_version()} at {BASELINE_OPT}\n"
+        f"// Compiler baseline for {task_id}: the C below compiled with {toolchain_version()} "
+        f"at {BASELINE_OPT}\n"
         "// (riscv64 freestanding, rv64gc, lp64, medany).\n//\n"
         + "".join(f"//   {line}\n" if line else "//\n" for line in c_source(task_id).splitlines())
         + "\n"

@@ -50,7 +50,9 @@ def _build(plat, path: Path):
 @app.command("asm")
 def asm_command(
     kernel: Annotated[Path, typer.Argument(help="Kernel source (.S).")],
-    disassemble: Annotated[bool, typer.Option("--disasm", help="Also print the kernel's machine code.")] = False,
+    disassemble: Annotated[
+        bool, typer.Option("--disasm", help="Also print the kernel's machine code.")
+    ] = False,
     preset_name: PresetOption = "large",
 ) -> None:
     """Build a kernel (preprocess, assemble, link with the start-up code): diagnostics and sizes."""
@@ -94,7 +96,9 @@ def sim_command(
         plat = _platform(preset_name)
         instance = plat.prepare(task, config, seed, profile, poison)
         if str(kernel) in ("baseline", "expert"):
-            source = plat.baseline(task, config) if str(kernel) == "baseline" else plat.expert_kernel(task, config)
+            source = (
+                plat.baseline(task, config) if str(kernel) == "baseline" else plat.expert_kernel(task, config)
+            )
             program = plat.build(source).program
         else:
             program = _build(plat, kernel)
@@ -128,7 +132,9 @@ def spike_command(
         plat = _platform(preset_name)
         instance = plat.prepare(task, config, seed, profile, True)
         if str(kernel) in ("baseline", "expert"):
-            source = plat.baseline(task, config) if str(kernel) == "baseline" else plat.expert_kernel(task, config)
+            source = (
+                plat.baseline(task, config) if str(kernel) == "baseline" else plat.expert_kernel(task, config)
+            )
             program = plat.build(source).program
         else:
             program = _build(plat, kernel)
@@ -136,12 +142,15 @@ def spike_command(
         raise fail(str(exc)) from None
     image = instance.image(program)
     execution = simulate(image, plat.config)
-    result = spike.differential(image, plat.config, *instance.signature_bounds(), execution.memory.read,
-                                execution.exit_code)
+    result = spike.differential(
+        image, plat.config, *instance.signature_bounds(), execution.memory.read, execution.exit_code
+    )
     verdict = "agree" if result.agree else "DISAGREE"
-    console().print(f"rvsim and Spike {verdict}: exit {result.rvsim_exit} / {result.spike_exit}, "
-                    f"{result.mismatched_bytes} differing byte(s)"
-                    + (f", first at {result.first_mismatch:#x}" if result.first_mismatch is not None else ""))
+    console().print(
+        f"rvsim and Spike {verdict}: exit {result.rvsim_exit} / {result.spike_exit}, "
+        f"{result.mismatched_bytes} differing byte(s)"
+        + (f", first at {result.first_mismatch:#x}" if result.first_mismatch is not None else "")
+    )
     if not result.agree:
         raise typer.Exit(EXIT_FAULT)
 
@@ -149,10 +158,13 @@ def spike_command(
 @app.command("baseline")
 def baseline_command(
     task: Annotated[str, typer.Argument(help="CPU task id.")],
-    c_source: Annotated[bool, typer.Option("--c", help="Print the C instead of the compiled assembly.")] = False,
+    c_source: Annotated[
+        bool, typer.Option("--c", help="Print the C instead of the compiled assembly.")
+    ] = False,
 ) -> None:
     """The compiler baseline of a task (C at -O2), as assembly or as its C source."""
-    from .baselines import C_SOURCES, baseline_assembly, c_source as c_text
+    from .baselines import C_SOURCES, baseline_assembly
+    from .baselines import c_source as c_text
 
     if task not in C_SOURCES:
         raise fail(f"unknown CPU task {task!r}; choose one of {', '.join(C_SOURCES)}")
@@ -175,6 +187,9 @@ def presets_command() -> None:
     out = console()
     for name in PRESET_NAMES:
         c = PRESETS[name]
-        out.print(f"{name:7s} {c.decode_width}-wide, fetch {c.fetch_bytes} B, ROB {c.rob_entries}, "
-                  f"IQ {c.int_iq.entries}/{c.mem_iq.entries}/{c.fp_iq.entries}, LDQ/STQ {c.ldq_entries}/{c.stq_entries}, "
-                  f"regs {c.int_phys_regs}/{c.fp_phys_regs}, L1 {c.l1d_bytes // 1024} KiB, MSHRs {c.l1d_mshrs}")
+        out.print(
+            f"{name:7s} {c.decode_width}-wide, fetch {c.fetch_bytes} B, ROB {c.rob_entries}, "
+            f"IQ {c.int_iq.entries}/{c.mem_iq.entries}/{c.fp_iq.entries}, "
+            f"LDQ/STQ {c.ldq_entries}/{c.stq_entries}, "
+            f"regs {c.int_phys_regs}/{c.fp_phys_regs}, L1 {c.l1d_bytes // 1024} KiB, MSHRs {c.l1d_mshrs}"
+        )

@@ -20,8 +20,16 @@ from .config import BOOM_COMMIT, BOOM_REPO, DEFAULT_CONFIG, L2_COMMIT, L2_REPO, 
 if TYPE_CHECKING:
     from .evaluation import BoomInstance
 
-C_TYPES = {"int8": "int8_t", "uint8": "uint8_t", "int16": "int16_t", "uint16": "uint16_t", "int32": "int32_t",
-           "uint32": "uint32_t", "int64": "int64_t", "uint64": "uint64_t"}
+C_TYPES = {
+    "int8": "int8_t",
+    "uint8": "uint8_t",
+    "int16": "int16_t",
+    "uint16": "uint16_t",
+    "int32": "int32_t",
+    "uint32": "uint32_t",
+    "int64": "int64_t",
+    "uint64": "uint64_t",
+}
 
 
 def render_isa(cfg: BoomConfig) -> str:
@@ -118,61 +126,199 @@ def render_memory_layout(cfg: BoomConfig) -> str:
 
 
 HARDWARE_ROWS = (
-    ("fetch", "fetch_bytes", lambda c: f"{c.fetch_bytes} bytes/cycle ({c.fetch_width} 16-bit parcels)",
-     lambda c: f"fetch_width={c.fetch_instructions} (32-bit instructions)"),
-    ("decode / rename / commit width", "decode_width", lambda c: str(c.decode_width),
-     lambda c: f"width={c.decode_width}"),
-    ("reorder buffer", "rob_entries", lambda c: f"{c.rob_entries} entries", lambda c: f"rob_size={c.rob_entries}"),
-    ("integer issue queue", "int_iq", lambda c: f"{c.int_iq.entries} entries, {c.int_iq.issue_width} issue/cycle",
-     lambda c: "one unified queue (below)"),
-    ("memory issue queue", "mem_iq", lambda c: f"{c.mem_iq.entries} entries, {c.mem_iq.issue_width} issue/cycle",
-     lambda c: "one unified queue (below)"),
-    ("FP issue queue", "fp_iq", lambda c: f"{c.fp_iq.entries} entries, {c.fp_iq.issue_width} issue/cycle",
-     lambda c: f"issue_queue_size={c.issue_queue_entries}, issue_width={c.issue_width}"),
-    ("integer physical registers", "int_phys_regs", lambda c: str(c.int_phys_regs),
-     lambda c: f"prf_gpr_size={c.int_phys_regs}"),
-    ("FP physical registers", "fp_phys_regs", lambda c: str(c.fp_phys_regs), lambda c: f"prf_fpr_size={c.fp_phys_regs}"),
-    ("load queue", "ldq_entries", lambda c: f"{c.ldq_entries} entries", lambda c: f"load_queue_size={c.ldq_entries}"),
-    ("store queue", "stq_entries", lambda c: f"{c.stq_entries} entries", lambda c: f"store_buffer_size={c.stq_entries}"),
-    ("branches in flight", "max_br_count", lambda c: str(c.max_br_count),
-     lambda c: f"checkpoint_count={c.max_br_count}"),
-    ("fetch buffer", "fetch_buffer_entries", lambda c: f"{c.fetch_buffer_entries} entries", lambda c: "not modelled"),
+    (
+        "fetch",
+        "fetch_bytes",
+        lambda c: f"{c.fetch_bytes} bytes/cycle ({c.fetch_width} 16-bit parcels)",
+        lambda c: f"fetch_width={c.fetch_instructions} (32-bit instructions)",
+    ),
+    (
+        "decode / rename / commit width",
+        "decode_width",
+        lambda c: str(c.decode_width),
+        lambda c: f"width={c.decode_width}",
+    ),
+    (
+        "reorder buffer",
+        "rob_entries",
+        lambda c: f"{c.rob_entries} entries",
+        lambda c: f"rob_size={c.rob_entries}",
+    ),
+    (
+        "integer issue queue",
+        "int_iq",
+        lambda c: f"{c.int_iq.entries} entries, {c.int_iq.issue_width} issue/cycle",
+        lambda c: "one unified queue (below)",
+    ),
+    (
+        "memory issue queue",
+        "mem_iq",
+        lambda c: f"{c.mem_iq.entries} entries, {c.mem_iq.issue_width} issue/cycle",
+        lambda c: "one unified queue (below)",
+    ),
+    (
+        "FP issue queue",
+        "fp_iq",
+        lambda c: f"{c.fp_iq.entries} entries, {c.fp_iq.issue_width} issue/cycle",
+        lambda c: f"issue_queue_size={c.issue_queue_entries}, issue_width={c.issue_width}",
+    ),
+    (
+        "integer physical registers",
+        "int_phys_regs",
+        lambda c: str(c.int_phys_regs),
+        lambda c: f"prf_gpr_size={c.int_phys_regs}",
+    ),
+    (
+        "FP physical registers",
+        "fp_phys_regs",
+        lambda c: str(c.fp_phys_regs),
+        lambda c: f"prf_fpr_size={c.fp_phys_regs}",
+    ),
+    (
+        "load queue",
+        "ldq_entries",
+        lambda c: f"{c.ldq_entries} entries",
+        lambda c: f"load_queue_size={c.ldq_entries}",
+    ),
+    (
+        "store queue",
+        "stq_entries",
+        lambda c: f"{c.stq_entries} entries",
+        lambda c: f"store_buffer_size={c.stq_entries}",
+    ),
+    (
+        "branches in flight",
+        "max_br_count",
+        lambda c: str(c.max_br_count),
+        lambda c: f"checkpoint_count={c.max_br_count}",
+    ),
+    (
+        "fetch buffer",
+        "fetch_buffer_entries",
+        lambda c: f"{c.fetch_buffer_entries} entries",
+        lambda c: "not modelled",
+    ),
     ("fetch target queue", "ftq_entries", lambda c: f"{c.ftq_entries} entries", lambda c: "not modelled"),
-    ("branch predictor", "tage_tables",
-     lambda c: "TAGE-L: " + ", ".join(f"{s}x{h}" for s, h, _ in c.tage_tables) + " (sets x history), loop predictor, "
-     "BIM, BTB, micro-BTB",
-     lambda c: f"TAGE {len(c.tage_tables)} tables x {c.tage_entries_per_table}, bimodal {c.bim_entries}"),
-    ("TAGE useful-bit reset period", "tage_u_bit_period", lambda c: str(c.tage_u_bit_period),
-     lambda c: f"reset_interval={c.tage_u_bit_period}"),
+    (
+        "branch predictor",
+        "tage_tables",
+        lambda c: (
+            "TAGE-L: "
+            + ", ".join(f"{s}x{h}" for s, h, _ in c.tage_tables)
+            + " (sets x history), loop predictor, "
+            "BIM, BTB, micro-BTB"
+        ),
+        lambda c: f"TAGE {len(c.tage_tables)} tables x {c.tage_entries_per_table}, bimodal {c.bim_entries}",
+    ),
+    (
+        "TAGE useful-bit reset period",
+        "tage_u_bit_period",
+        lambda c: str(c.tage_u_bit_period),
+        lambda c: f"reset_interval={c.tage_u_bit_period}",
+    ),
     ("BIM", "bim_sets", lambda c: f"{c.bim_sets} sets", lambda c: f"bimodal_entries={c.bim_entries}"),
-    ("BTB", "btb_sets", lambda c: f"{c.btb_sets} sets x {c.btb_ways} ways", lambda c: f"btb_size={c.btb_entries}"),
-    ("return address stack", "ras_entries", lambda c: f"{c.ras_entries} entries", lambda c: f"ras_size={c.ras_entries}"),
-    ("integer ALU latency", "alu_latency", lambda c: f"{c.alu_latency} cycle", lambda c: f"IntAlu x{c.int_iq.issue_width}"),
-    ("multiply latency", "imul_latency", lambda c: f"{c.imul_latency} cycles, pipelined", lambda c: "IntMul x1"),
-    ("divide latency", "div_latency", lambda c: f"up to {c.div_latency} cycles, iterative", lambda c: "IntDiv x1, fixed"),
-    ("FP add/mul/FMA latency", "fma_latency", lambda c: f"{c.fma_latency} cycles", lambda c: f"FpAdd/FpMul/FpFma x{c.fp_iq.issue_width}"),
-    ("FP divide/sqrt latency", "fdiv_latency", lambda c: f"{c.fdiv_latency} cycles", lambda c: "FpDivSqrt x1"),
+    (
+        "BTB",
+        "btb_sets",
+        lambda c: f"{c.btb_sets} sets x {c.btb_ways} ways",
+        lambda c: f"btb_size={c.btb_entries}",
+    ),
+    (
+        "return address stack",
+        "ras_entries",
+        lambda c: f"{c.ras_entries} entries",
+        lambda c: f"ras_size={c.ras_entries}",
+    ),
+    (
+        "integer ALU latency",
+        "alu_latency",
+        lambda c: f"{c.alu_latency} cycle",
+        lambda c: f"IntAlu x{c.int_iq.issue_width}",
+    ),
+    (
+        "multiply latency",
+        "imul_latency",
+        lambda c: f"{c.imul_latency} cycles, pipelined",
+        lambda c: "IntMul x1",
+    ),
+    (
+        "divide latency",
+        "div_latency",
+        lambda c: f"up to {c.div_latency} cycles, iterative",
+        lambda c: "IntDiv x1, fixed",
+    ),
+    (
+        "FP add/mul/FMA latency",
+        "fma_latency",
+        lambda c: f"{c.fma_latency} cycles",
+        lambda c: f"FpAdd/FpMul/FpFma x{c.fp_iq.issue_width}",
+    ),
+    (
+        "FP divide/sqrt latency",
+        "fdiv_latency",
+        lambda c: f"{c.fdiv_latency} cycles",
+        lambda c: "FpDivSqrt x1",
+    ),
     ("cache line", "line_bytes", lambda c: f"{c.line_bytes} bytes", lambda c: "all caches"),
-    ("L1 data cache", "l1d_ways",
-     lambda c: f"{c.l1d_bytes // 1024} KiB, {c.l1_sets} sets x {c.l1d_ways} ways, {c.l1d_mshrs} MSHRs",
-     lambda c: f"l1d {c.l1d_bytes // 1024}KB {c.l1d_ways}-way, mshr_count={c.l1d_mshrs}"),
-    ("L1 data hit latency", "l1d_latency", lambda c: f"{c.l1d_latency + 1} cycles load-to-use",
-     lambda c: f"latency={c.l1d_latency}"),
-    ("L1 data prefetcher", "l1d_prefetch", lambda c: "next-line" if c.l1d_prefetch else "none",
-     lambda c: "NextLine(1)" if c.l1d_prefetch else "Off"),
-    ("L1 instruction cache", "l1i_ways", lambda c: f"{c.l1i_bytes // 1024} KiB, {c.l1_sets} sets x {c.l1i_ways} ways",
-     lambda c: f"l1i {c.l1i_bytes // 1024}KB {c.l1i_ways}-way"),
-    ("L1 instruction hit latency", "l1i_latency", lambda c: f"{c.l1i_latency} cycle", lambda c: f"latency={c.l1i_latency}"),
+    (
+        "L1 data cache",
+        "l1d_ways",
+        lambda c: f"{c.l1d_bytes // 1024} KiB, {c.l1_sets} sets x {c.l1d_ways} ways, {c.l1d_mshrs} MSHRs",
+        lambda c: f"l1d {c.l1d_bytes // 1024}KB {c.l1d_ways}-way, mshr_count={c.l1d_mshrs}",
+    ),
+    (
+        "L1 data hit latency",
+        "l1d_latency",
+        lambda c: f"{c.l1d_latency + 1} cycles load-to-use",
+        lambda c: f"latency={c.l1d_latency}",
+    ),
+    (
+        "L1 data prefetcher",
+        "l1d_prefetch",
+        lambda c: "next-line" if c.l1d_prefetch else "none",
+        lambda c: "NextLine(1)" if c.l1d_prefetch else "Off",
+    ),
+    (
+        "L1 instruction cache",
+        "l1i_ways",
+        lambda c: f"{c.l1i_bytes // 1024} KiB, {c.l1_sets} sets x {c.l1i_ways} ways",
+        lambda c: f"l1i {c.l1i_bytes // 1024}KB {c.l1i_ways}-way",
+    ),
+    (
+        "L1 instruction hit latency",
+        "l1i_latency",
+        lambda c: f"{c.l1i_latency} cycle",
+        lambda c: f"latency={c.l1i_latency}",
+    ),
     ("L2 cache", "l2_kib", lambda c: f"{c.l2_kib} KiB", lambda c: f"l2 {c.l2_kib}KB"),
     ("L2 ways", "l2_ways", lambda c: str(c.l2_ways), lambda c: f"{c.l2_ways}-way"),
     ("L2 hit latency", "l2_latency", lambda c: f"{c.l2_latency} cycles", lambda c: f"latency={c.l2_latency}"),
-    ("DRAM latency", "dram_latency", lambda c: f"{c.dram_latency} cycles", lambda c: "MemoryController.Simple"),
-    ("PMP entries", "pmp_entries", lambda c: f"{c.pmp_entries} (grain {c.pmp_granularity} bytes)",
-     lambda c: "rvsim implements 16; the build rejects entries 8..15"),
-    ("data TLB", "tlb_entries", lambda c: f"{c.tlb_entries} entries", lambda c: f"tlb_size={c.tlb_entries} (unused: bare mode)"),
+    (
+        "DRAM latency",
+        "dram_latency",
+        lambda c: f"{c.dram_latency} cycles",
+        lambda c: "MemoryController.Simple",
+    ),
+    (
+        "PMP entries",
+        "pmp_entries",
+        lambda c: f"{c.pmp_entries} (grain {c.pmp_granularity} bytes)",
+        lambda c: "rvsim implements 16; the build rejects entries 8..15",
+    ),
+    (
+        "data TLB",
+        "tlb_entries",
+        lambda c: f"{c.tlb_entries} entries",
+        lambda c: f"tlb_size={c.tlb_entries} (unused: bare mode)",
+    ),
     ("misaligned access", "misaligned_trap", lambda c: "traps", lambda c: "misaligned_access_trap=True"),
     ("clock", "clock_mhz", lambda c: f"{c.clock_mhz} MHz", lambda c: f"cpu_clock_mhz={c.clock_mhz}"),
-    ("RAM", "ram_mib", lambda c: f"{runtime.RAM_BYTES >> 20} MiB at {runtime.RAM_BASE:#x}", lambda c: "ram_size"),
+    (
+        "RAM",
+        "ram_mib",
+        lambda c: f"{runtime.RAM_BYTES >> 20} MiB at {runtime.RAM_BASE:#x}",
+        lambda c: "ram_size",
+    ),
 )
 
 
@@ -228,25 +374,27 @@ def render_hardware(cfg: BoomConfig) -> str:
 
 
 def render_guidance(cfg: BoomConfig) -> str:
-    return "\n".join([
-        "# Guidance (BOOM)",
-        "",
-        "1. Read the task's C signature: arguments arrive in a0..a7 in that order; pointers are "
-        "absolute addresses. Write the complete kernel, save it, run it. The first goal is 100% match.",
-        "2. Keep to the calling convention: save and restore s-registers (and ra if you call) on the "
-        "stack, keep sp 16-byte aligned, return with `ret`.",
-        "3. Use the right widths: `lw` sign-extends 32-bit data, `lwu`/`lbu` zero-extend; `addw`/`mulw` "
-        "wrap at 32 bits and sign-extend; 64-bit results use `add`/`mul`.",
-        "4. Then optimise, reading run_evaluation's counters: cycles, instructions, IPC, branch "
-        "mispredicts and L1 misses. Unroll loops to cut branches and overlap loads; keep "
-        "independent chains (several accumulators); replace unpredictable branches by branch-free "
-        "sequences; move data in 8-byte words where the task allows; avoid div/rem in loops.",
-        "5. Never read memory you did not write except the inputs: final scoring fills outputs, "
-        "scratch, gaps and the stack with random bytes and runs other inputs.",
-        f"6. An unexpected trap ends the run with pc, your source line, mcause and mtval; "
-        f"a run that does not finish within the instruction limit is stopped.",
-        "",
-    ])
+    return "\n".join(
+        [
+            "# Guidance (BOOM)",
+            "",
+            "1. Read the task's C signature: arguments arrive in a0..a7 in that order; pointers are "
+            "absolute addresses. Write the complete kernel, save it, run it. The first goal is 100% match.",
+            "2. Keep to the calling convention: save and restore s-registers (and ra if you call) on the "
+            "stack, keep sp 16-byte aligned, return with `ret`.",
+            "3. Use the right widths: `lw` sign-extends 32-bit data, `lwu`/`lbu` zero-extend; `addw`/`mulw` "
+            "wrap at 32 bits and sign-extend; 64-bit results use `add`/`mul`.",
+            "4. Then optimise, reading run_evaluation's counters: cycles, instructions, IPC, branch "
+            "mispredicts and L1 misses. Unroll loops to cut branches and overlap loads; keep "
+            "independent chains (several accumulators); replace unpredictable branches by branch-free "
+            "sequences; move data in 8-byte words where the task allows; avoid div/rem in loops.",
+            "5. Never read memory you did not write except the inputs: final scoring fills outputs, "
+            "scratch, gaps and the stack with random bytes and runs other inputs.",
+            "6. An unexpected trap ends the run with pc, your source line, mcause and mtval; "
+            "a run that does not finish within the instruction limit is stopped.",
+            "",
+        ]
+    )
 
 
 def render_docs(cfg: BoomConfig = DEFAULT_CONFIG) -> dict[str, str]:
@@ -258,10 +406,9 @@ def render_docs(cfg: BoomConfig = DEFAULT_CONFIG) -> dict[str, str]:
     }
 
 
-def _describe(name: str, inst: BoomInstance) -> str:
-    buf = inst.layout.buffer(name)
-    shape = "x".join(str(d) for d in inst.inputs[name].shape) if name in inst.inputs else str(buf.count)
-    return f"{C_TYPES.get(buf.dtype, buf.dtype)}[{shape}]"
+def _describe(source: str, inst: BoomInstance) -> str:
+    values = inst.inputs[source]
+    return f"{C_TYPES.get(values.dtype.name, values.dtype.name)}[{'x'.join(str(d) for d in values.shape)}]"
 
 
 def render_contract(inst: BoomInstance) -> str:
@@ -287,22 +434,34 @@ def render_contract(inst: BoomInstance) -> str:
         else:
             buf = by_name[arg.name]
             source = f"input {arg.source}" if arg.role in ("input", "inout") else arg.role
-            desc = f"{value:#x}: {C_TYPES.get(buf.dtype, buf.dtype)}[{buf.count}], {buf.nbytes} bytes ({source})"
+            desc = (
+                f"{value:#x}: {C_TYPES.get(buf.dtype, buf.dtype)}[{buf.count}], {buf.nbytes} bytes ({source})"
+            )
         lines.append(f"| a{i} | {arg.name} | {desc} |")
     lines += ["", "### Buffers", "", "| buffer | address | type | role |", "|---|---|---|---|"]
-    roles = {"input": "input (initialised)", "output": "output (not initialised)",
-             "inout": "input and output: transformed in place", "scratch": "scratch (not initialised)"}
+    roles = {
+        "input": "input (initialised)",
+        "output": "output (not initialised)",
+        "inout": "input and output: transformed in place",
+        "scratch": "scratch (not initialised)",
+    }
     for buf in plan.buffers:
         arg = next(a for a in contract.args if a.name == buf.name)
-        shape = _describe(arg.source, inst) if arg.role in ("input", "inout") else \
-            f"{C_TYPES.get(buf.dtype, buf.dtype)}[{buf.count}]"
+        shape = (
+            _describe(arg.source, inst)
+            if arg.role in ("input", "inout")
+            else f"{C_TYPES.get(buf.dtype, buf.dtype)}[{buf.count}]"
+        )
         lines.append(f"| {buf.name} | {buf.address:#x} .. {buf.end:#x} | {shape} | {roles[buf.role]} |")
     lines += ["", "### Output", ""]
     dtype = task.integer.output_dtype
     if contract.outputs:
         parts = " then ".join(f"`{name}`" for name in contract.outputs)
-        lines.append(f"The output is {parts} after `kernel` returns, compared element by element with the "
-                     f"reference ({C_TYPES.get(dtype, dtype)}, {int(np.prod(inst.output_shape))} elements): exact equality.")
+        lines.append(
+            f"The output is {parts} after `kernel` returns, compared element by element with the "
+            f"reference ({C_TYPES.get(dtype, dtype)}, {int(np.prod(inst.output_shape))} elements): "
+            "exact equality."
+        )
     else:
         lines.append(f"The output is the return value in a0 ({C_TYPES.get(dtype, dtype)}): exact equality.")
     if contract.notes:

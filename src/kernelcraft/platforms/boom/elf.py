@@ -71,8 +71,22 @@ class Elf:
         if image[4] != 2 or image[5] != 1:
             raise ElfError("only 64-bit little-endian ELF is supported")
         self.image = bytes(image)
-        (_, self.e_type, self.e_machine, _, self.entry, self.phoff, self.shoff, _, _, self.phentsize,
-         self.phnum, self.shentsize, self.shnum, self.shstrndx) = _EHDR.unpack_from(self.image, 0)
+        (
+            _,
+            self.e_type,
+            self.e_machine,
+            _,
+            self.entry,
+            self.phoff,
+            self.shoff,
+            _,
+            _,
+            self.phentsize,
+            self.phnum,
+            self.shentsize,
+            self.shnum,
+            self.shstrndx,
+        ) = _EHDR.unpack_from(self.image, 0)
         self.sections = self._read_sections()
         self.symbols = self._read_symbols()
 
@@ -83,7 +97,9 @@ class Elf:
         names_at = raw[self.shstrndx][4]
         out = []
         for name, typ, flags, addr, offset, size, link, _info, _align, entsize in raw:
-            out.append(Section(_cstr(self.image, names_at + name), typ, flags, addr, offset, size, link, entsize))
+            out.append(
+                Section(_cstr(self.image, names_at + name), typ, flags, addr, offset, size, link, entsize)
+            )
         return out
 
     def _read_symbols(self) -> dict[str, Symbol]:
@@ -121,7 +137,9 @@ class Elf:
         return out
 
 
-def with_segments(image: bytes, segments: list[Segment], symbol_values: dict[str, int] | None = None) -> bytes:
+def with_segments(
+    image: bytes, segments: list[Segment], symbol_values: dict[str, int] | None = None
+) -> bytes:
     """The program with `segments` added as PT_LOAD segments and the named symbols' values set.
 
     The program header table is rewritten at the end of the file (the old one stays where it
@@ -135,14 +153,24 @@ def with_segments(image: bytes, segments: list[Segment], symbol_values: dict[str
         if sym is None:
             raise ElfError(f"symbol {name} is not in the program")
         struct.pack_into("<Q", out, sym.offset + 8, value)
-    headers = [out[elf.phoff + i * elf.phentsize : elf.phoff + (i + 1) * elf.phentsize] for i in range(elf.phnum)]
+    headers = [
+        out[elf.phoff + i * elf.phentsize : elf.phoff + (i + 1) * elf.phentsize] for i in range(elf.phnum)
+    ]
     for seg in segments:
         _pad_to(out, 16)
         offset = len(out)
         out += seg.data
         headers.append(
-            _PHDR.pack(PT_LOAD, seg.flags, offset, seg.addr, seg.addr, len(seg.data),
-                       len(seg.data) + seg.zero_fill, 16)
+            _PHDR.pack(
+                PT_LOAD,
+                seg.flags,
+                offset,
+                seg.addr,
+                seg.addr,
+                len(seg.data),
+                len(seg.data) + seg.zero_fill,
+                16,
+            )
         )
     _pad_to(out, 8)
     phoff = len(out)

@@ -24,10 +24,19 @@ from .program import Program
 from .runtime import DATA_BASE, STACK_BASE, STACK_TOP
 
 TRAP_NAMES = {
-    0: "instruction address misaligned", 1: "instruction access fault", 2: "illegal instruction",
-    3: "breakpoint", 4: "load address misaligned", 5: "load access fault",
-    6: "store address misaligned", 7: "store access fault", 8: "ecall from U-mode",
-    11: "ecall from M-mode", 12: "instruction page fault", 13: "load page fault", 15: "store page fault",
+    0: "instruction address misaligned",
+    1: "instruction access fault",
+    2: "illegal instruction",
+    3: "breakpoint",
+    4: "load address misaligned",
+    5: "load access fault",
+    6: "store address misaligned",
+    7: "store access fault",
+    8: "ecall from U-mode",
+    11: "ecall from M-mode",
+    12: "instruction page fault",
+    13: "load page fault",
+    15: "store page fault",
 }
 
 
@@ -71,11 +80,14 @@ class BoomInstance:
 
     def image(self, program: Program) -> bytes:
         start, end = self.signature_bounds()
-        return elf.with_segments(program.elf, self.segments(), {"begin_signature": start, "end_signature": end})
+        return elf.with_segments(
+            program.elf, self.segments(), {"begin_signature": start, "end_signature": end}
+        )
 
 
-def prepare(task: Task | str, config_name: str, seed: int, profile: str, poison: bool,
-            params: dict[str, int]) -> BoomInstance:
+def prepare(
+    task: Task | str, config_name: str, seed: int, profile: str, poison: bool, params: dict[str, int]
+) -> BoomInstance:
     task = get_task(task) if isinstance(task, str) else task
     if not task.has_form("integer") or task.id not in layout.CONTRACTS:
         raise PlatformError(f"task {task.id} is not a CPU task")
@@ -83,8 +95,15 @@ def prepare(task: Task | str, config_name: str, seed: int, profile: str, poison:
     return prepare_with_inputs(task, config_name, inputs, params, seed, profile, poison)
 
 
-def prepare_with_inputs(task: Task, config_name: str, inputs: dict[str, np.ndarray], params: dict[str, int],
-                        seed: int = 0, profile: str = "custom", poison: bool = False) -> BoomInstance:
+def prepare_with_inputs(
+    task: Task,
+    config_name: str,
+    inputs: dict[str, np.ndarray],
+    params: dict[str, int],
+    seed: int = 0,
+    profile: str = "custom",
+    poison: bool = False,
+) -> BoomInstance:
     """An instance on given input values (for tests and hand-made cases); `seed` only seeds the poison."""
     expected = dict(task.inputs_for(params, "integer"))
     dtypes = task.input_dtypes("integer")
@@ -96,8 +115,21 @@ def prepare_with_inputs(task: Task, config_name: str, inputs: dict[str, np.ndarr
     rng = np.random.default_rng([zlib.crc32(f"poison:{task.id}:{config_name}".encode()), seed & 0xFFFFFFFF])
     window = layout.image(plan, inputs, rng if poison else None)
     stack = rng.integers(0, 256, STACK_TOP - STACK_BASE, dtype=np.uint8).tobytes() if poison else None
-    return BoomInstance(task, config_name, seed, profile, dict(params), inputs, reference,
-                        tuple(reference.shape), EXACT, plan, window, stack, poison)
+    return BoomInstance(
+        task,
+        config_name,
+        seed,
+        profile,
+        dict(params),
+        inputs,
+        reference,
+        tuple(reference.shape),
+        EXACT,
+        plan,
+        window,
+        stack,
+        poison,
+    )
 
 
 def fault_of(execution: Execution, program: Program) -> Fault | None:
@@ -126,23 +158,35 @@ def fault_of(execution: Execution, program: Program) -> Fault | None:
         return Fault("trap", message, pc, text, line, {"mcause": cause, "mtval": execution.trap["mtval"]})
     kind = {"instruction_limit": "instruction_limit", "wall_time": "wall_time"}.get(execution.stop, "error")
     hint = "; did the kernel return (ret with the ra it was given)?" if kind != "error" else ""
-    return Fault(kind, (execution.message or execution.stop) + hint, None, "", None,
-                 {"cycles": execution.stats.cycles, "instructions": execution.stats.instructions})
+    return Fault(
+        kind,
+        (execution.message or execution.stop) + hint,
+        None,
+        "",
+        None,
+        {"cycles": execution.stats.cycles, "instructions": execution.stats.instructions},
+    )
 
 
 def stray_writes(instance: BoomInstance, read) -> Fault | None:
     """A Fault when the kernel changed input buffers or the gaps between buffers."""
     start = layout.BUFFERS_BASE
-    before = np.frombuffer(instance.window, dtype=np.uint8)[start - DATA_BASE:]
+    before = np.frombuffer(instance.window, dtype=np.uint8)[start - DATA_BASE :]
     after = np.frombuffer(read(start, len(before)), dtype=np.uint8)
     changed = before != after
     for lo, hi, what in layout.untouchable(instance.layout):
         hits = np.flatnonzero(changed[lo - start : hi - start])
         if hits.size:
             first = lo + int(hits[0])
-            return Fault("out_of_bounds", f"the kernel wrote {hits.size} byte(s) of {what}, first at {first:#x}; "
-                         "write only the output and scratch buffers (and your own stack and data)",
-                         None, "", None, {"address": first, "bytes": int(hits.size)})
+            return Fault(
+                "out_of_bounds",
+                f"the kernel wrote {hits.size} byte(s) of {what}, first at {first:#x}; "
+                "write only the output and scratch buffers (and your own stack and data)",
+                None,
+                "",
+                None,
+                {"address": first, "bytes": int(hits.size)},
+            )
     return None
 
 
@@ -153,21 +197,33 @@ def _instruction_at(program: Program, pc: int) -> str:
     return ""
 
 
-def run(program: Program, instance: BoomInstance, cfg: BoomConfig, limits: RunLimits | None = None,
-        trace: bool = False) -> Evaluation:
+def run(
+    program: Program,
+    instance: BoomInstance,
+    cfg: BoomConfig,
+    limits: RunLimits | None = None,
+    trace: bool = False,
+) -> Evaluation:
     """Simulate a built kernel on an instance and judge its output; never raises for a bad kernel."""
     execution = simulate(instance.image(program), cfg, limits)
     fault = fault_of(execution, program) or stray_writes(instance, execution.memory.read)
     dtype = instance.task.integer.output_dtype
-    output = layout.read_output(instance.layout, execution.memory.read, returned(execution.memory)[0], dtype,
-                                instance.output_shape)
+    output = layout.read_output(
+        instance.layout, execution.memory.read, returned(execution.memory)[0], dtype, instance.output_shape
+    )
     before = layout.output_poison(instance.layout, instance.window, dtype, instance.output_shape)
     untouched = None
     if before is not None:
         untouched = (output == before) & (instance.reference != before)
-    verdict = judge(output, instance.reference, instance.tolerance, row_width=64, untouched=untouched,
-                    untouched_meaning="still the value memory held before the run" if before is not None else None,
-                    poisoned=instance.poison)
+    verdict = judge(
+        output,
+        instance.reference,
+        instance.tolerance,
+        row_width=64,
+        untouched=untouched,
+        untouched_meaning="still the value memory held before the run" if before is not None else None,
+        poisoned=instance.poison,
+    )
     return Evaluation(
         label=instance.label(),
         ok=fault is None,

@@ -61,23 +61,25 @@ fence.i | Zifencei | | system | synchronise instruction fetch with earlier store
 ecall | I | | system | environment call: a trap (mcause 8 from U-mode, 11 from M-mode)
 ebreak | I | | system | breakpoint trap (mcause 3)
 mul | M | rd, rs1, rs2 | mul_div | low 64 bits of rs1 * rs2 (pipelined)
-mulh, mulhsu, mulhu | M | rd, rs1, rs2 | mul_div | high 64 bits of the 128-bit product (signed x signed, signed x unsigned, unsigned x unsigned)
+mulh, mulhsu, mulhu | M | rd, rs1, rs2 | mul_div | high 64 bits of the 128-bit product (s*s, s*u, u*u)
 mulw | M | rd, rs1, rs2 | mul_div | low 32 bits of the product, sign-extended
-div, divu, rem, remu | M | rd, rs1, rs2 | mul_div | 64-bit quotient (rounds toward zero) / remainder; x/0 = -1, x%0 = x (no trap)
+div, divu, rem, remu | M | rd, rs1, rs2 | mul_div | quotient (toward zero) / remainder; x/0 = -1, x%0 = x
 divw, divuw, remw, remuw | M | rd, rs1, rs2 | mul_div | 32-bit divide / remainder, sign-extended
 lr.w, lr.d | A | rd, (rs1) | atomic | load-reserved
 sc.w, sc.d | A | rd, rs2, (rs1) | atomic | store-conditional (rd = 0 on success)
-amoswap.w, amoadd.w, amoand.w, amoor.w, amoxor.w, amomax.w, amomin.w, amomaxu.w, amominu.w | A | rd, rs2, (rs1) | atomic | atomic read-modify-write (32-bit); .d forms are 64-bit
-amoswap.d, amoadd.d, amoand.d, amoor.d, amoxor.d, amomax.d, amomin.d, amomaxu.d, amominu.d | A | rd, rs2, (rs1) | atomic | atomic read-modify-write (64-bit)
+amoswap.w, amoadd.w, amoand.w, amoor.w, amoxor.w | A | rd, rs2, (rs1) | atomic | read-modify-write, 32-bit
+amomax.w, amomin.w, amomaxu.w, amominu.w | A | rd, rs2, (rs1) | atomic | signed/unsigned max/min, 32-bit
+amoswap.d, amoadd.d, amoand.d, amoor.d, amoxor.d | A | rd, rs2, (rs1) | atomic | read-modify-write, 64-bit
+amomax.d, amomin.d, amomaxu.d, amominu.d | A | rd, rs2, (rs1) | atomic | signed/unsigned max/min, 64-bit
 flw, fld | F/D | fd, off(rs1) | load | load a float / double into an FP register
 fsw, fsd | F/D | fs2, off(rs1) | store | store an FP register
 fadd.d, fsub.d, fmul.d, fdiv.d, fsqrt.d | D | fd, fs1, fs2 | fp | double arithmetic (.s forms: single)
 fmadd.d, fmsub.d, fnmadd.d, fnmsub.d | D | fd, fs1, fs2, fs3 | fp | fused multiply-add
-fmin.d, fmax.d, fsgnj.d, fsgnjn.d, fsgnjx.d | D | fd, fs1, fs2 | fp | min/max, sign injection (fmv.d, fneg.d, fabs.d)
+fmin.d, fmax.d, fsgnj.d, fsgnjn.d, fsgnjx.d | D | fd, fs1, fs2 | fp | min/max; sign injection (fmv.d, fneg.d)
 feq.d, flt.d, fle.d, fclass.d | D | rd, fs1, fs2 | fp | compare (result in an integer register)
 fcvt.l.d, fcvt.d.l, fcvt.w.d, fcvt.d.w | D | rd/fd, fs1/rs1 | fp | conversions between integers and doubles
 fmv.x.d, fmv.d.x | D | rd/fd, fs1/rs1 | fp | move raw bits between integer and FP registers
-csrrw, csrrs, csrrc | Zicsr | rd, csr, rs1 | system | read CSR into rd, then write / set bits / clear bits from rs1 (csrw, csrs, csrc, csrr pseudo forms)
+csrrw, csrrs, csrrc | Zicsr | rd, csr, rs1 | system | rd = CSR; write/set/clear bits from rs1 (csrw, csrr)
 csrrwi, csrrsi, csrrci | Zicsr | rd, csr, uimm5 | system | the same with a 5-bit immediate
 mret | priv | | system | return from a machine-mode trap: pc = mepc, privilege = mstatus.MPP
 wfi | priv | | system | wait for interrupt (there are none: do not use)
@@ -85,7 +87,8 @@ li | pseudo | rd, imm | alu | load any 64-bit constant (1 to 8 instructions)
 la | pseudo | rd, symbol | alu | load an address (auipc + addi, pc-relative)
 mv, not, neg, negw, sext.w, seqz, snez, sltz, sgtz | pseudo | rd, rs | alu | register moves and tests
 nop | pseudo | | alu | addi zero, zero, 0
-beqz, bnez, blez, bgez, bltz, bgtz, bgt, ble, bgtu, bleu | pseudo | rs[, rs2], label | branch | branch forms with zero or swapped operands
+beqz, bnez, blez, bgez, bltz, bgtz | pseudo | rs, label | branch | compare with zero and branch
+bgt, ble, bgtu, bleu | pseudo | rs1, rs2, label | branch | branch forms with swapped operands
 j, jr, call, tail, ret | pseudo | label / rs | jump | jumps; call = auipc+jalr with ra; tail does not save ra
 """
 )
@@ -105,7 +108,19 @@ def category(mnemonic: str) -> str:
         if name.startswith(("fl", "fs")) and name[2:3] in ("w", "d", "h") and len(name) == 3:
             return "load" if name.startswith("fl") else "store"
         return "fp"
-    if base in ("csrrw", "csrrs", "csrrc", "csrrwi", "csrrsi", "csrrci", "mret", "sret", "wfi", "ecall", "ebreak"):
+    if base in (
+        "csrrw",
+        "csrrs",
+        "csrrc",
+        "csrrwi",
+        "csrrsi",
+        "csrrci",
+        "mret",
+        "sret",
+        "wfi",
+        "ecall",
+        "ebreak",
+    ):
         return "system"
     return "alu"
 
@@ -114,7 +129,11 @@ def latency_rows(cfg: BoomConfig) -> list[tuple[str, str, str]]:
     """(class, latency on this preset, how many per cycle) for the hardware doc."""
     int_w, mem_w, fp_w = cfg.int_iq.issue_width, cfg.mem_iq.issue_width, cfg.fp_iq.issue_width
     return [
-        ("integer ALU, branches, jumps", f"{cfg.alu_latency} cycle", f"{int_w} per cycle (integer issue width)"),
+        (
+            "integer ALU, branches, jumps",
+            f"{cfg.alu_latency} cycle",
+            f"{int_w} per cycle (integer issue width)",
+        ),
         ("mul, mulh*, mulw", f"{cfg.imul_latency} cycles, pipelined", "1 unit"),
         ("div, rem and their W forms", f"{cfg.div_latency} cycles, not pipelined", "1 unit"),
         ("loads (L1D hit)", f"{cfg.l1d_latency + 1} cycles load-to-use", f"{mem_w} memory op per cycle"),

@@ -50,26 +50,40 @@ def _n(key: str) -> Callable[[Mapping[str, int]], int]:
 CONTRACTS: dict[str, Contract] = {
     "multiply": Contract(
         "void kernel(long n, const int32_t *a, const int32_t *b, int32_t *out)",
-        (Arg("n", "param", "N"), Arg("a", "input", "a"), Arg("b", "input", "b"),
-         Arg("out", "output", elements=_n("N"), dtype="int32")),
+        (
+            Arg("n", "param", "N"),
+            Arg("a", "input", "a"),
+            Arg("b", "input", "b"),
+            Arg("out", "output", elements=_n("N"), dtype="int32"),
+        ),
         ("out",),
     ),
     "vvadd": Contract(
         "void kernel(long n, const int32_t *a, const int32_t *b, int32_t *c)",
-        (Arg("n", "param", "N"), Arg("a", "input", "a"), Arg("b", "input", "b"),
-         Arg("c", "output", elements=_n("N"), dtype="int32")),
+        (
+            Arg("n", "param", "N"),
+            Arg("a", "input", "a"),
+            Arg("b", "input", "b"),
+            Arg("c", "output", elements=_n("N"), dtype="int32"),
+        ),
         ("c",),
     ),
     "copy": Contract(
         "void kernel(uint8_t *dst, const uint8_t *src, long n)",
-        (Arg("dst", "output", elements=_n("N"), dtype="uint8", align=8, misalign="dst_align"),
-         Arg("src", "input", "src", align=8, misalign="src_align"), Arg("n", "param", "N")),
+        (
+            Arg("dst", "output", elements=_n("N"), dtype="uint8", align=8, misalign="dst_align"),
+            Arg("src", "input", "src", align=8, misalign="src_align"),
+            Arg("n", "param", "N"),
+        ),
         ("dst",),
     ),
     "median": Contract(
         "void kernel(long n, const int32_t *in, int32_t *out)",
-        (Arg("n", "param", "N"), Arg("in", "input", "signal"),
-         Arg("out", "output", elements=_n("N"), dtype="int32")),
+        (
+            Arg("n", "param", "N"),
+            Arg("in", "input", "signal"),
+            Arg("out", "output", elements=_n("N"), dtype="int32"),
+        ),
         ("out",),
     ),
     "dotprod": Contract(
@@ -84,30 +98,44 @@ CONTRACTS: dict[str, Contract] = {
     ),
     "rsort": Contract(
         "void kernel(long n, uint32_t *keys, uint32_t *scratch)",
-        (Arg("n", "param", "N"), Arg("keys", "inout", "keys"),
-         Arg("scratch", "scratch", elements=lambda p: p["N"] + 1024, dtype="uint32")),
+        (
+            Arg("n", "param", "N"),
+            Arg("keys", "inout", "keys"),
+            Arg("scratch", "scratch", elements=lambda p: p["N"] + 1024, dtype="uint32"),
+        ),
         ("keys",),
-        "scratch holds n + 1024 uint32 (for a second key buffer and digit counts); its contents are undefined",
+        "scratch holds n + 1024 uint32 (for a second key buffer and digit counts); "
+        "its contents are undefined",
     ),
     "towers": Contract(
         "void kernel(long discs, const int32_t *sel, int32_t *moves)",
-        (Arg("discs", "param", "D"), Arg("sel", "input", "sel"),
-         Arg("moves", "output", elements=lambda p: 2 ** p["D"] - 1, dtype="int32")),
+        (
+            Arg("discs", "param", "D"),
+            Arg("sel", "input", "sel"),
+            Arg("moves", "output", elements=lambda p: 2 ** p["D"] - 1, dtype="int32"),
+        ),
         ("moves",),
     ),
     "dhrystone": Contract(
         "void kernel(long r, const int32_t *recs, const uint8_t *table, int64_t *out)",
-        (Arg("r", "param", "R"), Arg("recs", "input", "recs"), Arg("table", "input", "table", always_touched=False),
-         Arg("out", "output", elements=lambda p: p["R"] + 5, dtype="int64")),
+        (
+            Arg("r", "param", "R"),
+            Arg("recs", "input", "recs"),
+            Arg("table", "input", "table", always_touched=False),
+            Arg("out", "output", elements=lambda p: p["R"] + 5, dtype="int64"),
+        ),
         ("out",),
     ),
     "pmp": Contract(
         "void kernel(int64_t *arena, const int32_t *regions, const int32_t *accesses, "
         "const int64_t *values, int64_t *records)",
-        (Arg("arena", "inout", "arena", align=4096, always_touched=False),
-         Arg("regions", "input", "regions", always_touched=False),
-         Arg("accesses", "input", "accesses"), Arg("values", "input", "values", always_touched=False),
-         Arg("records", "output", elements=lambda p: 2 * p["ACCESSES"], dtype="int64")),
+        (
+            Arg("arena", "inout", "arena", align=4096, always_touched=False),
+            Arg("regions", "input", "regions", always_touched=False),
+            Arg("accesses", "input", "accesses"),
+            Arg("values", "input", "values", always_touched=False),
+            Arg("records", "output", elements=lambda p: 2 * p["ACCESSES"], dtype="int64"),
+        ),
         ("records", "arena"),
         "the arena is the highest buffer: the program, the stack, the argument block and every other "
         "buffer lie below it. BOOM has 8 PMP entries (pmpcfg0, pmpaddr0..7); machine mode starts with "
@@ -190,7 +218,11 @@ def image(layout: Layout, inputs: Mapping[str, np.ndarray], poison: np.random.Ge
     poison bytes when a generator is given, else zero.
     """
     size = layout.end + GAP - DATA_BASE
-    window = bytearray(poison.integers(0, 256, size, dtype=np.uint8).tobytes()) if poison is not None else bytearray(size)
+    window = (
+        bytearray(poison.integers(0, 256, size, dtype=np.uint8).tobytes())
+        if poison is not None
+        else bytearray(size)
+    )
     regs = list(layout.registers) + [0] * (8 - len(layout.registers))
     window[ARGS_ADDR - DATA_BASE : ARGS_ADDR - DATA_BASE + 64] = np.array(regs, dtype=np.uint64).tobytes()
     window[FAULT_ADDR - DATA_BASE : FAULT_ADDR - DATA_BASE + 32] = bytes(32)
@@ -202,8 +234,9 @@ def image(layout: Layout, inputs: Mapping[str, np.ndarray], poison: np.random.Ge
     return bytes(window)
 
 
-def read_output(layout: Layout, read: Callable[[int, int], bytes], returned: int, dtype: str,
-                shape: tuple[int, ...]) -> np.ndarray:
+def read_output(
+    layout: Layout, read: Callable[[int, int], bytes], returned: int, dtype: str, shape: tuple[int, ...]
+) -> np.ndarray:
     """The kernel's output as the task defines it (buffers concatenated, or the return value)."""
     if not layout.contract.outputs:
         return np.array([returned], dtype=np.uint64).view(np.int64).astype(dtype).reshape(shape)

@@ -25,7 +25,16 @@ CYCLES_PER_INSTRUCTION_CAP = 64
 
 def rvsim_config(cfg: BoomConfig) -> Any:
     """The rvsim Config for a BOOM configuration."""
-    from rvsim import Backend, BranchPredictor, Cache, Config, Fu, MemDepPredictor, MemoryController, Prefetcher
+    from rvsim import (
+        Backend,
+        BranchPredictor,
+        Cache,
+        Config,
+        Fu,
+        MemDepPredictor,
+        MemoryController,
+        Prefetcher,
+    )
 
     int_width = cfg.int_iq.issue_width
     fp_width = cfg.fp_iq.issue_width
@@ -73,11 +82,21 @@ def rvsim_config(cfg: BoomConfig) -> Any:
         btb_size=cfg.btb_entries,
         btb_ways=cfg.btb_ways,
         ras_size=cfg.ras_entries,
-        l1i=Cache(f"{cfg.l1i_bytes}B", line=f"{cfg.line_bytes}B", ways=cfg.l1i_ways, latency=cfg.l1i_latency,
-                  prefetcher=Prefetcher.Off()),
-        l1d=Cache(f"{cfg.l1d_bytes}B", line=f"{cfg.line_bytes}B", ways=cfg.l1d_ways, latency=cfg.l1d_latency,
-                  mshr_count=cfg.l1d_mshrs,
-                  prefetcher=Prefetcher.NextLine(degree=1) if cfg.l1d_prefetch else Prefetcher.Off()),
+        l1i=Cache(
+            f"{cfg.l1i_bytes}B",
+            line=f"{cfg.line_bytes}B",
+            ways=cfg.l1i_ways,
+            latency=cfg.l1i_latency,
+            prefetcher=Prefetcher.Off(),
+        ),
+        l1d=Cache(
+            f"{cfg.l1d_bytes}B",
+            line=f"{cfg.line_bytes}B",
+            ways=cfg.l1d_ways,
+            latency=cfg.l1d_latency,
+            mshr_count=cfg.l1d_mshrs,
+            prefetcher=Prefetcher.NextLine(degree=1) if cfg.l1d_prefetch else Prefetcher.Off(),
+        ),
         l2=Cache(f"{cfg.l2_kib}KB", line=f"{cfg.line_bytes}B", ways=cfg.l2_ways, latency=cfg.l2_latency),
         memory_controller=MemoryController.Simple(latency=cfg.dram_latency),
         ram_size=RAM_BYTES,
@@ -123,7 +142,11 @@ class RunStats:
         }
 
     def summary_lines(self) -> list[str]:
-        rate = f" ({100 * self.mispredicts / self.branches:.1f}% of {self.branches} branches)" if self.branches else ""
+        rate = (
+            f" ({100 * self.mispredicts / self.branches:.1f}% of {self.branches} branches)"
+            if self.branches
+            else ""
+        )
         miss = f" of {self.l1d_accesses} accesses" if self.l1d_accesses else ""
         return [
             f"IPC {self.ipc:.2f}; branch mispredicts {self.mispredicts}{rate}",
@@ -192,8 +215,13 @@ def simulate(elf: bytes, cfg: BoomConfig, limits: RunLimits | None = None) -> Ex
     try:
         sim = Simulator(rvsim_config(cfg), elf_data=elf)
     except Exception as exc:  # rvsim rejects the image: report, do not raise
-        return Execution("error", None, RunStats(0, 0, clock_ghz=cfg.clock_ghz), MemoryReader(None),
-                         message=f"the simulator could not load the program: {exc}")
+        return Execution(
+            "error",
+            None,
+            RunStats(0, 0, clock_ghz=cfg.clock_ghz),
+            MemoryReader(None),
+            message=f"the simulator could not load the program: {exc}",
+        )
     max_cycles = limits.max_instructions * CYCLES_PER_INSTRUCTION_CAP
     stop, code, message = "error", None, ""
     while True:
@@ -223,8 +251,11 @@ def simulate(elf: bytes, cfg: BoomConfig, limits: RunLimits | None = None) -> Ex
     trap = None
     if stop == "trap":
         if memory.u64(FAULT_ADDR + 24) == 1:
-            trap = {"mcause": memory.u64(FAULT_ADDR), "mepc": memory.u64(FAULT_ADDR + 8),
-                    "mtval": memory.u64(FAULT_ADDR + 16)}
+            trap = {
+                "mcause": memory.u64(FAULT_ADDR),
+                "mepc": memory.u64(FAULT_ADDR + 8),
+                "mtval": memory.u64(FAULT_ADDR + 16),
+            }
         else:
             message = f"the program ended with exit code {code}"
     return Execution(stop, code, read_stats(sim, cfg), memory, trap, message, time.perf_counter() - started)

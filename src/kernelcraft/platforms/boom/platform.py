@@ -26,7 +26,9 @@ DTYPES_TEXT = (
     "complement at the width the task states (32-bit results wrap as addw/mulw do, 64-bit as "
     "add/mul do); the output must equal the reference exactly."
 )
-UNSUPPORTED_REASON = "BOOM runs only the CPU case study's ten tasks (the paper's Table 10), not the ML operators"
+UNSUPPORTED_REASON = (
+    "BOOM runs only the CPU case study's ten tasks (the paper's Table 10), not the ML operators"
+)
 
 
 class BoomPlatform(Platform):

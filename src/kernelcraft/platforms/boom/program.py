@@ -115,18 +115,32 @@ def _pmp_beyond_boom(program: Program) -> list[Diagnostic]:
         if ins.size == 4 and ins.raw & 0x7F == 0x73 and (ins.raw >> 12) & 7 not in (0, 4):
             csr = ins.raw >> 20
             if csr in _BEYOND_BOOM_PMP:
-                out.append(Diagnostic(
-                    ins.line or 0, 0, f"{_CSR_NAMES[csr]} is not implemented on BOOM (8 PMP entries)", ins.text,
-                    "use PMP entries 0..7: pmpcfg0 and pmpaddr0..pmpaddr7",
-                ))
+                out.append(
+                    Diagnostic(
+                        ins.line or 0,
+                        0,
+                        f"{_CSR_NAMES[csr]} is not implemented on BOOM (8 PMP entries)",
+                        ins.text,
+                        "use PMP entries 0..7: pmpcfg0 and pmpaddr0..pmpaddr7",
+                    )
+                )
     return out
 
 
-def build(source: str, file_name: str = toolchain.KERNEL_FILE) -> tuple[Program | None, tuple[Diagnostic, ...]]:
+def build(
+    source: str, file_name: str = toolchain.KERNEL_FILE
+) -> tuple[Program | None, tuple[Diagnostic, ...]]:
     """Assemble and link a kernel; the program, or None with the diagnostics that prevent one."""
     if not isinstance(source, str) or not source.strip():
-        return None, (Diagnostic(0, 0, "the kernel source is empty", "",
-                                 f"write a `{ENTRY_SYMBOL}:` function in GNU assembler syntax"),)
+        return None, (
+            Diagnostic(
+                0,
+                0,
+                "the kernel source is empty",
+                "",
+                f"write a `{ENTRY_SYMBOL}:` function in GNU assembler syntax",
+            ),
+        )
     built = toolchain.assemble_and_link(source, file_name)
     if built.elf is None:
         return None, built.diagnostics

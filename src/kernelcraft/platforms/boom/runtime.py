@@ -40,12 +40,18 @@ class Region:
 
 
 MEMORY_MAP = (
-    Region("program", RAM_BASE, RAM_BASE + PROGRAM_BYTES,
-           "start-up code, then your .text, .rodata, .data and .bss (zeroed), and the tohost word"),
-    Region("stack", STACK_BASE, STACK_TOP, "sp starts at the top (0x%X) and grows down" % STACK_TOP),
+    Region(
+        "program",
+        RAM_BASE,
+        RAM_BASE + PROGRAM_BYTES,
+        "start-up code, then your .text, .rodata, .data and .bss (zeroed), and the tohost word",
+    ),
+    Region("stack", STACK_BASE, STACK_TOP, f"sp starts at the top ({STACK_TOP:#x}) and grows down"),
     Region("arguments", ARGS_ADDR, ARGS_ADDR + 0x40, "the values loaded into a0..a7 before kernel is called"),
     Region("return", RESULT_ADDR, RESULT_ADDR + 0x10, "a0 and a1 as kernel returned them"),
-    Region("task buffers", BUFFERS_BASE, DATA_LIMIT, "inputs, outputs and scratch of the task (see the contract)"),
+    Region(
+        "task buffers", BUFFERS_BASE, DATA_LIMIT, "inputs, outputs and scratch of the task (see the contract)"
+    ),
 )
 
 CRT_SOURCE = f"""\

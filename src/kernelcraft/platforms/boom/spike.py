@@ -55,11 +55,19 @@ def run(image: bytes, cfg: BoomConfig, signature_bytes: int, max_instructions: i
     with tempfile.TemporaryDirectory(prefix="kc-spike-") as tmp:
         path = Path(tmp)
         (path / "program.elf").write_bytes(image)
-        (path / "boom.dtb").write_bytes(spike_tree(SPIKE_ISA, RAM_BASE, RAM_BYTES, cfg.pmp_entries,
-                                                   cfg.pmp_granularity))
-        cmd = [str(spike), "--dtb=boom.dtb", f"--isa={SPIKE_ISA}", f"-m{RAM_BASE:#x}:{RAM_BYTES:#x}",
-               f"--instructions={max_instructions}", "+signature=signature.txt", "+signature-granularity=8",
-               "program.elf"]
+        (path / "boom.dtb").write_bytes(
+            spike_tree(SPIKE_ISA, RAM_BASE, RAM_BYTES, cfg.pmp_entries, cfg.pmp_granularity)
+        )
+        cmd = [
+            str(spike),
+            "--dtb=boom.dtb",
+            f"--isa={SPIKE_ISA}",
+            f"-m{RAM_BASE:#x}:{RAM_BYTES:#x}",
+            f"--instructions={max_instructions}",
+            "+signature=signature.txt",
+            "+signature-granularity=8",
+            "program.elf",
+        ]
         try:
             proc = subprocess.run(cmd, cwd=path, capture_output=True, text=True, timeout=TIMEOUT_S)
         except subprocess.TimeoutExpired:
@@ -82,16 +90,24 @@ class Differential:
     message: str = ""
 
 
-def differential(image: bytes, cfg: BoomConfig, window_start: int, window_end: int,
-                 rvsim_read, rvsim_exit: int | None) -> Differential:
+def differential(
+    image: bytes, cfg: BoomConfig, window_start: int, window_end: int, rvsim_read, rvsim_exit: int | None
+) -> Differential:
     """Compare the task window rvsim left (rvsim_read(addr, length)) with Spike's on the same image."""
     length = window_end - window_start
     ran = run(image, cfg, length)
     ours = rvsim_read(window_start, length)
     if len(ran.signature) != length:
-        return Differential(False, rvsim_exit, ran.exit_code, length, window_start,
-                            f"Spike wrote {len(ran.signature)} of {length} signature bytes: {ran.message}")
+        return Differential(
+            False,
+            rvsim_exit,
+            ran.exit_code,
+            length,
+            window_start,
+            f"Spike wrote {len(ran.signature)} of {length} signature bytes: {ran.message}",
+        )
     diffs = [i for i in range(length) if ran.signature[i] != ours[i]]
     agree = not diffs and ran.exit_code == rvsim_exit
-    return Differential(agree, rvsim_exit, ran.exit_code, len(diffs), window_start + diffs[0] if diffs else None,
-                        ran.message)
+    return Differential(
+        agree, rvsim_exit, ran.exit_code, len(diffs), window_start + diffs[0] if diffs else None, ran.message
+    )

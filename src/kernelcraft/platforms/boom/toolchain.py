@@ -25,16 +25,32 @@ KERNEL_FILE = "kernel.S"
 C_FILE = "kernel.c"
 TIMEOUT_S = 60.0
 TARGET = ["--target=riscv64-unknown-elf", "-march=rv64gc", "-mabi=lp64", "-mcmodel=medany"]
-C_TARGET = ["-target", "riscv64-freestanding-none", "-mcpu=generic_rv64+m+a+f+d+c", "-mabi=lp64",
-            "-mcmodel=medany"]
+C_TARGET = [
+    "-target",
+    "riscv64-freestanding-none",
+    "-mcpu=generic_rv64+m+a+f+d+c",
+    "-mabi=lp64",
+    "-mcmodel=medany",
+]
 # No libc: the compiler must not call memcpy/memset behind the code's back, nor add frames,
 # unwind tables or stack protectors the kernel does not ask for.
-C_FLAGS = ["-ffreestanding", "-fno-builtin", "-fomit-frame-pointer", "-fno-asynchronous-unwind-tables",
-           "-fno-unwind-tables", "-fno-stack-protector", "-fno-ident", "-g0", "-Wall"]
+C_FLAGS = [
+    "-ffreestanding",
+    "-fno-builtin",
+    "-fomit-frame-pointer",
+    "-fno-asynchronous-unwind-tables",
+    "-fno-unwind-tables",
+    "-fno-stack-protector",
+    "-fno-ident",
+    "-g0",
+    "-Wall",
+]
 
 # Directives that would read host files into the program (or its error messages).
 _FORBIDDEN = re.compile(r"^\s*#\s*(include|include_next|import|embed)\b|\.(include|incbin)\b")
-_CLANG_DIAG = re.compile(r"^(?P<file>[^\s:][^:]*):(?P<line>\d+):(?P<col>\d+): (?P<sev>error|warning|note): (?P<msg>.*)$")
+_CLANG_DIAG = re.compile(
+    r"^(?P<file>[^\s:][^:]*):(?P<line>\d+):(?P<col>\d+): (?P<sev>error|warning|note): (?P<msg>.*)$"
+)
 _LLD_DIAG = re.compile(r"^ld\.lld: (?P<sev>error|warning): (?P<msg>.*)$")
 _LLD_REF = re.compile(r">>> (?:referenced by|defined at) (?P<file>[^:\s]+):(?P<line>\d+)")
 
@@ -78,8 +94,12 @@ def _run(cmd: list[str], cwd: Path, timeout: float | None = None) -> subprocess.
     try:
         return subprocess.run(cmd, cwd=cwd, capture_output=True, text=True, timeout=timeout, env=env)
     except subprocess.TimeoutExpired:
-        return subprocess.CompletedProcess(cmd, -1, "", f"error: {Path(cmd[1]).name if len(cmd) > 1 else cmd[0]} "
-                                           f"timed out after {timeout:.0f} s")
+        return subprocess.CompletedProcess(
+            cmd,
+            -1,
+            "",
+            f"error: {Path(cmd[1]).name if len(cmd) > 1 else cmd[0]} timed out after {timeout:.0f} s",
+        )
 
 
 def forbidden_directives(source: str) -> list[Diagnostic]:
@@ -87,10 +107,15 @@ def forbidden_directives(source: str) -> list[Diagnostic]:
     for number, text in enumerate(source.splitlines(), 1):
         match = _FORBIDDEN.search(text)
         if match:
-            out.append(Diagnostic(
-                number, match.start() + 1, "file inclusion is not allowed in a kernel", text.strip(),
-                "write everything in this one file (#define and .macro are fine)",
-            ))
+            out.append(
+                Diagnostic(
+                    number,
+                    match.start() + 1,
+                    "file inclusion is not allowed in a kernel",
+                    text.strip(),
+                    "write everything in this one file (#define and .macro are fine)",
+                )
+            )
     return out
 
 
@@ -101,8 +126,15 @@ def unencodable(source_lines: list[str]) -> list[Diagnostic]:
         try:
             text.encode("utf-8")
         except UnicodeEncodeError as exc:
-            out.append(Diagnostic(number, exc.start + 1, "the line holds a character that is not valid text",
-                                  text.encode("utf-8", "replace").decode("utf-8"), "use plain ASCII or UTF-8 text"))
+            out.append(
+                Diagnostic(
+                    number,
+                    exc.start + 1,
+                    "the line holds a character that is not valid text",
+                    text.encode("utf-8", "replace").decode("utf-8"),
+                    "use plain ASCII or UTF-8 text",
+                )
+            )
     return out
 
 
@@ -125,8 +157,14 @@ def parse_diagnostics(text: str, file_name: str, source_lines: list[str]) -> lis
                 if out:
                     prev = out[-1]
                     note = f"note (line {line}): {message}" if line else f"note: {message}"
-                    out[-1] = Diagnostic(prev.line, prev.column, prev.message, prev.text,
-                                         "; ".join(filter(None, [prev.hint, note])), prev.severity)
+                    out[-1] = Diagnostic(
+                        prev.line,
+                        prev.column,
+                        prev.message,
+                        prev.text,
+                        "; ".join(filter(None, [prev.hint, note])),
+                        prev.severity,
+                    )
             else:
                 out.append(Diagnostic(line, col, message, text_at, _hint(message), clang["sev"]))
             i += 1
@@ -159,7 +197,10 @@ def _clean(message: str, file_name: str) -> str:
 
 def _hint(message: str) -> str:
     if f"undefined symbol: {ENTRY_SYMBOL}" in message:
-        return f"define the entry point: `.globl {ENTRY_SYMBOL}` then `{ENTRY_SYMBOL}:` (called with the LP64 ABI)"
+        return (
+            f"define the entry point: `.globl {ENTRY_SYMBOL}` then `{ENTRY_SYMBOL}:` "
+            "(called with the LP64 ABI)"
+        )
     if message.startswith("undefined symbol"):
         return "every label you jump to or load must be defined in this file"
     if "will not fit in region" in message or "overflowed" in message:
@@ -169,7 +210,10 @@ def _hint(message: str) -> str:
     if "invalid operand" in message or "unrecognized instruction mnemonic" in message:
         return "check the mnemonic and operands against the RV64GC reference (grep_docs)"
     if "immediate must be" in message or "operand must be a symbol" in message:
-        return "immediates are 12-bit signed for I-type (-2048..2047); build larger constants with li or lui+addi"
+        return (
+            "immediates are 12-bit signed for I-type (-2048..2047); "
+            "build larger constants with li or lui+addi"
+        )
     return ""
 
 
@@ -197,19 +241,38 @@ def assemble_and_link(source: str, file_name: str = KERNEL_FILE) -> Built:
         (path / "crt.o").write_bytes(_crt_object())
         (path / "link.ld").write_text(LINKER_SCRIPT)
         obj = Path(file_name).stem + ".o"
-        asm = _run([zig, "clang", *TARGET, "-x", "assembler-with-cpp", "-g", "-gdwarf-4", "-fdebug-compilation-dir=.", "-nostdinc",
-                    "-c", file_name, "-o", obj], path)
+        asm = _run(
+            [
+                zig,
+                "clang",
+                *TARGET,
+                "-x",
+                "assembler-with-cpp",
+                "-g",
+                "-gdwarf-4",
+                "-fdebug-compilation-dir=.",
+                "-nostdinc",
+                "-c",
+                file_name,
+                "-o",
+                obj,
+            ],
+            path,
+        )
         diagnostics = parse_diagnostics(asm.stderr, file_name, source_lines)
         if asm.returncode != 0:
             if not any(d.severity == "error" for d in diagnostics):
-                diagnostics.append(Diagnostic(0, 0, _clean(asm.stderr.strip() or "the assembler failed", file_name)))
+                diagnostics.append(
+                    Diagnostic(0, 0, _clean(asm.stderr.strip() or "the assembler failed", file_name))
+                )
             return Built(None, tuple(diagnostics))
-        link = _run([zig, "ld.lld", "-T", "link.ld", "crt.o", obj,
-                     "-o", "program.elf"], path)
+        link = _run([zig, "ld.lld", "-T", "link.ld", "crt.o", obj, "-o", "program.elf"], path)
         diagnostics += parse_diagnostics(link.stderr, file_name, source_lines)
         if link.returncode != 0:
             if not any(d.severity == "error" for d in diagnostics):
-                diagnostics.append(Diagnostic(0, 0, _clean(link.stderr.strip() or "the linker failed", file_name)))
+                diagnostics.append(
+                    Diagnostic(0, 0, _clean(link.stderr.strip() or "the linker failed", file_name))
+                )
             return Built(None, tuple(diagnostics))
         return Built((path / "program.elf").read_bytes(), tuple(diagnostics))
 
@@ -221,7 +284,9 @@ def compile_c(source: str, opt: str = "-O2") -> tuple[str | None, tuple[Diagnost
         path = Path(tmp)
         (path / C_FILE).write_text(source, encoding="utf-8")
         proc = _run([zig, "cc", *C_TARGET, opt, *C_FLAGS, "-S", C_FILE, "-o", "kernel.s"], path)
-        stderr = "\n".join(line for line in proc.stderr.splitlines() if "argument unused during compilation" not in line)
+        stderr = "\n".join(
+            line for line in proc.stderr.splitlines() if "argument unused during compilation" not in line
+        )
         diagnostics = tuple(parse_diagnostics(stderr, C_FILE, source.splitlines()))
         if proc.returncode != 0 or not (path / "kernel.s").exists():
             return None, diagnostics or (Diagnostic(0, 0, stderr.strip() or "the C compiler failed"),)
