@@ -104,3 +104,64 @@ def test_spike_agrees_on_the_hand_worked_case():
         image, PLATFORM.config, *inst.signature_bounds(), execution.memory.read, execution.exit_code
     )
     assert result.agree, result
+
+
+PARTIAL_OVERLAP = """
+    .text
+    .globl kernel
+kernel:                         # a0 = arena, a4 = records
+    la t0, saved
+    sd ra, 0(t0)
+    sd sp, 8(t0)
+    srli t0, a0, 2              # entry 0: NA4 on the arena's first word, no permissions
+    csrw pmpaddr0, t0
+    li t0, (0x80000000 >> 2) | ((0x4000000 >> 3) - 1)
+    csrw pmpaddr1, t0           # entry 1: NAPOT over all of RAM, RWX
+    li t0, 0x10 | (0x1f << 8)
+    csrw pmpcfg0, t0
+    la t0, trap
+    csrw mtvec, t0
+    li t0, 0x1800
+    csrc mstatus, t0
+    la t0, user
+    csrw mepc, t0
+    mv s0, a0
+    mv s1, a4
+    mret
+    .option push
+    .option norvc
+user:
+    ld t1, 0(s0)                # 8 bytes, only the first 4 in entry 0: the spec denies it
+    ld t2, 8(s0)                # wholly in entry 1: allowed
+    sd t2, 16(s1)
+    ecall
+    .option pop
+trap:
+    csrr t3, mcause
+    li t4, 8
+    beq t3, t4, 1f
+    sd t3, 0(s1)
+    csrr t3, mtval
+    sd t3, 8(s1)
+    csrr t3, mepc
+    addi t3, t3, 4
+    csrw mepc, t3
+    mret
+1:  la t0, saved
+    ld ra, 0(t0)
+    ld sp, 8(t0)
+    ret
+    .bss
+saved:
+    .zero 16
+"""
+
+
+def test_an_access_partly_inside_an_entry_is_denied():
+    from .boom_helpers import built
+
+    inst = _instance()
+    evaluation = PLATFORM.run(built(PARTIAL_OVERLAP), inst)
+    assert evaluation.ok, evaluation.format_summary()
+    arena = inst.layout.buffer("arena").address
+    assert [int(v) for v in evaluation.output[:3]] == [5, arena, ARENA[1]]

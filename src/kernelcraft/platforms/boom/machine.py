@@ -78,7 +78,9 @@ def rvsim_config(cfg: BoomConfig) -> Any:
             fu_config=Fu(units),
             checkpoint_count=cfg.max_br_count,
         ),
-        mem_dep_predictor=MemDepPredictor.Blind(),
+        # BOOM issues loads past older stores of unknown address and flushes on an ordering
+        # failure (docs/sections/load-store-unit.rst:102-125); rvsim's store sets speculate too.
+        mem_dep_predictor=MemDepPredictor.StoreSet(),
         btb_size=cfg.btb_entries,
         btb_ways=cfg.btb_ways,
         ras_size=cfg.ras_entries,
