@@ -468,8 +468,6 @@ def render_contract(inst: BoomInstance) -> str:
         lines += ["", f"Note: {contract.notes}."]
     lines += [
         "",
-        f"What to compute: {task.description}",
-        "",
         f"Exactly: {task.integer.algorithm}.",
         "",
         "Memory the contract does not initialise (outputs, scratch, the gaps between buffers, the stack) "
