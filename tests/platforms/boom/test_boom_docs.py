@@ -65,3 +65,16 @@ def test_contract_states_the_registers_and_addresses_the_run_uses(task_id):
     for buf in inst.layout.buffers:
         assert f"{buf.address:#x} .. {buf.end:#x}" in text
     assert re.search(r"exact equality", text)
+
+
+def test_the_documented_mispredict_penalty_holds():
+    loop = kernel(
+        "    li t2, 0\n1:  lw t0, 0(a1)\n    andi t0, t0, MASK\n    beqz t0, 2f\n    addi t2, t2, 1\n"
+        "2:  addi a1, a1, 4\n    addi a0, a0, -1\n    bnez a0, 1b\n    ret"
+    )
+    inst = instance("median")  # n = 1000 random int32 in a1
+    random_bit = PLATFORM.run(built(loop.replace("MASK", "1")), inst).stats
+    never = PLATFORM.run(built(loop.replace("MASK", "0")), inst).stats
+    penalty = (random_bit.cycles - never.cycles) / (random_bit.mispredicts - never.mispredicts)
+    assert random_bit.mispredicts > 300 and 10 <= penalty <= 15
+    assert "about 12 cycles" in PLATFORM.docs()["hardware"]

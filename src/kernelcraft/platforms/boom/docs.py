@@ -312,6 +312,24 @@ HARDWARE_ROWS = (
         lambda c: f"tlb_size={c.tlb_entries} (unused: bare mode)",
     ),
     ("misaligned access", "misaligned_trap", lambda c: "traps", lambda c: "misaligned_access_trap=True"),
+    (
+        "trap entry",
+        "trap_latency",
+        lambda c: f"{c.trap_latency} cycles",
+        lambda c: f"trap_latency={c.trap_latency}",
+    ),
+    (
+        "system bus",
+        "bus_latency",
+        lambda c: f"{c.bus_latency} cycles",
+        lambda c: f"bus_latency={c.bus_latency}",
+    ),
+    (
+        "branch mispredict penalty",
+        "mispredict",
+        lambda c: "about 12 cycles (measured on the Large preset)",
+        lambda c: "not a parameter: rvsim's pipeline depth and redirect",
+    ),
     ("clock", "clock_mhz", lambda c: f"{c.clock_mhz} MHz", lambda c: f"cpu_clock_mhz={c.clock_mhz}"),
     (
         "RAM",
@@ -352,7 +370,7 @@ def render_hardware(cfg: BoomConfig) -> str:
         f"- One L1 data access per cycle ({cfg.mem_iq.issue_width} memory pipe). A miss goes to the L2 "
         f"({cfg.l2_latency} cycles) and then DRAM ({cfg.dram_latency} cycles); at most {cfg.l1d_mshrs} "
         "misses are outstanding. Every run starts with cold caches: streaming kernels are bound by misses.",
-        "- A mispredicted branch flushes the younger work and refetches (about a dozen cycles). "
+        "- A mispredicted branch flushes the younger work and refetches (about 12 cycles). "
         "Data-dependent branches on random data mispredict half the time; branch-free code "
         "(slt, masks, xor) avoids that.",
         "- Division is slow and not pipelined; multiply is pipelined.",

@@ -107,6 +107,8 @@ def rvsim_config(cfg: BoomConfig) -> Any:
         misaligned_access_trap=cfg.misaligned_trap,
         isa="RV64IMAFDC",
         cpu_clock_mhz=cfg.clock_mhz,
+        trap_latency=cfg.trap_latency,
+        bus_latency=cfg.bus_latency,
         console="quiet",
         hart_count=1,
     )
@@ -210,9 +212,17 @@ def read_stats(sim: Any, cfg: BoomConfig) -> RunStats:
 
 def simulate(elf: bytes, cfg: BoomConfig, limits: RunLimits | None = None) -> Execution:
     """Run a complete program (task image included) until it exits, traps or hits a limit."""
-    from rvsim import Simulator
-
     limits = limits or RunLimits()
+    try:
+        from rvsim import Simulator
+    except ImportError:
+        return Execution(
+            "error",
+            None,
+            RunStats(0, 0, clock_ghz=cfg.clock_ghz),
+            MemoryReader(None),
+            message="rvsim is not installed: pip install 'kernelcraft[boom]'",
+        )
     started = time.perf_counter()
     try:
         sim = Simulator(rvsim_config(cfg), elf_data=elf)

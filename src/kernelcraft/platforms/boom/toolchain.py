@@ -234,7 +234,10 @@ def assemble_and_link(source: str, file_name: str = KERNEL_FILE) -> Built:
     blocked = forbidden_directives(source) + unencodable(source_lines)
     if blocked:
         return Built(None, tuple(blocked))
-    zig = zig_executable()
+    try:
+        zig = zig_executable()
+    except ToolchainMissing as exc:
+        return Built(None, (Diagnostic(0, 0, str(exc)),))
     with tempfile.TemporaryDirectory(prefix="kc-boom-") as tmp:
         path = Path(tmp)
         (path / file_name).write_text(source if source.endswith("\n") else source + "\n", encoding="utf-8")
