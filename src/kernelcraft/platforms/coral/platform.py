@@ -50,10 +50,6 @@ class CoralPlatform(Platform):
     def default_config(cls) -> CoralConfig:
         return CoralConfig()
 
-    @property
-    def clock_ghz(self) -> float:
-        return self.config.clock_ghz
-
     def dtypes_text(self) -> str:
         return DTYPES_TEXT
 
