@@ -54,7 +54,8 @@ def markdown(rows: list[dict]) -> str:
     for r in rows:
         shape = ", ".join(f"{k}={v}" for k, v in r["params"].items())
         lines.append(
-            f"| {r['task']} | {r['config']} | {shape} | {r['cycles']:,} | {r['instructions']:,} | {r['ipc']:.2f} | "
+            f"| {r['task']} | {r['config']} | {shape} | {r['cycles']:,} | {r['instructions']:,} | "
+            f"{r['ipc']:.2f} | "
             f"{r['vector']:,} | {r['static_instructions']} | {r['roofline']:,} |"
         )
     return "\n".join(lines) + "\n"
@@ -63,7 +64,9 @@ def markdown(rows: list[dict]) -> str:
 def main() -> int:
     from kernelcraft.platforms.coral.shapes import ORDER
 
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--configs", default=",".join(CONFIGS))
     parser.add_argument("--tasks", default=",".join(ORDER))
@@ -78,12 +81,17 @@ def main() -> int:
     for r in rows:
         verdict = "ok" if r["correct"] else "WRONG"
         bad += not r["correct"]
-        print(f"{r['task']:15s} {r['config']} {verdict:5s} cycles {r['cycles']:>9,} instr {r['instructions']:>8,} "
-              f"build {r['build_s']:.1f}s run {r['run_s']:.1f}s" + (f"  {r['fault']}" if r["fault"] else ""))
+        print(
+            f"{r['task']:15s} {r['config']} {verdict:5s} cycles {r['cycles']:>9,} instr "
+            f"{r['instructions']:>8,} "
+            f"build {r['build_s']:.1f}s run {r['run_s']:.1f}s" + (f"  {r['fault']}" if r["fault"] else "")
+        )
     instructions = sum(r["instructions"] or 0 for r in rows)
     run_s = sum(r["run_s"] for r in rows)
-    print(f"{len(rows)} cells, {bad} wrong; wall {wall:.1f}s with {args.workers} workers; "
-          f"{instructions:,} simulated instructions, {instructions / max(run_s, 1e-9):,.0f} instr/s per worker")
+    print(
+        f"{len(rows)} cells, {bad} wrong; wall {wall:.1f}s with {args.workers} workers; "
+        f"{instructions:,} simulated instructions, {instructions / max(run_s, 1e-9):,.0f} instr/s per worker"
+    )
     if args.markdown:
         with open(args.markdown, "w") as fh:
             fh.write(markdown(rows))

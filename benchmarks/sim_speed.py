@@ -169,7 +169,8 @@ def measure_coral(runs: int) -> None:
         name = f"coral {task_id} {config}"
         for label, values in (("wall", rates), ("cpu", cpu_rates)):
             print(
-                f"{name:28s} {label:4s} {count:6d} instr   median {statistics.median(values):10,.0f} instr/s   "
+                f"{name:28s} {label:4s} {count:6d} instr   median {statistics.median(values):10,.0f} instr/s "
+                "  "
                 f"min {min(values):10,.0f}   max {max(values):10,.0f}"
             )
     print(f"{'coral all cells':28s} cpu  {total_instr:6d} instr   {total_instr / total_cpu:10,.0f} instr/s")
@@ -180,7 +181,10 @@ def python_speed() -> None:
     x = 0
     for i in range(2_000_000):
         x += i & 7
-    print(f"{'python loop (calibration)':28s} cpu  {2_000_000 / (time.process_time() - start):,.0f} iterations/s")
+    print(
+        f"{'python loop (calibration)':28s} cpu  {2_000_000 / (time.process_time() - start):,.0f} "
+        "iterations/s"
+    )
 
 
 def main() -> None:

@@ -266,7 +266,8 @@ def ffn_constants(p: Params) -> dict:
 # ---------------------------------------------------------------------------- algorithm texts
 
 REQUANT_TEXT = (
-    "requant(acc) = clamp(rshift(smul(acc, M), s) + zp, lo, 127) with smul(a, M) = saturate((a*M + 2^30) >> 31) "
+    "requant(acc) = clamp(rshift(smul(acc, M), s) + zp, lo, 127) with smul(a, M) = saturate((a*M + 2^30) >> "
+    "31) "
     "(RVV vsmul with vxrm = 0, round-to-nearest-up) and rshift(v, s) = (v + 2^(s-1)) >> s for s >= 1 "
     "(vssra with vxrm = 0), arithmetic shifts, int64-exact"
 )
@@ -275,7 +276,8 @@ ALGORITHMS = {
     "relu": "y = max(x, 0) elementwise on int8 (zero point 0); y is int8.",
     "silu": (
         "Table lookup: y[i] = lut[x[i] + 128], lut the int8[256] table in the contract "
-        "(lut[x + 128] = round_half_away(silu(x/16) * 16) clamped to int8: inputs and outputs have scale 1/16)."
+        "(lut[x + 128] = round_half_away(silu(x/16) * 16) clamped to int8: inputs and outputs have scale "
+        "1/16)."
     ),
     "gelu": (
         "Table lookup: y[i] = lut[x[i] + 128], lut the int8[256] table in the contract "
@@ -283,7 +285,9 @@ ALGORITHMS = {
     ),
     "gemv": "y[0, m] = sum_n A[m, n] * x[0, n], int8 inputs, exact int32 accumulation; y is int32.",
     "gemm": "Y[m, n] = sum_k X[m, k] * W[k, n], int8 inputs, exact int32 accumulation; Y is int32.",
-    "batch_matmul": "Y[b, m, n] = sum_k X[b, m, k] * W[b, k, n], int8 inputs, exact int32 accumulation; Y is int32.",
+    "batch_matmul": (
+        "Y[b, m, n] = sum_k X[b, m, k] * W[b, k, n], int8 inputs, exact int32 accumulation; Y is int32."
+    ),
     "linear": (
         "acc[m, n] = sum_k X[m, k] * W[k, n] + b[0, n] (int32, exact); Y = requant(acc) with the per-tensor "
         "multiplier M, shift s and zero point zp of the contract, lo = -128; Y is int8. " + REQUANT_TEXT + "."
@@ -293,32 +297,41 @@ ALGORITHMS = {
         "exact int32 accumulation; out is int32."
     ),
     "depthwise_conv": (
-        "acc[c, i, j] = bias[c] + sum_{u,v} w[c, u, v] * (x[c, i+u-k//2, j+v-k//2] + input_offset), taps outside "
-        "the image skipped (they contribute 0); out = requant(acc) with the per-channel multiplier M[c] (int32 "
+        "acc[c, i, j] = bias[c] + sum_{u,v} w[c, u, v] * (x[c, i+u-k//2, j+v-k//2] + input_offset), taps "
+        "outside "
+        "the image skipped (they contribute 0); out = requant(acc) with the per-channel multiplier M[c] "
+        "(int32 "
         "table in the contract), the shared shift s and zero point zp, lo = -128; out is int8. "
         + REQUANT_TEXT
         + "."
     ),
     "conv_block": (
         "Conv2D + batch-norm + ReLU folded into integer arithmetic: acc[o, i, j] = bias[o] + sum_{c,u,v} "
-        "w[o, c, u, v] * x[c, i+u-k//2, j+v-k//2] (zero padding, int32); out = requant(acc) with the per-channel "
-        "multiplier M[o] (int32 table in the contract), the shared shift s and zero point zp, and lo = zp (the "
+        "w[o, c, u, v] * x[c, i+u-k//2, j+v-k//2] (zero padding, int32); out = requant(acc) with the "
+        "per-channel "
+        "multiplier M[o] (int32 table in the contract), the shared shift s and zero point zp, and lo = zp "
+        "(the "
         "ReLU); out is int8. " + REQUANT_TEXT + "."
     ),
     "softmax": (
-        "Per row (input scale 1/32, output scale 1/256 with zero point -128): m = max_j x[j]; e[j] = E[x[j] - m + "
+        "Per row (input scale 1/32, output scale 1/256 with zero point -128): m = max_j x[j]; e[j] = E[x[j] "
+        "- m + "
         "255] with E the int16[256] exp table of the contract (E[k] = round(32767 * exp((k - 255)/32))); "
-        "S = sum_j e[j] (int32); r = floor(2^30 / S); y[j] = clamp(((e[j] * r + 2^21) >> 22) - 128, -128, 127); "
+        "S = sum_j e[j] (int32); r = floor(2^30 / S); y[j] = clamp(((e[j] * r + 2^21) >> 22) - 128, -128, "
+        "127); "
         "y is int8."
     ),
     "rmsnorm": (
-        "Per row: ss = sum_j x[j]^2 (int32); q = (ss << h_shift) + 2^16 with h_shift = 16 - log2(H) (the mean "
+        "Per row: ss = sum_j x[j]^2 (int32); q = (ss << h_shift) + 2^16 with h_shift = 16 - log2(H) (the "
+        "mean "
         "square in Q16 plus eps = 1); d = floor(sqrt(q)) (exact integer square root); inv = floor(2^28 / d); "
         "y[j] = clamp((x[j] * inv + 2^14) >> 15, -128, 127) (y ~ 32 x / rms); y is int8."
     ),
     "ffn": (
-        "h = requant1(x W1) (acc int32, per-tensor M1, s1, zp 0, lo -128); g[i] = silu_table[h[i] + 128] (the "
-        "int8[256] table of the contract, scale 1/16 in and out); Y = requant2(g W2) (M2, s2, zp 0, lo -128); "
+        "h = requant1(x W1) (acc int32, per-tensor M1, s1, zp 0, lo -128); g[i] = silu_table[h[i] + 128] "
+        "(the "
+        "int8[256] table of the contract, scale 1/16 in and out); Y = requant2(g W2) (M2, s2, zp 0, lo "
+        "-128); "
         "Y is int8. " + REQUANT_TEXT + "."
     ),
 }

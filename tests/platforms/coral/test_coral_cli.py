@@ -75,14 +75,33 @@ def files(tmp_path):
 
 
 def test_sim_places_inputs_at_symbols_and_dumps_memory_as_json(invoke, files):
-    result = invoke("sim", "--platform", "coral", files / "k.S", "--input", f"src={files / 'words.npy'}",
-                    "--dump", "0x20000100:1:int32", "--json")
+    result = invoke(
+        "sim",
+        "--platform",
+        "coral",
+        files / "k.S",
+        "--input",
+        f"src={files / 'words.npy'}",
+        "--dump",
+        "0x20000100:1:int32",
+        "--json",
+    )
     assert result.exit_code == 0, result.output
     data = json.loads(result.output)
     assert data["ok"] and data["dumps"]["0x20000100"] == [42]
     assert data["stats"]["cycles"] > 0 and data["stats"]["instructions"] == data["instructions"]
-    assert set(data["stats"]["stalls"]) <= {"fetch", "branch", "scoreboard", "lsu", "external_memory", "rvv_queue",
-                                             "vector_config", "retirement", "unit", "serialise"}
+    assert set(data["stats"]["stalls"]) <= {
+        "fetch",
+        "branch",
+        "scoreboard",
+        "lsu",
+        "external_memory",
+        "rvv_queue",
+        "vector_config",
+        "retirement",
+        "unit",
+        "serialise",
+    }
 
 
 def test_sim_prints_cycles_stalls_and_how_it_ended(invoke, files):
@@ -93,8 +112,15 @@ def test_sim_prints_cycles_stalls_and_how_it_ended(invoke, files):
 
 def test_sim_runs_c_with_rvv_intrinsics_and_an_address_input(invoke, files):
     out = files / "y.npy"
-    result = invoke("coral", "sim", files / "p.c", "--input", f"0x20000000={files / 'bytes.npy'}",
-                    "--dump", f"0x20000010:16={out}")
+    result = invoke(
+        "coral",
+        "sim",
+        files / "p.c",
+        "--input",
+        f"0x20000000={files / 'bytes.npy'}",
+        "--dump",
+        f"0x20000010:16={out}",
+    )
     assert result.exit_code == 0, result.output
     assert (np.load(out) == np.arange(16) + 5).all()
 
@@ -122,8 +148,12 @@ def test_bad_input_exits_2_without_a_traceback_or_temp_files(invoke, files):
     assert invoke("sim", "--platform", "coral", files / "missing.S").exit_code == 2
     assert invoke("sim", "--platform", "coral", files / "k.S", "--dump", "nowhere:4").exit_code == 2
     assert invoke("sim", "--platform", "coral", files / "k.S", "--dump", "src:0").exit_code == 2
-    assert invoke("sim", "--platform", "coral", files / "k.S", "--input", "0x40000000=" + str(files / "words.npy")
-                  ).exit_code == 2
+    assert (
+        invoke(
+            "sim", "--platform", "coral", files / "k.S", "--input", "0x40000000=" + str(files / "words.npy")
+        ).exit_code
+        == 2
+    )
     assert invoke("sim", "--platform", "coral", files / "k.S", "--profile", "2019").exit_code == 2
     (files / "huge.S").write_text("# x\n" * (1 << 19))
     assert invoke("sim", "--platform", "coral", files / "huge.S").exit_code == 2

@@ -57,8 +57,11 @@ def test_baselines_time_identically_on_both_engines(task_id):
     assert stats.cycles > 0
 
 
-@pytest.mark.parametrize("config", [CoralConfig(), CoralConfig.oct2025(), CoralConfig(axi_roundtrip=7)],
-                         ids=["feb2026", "oct2025", "slow_axi"])
+@pytest.mark.parametrize(
+    "config",
+    [CoralConfig(), CoralConfig.oct2025(), CoralConfig(axi_roundtrip=7)],
+    ids=["feb2026", "oct2025", "slow_axi"],
+)
 def test_mixed_kernel_times_identically_under_each_profile(config):
     source = kernel(
         """
@@ -92,7 +95,9 @@ def test_mixed_kernel_times_identically_under_each_profile(config):
 
 
 def test_a_fault_inside_a_block_stops_both_engines_at_the_same_place():
-    source = kernel("    li a0, 1\n" * 3 + "    li a1, 0x40000000\n1:  addi a0, a0, 1\n    lw a2, 0(a1)\n    j 1b")
+    source = kernel(
+        "    li a0, 1\n" * 3 + "    li a1, 0x40000000\n1:  addi a0, a0, 1\n    lw a2, 0(a1)\n    j 1b"
+    )
     program = build(source, "asm", CoralConfig()).program
     ref, ref_stop = _run(program, CoralConfig(), False)
     fast, fast_stop = _run(program, CoralConfig(), True)

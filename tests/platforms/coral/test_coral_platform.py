@@ -38,7 +38,9 @@ def test_reference_and_inputs_are_the_tasks_integer_form():
     instance = P.prepare("linear", "C2", 5, profile="large")
     task = get_task("linear")
     assert instance.reference.dtype == np.int8
-    ref = task.reference(task.make_inputs_for(instance.params, 5, "large", "integer"), instance.params, "integer")
+    ref = task.reference(
+        task.make_inputs_for(instance.params, 5, "large", "integer"), instance.params, "integer"
+    )
     assert (instance.reference == ref).all() and instance.tolerance.exact
 
 

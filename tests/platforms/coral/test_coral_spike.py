@@ -101,7 +101,9 @@ QUICK = ("relu", "silu", "softmax", "gemv", "linear", "depthwise_conv")
 def _output_on_both(source: str, language: str, instance) -> tuple[bytes, bytes]:
     out = instance.layout.output
     end = out.address + -(-out.nbytes // 4) * 4
-    built = oracle.build_oracle_elf(source, language, blobs=instance.placements(), signature=(out.address, end))
+    built = oracle.build_oracle_elf(
+        source, language, blobs=instance.placements(), signature=(out.address, end)
+    )
     assert built.ok, "\n".join(d.format() for d in built.diagnostics)
     spike = oracle.run_spike(built.elf)
     assert spike.ok, f"Spike: exit {spike.returncode} {spike.trap}"

@@ -119,18 +119,28 @@ def parse_dump(spec: str) -> Dump:
 
 @app.command("sim")
 def sim_command(
-    program_file: Annotated[Path, typer.Argument(metavar="FILE", help="A .S kernel, a .c program or an .elf.")],
+    program_file: Annotated[
+        Path, typer.Argument(metavar="FILE", help="A .S kernel, a .c program or an .elf.")
+    ],
     inputs: Annotated[
         list[str] | None,
-        typer.Option("--input", "-i", help="SYMBOL_OR_ADDR=FILE (.npy array or raw bytes), written before the run."),
+        typer.Option(
+            "--input", "-i", help="SYMBOL_OR_ADDR=FILE (.npy array or raw bytes), written before the run."
+        ),
     ] = None,
     dump: Annotated[
         list[str] | None,
-        typer.Option("--dump", "-d", help="SYMBOL_OR_ADDR:COUNT[:DTYPE][=OUT.npy]: memory to show or save after."),
+        typer.Option(
+            "--dump", "-d", help="SYMBOL_OR_ADDR:COUNT[:DTYPE][=OUT.npy]: memory to show or save after."
+        ),
     ] = None,
     json_out: Annotated[bool, typer.Option("--json", help="Result, statistics and dumps as JSON.")] = False,
-    profile: Annotated[str, typer.Option("--profile", help="RTL version: feb2026 (default) or oct2025.")] = "feb2026",
-    poison: Annotated[bool, typer.Option("--poison", help="Fill uninitialised memory with a pattern.")] = False,
+    profile: Annotated[
+        str, typer.Option("--profile", help="RTL version: feb2026 (default) or oct2025.")
+    ] = "feb2026",
+    poison: Annotated[
+        bool, typer.Option("--poison", help="Fill uninitialised memory with a pattern.")
+    ] = False,
     functional: Annotated[bool, typer.Option("--functional", help="No timing model (faster).")] = False,
     max_instructions: Annotated[int, typer.Option("--max-instructions", min=1)] = 20_000_000,
     wall_time: Annotated[float, typer.Option("--wall-time", min=0.001, help="Wall-time limit (s).")] = 120.0,
@@ -157,9 +167,15 @@ def sim_command(
         dumps = [parse_dump(spec) for spec in dump or []]
         for address, data in placements:
             _check_range(address, len(data), config, "--input")
-        result = run_program(program, config, placements=placements,
-                             limits=RunLimits(max_instructions, wall_time), timing=not functional,
-                             poison=poison, trace=trace is not None)
+        result = run_program(
+            program,
+            config,
+            placements=placements,
+            limits=RunLimits(max_instructions, wall_time),
+            timing=not functional,
+            poison=poison,
+            trace=trace is not None,
+        )
         dumped = {}
         for d in dumps:
             address = _address(d.where, program, "--dump")
@@ -248,18 +264,27 @@ def asm_command(
     except (BadInput, OSError) as exc:
         raise fail(str(exc)) from None
     if json_out:
-        print(json.dumps({
-            "ok": program is not None,
-            "code_bytes": program.code_bytes if program else None,
-            "symbols": {k: f"{v:#x}" for k, v in program.symbols.items() if not k.startswith("__")} if program else {},
-            "diagnostics": [d.to_dict() for d in diagnostics],
-        }, indent=2))
+        print(
+            json.dumps(
+                {
+                    "ok": program is not None,
+                    "code_bytes": program.code_bytes if program else None,
+                    "symbols": {k: f"{v:#x}" for k, v in program.symbols.items() if not k.startswith("__")}
+                    if program
+                    else {},
+                    "diagnostics": [d.to_dict() for d in diagnostics],
+                },
+                indent=2,
+            )
+        )
     else:
         print_diagnostics(diagnostics, kernel)
         if program is not None:
             where = f", written to {out}" if out else ""
-            _console().print(f"ok: {program.code_bytes} bytes of code in the ITCM{where}; main at "
-                             f"{program.symbols.get('main', 0):#x}")
+            _console().print(
+                f"ok: {program.code_bytes} bytes of code in the ITCM{where}; main at "
+                f"{program.symbols.get('main', 0):#x}"
+            )
     if program is None:
         raise typer.Exit(EXIT_BAD_INPUT)
 
@@ -279,9 +304,19 @@ def disasm_command(
     if program is None:
         print_diagnostics(diagnostics, file)
         raise typer.Exit(EXIT_BAD_INPUT)
-    ranges = [(program.text_start, program.text_end)] if all_code or not program.kernel_ranges else program.kernel_ranges
-    text = next((s.data for s in program.segments if s.address <= program.text_start < s.address + max(len(s.data), 1)),
-                b"")
+    ranges = (
+        [(program.text_start, program.text_end)]
+        if all_code or not program.kernel_ranges
+        else program.kernel_ranges
+    )
+    text = next(
+        (
+            s.data
+            for s in program.segments
+            if s.address <= program.text_start < s.address + max(len(s.data), 1)
+        ),
+        b"",
+    )
     base = next((s.address for s in program.segments if s.data is text), 0)
     names = {v: k for k, v in program.symbols.items() if not k.startswith("__")}
     for lo, hi in ranges:
@@ -301,7 +336,9 @@ def disasm_command(
 def baseline_command(
     task: Annotated[str, typer.Argument(help="Task id, e.g. gemm.")],
     config: Annotated[str, typer.Argument(help="Configuration, C1..C5.")] = "C1",
-    c_source: Annotated[bool, typer.Option("--c", help="Print the C source instead of the assembly.")] = False,
+    c_source: Annotated[
+        bool, typer.Option("--c", help="Print the C source instead of the assembly.")
+    ] = False,
     out: Annotated[Path | None, typer.Option("--out", "-o", help="Write it here instead of stdout.")] = None,
 ) -> None:
     """Print a cell's compiler baseline: the C + RVV-intrinsics source, or its -O2 assembly."""

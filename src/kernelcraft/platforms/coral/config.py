@@ -168,7 +168,9 @@ _INF = "inferred from the RTL by hand (reference notes, not measured on the RTL)
 
 # Where every number comes from; the hardware doc prints these next to the values.
 SOURCES: dict[str, str] = {
-    "itcm_base": f"{RTL_O} hdl/chisel/src/coralnpu/Core.scala (EmitCore memory regions); toolchain/coralnpu_tcm.ld",
+    "itcm_base": (
+        f"{RTL_O} hdl/chisel/src/coralnpu/Core.scala (EmitCore memory regions); toolchain/coralnpu_tcm.ld"
+    ),
     "itcm_size": f"{RTL_O} README.md (8 KB ITCM); toolchain/coralnpu_tcm.ld ITCM LENGTH = 8K",
     "dtcm_base": f"{RTL_O} toolchain/coralnpu_tcm.ld DTCM ORIGIN = 0x10000",
     "dtcm_size": f"{RTL_O} README.md (32 KB DTCM); toolchain/coralnpu_tcm.ld DTCM LENGTH = 32K",
@@ -177,8 +179,12 @@ SOURCES: dict[str, str] = {
     "stack_size": "our choice, because the repo's 0x80-byte default stack is too small for compiled C at -O2",
     "vlen": f"{RTL_O} hdl/verilog/rvv/inc/rvv_backend_define.svh (VLEN 128); vlenb CSR reads 16",
     "elen": f"{RTL_O} README.md rv32imf_zve32x (Zve32x: ELEN = 32)",
-    "fetch_every_other_cycle": f"{RTL_F} commit bf1c5c2 'Decouple fetch path' (UncachedFetch.scala blockNewFetch on fetchData.valid)",
-    "retirement_buffer": f"{RTL_F} commit 7de68de RetirementBuffer.scala, retirementBufferSize = 8 (Parameters.scala)",
+    "fetch_every_other_cycle": (
+        f"{RTL_F} commit bf1c5c2 'Decouple fetch path' (UncachedFetch.scala blockNewFetch on fetchData.valid)"
+    ),
+    "retirement_buffer": (
+        f"{RTL_F} commit 7de68de RetirementBuffer.scala, retirementBufferSize = 8 (Parameters.scala)"
+    ),
     "lmul_reduction": f"{RTL_F} commit 53f15ae RvvFrontEnd.sv REDUCE_LMUL",
     "vsetvli_x0_bug": f"{RTL_O} RvvFrontEnd.sv (fixed by bfdc6eb on 2025-10-20)",
     "dispatch_width": f"{RTL_O} Decode.scala DispatchV2 (instructionLanes = 4)",
@@ -187,21 +193,44 @@ SOURCES: dict[str, str] = {
     "alu_latency": f"{RTL_O} doc/microarch/microarch.md latency table (ALU 1)",
     "mul_latency": f"{RTL_O} doc/microarch/microarch.md (MLU 2); Mlu.scala 3-stage pipeline",
     "lsu_queue": f"{RTL_O} Decode.scala lsuQueueCapacity; Lsu.scala LsuV2 op queue of 4",
-    "registered_operand_extra": f"{RTL_O} Decode.scala usesRs1Regd (jalr, LSU base) / usesRs2Regd (store data) read the registered scoreboard",
-    "branch_redirect_fetch": f"{RTL_F} UncachedFetch.scala: the redirect blocks fetch in its cycle, the target is fetched from the registered pc next cycle; {_INF}",
+    "registered_operand_extra": (
+        f"{RTL_O} Decode.scala usesRs1Regd (jalr, LSU base) / usesRs2Regd (store data) read the registered "
+        "scoreboard"
+    ),
+    "branch_redirect_fetch": (
+        f"{RTL_F} UncachedFetch.scala: the redirect blocks fetch in its cycle, the target is fetched from "
+        f"the registered pc next cycle; {_INF}"
+    ),
     "divider_base": f"{RTL_O} Dvu.scala (1 bit per cycle after a CLZ skip); {_INF}",
-    "fpu_latency": f"{RTL_O} float/FloatCore.scala (fpnew_top PipeRegs = 3, one instruction held at a time); {_INF}",
-    "fpu_divsqrt_latency": f"{RTL_O} float/FloatCore.scala (fpnew_divsqrt_th_32, iterative 10-20 cycles); our choice of 14 within that range",
+    "fpu_latency": (
+        f"{RTL_O} float/FloatCore.scala (fpnew_top PipeRegs = 3, one instruction held at a time); {_INF}"
+    ),
+    "fpu_divsqrt_latency": (
+        f"{RTL_O} float/FloatCore.scala (fpnew_divsqrt_th_32, iterative 10-20 cycles); our choice of 14 "
+        "within that range"
+    ),
     "csr_latency": f"{RTL_O} Csr.scala (single-cycle CSR access)",
-    "scalar_load_slot_cycles": f"{RTL_O} Lsu.scala LsuV2/LsuSlot state machine: dequeue, request, data, write back; {_INF}",
+    "scalar_load_slot_cycles": (
+        f"{RTL_O} Lsu.scala LsuV2/LsuSlot state machine: dequeue, request, data, write back; {_INF}"
+    ),
     "scalar_load_use": f"{RTL_O} Lsu.scala LsuSlot: register write 3 cycles after dequeue; {_INF}",
     "scalar_store_slot_cycles": f"{RTL_O} Lsu.scala LsuSlot: store request then idle; {_INF}",
-    "vector_load_overhead": f"{RTL_O} Lsu.scala LsuSlot rvv2lsu wait, load update, lsu2rvv write back (n + 3 per register); {_INF}",
-    "vector_store_overhead": f"{RTL_O} Lsu.scala LsuSlot store data from RVV, acknowledge (n + 2 per register); {_INF}",
+    "vector_load_overhead": (
+        f"{RTL_O} Lsu.scala LsuSlot rvv2lsu wait, load update, lsu2rvv write back (n + 3 per register); "
+        f"{_INF}"
+    ),
+    "vector_store_overhead": (
+        f"{RTL_O} Lsu.scala LsuSlot store data from RVV, acknowledge (n + 2 per register); {_INF}"
+    ),
     "vector_mem_instruction_overhead": f"{RTL_O} Lsu.scala op-queue dequeue; {_INF}",
-    "axi_roundtrip": f"{RTL_O} coralnpu_test_utils/core_mini_axi_interface.py memory-model coroutines (about 3 cycles request to response); {_INF}; tunable",
+    "axi_roundtrip": (
+        f"{RTL_O} coralnpu_test_utils/core_mini_axi_interface.py memory-model coroutines (about 3 cycles "
+        f"request to response); {_INF}; tunable"
+    ),
     "rvv_command_queue": f"{RTL_O} rvv_backend_define.svh CQ_DEPTH 16",
-    "rvv_queue_capacity_cap": f"{RTL_O} RvvCore.scala queue capacity min(free entries, 8) minus last cycle's accepted",
+    "rvv_queue_capacity_cap": (
+        f"{RTL_O} RvvCore.scala queue capacity min(free entries, 8) minus last cycle's accepted"
+    ),
     "rvv_front_end_delay": f"{RTL_O} RvvFrontEnd.sv (1 register stage) + decode + dispatch; {_INF}",
     "rvv_decode_insts": f"{RTL_O} rvv_backend_decode.sv (2 instructions per cycle)",
     "rvv_decode_uops": f"{RTL_O} rvv_backend_define.svh NUM_DE_UOP 6",
@@ -211,10 +240,17 @@ SOURCES: dict[str, str] = {
     "rvv_rob": f"{RTL_O} rvv_backend_define.svh ROB_DEPTH 8",
     "rvv_retire_uops": f"{RTL_O} rvv_backend_define.svh NUM_RT_UOP 4",
     "rvv_alu_units": f"{RTL_O} rvv_backend_alu.sv (2 ALU units)",
-    "rvv_alu_latency": f"{RTL_O} rvv_backend_alu_unit.sv (result at the RS head, ROB write at the end of the cycle); {_INF}",
+    "rvv_alu_latency": (
+        f"{RTL_O} rvv_backend_alu_unit.sv (result at the RS head, ROB write at the end of the cycle); {_INF}"
+    ),
     "rvv_mac_units": f"{RTL_O} rvv_backend_mulmac.sv (2 MUL/MAC units)",
     "rvv_mac_latency": f"{RTL_O} rvv_backend_mac_unit.sv (2 pipeline stages); {_INF}",
-    "rvv_pmtrdt_latency": f"{RTL_O} rvv_backend_pmtrdt.svh ('the latency of all instructions is 2-cycles'); single unit",
+    "rvv_pmtrdt_latency": (
+        f"{RTL_O} rvv_backend_pmtrdt.svh ('the latency of all instructions is 2-cycles'); single unit"
+    ),
     "rvv_to_scalar_extra": f"{RTL_O} RvvCore.scala scalar write-back through the shared async port; {_INF}",
-    "clock_ghz": "our choice for showing cycles as time (the cocotb clock is 800 MHz, which does not change cycle counts)",
+    "clock_ghz": (
+        "our choice for showing cycles as time (the cocotb clock is 800 MHz, which does not change cycle "
+        "counts)"
+    ),
 }

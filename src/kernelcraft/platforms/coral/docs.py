@@ -19,7 +19,9 @@ UNIT_TEXT = {
     "alu": "ALU: result next cycle (4 ALUs)",
     "mul": "multiplier: {mul_latency} cycles, one per cycle",
     "div": "divider: about {divider_base} + bits of |rs1| cycles, not pipelined, slot 0",
-    "load": "LSU: result {load_use} cycles after dispatch (DTCM); one load per {scalar_load_slot_cycles} cycles",
+    "load": (
+        "LSU: result {load_use} cycles after dispatch (DTCM); one load per {scalar_load_slot_cycles} cycles"
+    ),
     "store": "LSU: one store per {scalar_store_slot_cycles} cycles (DTCM)",
     "fload": "LSU, like lw",
     "fstore": "LSU, like sw",
@@ -71,7 +73,9 @@ def _families(defs: list[InstrDef]) -> list[tuple[str, str, InstrDef]]:
             regs = sorted({int(m) for n in names for m in re.findall(r"^v[ls](\d)r", n)})
             label = family.replace("<eew>", "{" + ",".join(map(str, eews)) + "}") if eews else family
             label = label.replace("<n>", "{" + ",".join(map(str, segs or regs)) + "}")
-            summary = d.summary.replace("8-bit elements", "EEW-bit elements").replace("(8-bit byte", "(EEW-bit byte")
+            summary = d.summary.replace("8-bit elements", "EEW-bit elements").replace(
+                "(8-bit byte", "(EEW-bit byte"
+            )
             summary = re.sub(r"^(load|store) 2 interleaved", r"\1 n interleaved", summary)
             summary = re.sub(r"of 2 interleaved", "of n interleaved", summary)
             summary = re.sub(r"(load|store) 1 whole register\(s\)", r"\1 n whole registers", summary)
@@ -93,9 +97,11 @@ def isa_doc(c: CoralConfig) -> str:
         "- `x0`-`x31` (ABI names `zero ra sp gp tp t0-t6 s0-s11 a0-a7`; there is no `t7`). `x0` reads 0.",
         "- `f0`-`f31`: 32-bit floats (`ft0-ft11 fs0-fs11 fa0-fa7`).",
         f"- `v0`-`v31`: {c.vlen}-bit vector registers. One register holds 16 x int8 (e8), 8 x int16 (e16) or "
-        "4 x int32 (e32). With LMUL = 2, 4, 8 an instruction works on a group of 2, 4, 8 registers whose first "
+        "4 x int32 (e32). With LMUL = 2, 4, 8 an instruction works on a group of 2, 4, 8 registers whose "
+        "first "
         "register number must be a multiple of LMUL (v8 for m8, v4/v8/v12 for m4, ...).",
-        "- `v0` is also the mask: `v0.t` on an instruction makes element i active only when bit i of v0 is set.",
+        "- `v0` is also the mask: `v0.t` on an instruction makes element i active only when bit i of v0 is "
+        "set.",
         "",
         "## vtype, vl and the vector CSRs",
         "",
@@ -103,7 +109,8 @@ def isa_doc(c: CoralConfig) -> str:
         "m4, m8) and vl = min(rs1, VLMAX) with VLMAX = LMUL * 128 / SEW (e8 m8: 128 elements; e32 m1: 4). "
         "`rs1 = zero` with `rd != zero` asks for VLMAX; `vsetivli` takes a 5-bit immediate. Legal: e8 with "
         "mf4..m8, e16 with mf2..m8, e32 with m1..m8; anything else sets vill and every later vector "
-        "instruction traps until a legal vsetvli. Reset state: vill set (run a vsetvli before any vector op).",
+        "instruction traps until a legal vsetvli. Reset state: vill set (run a vsetvli before any vector "
+        "op).",
         "",
         "- Tail elements (past vl) and masked-off elements are left unchanged whatever ta/ma say.",
         "- Widening instructions (`vw*`) write 2*SEW elements to a group of 2*LMUL registers (LMUL <= 4, "
@@ -118,7 +125,8 @@ def isa_doc(c: CoralConfig) -> str:
         "- Vector loads/stores may use unaligned addresses (the LSU works in bytes); scalar loads/stores "
         "may too (an access that crosses a 16-byte line costs one more bus access).",
         "",
-        "CSRs: " + ", ".join(f"`{n}`" for n in CSR_NAMES.values() if not n.startswith(("kscm", "mcontext")))
+        "CSRs: "
+        + ", ".join(f"`{n}`" for n in CSR_NAMES.values() if not n.startswith(("kscm", "mcontext")))
         + ". `mcycle`/`mcycleh` count cycles (the user-level `cycle`, `time`, `instret` do not exist: "
         "`rdcycle` traps). `vl`, `vtype` and `vlenb` (reads 16) are read-only.",
         "",
@@ -135,7 +143,12 @@ def isa_doc(c: CoralConfig) -> str:
     for d in TABLE:
         by_group.setdefault(d.group, []).append(d)
     for group in GROUPS:
-        lines += [f"## {group}", "", "| instruction | operands | what it does | timing |", "|---|---|---|---|"]
+        lines += [
+            f"## {group}",
+            "",
+            "| instruction | operands | what it does | timing |",
+            "|---|---|---|---|",
+        ]
         for name, summary, d in _families(by_group.get(group, [])):
             operands = d.syntax.replace("vm", "[v0.t]") if d.syntax else ""
             lines.append(f"| `{name}` | `{operands}` | {summary} | {d.unit} |")
@@ -151,14 +164,38 @@ def isa_doc(c: CoralConfig) -> str:
     return "\n".join(lines)
 
 
+def _region_rows(c: CoralConfig) -> str:
+    rows = [
+        ("ITCM", c.itcm_base, c.itcm_end, f"{c.itcm_size // 1024} KB",
+         "code (`.text`), then `.rodata`; loads may read it, stores fault"),
+        ("DTCM", c.dtcm_base, c.dtcm_end, f"{c.dtcm_size // 1024} KB",
+         f"`.data`, `.bss`, then the stack ({c.stack_size} bytes at the top); 1-cycle SRAM"),
+        ("external memory", c.ext_base, c.ext_end, f"{c.ext_size // 1024 // 1024} MB",
+         "the task's inputs, tables and output; over AXI, one transaction at a time"),
+    ]  # fmt: skip
+    return "\n".join(
+        f"| {name} | {lo:#010x}-{hi - 1:#010x} | {size} | {what} |" for name, lo, hi, size, what in rows
+    )
+
+
+def _unit_rows(c: CoralConfig) -> str:
+    alu = "ALU (add, logic, shifts, min/max, saturating, narrowing, moves, mask ops)"
+    mac = "MUL/MAC (vmul*, vwmul*, vmacc*, vwmacc*, vsmul)"
+    return "\n".join(
+        [
+            f"| {alu} | {c.rvv_alu_units} | {c.rvv_alu_latency} | 2 uops/cycle |",
+            f"| {mac} | {c.rvv_mac_units} | {c.rvv_mac_latency} | "
+            "16 int8 MACs per uop: vwmacc e8 m1 = 16 MAC/cycle |",
+        ]
+    )
+
+
 def memory_doc(c: CoralConfig) -> str:
     return f"""# Coral NPU memory layout
 
 | region | addresses | size | what lives there |
 |---|---|---|---|
-| ITCM | {c.itcm_base:#010x}-{c.itcm_end - 1:#010x} | {c.itcm_size // 1024} KB | code (`.text`), then `.rodata`; loads may read it, stores fault |
-| DTCM | {c.dtcm_base:#010x}-{c.dtcm_end - 1:#010x} | {c.dtcm_size // 1024} KB | `.data`, `.bss`, then the stack ({c.stack_size} bytes at the top); 1-cycle SRAM |
-| external memory | {c.ext_base:#010x}-{c.ext_end - 1:#010x} | {c.ext_size // 1024 // 1024} MB | the task's inputs, tables and output; over AXI, one transaction at a time |
+{_region_rows(c)}
 
 Every other address faults (the AXI bus answers SLVERR), as do stores to the ITCM and instruction
 fetches outside it. Loads and stores of any size work at any alignment.
@@ -192,7 +229,9 @@ drain before `mpause`.
 
 
 def hardware_doc(c: CoralConfig) -> str:
-    rows = "\n".join(f"| `{name}` | {value} | {SOURCES.get(name, '')} |" for name, value in c.to_dict().items())
+    rows = "\n".join(
+        f"| `{name}` | {value} | {SOURCES.get(name, '')} |" for name, value in c.to_dict().items()
+    )
     return f"""# Coral NPU hardware (timing model)
 
 Configuration profile: **{c.profile}** (the RTL as of Feb 2026: fetch every other cycle, an 8-entry
@@ -213,10 +252,11 @@ retirement buffer, automatic LMUL reduction). Clock {c.clock_ghz} GHz for showin
   vector instruction stays until its last uop retires, so a long vector load at the head holds up
   everything behind it. CSR reads (e.g. `csrr t0, mcycle`) wait until it is empty.
 - **Load/store unit.** One queue of {c.lsu_queue} and a single slot that does one access at a time, in
-  order, for scalar and vector accesses alike: a scalar load takes {c.scalar_load_slot_cycles} cycles of the
-  slot (result {c.scalar_load_use + 1} cycles after dispatch), a store {c.scalar_store_slot_cycles}. A vector load takes
-  n + 3 cycles per register of the group (n = distinct 16-byte lines it touches: 1 for aligned unit
-  stride, up to 16 for strided/indexed) plus 1 per instruction; a vector store n + 2 per register + 1.
+  order, for scalar and vector accesses alike: a scalar load takes {c.scalar_load_slot_cycles} cycles of
+  the slot (result {c.scalar_load_use + 1} cycles after dispatch), a store {c.scalar_store_slot_cycles}.
+  A vector load takes n + 3 cycles per register of the group (n = distinct 16-byte lines it touches:
+  1 for aligned unit stride, up to 16 for strided/indexed) plus 1 per instruction; a vector store
+  n + 2 per register + 1.
   External memory: every bus access is an AXI round trip of about {c.axi_roundtrip} cycles instead of 1, so
   a vector load costs about 3 + 3n per register there (vle8 m8 ~49 cycles vs ~33 from the DTCM).
   A vector load/store cannot dispatch in the cycle right after any vector instruction (or after a vsetvli
@@ -232,8 +272,7 @@ an instruction at LMUL = m takes m uops (widening ones 2m), and the RTL shrinks 
 
 | unit | count | latency | notes |
 |---|---|---|---|
-| ALU (add, logic, shifts, min/max, saturating, narrowing, moves, mask ops) | {c.rvv_alu_units} | {c.rvv_alu_latency} | 2 uops/cycle |
-| MUL/MAC (vmul*, vwmul*, vmacc*, vwmacc*, vsmul) | {c.rvv_mac_units} | {c.rvv_mac_latency} | 16 int8 MACs per uop: vwmacc e8 m1 = 16 MAC/cycle |
+{_unit_rows(c)}
 | permute/reduction (vred*, compares, gather, slides, compress) | 1 | LMUL + 2 | one unit for all of them |
 | divider (vdiv, vrem) | 1 | 5-13 per uop | iterative |
 
@@ -247,7 +286,7 @@ Results that go back to scalar registers (vmv.x.s, vcpop.m, vfirst.m) arrive 6-7
 """
 
 
-WORKED_EXAMPLE = """    # y = max(x, 0) for N int8 values, 128 per pass (e8, m8), straight from external memory.
+WORKED_EXAMPLE = """    # y = max(x, 0) for N int8 values in external memory, 128 per pass (e8, m8)
     .equ N, 512
     .equ X_ADDR, 0x20000000
     .equ Y_ADDR, 0x20001000
@@ -288,7 +327,7 @@ dot:
     ret
 """
 
-REQUANT_EXAMPLE = """    # requantise 4 int32 accumulators in v8 to int8 and store them at a1 (M in a2, shift in a3)
+REQUANT_EXAMPLE = """    # requantise 4 int32 accumulators in v8 to int8 at a1 (M in a2, shift in a3)
     csrwi vxrm, 0                       # round to nearest, ties up
     vsetivli zero, 4, e32, m1, ta, ma
     vsmul.vx v8, v8, a2                 # (acc * M + 2^30) >> 31, saturating

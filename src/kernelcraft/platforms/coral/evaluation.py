@@ -63,33 +63,67 @@ def cell_params(task: Task, config_name: str) -> dict[str, int]:
     if table is None:
         raise PlatformError(f"task {task.id} has no configurations for platform coral")
     if config_name not in table:
-        raise PlatformError(f"unknown configuration {config_name!r} for task {task.id}; choose one of {', '.join(table)}")
+        raise PlatformError(
+            f"unknown configuration {config_name!r} for task {task.id}; choose one of {', '.join(table)}"
+        )
     return dict(table[config_name])
 
 
-def prepare(task: Task | str, config_name: str, seed: int, profile: str, poison: bool, hw: CoralConfig) -> CoralInstance:
+def prepare(
+    task: Task | str, config_name: str, seed: int, profile: str, poison: bool, hw: CoralConfig
+) -> CoralInstance:
     task = get_task(task) if isinstance(task, str) else task
     params = cell_params(task, config_name)
     inputs = task.make_inputs_for(params, seed, profile, "integer")
     reference = task.reference(inputs, params, "integer")
     layout = plan(task, params, hw)
     constants = task.integer.constants(params) if task.integer.constants else {}
-    return CoralInstance(task, config_name, seed, profile, params, reference, tuple(reference.shape), EXACT,
-                         poison, hw, layout, inputs, constants)
+    return CoralInstance(
+        task,
+        config_name,
+        seed,
+        profile,
+        params,
+        reference,
+        tuple(reference.shape),
+        EXACT,
+        poison,
+        hw,
+        layout,
+        inputs,
+        constants,
+    )
 
 
-def run(program: Program, instance: CoralInstance, limits: RunLimits | None = None, trace: bool = False,
-        label: str | None = None) -> Evaluation:
-    result = run_program(program, instance.hw, placements=instance.placements(), limits=limits, timing=True,
-                         poison=instance.poison, trace=trace)
+def run(
+    program: Program,
+    instance: CoralInstance,
+    limits: RunLimits | None = None,
+    trace: bool = False,
+    label: str | None = None,
+) -> Evaluation:
+    result = run_program(
+        program,
+        instance.hw,
+        placements=instance.placements(),
+        limits=limits,
+        timing=True,
+        poison=instance.poison,
+        trace=trace,
+    )
     out = result.machine.mem
     o = instance.layout.output
     data = np.frombuffer(out.read(o.address, o.nbytes), dtype=o.dtype).reshape(o.shape)
     size = np.dtype(o.dtype).itemsize
     written = out.written_mask(o.address, o.nbytes).reshape(-1, size).all(axis=1).reshape(o.shape)
     verdict = judge(
-        data, instance.reference, instance.tolerance, row_width=64, untouched=~written,
-        untouched_meaning="never written by the kernel", poisoned=instance.poison,
+        data,
+        instance.reference,
+        instance.tolerance,
+        row_width=64,
+        untouched=~written,
+        untouched_meaning="never written by the kernel",
+        poisoned=instance.poison,
     )
     ok = result.fault is None
     return Evaluation(

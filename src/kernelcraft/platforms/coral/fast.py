@@ -39,8 +39,16 @@ _CODE_CACHE: OrderedDict = OrderedDict()  # (consts, (pc, word) of each instruct
 CODE_CACHE_SIZE = 4096
 BLOCKABLE = {K_ALU, K_MUL, K_LOAD, K_STORE, K_BRANCH, K_JAL, K_JALR, K_VSET, K_VEC, K_VLOAD, K_VSTORE}
 ENDS_BLOCK = {K_BRANCH, K_JAL, K_JALR}
-_FMT = {"lb": ("b", 1), "lh": ("h", 2), "lw": ("I", 4), "lbu": ("B", 1), "lhu": ("H", 2),
-        "sb": ("B", 1), "sh": ("H", 2), "sw": ("I", 4)}
+_FMT = {
+    "lb": ("b", 1),
+    "lh": ("h", 2),
+    "lw": ("I", 4),
+    "lbu": ("B", 1),
+    "lhu": ("H", 2),
+    "sb": ("B", 1),
+    "sh": ("H", 2),
+    "sw": ("I", 4),
+}
 _TOKEN = re.compile(r"\b(A|B|I|PC)\b")
 
 
@@ -71,14 +79,34 @@ class BlockEngine:
         self.visits: dict[int, int] = {}
         c = timing.c
         self.consts = {
-            "W": c.dispatch_width, "GAP": timing.fetch_gap, "RB": timing.rb_size, "RBON": timing.rb_on,
-            "Q": c.lsu_queue, "AXI": c.axi_roundtrip, "EB": c.ext_base, "EE": c.ext_end, "DB": c.dtcm_base,
-            "MUL": c.mul_latency, "REDIR": c.branch_redirect_fetch, "CQ": c.rvv_command_queue,
-            "CAP": c.rvv_queue_capacity_cap, "DU": c.rvv_decode_uops, "DI": c.rvv_decode_insts,
-            "UQ": c.rvv_uop_queue, "ROB": c.rvv_rob, "DPU": c.rvv_dispatch_uops, "PORTS": c.rvv_vrf_read_ports,
-            "RET": c.rvv_retire_uops, "NALU": c.rvv_alu_units, "ALAT": c.rvv_alu_latency, "NMAC": c.rvv_mac_units,
-            "MLAT": c.rvv_mac_latency, "PLAT": c.rvv_pmtrdt_latency, "TOX": c.rvv_to_scalar_extra,
-            "VMO": c.vector_mem_instruction_overhead, "VLO": c.vector_load_overhead,
+            "W": c.dispatch_width,
+            "GAP": timing.fetch_gap,
+            "RB": timing.rb_size,
+            "RBON": timing.rb_on,
+            "Q": c.lsu_queue,
+            "AXI": c.axi_roundtrip,
+            "EB": c.ext_base,
+            "EE": c.ext_end,
+            "DB": c.dtcm_base,
+            "MUL": c.mul_latency,
+            "REDIR": c.branch_redirect_fetch,
+            "CQ": c.rvv_command_queue,
+            "CAP": c.rvv_queue_capacity_cap,
+            "DU": c.rvv_decode_uops,
+            "DI": c.rvv_decode_insts,
+            "UQ": c.rvv_uop_queue,
+            "ROB": c.rvv_rob,
+            "DPU": c.rvv_dispatch_uops,
+            "PORTS": c.rvv_vrf_read_ports,
+            "RET": c.rvv_retire_uops,
+            "NALU": c.rvv_alu_units,
+            "ALAT": c.rvv_alu_latency,
+            "NMAC": c.rvv_mac_units,
+            "MLAT": c.rvv_mac_latency,
+            "PLAT": c.rvv_pmtrdt_latency,
+            "TOX": c.rvv_to_scalar_extra,
+            "VMO": c.vector_mem_instruction_overhead,
+            "VLO": c.vector_load_overhead,
             "VSO": c.vector_store_overhead,
         }
 
@@ -184,15 +212,44 @@ def _reg(r: int) -> str:
 
 
 # Timing state held in locals while a block runs: (local name, Timing attribute).
-CORE_STATE = (("cyc", "cyc"), ("slot", "slot"), ("closed", "closed"), ("n", "n"), ("lr", "last_retire"),
-              ("line", "line"), ("vis", "visible"), ("nf", "next_fetch"), ("sf", "since_flush"),
-              ("fwhy", "fetch_why"), ("vsg", "vset_in_group"))
+CORE_STATE = (
+    ("cyc", "cyc"),
+    ("slot", "slot"),
+    ("closed", "closed"),
+    ("n", "n"),
+    ("lr", "last_retire"),
+    ("line", "line"),
+    ("vis", "visible"),
+    ("nf", "next_fetch"),
+    ("sf", "since_flush"),
+    ("fwhy", "fetch_why"),
+    ("vsg", "vset_in_group"),
+)
 LSU_STATE = (("sfr", "slot_free"), ("lsn", "lsu_n"), ("ex", "ext_tx"))
-RVV_STATE = (("rvc", "rvv_cycle"), ("rvn", "rvv_cnt"), ("rpc", "rvv_prev_cycle"), ("rpn", "rvv_prev_cnt"),
-             ("dcy", "dec_cycle"), ("dci", "dec_insts"), ("dcu", "dec_uops"), ("un", "uop_n"),
-             ("dpc", "dp_cycle"), ("dpu", "dp_uops"), ("dpr", "dp_reads"), ("rn", "rob_n"),
-             ("ac", "alu_cycle"), ("an", "alu_cnt"), ("mc", "mac_cycle"), ("mn", "mac_cnt"), ("pf", "pmt_free"),
-             ("vdf", "vdiv_free"), ("rc", "ret_cycle"), ("rcn", "ret_cnt"), ("ri", "rvv_idle"), ("vu", "vuops"))
+RVV_STATE = (
+    ("rvc", "rvv_cycle"),
+    ("rvn", "rvv_cnt"),
+    ("rpc", "rvv_prev_cycle"),
+    ("rpn", "rvv_prev_cnt"),
+    ("dcy", "dec_cycle"),
+    ("dci", "dec_insts"),
+    ("dcu", "dec_uops"),
+    ("un", "uop_n"),
+    ("dpc", "dp_cycle"),
+    ("dpu", "dp_uops"),
+    ("dpr", "dp_reads"),
+    ("rn", "rob_n"),
+    ("ac", "alu_cycle"),
+    ("an", "alu_cnt"),
+    ("mc", "mac_cycle"),
+    ("mn", "mac_cnt"),
+    ("pf", "pmt_free"),
+    ("vdf", "vdiv_free"),
+    ("rc", "ret_cycle"),
+    ("rcn", "ret_cnt"),
+    ("ri", "rvv_idle"),
+    ("vu", "vuops"),
+)
 
 
 def _generate(ops: list, consts: dict) -> tuple[str, dict]:
@@ -291,8 +348,11 @@ def _generate(ops: list, consts: dict) -> tuple[str, dict]:
             emit("v = dh[(n - 5) & 7] + 1", 6)
             emit("if v > f: f = v", 6)
             emit("fwhy = 'fetch'", 5)
-            emit(f"line = {this_line}; vis = f + 2; nf = f + {consts['GAP']}; T.refetch = False; T.redirected = False",
-                 4)
+            emit(
+                f"line = {this_line}; vis = f + 2; nf = f + {consts['GAP']}; T.refetch = False; T.redirected "
+                "= False",
+                4,
+            )
             emit("cp = T.cf_pending")
             emit("if cp >= 0:")
             emit(f"idx = cp % {RB}; d = rt[idx]", 4)
@@ -440,8 +500,11 @@ def _rvv_rules(emit, vmem: bool, c: dict) -> None:
         emit("t += 1; cz = 'vector_config'; continue", 5)
     emit("while cq and cq[0] <= t: popleft()", 4)
     emit(f"free = {c['CQ']} - len(cq)", 4)
-    emit(f"cap = (free if free < {c['CAP']} else {c['CAP']}) - (rvn if rvc == t - 1 else (rpn if rpc == t - 1 else 0))",
-         4)
+    emit(
+        f"cap = (free if free < {c['CAP']} else {c['CAP']}) - (rvn if rvc == t - 1 else (rpn if rpc == t - 1 "
+        "else 0))",
+        4,
+    )
     emit("if (rvn if rvc == t else (rpn if rpc == t else 0)) + 1 > cap:", 4)
     emit("t += 1; cz = 'rvv_queue'; continue", 5)
     emit("break", 4)
@@ -488,8 +551,11 @@ def _vector_timing(emit, i: int, ti, c: dict) -> None:
     emit(f"if newrob and rn >= {ROB}:", d)
     emit(f"w_ = rob[(rn - {ROB}) % {ROB}] + 1", d + 1)
     emit("if w_ > dp: dp = w_", d + 1)
-    emit(f"while dp == dpc and (dpu >= {c['DPU']} or (dpu == {c['DPU'] - 1} and dpr + reads > {c['PORTS']})): dp += 1",
-         d)
+    emit(
+        f"while dp == dpc and (dpu >= {c['DPU']} or (dpu == {c['DPU'] - 1} and dpr + reads > {c['PORTS']})): "
+        "dp += 1",
+        d,
+    )
     emit("if dp != dpc: dpc = dp; dpu = 0; dpr = 0", d)
     emit("dpu += 1; dpr += reads", d)
     emit(f"uq[un % {UQ}] = dp; un += 1; prev = dp", d)

@@ -98,13 +98,16 @@ def placements(layout: Layout, inputs: dict[str, np.ndarray], constants: dict) -
     return out
 
 
-def contract_text(task: Task, config_name: str, params: dict[str, int], layout: Layout, config: CoralConfig) -> str:
+def contract_text(
+    task: Task, config_name: str, params: dict[str, int], layout: Layout, config: CoralConfig
+) -> str:
     form = task.integer
     shape = ", ".join(f"{k}={v}" for k, v in params.items())
     lines = [
         f"## I/O contract: {task.name} {config_name} ({shape})",
         "",
-        f"Everything is in external memory at {config.ext_base:#010x} (4 MB over AXI): row-major, little-endian.",
+        f"Everything is in external memory at {config.ext_base:#010x} (4 MB over AXI): row-major, "
+        "little-endian.",
         "",
         "Inputs (written by the harness before `main` runs):",
         "",
@@ -118,7 +121,8 @@ def contract_text(task: Task, config_name: str, params: dict[str, int], layout: 
     o = layout.output
     lines += [
         "",
-        f"Output: `{o.name}`: {o.dtype} {list(o.shape)}, {o.nbytes} bytes at {o.address:#010x}. Write every element "
+        f"Output: `{o.name}`: {o.dtype} {list(o.shape)}, {o.nbytes} bytes at {o.address:#010x}. Write every "
+        "element "
         "there; the harness reads it after `main` returns.",
     ]
     if layout.scalars:
@@ -126,10 +130,14 @@ def contract_text(task: Task, config_name: str, params: dict[str, int], layout: 
     lines += ["", f"Integer algorithm (exact, results must match bit for bit): {form.algorithm}", ""]
     lines += [
         "`main` is a normal function (ilp32 ABI): it is called with no arguments and must return 0 in a0 "
-        "(any other value, an ebreak or a trap is a failure); save and restore s0-s11 and ra if you use them. "
-        f"Code and read-only data live in the {config.itcm_size // 1024} KB ITCM, `.data`/`.bss` and the stack in "
-        f"the {config.dtcm_size // 1024} KB DTCM ({config.dtcm_base:#x}..{config.dtcm_end:#x}; free for scratch). "
-        "Memory the contract does not initialise (the output buffer, DTCM, the rest of external memory) holds "
+        "(any other value, an ebreak or a trap is a failure); save and restore s0-s11 and ra if you use "
+        "them. "
+        f"Code and read-only data live in the {config.itcm_size // 1024} KB ITCM, `.data`/`.bss` and the "
+        "stack in "
+        f"the {config.dtcm_size // 1024} KB DTCM ({config.dtcm_base:#x}..{config.dtcm_end:#x}; free for "
+        "scratch). "
+        "Memory the contract does not initialise (the output buffer, DTCM, the rest of external memory) "
+        "holds "
         "garbage in final scoring: never read it before writing it.",
         "",
         "The same addresses as assembler constants:",

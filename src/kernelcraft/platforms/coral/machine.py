@@ -289,19 +289,28 @@ class Machine:
             where = self.fault_pc if self.fault_pc is not None else pc
             failing = self.code.get(where) or Op(where, None, None, 0)
             if self._take_trap(trap, where):
-                return self._run_blocks(max(1, max_instructions - self.instret), max(0.0, deadline - time.monotonic()))
+                return self._run_blocks(
+                    max(1, max_instructions - self.instret), max(0.0, deadline - time.monotonic())
+                )
             self.pc = where
-            return Stop(trap.kind, where, trap.message, failing.text if failing.d or failing.word else "", trap.cause,
-                        trap.tval)
+            return Stop(
+                trap.kind,
+                where,
+                trap.message,
+                failing.text if failing.d or failing.word else "",
+                trap.cause,
+                trap.tval,
+            )
 
     def _limit(self, kind: str, pc: int, n: int, bound) -> Stop:
         self.instret = n
         op = self.code.get(pc)
         text = op.text if op else ""
         if kind == "wall_time":
-            msg = f"the run took longer than {bound:g} s of wall time (after {n} instructions); is there an endless loop?"
+            msg = f"the run took longer than {bound:g} s of wall time (after {n} instructions)"
         else:
-            msg = f"the kernel executed {n} instructions without halting (limit {bound}); is there an endless loop?"
+            msg = f"the kernel executed {n} instructions without halting (limit {bound})"
+        msg += "; is there an endless loop?"
         return Stop(kind, pc, msg, text)
 
     def _take_trap(self, trap: Trap, pc: int) -> bool:
@@ -510,8 +519,12 @@ def _branch_from(key: str):
 
             def bad():
                 if cond(x[rs1], x[rs2], 0, 0):
-                    raise Trap(CAUSE_MISALIGNED_FETCH, target, f"branch target {target:#x} is not 4-byte aligned",
-                               "misaligned_fetch")
+                    raise Trap(
+                        CAUSE_MISALIGNED_FETCH,
+                        target,
+                        f"branch target {target:#x} is not 4-byte aligned",
+                        "misaligned_fetch",
+                    )
                 return nxt
 
             return bad
@@ -543,18 +556,8 @@ def _alu_rr(expr):
     return factory
 
 
-
-
 def _s(v: int) -> int:
     return v - (1 << 32) if v & 0x80000000 else v
-
-
-
-
-
-
-
-
 
 
 def _jal(m: Machine, op: Op):
@@ -600,8 +603,6 @@ def _jalr(m: Machine, op: Op):
         return target
 
     return fn
-
-
 
 
 def _load(size: int, fmt: str):
@@ -658,10 +659,6 @@ def _store(size: int, fmt: str):
     return factory
 
 
-
-
-
-
 def _div(a: int, b: int) -> int:
     if b == 0:
         return M32
@@ -696,20 +693,6 @@ def _divider(expr):
         return fn
 
     return factory
-
-
-
-
-
-
-
-
-
-
-
-
-
-
 
 
 def _csr(kind: str, immediate: bool):

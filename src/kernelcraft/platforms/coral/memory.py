@@ -31,22 +31,29 @@ class MemoryFault(Exception):
 
 def locate(c: CoralConfig, address: int, size: int, store: bool) -> tuple[int, int]:
     """(region, offset) of the byte range [address, address + size); MemoryFault otherwise."""
-    for rid, base, limit in ((DTCM, c.dtcm_base, c.dtcm_size), (EXT, c.ext_base, c.ext_size),
-                             (ITCM, c.itcm_base, c.itcm_size)):
+    for rid, base, limit in (
+        (DTCM, c.dtcm_base, c.dtcm_size),
+        (EXT, c.ext_base, c.ext_size),
+        (ITCM, c.itcm_base, c.itcm_size),
+    ):
         off = address - base
         if 0 <= off and off + size <= limit:
             if store and rid == ITCM:
                 raise MemoryFault(address, size, store, "stores to the ITCM fault (it holds the code)")
             return rid, off
         if 0 <= off < limit:
-            raise MemoryFault(address, size, store, f"the access runs past the end of the {REGION_NAMES[rid]}")
+            raise MemoryFault(
+                address, size, store, f"the access runs past the end of the {REGION_NAMES[rid]}"
+            )
     raise MemoryFault(address, size, store, describe_outside(c, address))
 
 
 def describe_outside(c: CoralConfig, address: int) -> str:
-    return (f"address {address:#010x} is outside ITCM [{c.itcm_base:#x}, {c.itcm_end:#x}), "
-            f"DTCM [{c.dtcm_base:#x}, {c.dtcm_end:#x}) and external memory [{c.ext_base:#x}, {c.ext_end:#x}): "
-            "the AXI bus answers SLVERR")
+    return (
+        f"address {address:#010x} is outside ITCM [{c.itcm_base:#x}, {c.itcm_end:#x}), "
+        f"DTCM [{c.dtcm_base:#x}, {c.dtcm_end:#x}) and external memory [{c.ext_base:#x}, {c.ext_end:#x}): "
+        "the AXI bus answers SLVERR"
+    )
 
 
 class Memory:

@@ -152,7 +152,7 @@ def _first_exception(args: list[str], work: Path, timeout: float) -> str:
 
 # ---------------------------------------------------------------------------- program scaffolding
 
-ORACLE_CRT = """/* Start-up for differential tests: enable F and V state for Spike, call main, exit via HTIF. */
+ORACLE_CRT = """/* Start-up for differential tests: enable F and V for Spike, call main, exit via HTIF. */
     .section ._init, "ax"
     .globl _start
 _start:
@@ -219,7 +219,9 @@ ENTRY(_start)
     *(.tohost)
     . = ALIGN(16);
   }} > DTCM
-  .bss (NOLOAD) : ALIGN(16) {{ __bss_start = .; *(.sbss .sbss.* .bss .bss.* COMMON) . = ALIGN(16); __bss_end = .; }} > DTCM
+  .bss (NOLOAD) : ALIGN(16) {{
+    __bss_start = .; *(.sbss .sbss.* .bss .bss.* COMMON) . = ALIGN(16); __bss_end = .;
+  }} > DTCM
   .stack (NOLOAD) : ALIGN(16) {{ . = ORIGIN(DTCM) + LENGTH(DTCM); __stack_end = .; }} > DTCM
   .extinit : ALIGN(16) {{ KEEP(*(.extinit .extinit.*)) }} > EXTMEM
   .extdata (NOLOAD) : ALIGN(16) {{ *(.extdata .extdata.*) }} > EXTMEM

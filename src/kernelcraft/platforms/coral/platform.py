@@ -71,8 +71,9 @@ class CoralPlatform(Platform):
         return dict(UNSUPPORTED)
 
     # ------------------------------------------------------------------ the work
-    def prepare(self, task: Task | str, config: str, seed: int, profile: str = "normal", poison: bool = False
-                ) -> evaluation.CoralInstance:
+    def prepare(
+        self, task: Task | str, config: str, seed: int, profile: str = "normal", poison: bool = False
+    ) -> evaluation.CoralInstance:
         return evaluation.prepare(task, normalise_config(config), seed, profile, poison, self.config)
 
     def build(self, source: str) -> BuildResult:
@@ -98,8 +99,13 @@ class CoralPlatform(Platform):
             self._builds.popitem(last=False)
         return result
 
-    def run(self, program: Program, instance: evaluation.CoralInstance, limits: RunLimits | None = None,
-            trace: bool = False) -> Evaluation:
+    def run(
+        self,
+        program: Program,
+        instance: evaluation.CoralInstance,
+        limits: RunLimits | None = None,
+        trace: bool = False,
+    ) -> Evaluation:
         return evaluation.run(program, instance, limits, trace)
 
     def baseline(self, task: Task | str, config: str) -> str:
@@ -134,8 +140,13 @@ class CoralPlatform(Platform):
         bus and the vector unit overlap, so the larger of the two bounds any kernel."""
         layout = instance.layout
         moved = sum(t.nbytes for t in layout.inputs) + layout.output.nbytes
-        return roofline_cycles(moved, 16 / self.config.axi_roundtrip, instance.task.macs_for(instance.params),
-                               self.config.rvv_mac_units * 16, overlapped=True)
+        return roofline_cycles(
+            moved,
+            16 / self.config.axi_roundtrip,
+            instance.task.macs_for(instance.params),
+            self.config.rvv_mac_units * 16,
+            overlapped=True,
+        )
 
     def scripted_kernel(self, kind: ScriptedKind, task: Task | str, config: str) -> str:
         if kind == "oracle":
@@ -220,7 +231,9 @@ def cheating_kernel(baseline_asm: str, instance: evaluation.CoralInstance) -> st
     layout = instance.layout
     unwritten = layout.output.end + 4096  # past every buffer the contract names
     out = layout.output.address
-    return renamed + f"""
+    return (
+        renamed
+        + f"""
     .text
     .globl main
     .p2align 2
@@ -239,3 +252,4 @@ main:
     li a0, 0
     ret
 """
+    )

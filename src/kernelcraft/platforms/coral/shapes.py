@@ -58,10 +58,14 @@ _ATTENTION = (
     "not officially supported by Coral NPU (the paper runs no attention, RoPE or decoder tasks on it)"
 )
 UNSUPPORTED = {
-    "layernorm": "our choice: five of the seven tasks the paper runs without Coral shapes; LayerNorm's integer "
-    "form would repeat RMSNorm's fixed-point reciprocal square root",
-    "swiglu": "our choice: five of the seven tasks the paper runs without Coral shapes; SwiGLU would repeat FFN's "
-    "requantised matmuls and SiLU table",
+    "layernorm": (
+        "our choice: five of the seven tasks the paper runs without Coral shapes; "
+        "LayerNorm's integer form would repeat RMSNorm's fixed-point reciprocal square root"
+    ),
+    "swiglu": (
+        "our choice: five of the seven tasks the paper runs without Coral shapes; "
+        "SwiGLU would repeat FFN's requantised matmuls and SiLU table"
+    ),
     "rope": _ATTENTION,
     "sdpa": _ATTENTION,
     "flash_attention": _ATTENTION,

@@ -592,8 +592,10 @@ class Timing:
         # front end, command queue, decode
         dec_cycle = self.dec_cycle
         dec = t + 2 if t + 2 > dec_cycle else dec_cycle
-        if dec == dec_cycle and (self.dec_insts >= c.rvv_decode_insts
-                                 or self.dec_uops + min(U, c.rvv_decode_uops) > c.rvv_decode_uops):
+        if dec == dec_cycle and (
+            self.dec_insts >= c.rvv_decode_insts
+            or self.dec_uops + min(U, c.rvv_decode_uops) > c.rvv_decode_uops
+        ):
             dec += 1
         UQ = c.rvv_uop_queue
         uop_n = self.uop_n
@@ -740,7 +742,6 @@ class Timing:
     def _uops(self, ti: TInfo, v) -> list[tuple[int, list[int], int, int, bool]]:
         """(unit, source registers, destination register or -1, VRF reads, needs a ROB entry) per uop."""
         vl = v.vl
-        key = ti.key
         vkind = ti.vkind
         masked = not ti.vm
         mask_src = [0] if masked else []

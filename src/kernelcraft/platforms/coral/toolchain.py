@@ -114,7 +114,8 @@ SECTIONS {{
     . = ORIGIN(DTCM) + LENGTH(DTCM);
     __stack_end = .;
   }} > DTCM
-  ASSERT(__stack_end - __stack_start >= __stack_size, "DTCM overflow: data and bss leave less than the stack size")
+  ASSERT(__stack_end - __stack_start >= __stack_size,
+         "DTCM overflow: data and bss leave less than the stack size")
   .extdata (NOLOAD) : ALIGN(16) {{ __extdata_start = .; *(.extdata .extdata.*) __extdata_end = .; }} > EXTMEM
   /DISCARD/ : {{ *(.eh_frame .eh_frame_hdr .comment .note .note.*) }}
 }}
@@ -498,7 +499,7 @@ def _clean(message: str) -> str:
 def _hint(message: str) -> str:
     low = message.lower()
     if "instruction requires the following" in low:
-        return "Coral NPU implements rv32imf + zve32x + zicsr + zifencei + zbb only (no C, no D, no vector float)"
+        return "Coral NPU implements rv32imf + zve32x + zicsr + zifencei + zbb only (no C, D or vector float)"
     if "invalid operand for instruction" in low:
         return "check the operand kinds and immediate ranges (.vi immediates are -16..15, I-type -2048..2047)"
     if "unrecognized instruction mnemonic" in low or "unknown instruction" in low:
@@ -522,7 +523,9 @@ def toolchain_available() -> bool:
     return zig_path() is not None
 
 
-def compile_to_assembly(c_source: str, *, opt: str = "-O2", timeout: float = TOOL_TIMEOUT_S) -> tuple[str | None, list[Diagnostic]]:
+def compile_to_assembly(
+    c_source: str, *, opt: str = "-O2", timeout: float = TOOL_TIMEOUT_S
+) -> tuple[str | None, list[Diagnostic]]:
     """C (with RVV intrinsics) to GNU assembly text with zig's clang, without debug info: what
     the compiler baseline hands to the assembler."""
     early = _check_source(c_source, "c")
@@ -530,13 +533,31 @@ def compile_to_assembly(c_source: str, *, opt: str = "-O2", timeout: float = TOO
         return None, early
     zig = zig_path()
     if zig is None:
-        return None, [Diagnostic(0, 0, "the Coral toolchain is missing: install the 'ziglang' Python package")]
+        return None, [
+            Diagnostic(0, 0, "the Coral toolchain is missing: install the 'ziglang' Python package")
+        ]
     with tempfile.TemporaryDirectory(prefix="kc-coral-") as tmp:
         work = Path(tmp)
         env = _zig_env()
         (work / "kernel.c").write_text(c_source)
-        args = [zig, "cc", *compile_flags(), "-S", "kernel.c", "-o", "kernel.s", opt, "-fomit-frame-pointer",
-                "-fno-unwind-tables", "-fno-asynchronous-unwind-tables", "-std=gnu11", "-ffreestanding", "-Wall", "-fno-sanitize=all", "-g0"]
+        args = [
+            zig,
+            "cc",
+            *compile_flags(),
+            "-S",
+            "kernel.c",
+            "-o",
+            "kernel.s",
+            opt,
+            "-fomit-frame-pointer",
+            "-fno-unwind-tables",
+            "-fno-asynchronous-unwind-tables",
+            "-std=gnu11",
+            "-ffreestanding",
+            "-Wall",
+            "-fno-sanitize=all",
+            "-g0",
+        ]
         result = _run(args, work, env, timeout)
         diagnostics = parse_compiler_output(result.stderr, "kernel.c", work)
         if result.returncode != 0 or not (work / "kernel.s").exists():

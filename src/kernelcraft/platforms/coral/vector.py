@@ -66,8 +66,16 @@ class VectorUnit:
         state = self._vset_cache.get(key)
         if state is None:
             self._set_vtype(vtype, key[1])
-            state = self._vset_cache[key] = (self.vill, self.vl, self.sew, self.lmul, self.lmul_eff, self.vta,
-                                              self.vma, self.lmul_code)
+            state = self._vset_cache[key] = (
+                self.vill,
+                self.vl,
+                self.sew,
+                self.lmul,
+                self.lmul_eff,
+                self.vta,
+                self.vma,
+                self.lmul_code,
+            )
             return self.vl
         (self.vill, self.vl, self.sew, self.lmul, self.lmul_eff, self.vta, self.vma, self.lmul_code) = state
         return self.vl
@@ -306,7 +314,11 @@ def _binary(m: Machine, op: Op):
             if form == "V":
                 b = view[rs1 * per : rs1 * per + vl]
             else:
-                raw = x[rs1] & ((1 << sew) - 1) if form == "X" else (f.uimm5 if uimm else f.simm5 & ((1 << sew) - 1))
+                raw = (
+                    x[rs1] & ((1 << sew) - 1)
+                    if form == "X"
+                    else (f.uimm5 if uimm else f.simm5 & ((1 << sew) - 1))
+                )
                 if key in _SHIFTS:
                     raw &= sew - 1
                 elif signed and raw >> (sew - 1):
@@ -315,7 +327,8 @@ def _binary(m: Machine, op: Op):
             if key in _SHIFTS and form == "V":
                 b = b & (sew - 1)
             ufunc(a, b, out=view[rd * per : rd * per + vl]) if key != "vrsub" else np.subtract(
-                b, a, out=view[rd * per : rd * per + vl])
+                b, a, out=view[rd * per : rd * per + vl]
+            )
             return nxt
         a = v.get(rs2, sew, vl, False)
         b = _src1(v, x, f, form, sew, vl, key)
@@ -428,11 +441,20 @@ _ROUNDING = {"vaaddu", "vaadd", "vasubu", "vasub", "vssrl", "vssra"}
 _SHIFTS = {"vsll", "vsrl", "vsra"}
 # Unmasked, vstart = 0: operate on the registers' own dtype (wrap-around is the semantics).
 _FAST_BINARY = {
-    "vadd": (np.add, False), "vsub": (np.subtract, False), "vrsub": (np.subtract, False),
-    "vand": (np.bitwise_and, False), "vor": (np.bitwise_or, False), "vxor": (np.bitwise_xor, False),
-    "vminu": (np.minimum, False), "vmaxu": (np.maximum, False), "vmin": (np.minimum, True),
-    "vmax": (np.maximum, True), "vmul": (np.multiply, False), "vsll": (np.left_shift, False),
-    "vsrl": (np.right_shift, False), "vsra": (np.right_shift, True),
+    "vadd": (np.add, False),
+    "vsub": (np.subtract, False),
+    "vrsub": (np.subtract, False),
+    "vand": (np.bitwise_and, False),
+    "vor": (np.bitwise_or, False),
+    "vxor": (np.bitwise_xor, False),
+    "vminu": (np.minimum, False),
+    "vmaxu": (np.maximum, False),
+    "vmin": (np.minimum, True),
+    "vmax": (np.maximum, True),
+    "vmul": (np.multiply, False),
+    "vsll": (np.left_shift, False),
+    "vsrl": (np.right_shift, False),
+    "vsra": (np.right_shift, True),
 }
 
 _BINARY = {
@@ -755,7 +777,8 @@ def _wmac(m: Machine, op: Op):
         if (sew, lmul) not in legal:
             if sew * 2 > 32 or lmul * 2 > 8:
                 raise _illegal(
-                    f"{op.d.name}: the result is 2*SEW wide and 2*LMUL long; needs SEW <= 16 and LMUL <= 4", word
+                    f"{op.d.name}: the result is 2*SEW wide and 2*LMUL long; needs SEW <= 16 and LMUL <= 4",
+                    word,
                 )
             if not (_emul_ok(rd, 2 * lmul) and _emul_ok(rs2, lmul) and (form != "V" or _emul_ok(rs1, lmul))):
                 raise _illegal(f"{op.d.name}: register numbers must be multiples of their group sizes", word)
@@ -826,7 +849,9 @@ def _ext(m: Machine, op: Op):
             return nxt
         if vm and not start:
             per_d, per_s = 128 // sew, 128 // src_eew
-            views[(sew, signed)][rd * per_d : rd * per_d + vl] = views[(src_eew, signed)][rs2 * per_s : rs2 * per_s + vl]
+            views[(sew, signed)][rd * per_d : rd * per_d + vl] = views[(src_eew, signed)][
+                rs2 * per_s : rs2 * per_s + vl
+            ]
             return nxt
         a = v.get(rs2, src_eew, vl, signed)
         v.put(rd, sew, a, start, vl, None if vm else v.mask(vl))
@@ -1205,7 +1230,6 @@ def _vmem(m: Machine, op: Op):
     eew, nf, mode = d.vinfo["eew"], d.vinfo["nf"], d.vinfo["mode"]
     store = d.key.startswith("vs_")
     reg, rs1, rs2, vm, word, nxt = f.rd, f.rs1, f.rs2, f.vm, op.word, op.pc + 4
-    mem = m.mem
     access = VMemAccess()
     m_access = m  # the timing model reads m.vmem after each vector memory instruction
 
@@ -1459,7 +1483,7 @@ def _transfer(
     base_elem = reg * (VLENB * 8 // eew)
     positions_all = base_elem + idx
     single = bool((regions == regions[0]).all())
-    for rid in ([int(regions[0])] if single else np.unique(regions).tolist()):
+    for rid in [int(regions[0])] if single else np.unique(regions).tolist():
         if rid == EXT:
             access.external = True
         if single:

@@ -72,6 +72,8 @@ def assembly(task_id: str, config_name: str, config: CoralConfig) -> str:
     if asm is None:
         details = "; ".join(d.format() for d in diagnostics)
         raise RuntimeError(f"the {task_id} {config_name} C baseline does not compile: {details}")
-    head = (f"# Coral NPU compiler baseline for {task_id} {config_name}: the C + RVV-intrinsics source "
-            f"(platforms/coral/baseline/{TEMPLATES[task_id]}) compiled by clang {OPT}.\n")
+    head = (
+        f"# Coral NPU compiler baseline for {task_id} {config_name}: the C + RVV-intrinsics source "
+        f"(platforms/coral/baseline/{TEMPLATES[task_id]}) compiled by clang {OPT}.\n"
+    )
     return head + asm
