@@ -367,7 +367,8 @@ def guidance_doc(c: CoralConfig) -> str:
 - No vector float: `vfadd`, `vfmul`, `vfcvt` do not exist on Coral NPU.
 - `vsext.vf2`/`vzext.vf2` take the *destination* SEW: set e16 before extending e8 data.
 - A masked instruction uses v0 as the mask: do not keep data in v0.
-- Loads from the output buffer or the DTCM before you wrote them return garbage in final scoring.
+- Loads from the output buffer or the DTCM before you wrote them return garbage in every
+  evaluation (yours and final scoring).
 
 ## Performance
 

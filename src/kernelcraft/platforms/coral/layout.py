@@ -137,8 +137,8 @@ def contract_text(
         f"the {config.dtcm_size // 1024} KB DTCM ({config.dtcm_base:#x}..{config.dtcm_end:#x}; free for "
         "scratch). "
         "Memory the contract does not initialise (the output buffer, DTCM, the rest of external memory) "
-        "holds "
-        "garbage in final scoring: never read it before writing it.",
+        "holds garbage in every evaluation (yours and final scoring, which also runs other input "
+        "values): never read it before writing it.",
         "",
         "The same addresses as assembler constants:",
         "",
