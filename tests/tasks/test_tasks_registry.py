@@ -148,3 +148,15 @@ def test_an_integer_form_draws_integers_and_references_exactly():
     assert int(ref[0]) == sum(int(x) * int(y) for x, y in zip(normal["a"], normal["b"], strict=True))
     with pytest.raises(TaskError, match="no float form"):
         task.reference(normal, params)
+
+
+@pytest.mark.parametrize("profile", ["normal", "large", "small", "near_zero", "mixed_signs"])
+@pytest.mark.parametrize("int_range", [(16, 100), (-100, -16), (0, 255), (1, 1), (-128, 127)])
+def test_integer_profiles_stay_inside_any_range(profile, int_range):
+    from kernelcraft.tasks.base import draw_integers
+
+    values = draw_integers((500,), "int16", int_range, np.random.default_rng(3), profile)
+    assert values.min() >= int_range[0] and values.max() <= int_range[1]
+    if profile == "near_zero":
+        nearest = min(range(int_range[0], int_range[1] + 1), key=abs)
+        assert abs(int(np.abs(values).min())) == abs(nearest)
