@@ -1,14 +1,26 @@
 """Basic-block compilation of the simulator with the timing model: the fast engine.
 
-A basic block (straight-line instructions up to and including a branch or jump) becomes one
-generated Python function that executes the instructions and advances the timing model,
-with the timing state in local variables and every static fact (registers, immediates,
-classes, latencies) folded in as constants. Integer ALU and branch semantics are inlined
-from scalar_ops (the same expressions the per-instruction closures are built from); vector
-instructions call their closures and the timing model's RVV back end. Rare instructions
-(CSRs, fences, divides, float, mpause, traps) go through the per-instruction path
-(Op.fn + Timing.step), which remains the reference: tests check both engines give the same
-cycles and statistics.
+A basic block (straight-line instructions up to and including a branch or jump) becomes
+generated Python with the timing state in local variables and every static fact (registers,
+immediates, classes, latencies) folded in as constants. Integer ALU and branch semantics are
+inlined from scalar_ops (the same expressions the per-instruction closures are built from);
+vector instructions call their closures. Rare instructions (CSRs, fences, divides, float,
+mpause, traps) go through the per-instruction path (Op.fn + Timing.step), which remains the
+reference: tests check both engines give the same cycles and statistics.
+
+One block is generated in up to three forms from the same emitters:
+
+* fused: execute and time each instruction in turn (the normal form);
+* functional: execute only, writing what the timing depends on (branch outcomes, scalar
+  access classes, each vector instruction's (SEW, LMUL, vl) and lines touched) into a list;
+* timing: advance the timing model from such a list, without executing anything.
+
+The last two let steady.py replay the timing of a loop in steady state (see there).
+
+A vector instruction's uops depend on (SEW, effective LMUL, vl). For the configurations the
+instruction met before it was compiled, its RVV back-end schedule is unrolled with every uop's
+registers, unit and queue offsets as constants; any other configuration takes the general
+loop over the uop list.
 """
 
 from __future__ import annotations
@@ -16,8 +28,11 @@ from __future__ import annotations
 import re
 import struct
 from collections import OrderedDict
+from itertools import islice
 
+from . import steady
 from .scalar_ops import ALU_EXPR, BRANCH_EXPR, NAMESPACE
+from .steady import is_self_loop, weight
 from .timing import (
     K_ALU,
     K_BRANCH,
@@ -30,15 +45,22 @@ from .timing import (
     K_VLOAD,
     K_VSET,
     K_VSTORE,
+    U_ALU,
+    U_DIV,
+    U_LSU,
+    U_MAC,
     TInfo,
 )
+from .vector import ukey_of
 
-MAX_BLOCK = 48
+MAX_BLOCK = 64
 HOT = 2  # a block is compiled on its second entry; before that the per-instruction path runs it
-_CODE_CACHE: OrderedDict = OrderedDict()  # (consts, (pc, word) of each instruction) -> code object
+SPECIALISE = 2  # unrolled back-end schedules per vector instruction (configurations seen first)
+_CODE_CACHE: OrderedDict = OrderedDict()  # (form, consts, flags, instructions, specialisations) -> code
 CODE_CACHE_SIZE = 4096
 BLOCKABLE = {K_ALU, K_MUL, K_LOAD, K_STORE, K_BRANCH, K_JAL, K_JALR, K_VSET, K_VEC, K_VLOAD, K_VSTORE}
 ENDS_BLOCK = {K_BRANCH, K_JAL, K_JALR}
+VECTOR_KINDS = (K_VEC, K_VLOAD, K_VSTORE)
 _FMT = {
     "lb": ("b", 1),
     "lh": ("h", 2),
@@ -50,6 +72,8 @@ _FMT = {
     "sw": ("I", 4),
 }
 _TOKEN = re.compile(r"\b(A|B|I|PC)\b")
+
+FUSED, FUNCTIONAL, TIMING = "fused", "functional", "timing"
 
 
 def _blockable(op) -> bool:
@@ -69,6 +93,27 @@ def _blockable(op) -> bool:
     return True
 
 
+class _VState:
+    """The (SEW, effective LMUL, vl) a uop list is computed from (Timing._uops reads these)."""
+
+    __slots__ = ("sew", "lmul_eff", "vl")
+
+    def __init__(self, ukey: tuple):
+        self.sew, self.lmul_eff, self.vl = ukey
+
+
+def input_slots(op) -> int:
+    """How many entries of the functional form's list one instruction fills."""
+    kind = op.tinfo.kind
+    if kind in (K_LOAD, K_STORE):
+        return 1 if _FMT[op.d.key][1] == 1 else 2
+    if kind in (K_BRANCH, K_JALR, K_VEC):
+        return 1
+    if kind in (K_VLOAD, K_VSTORE):
+        return 3
+    return 0
+
+
 class BlockEngine:
     """Compiles and caches blocks for one machine and its timing model."""
 
@@ -77,6 +122,7 @@ class BlockEngine:
         self.T = timing
         self.blocks: dict[int, object] = {}
         self.visits: dict[int, int] = {}
+        self.active = None  # the loop replaying its timing (steady.py), if any
         c = timing.c
         self.consts = {
             "W": c.dispatch_width,
@@ -109,6 +155,7 @@ class BlockEngine:
             "VLO": c.vector_load_overhead,
             "VSO": c.vector_store_overhead,
         }
+        self.const_key = tuple(sorted(self.consts.items()))
 
     def block(self, pc: int):
         fn = self.blocks.get(pc)
@@ -121,6 +168,11 @@ class BlockEngine:
         fn = self._compile(pc)
         self.blocks[pc] = fn
         return fn
+
+    def settle(self) -> None:
+        """Bring the timing model up to date before anything else reads it (end of a run)."""
+        if self.active is not None:
+            self.active.flush()
 
     # ------------------------------------------------------------------ formation
     def _ops(self, pc: int) -> list:
@@ -144,11 +196,37 @@ class BlockEngine:
         ops = self._ops(pc)
         if not ops:
             return self._single(pc)
-        key = (tuple(sorted(self.consts.items())), tuple((op.pc, op.word) for op in ops))
+        fused = self.make(ops, FUSED)
+        loop, memo = is_self_loop(ops), weight(ops) >= steady.MEMO_WEIGHT
+        if loop or memo:
+            return steady.BlockRunner(self, ops, fused, loop, memo)
+        return fused
+
+    def warm_flags(self) -> tuple[bool, bool, bool, bool]:
+        """Which ring buffers have wrapped (their counters only grow, so this stays true)."""
+        T, c = self.T, self.consts
+        return (
+            T.n >= c["RB"],
+            T.lsu_n >= c["Q"],
+            T.uop_n >= c["UQ"],
+            T.rob_n >= c["ROB"],
+        )
+
+    def make(self, ops: list, form: str):
+        """The block function of one form (see the module docstring)."""
+        flags = self.warm_flags()
+        special = []
+        for op in ops:
+            ti = op.tinfo
+            if ti.kind in VECTOR_KINDS and ti.ucache:
+                special.append(tuple(ukey_of(*k) for k in islice(ti.ucache, SPECIALISE)))
+            else:
+                special.append(())
+        key = (form, self.const_key, flags, tuple((op.pc, op.word) for op in ops), tuple(special))
         cached = _CODE_CACHE.get(key)
         if cached is None:
-            source, names = _generate(ops, self.consts)
-            cached = (compile(source, f"<coral block {pc:#x}>", "exec"), names)
+            source, names = _generate(ops, self.consts, form, flags, special)
+            cached = (compile(source, f"<coral {form} block {ops[0].pc:#x}>", "exec"), names)
             _CODE_CACHE[key] = cached
             if len(_CODE_CACHE) > CODE_CACHE_SIZE:
                 _CODE_CACHE.popitem(last=False)
@@ -157,7 +235,11 @@ class BlockEngine:
         code, names = cached
         namespace = dict(NAMESPACE)
         namespace.update(names)
+        namespace["VState"] = _VState
         exec(code, namespace)  # noqa: S102 - code generated by _generate
+        for op in ops:
+            if op.tinfo.kind in VECTOR_KINDS and op.tinfo.ucache is None:
+                op.tinfo.ucache = {}
         return namespace["make"](self.m, self.T, [op.fn for op in ops], [op.tinfo for op in ops])
 
     def _interpret(self, pc: int):
@@ -252,237 +334,336 @@ RVV_STATE = (
 )
 
 
-def _generate(ops: list, consts: dict) -> tuple[str, dict]:
-    """Python source of one block: `make(m, T, OPS, TIS)` returns the block function."""
-    W, RB, Q = consts["W"], consts["RB"], consts["Q"]
-    names: dict = {}
-    out: list[str] = []
+class _Out:
+    """Source lines indented `base` levels plus the depth an emitter asks for."""
 
-    def emit(line: str, depth: int = 3) -> None:
-        out.append("    " * depth + line)
+    def __init__(self, base: int):
+        self.base = base
+        self.lines: list[str] = []
 
+    def __call__(self, line: str, depth: int = 0) -> None:
+        self.lines.append("    " * (self.base + depth) + line)
+
+
+def _generate(ops: list, consts: dict, form: str, flags: tuple, special: list) -> tuple[str, dict]:
+    """Python source of one block form: `make(m, T, OPS, TIS)` returns the block function."""
+    names: dict = {"TARGETS": [op.pc for op in ops]}
+    timed = form != FUNCTIONAL
+    executes = form != TIMING
+    emit = _Out(3 if executes else 2)  # inside make, block (and try when it executes)
+    has_lsu = any(op.tinfo.is_lsu for op in ops)
+    has_rvv = any(op.tinfo.is_rvv for op in ops)
+    state = CORE_STATE + (LSU_STATE if has_lsu else ()) + (RVV_STATE if has_rvv else ())
+    load = "; ".join(f"{local} = T.{attr}" for local, attr in state)
+    writeback = "; ".join(f"T.{attr} = {local}" for local, attr in state)
     categories: dict[str, int] = {}
     prefix_mix = []
     for op in ops:
         categories[op.tinfo.category] = categories.get(op.tinfo.category, 0) + 1
         prefix_mix.append(dict(categories))
     names["PREFIX_MIX"] = prefix_mix
-    names["TARGETS"] = [op.pc for op in ops]
-    has_lsu = any(op.tinfo.is_lsu for op in ops)
-    has_rvv = any(op.tinfo.is_rvv for op in ops)
-    state = CORE_STATE + (LSU_STATE if has_lsu else ()) + (RVV_STATE if has_rvv else ())
-    load = "; ".join(f"{local} = T.{attr}" for local, attr in state)
-    writeback = "; ".join(f"T.{attr} = {local}" for local, attr in state)
-    last = ops[-1]
     header = [
         "def make(m, T, OPS, TIS):",
         "    x = m.x; xr = T.xready; xc = T.xcause; dh = T.dhist; rt = T.retire; lq = T.lsu_deq",
         "    ST = T.stalls; MX = T.mix; dtcm = m.mem.dtcm; load = m.load; store = m.store; V = m.v",
         "    vr = T.vready; rob = T.rob; uq = T.uq; cq = T.cq; popleft = cq.popleft; uops_of = T._uops",
         "    DL_MAX = m.config.dtcm_size; EL_MAX = m.config.ext_size; extb = m.mem.ext",
-        *[f"    UC{i} = {{}}" for i, op in enumerate(ops) if op.tinfo.kind in (K_VEC, K_VLOAD, K_VSTORE)],
-        "    def block():",
-        f"        {load}",
-        "        k = 0",
-        "        try:",
+        *[f"    UC{i} = TIS[{i}].ucache" for i, op in enumerate(ops) if op.tinfo.kind in VECTOR_KINDS],
     ]
+    for i, keys in enumerate(special):
+        for s, ukey in enumerate(keys):
+            names[f"K{i}_{s}"] = ukey
+    header.append("    def block(IN):" if form != FUSED else "    def block():")
+    if timed:
+        header.append(f"        {load}")
+    if executes:
+        header += ["        k = 0", "        try:"]
+    slot = 0
     previous_line = None
     for i, op in enumerate(ops):
-        ti = op.tinfo
-        f = op.f
-        key = op.d.key
-        pc = op.pc
-        kind = ti.kind
         emit(f"# {op.text}")
-        if i:
+        if executes and i:
             emit(f"k = {i}")
-        # ---- functional part
-        npc_expr = None
-        if kind in (K_ALU, K_MUL):
-            if f.rd:
-                emit(f"x[{f.rd}] = {_sub(ALU_EXPR[key], _reg(f.rs1), _reg(f.rs2), f.imm, pc)}")
-        elif kind == K_LOAD:
-            fmt, size = _FMT[key]
-            names[f"U{i}"] = struct.Struct("<" + fmt).unpack_from
-            emit(f"a = ({_reg(f.rs1)} + {f.imm}) & 0xFFFFFFFF")
-            emit(f"o = a - {consts['DB']}")
-            emit(f"if 0 <= o <= DL_MAX - {size}: v = U{i}(dtcm, o)[0]")
-            emit(f"elif 0 <= a - {consts['EB']} <= EL_MAX - {size}: v = U{i}(extb, a - {consts['EB']})[0]")
-            emit(f"else: v = load(a, {size}, '{fmt}')")
-            if f.rd:
-                emit(f"x[{f.rd}] = v & 0xFFFFFFFF")
-        elif kind == K_STORE:
-            fmt, size = _FMT[key]
-            names[f"P{i}"] = struct.Struct("<" + fmt).pack_into
-            mask = (1 << (8 * size)) - 1
-            emit(f"a = ({_reg(f.rs1)} + {f.imm}) & 0xFFFFFFFF")
-            emit(f"o = a - {consts['DB']}")
-            emit(f"if 0 <= o <= DL_MAX - {size}: P{i}(dtcm, o, {_reg(f.rs2)} & {mask})")
-            emit(f"else: store(a, {size}, '{fmt}', {_reg(f.rs2)} & {mask})")
-        elif kind == K_BRANCH:
-            target = (pc + f.imm) & 0xFFFFFFFF
-            cond = _sub(BRANCH_EXPR[key], _reg(f.rs1), _reg(f.rs2), 0, pc)
-            emit(f"npc = {target} if {cond} else {pc + 4}")
-            npc_expr = "npc"
-        elif kind == K_JAL:
-            if f.rd:
-                emit(f"x[{f.rd}] = {(pc + 4) & 0xFFFFFFFF}")
-            emit(f"npc = {(pc + f.imm) & 0xFFFFFFFF}")
-            npc_expr = "npc"
-        elif kind == K_JALR:
-            emit(f"npc = OPS[{i}]()")
-            npc_expr = "npc"
-        else:  # vector instructions: their closures
-            emit(f"OPS[{i}]()")
-        # ---- fetch
-        this_line = pc >> 4
-        if i == 0:
-            emit(f"if T.refetch or line != {this_line}:")
-            emit("f = nf", 4)
-            emit("if T.redirected:", 4)
-            emit("ra = T.redirect_at", 5)
-            emit("if ra > f: f = ra", 5)
-            emit("fwhy = 'branch'", 5)
-            emit("else:", 4)
-            emit("if sf >= 5:", 5)
-            emit("v = dh[(n - 5) & 7] + 1", 6)
-            emit("if v > f: f = v", 6)
-            emit("fwhy = 'fetch'", 5)
-            emit(
-                f"line = {this_line}; vis = f + 2; nf = f + {consts['GAP']}; T.refetch = False; T.redirected "
-                "= False",
-                4,
-            )
-            emit("cp = T.cf_pending")
-            emit("if cp >= 0:")
-            emit(f"idx = cp % {RB}; d = rt[idx]", 4)
-            emit("if vis > d: d = vis", 4)
-            emit("rt[idx] = d", 4)
-            emit("if d > lr: lr = d", 4)
-            emit("T.cf_pending = -1", 4)
-        elif this_line != previous_line:
-            emit("f = nf")
-            emit("if sf >= 5:")
-            emit("v = dh[(n - 5) & 7] + 1", 4)
-            emit("if v > f: f = v", 4)
-            emit(f"line = {this_line}; vis = f + 2; nf = f + {consts['GAP']}; fwhy = 'fetch'")
-        previous_line = this_line
-        # ---- dispatch constraints
-        emit(f"j = (not closed) and slot < {W}")
-        emit("t0 = cyc if j else cyc + 1")
-        emit("t = t0; cz = None")
-        emit("if vis > t: t = vis; cz = fwhy")
-        for r in ti.comb:
-            emit(f"v = xr[{r}]")
-            emit(f"if v > t: t = v; cz = xc[{r}]")
-        for r in ti.regd:
-            emit(f"v = xr[{r}] + 1")
-            emit(f"if v > t: t = v; cz = xc[{r}]")
-        if ti.writes_x:
-            emit(f"v = xr[{ti.rd}]")
-            emit(f"if v > t: t = v; cz = xc[{ti.rd}]")
-        if consts["RBON"]:
-            emit(f"if n >= {RB}:")
-            emit(f"v = rt[n % {RB}] + 1", 4)
-            emit("if v > t: t = v; cz = 'retirement'", 4)
-        if ti.is_lsu:
-            emit(f"if lsn >= {Q}:")
-            emit(f"v = lq[(lsn - {Q}) % {Q}] + 1", 4)
-            emit("if v > t: t = v; cz = 'lsu'", 4)
-        if kind == K_MUL:
-            emit("if T.mul_cycle == t: t += 1; cz = 'unit'")
-        if ti.is_rvv:
-            _rvv_rules(emit, kind in (K_VLOAD, K_VSTORE), consts)
-        # ---- commit
-        emit("if t == cyc: slot += 1")
-        emit("else:")
-        emit("cyc = t; slot = 1; closed = False; vsg = False", 4)
-        if ti.ends:
-            emit("closed = True")
-        emit("if t > t0: ST[cz or 'fetch'] += t - t0")
-        emit("dh[n & 7] = t; sf += 1")
-        # ---- effects
-        complete = "t + 1"
-        if kind == K_ALU:
-            if ti.writes_x:
-                emit(f"xr[{ti.rd}] = t + 1; xc[{ti.rd}] = 'scoreboard'")
-        elif kind == K_MUL:
-            emit("T.mul_cycle = t")
-            if ti.writes_x:
-                emit(f"xr[{ti.rd}] = t + {consts['MUL']}; xc[{ti.rd}] = 'scoreboard'")
-            complete = f"t + {consts['MUL']}"
-        elif kind in (K_LOAD, K_STORE):
-            size = _FMT[key][1]
-            emit(f"ext = {consts['EB']} <= a < {consts['EE']}")
-            emit(f"lat = {consts['AXI']} if ext else 1")
-            if size > 1:
-                emit(f"lines = 2 if ((a + {size - 1}) >> 4) != (a >> 4) else 1")
-            else:
-                emit("lines = 1")
-            emit("bus = lines * lat")
-            emit("deq = t + 1 if t + 1 > sfr else sfr")
-            emit(f"lq[lsn % {Q}] = deq; lsn += 1")
-            emit("if ext: ex += lines")
-            if kind == K_LOAD:
-                emit("done = deq + 2 + bus")
-                emit("sfr = deq + 3 + bus")
-                if ti.writes_x:
-                    emit(f"xr[{ti.rd}] = done; xc[{ti.rd}] = 'external_memory' if ext else 'lsu'")
-            else:
-                emit("sfr = deq + 1 + bus")
-                emit("done = deq + 2 + bus")
-            complete = "done"
-        elif kind == K_BRANCH:
-            backward = ti.backward
-            emit(f"if (npc != {pc + 4}) != {backward}:")
-            emit("T.mispredicts += 1", 4)
-            emit(f"T.refetch = True; T.redirected = True; T.redirect_at = t + {consts['REDIR']}", 4)
-            emit(f"nf = t + {consts['REDIR']}; sf = 0", 4)
-            if backward:
-                emit("else: T.refetch = True")
-            else:
-                emit(f"elif npc != {pc + 4}: T.refetch = True")
-            emit("T.cf_pending = n")
-        elif kind == K_JAL:
-            emit("T.refetch = True")
-            if ti.writes_x:
-                emit(f"xr[{ti.rd}] = t + 1; xc[{ti.rd}] = 'scoreboard'")
-            emit("T.cf_pending = n")
-        elif kind == K_JALR:
-            emit("T.mispredicts += 1")
-            emit(f"T.refetch = True; T.redirected = True; T.redirect_at = t + {consts['REDIR']}")
-            emit(f"nf = t + {consts['REDIR']}; sf = 0")
-            if ti.writes_x:
-                emit(f"xr[{ti.rd}] = t + 1; xc[{ti.rd}] = 'scoreboard'")
-            emit("T.cf_pending = n")
-        elif kind == K_VSET:
-            emit("vsg = True")
-            _rvv_note(emit)
-            if ti.writes_x:
-                emit(f"xr[{ti.rd}] = t + 1; xc[{ti.rd}] = 'scoreboard'")
-        else:  # vector
-            _rvv_note(emit)
-            _vector_timing(emit, i, ti, consts)
-            complete = "done"
-        emit(f"r = {complete}")
-        emit("if lr > r: r = lr")
-        emit(f"rt[n % {RB}] = r; lr = r; n += 1")
-    next_pc = npc_expr or str(last.pc + 4)
-    emit(f"k = {len(ops)}")
-    out.append("        except BaseException:")
-    out.append("            " + writeback)
-    out.append("            m.instret += k; m.fault_pc = TARGETS[k] if k < len(TARGETS) else None")
-    out.append("            if k:")
-    out.append("                for cat, cnt in PREFIX_MIX[k - 1].items(): MX[cat] += cnt")
-    out.append("            raise")
-    out.append("        " + writeback)
-    out.append(f"        m.instret += {len(ops)}")
-    for cat, cnt in prefix_mix[-1].items():
-        out.append(f"        MX['{cat}'] += {cnt}")
-    out.append(f"        return {next_pc}")
+        n_slots = input_slots(op)
+        if executes:
+            _functional(emit, i, op, consts, names)
+        if form == FUNCTIONAL:
+            _capture(emit, op, slot, consts)
+        elif form == TIMING:
+            _restore(emit, op, slot)
+        else:
+            _inputs_from_execution(emit, op, consts)
+        slot += n_slots
+        if timed:
+            _timing(emit, i, op, consts, flags, special[i], previous_line)
+        previous_line = op.pc >> 4
+    last = ops[-1]
+    next_pc = "npc" if last.tinfo.kind in ENDS_BLOCK else str(last.pc + 4)
+    out = emit.lines
+    if executes:
+        out.append("        except BaseException:")
+        if timed:
+            out.append("            " + writeback)
+        out.append("            m.instret += k; m.fault_pc = TARGETS[k] if k < len(TARGETS) else None")
+        if timed:
+            out.append("            if k:")
+            out.append("                for cat, cnt in PREFIX_MIX[k - 1].items(): MX[cat] += cnt")
+        out.append("            raise")
+    if timed:
+        out.append("        " + writeback)
+        for cat, cnt in prefix_mix[-1].items():
+            out.append(f"        MX['{cat}'] += {cnt}")
+    if executes:
+        out.append(f"        m.instret += {len(ops)}")
+        out.append(f"        return {next_pc}")
     out.append(f"    block.length = {len(ops)}")
+    out.append(f"    block.slots = {slot}")
     out.append("    return block")
     return "\n".join(header + out) + "\n", names
+
+
+# ---------------------------------------------------------------------------- functional part
+
+
+def _functional(emit, i: int, op, consts: dict, names: dict) -> None:
+    """Execute the instruction; leaves `a` (scalar access address) or `npc` (control flow)."""
+    ti = op.tinfo
+    f = op.f
+    key = op.d.key
+    pc = op.pc
+    kind = ti.kind
+    if kind in (K_ALU, K_MUL):
+        if f.rd:
+            emit(f"x[{f.rd}] = {_sub(ALU_EXPR[key], _reg(f.rs1), _reg(f.rs2), f.imm, pc)}")
+    elif kind == K_LOAD:
+        fmt, size = _FMT[key]
+        names[f"U{i}"] = struct.Struct("<" + fmt).unpack_from
+        emit(f"a = ({_reg(f.rs1)} + {f.imm}) & 0xFFFFFFFF")
+        emit(f"o = a - {consts['DB']}")
+        emit(f"if 0 <= o <= DL_MAX - {size}: v = U{i}(dtcm, o)[0]")
+        emit(f"elif 0 <= a - {consts['EB']} <= EL_MAX - {size}: v = U{i}(extb, a - {consts['EB']})[0]")
+        emit(f"else: v = load(a, {size}, '{fmt}')")
+        if f.rd:
+            emit(f"x[{f.rd}] = v & 0xFFFFFFFF")
+    elif kind == K_STORE:
+        fmt, size = _FMT[key]
+        names[f"P{i}"] = struct.Struct("<" + fmt).pack_into
+        mask = (1 << (8 * size)) - 1
+        emit(f"a = ({_reg(f.rs1)} + {f.imm}) & 0xFFFFFFFF")
+        emit(f"o = a - {consts['DB']}")
+        emit(f"if 0 <= o <= DL_MAX - {size}: P{i}(dtcm, o, {_reg(f.rs2)} & {mask})")
+        emit(f"else: store(a, {size}, '{fmt}', {_reg(f.rs2)} & {mask})")
+    elif kind == K_BRANCH:
+        target = (pc + f.imm) & 0xFFFFFFFF
+        cond = _sub(BRANCH_EXPR[key], _reg(f.rs1), _reg(f.rs2), 0, pc)
+        emit(f"npc = {target} if {cond} else {pc + 4}")
+    elif kind == K_JAL:
+        if f.rd:
+            emit(f"x[{f.rd}] = {(pc + 4) & 0xFFFFFFFF}")
+        emit(f"npc = {(pc + f.imm) & 0xFFFFFFFF}")
+    elif kind == K_JALR:
+        emit(f"npc = OPS[{i}]()")
+    else:  # vector instructions (vset included): their closures
+        emit(f"OPS[{i}]()")
+
+
+# What the timing of an instruction reads from its execution, as locals:
+#   scalar load/store: ext (external memory?), cross (spans two 16-byte lines?) when wider than a byte
+#   branch, jalr: npc;  vector: uk (V.ukey);  vector load/store: also vext, vlines (m.vmem)
+
+
+def _inputs_from_execution(emit, op, consts: dict) -> None:
+    kind = op.tinfo.kind
+    if kind in (K_LOAD, K_STORE):
+        size = _FMT[op.d.key][1]
+        emit(f"ext = {consts['EB']} <= a < {consts['EE']}")
+        if size > 1:
+            emit(f"cross = ((a + {size - 1}) >> 4) != (a >> 4)")
+    elif kind in VECTOR_KINDS:
+        emit("uk = V.ukey")
+        if kind != K_VEC:
+            emit("acc = m.vmem; vext = acc.external; vlines = acc.lines")
+
+
+def _capture(emit, op, slot: int, consts: dict) -> None:
+    kind = op.tinfo.kind
+    if kind in (K_LOAD, K_STORE):
+        size = _FMT[op.d.key][1]
+        emit(f"IN[{slot}] = {consts['EB']} <= a < {consts['EE']}")
+        if size > 1:
+            emit(f"IN[{slot + 1}] = ((a + {size - 1}) >> 4) != (a >> 4)")
+    elif kind in (K_BRANCH, K_JALR):
+        emit(f"IN[{slot}] = npc")
+    elif kind == K_VEC:
+        emit(f"IN[{slot}] = V.ukey")
+    elif kind in (K_VLOAD, K_VSTORE):
+        emit(f"acc = m.vmem; IN[{slot}] = V.ukey; IN[{slot + 1}] = acc.external")
+        emit(f"IN[{slot + 2}] = tuple(acc.lines)")
+
+
+def _restore(emit, op, slot: int) -> None:
+    kind = op.tinfo.kind
+    if kind in (K_LOAD, K_STORE):
+        emit(f"ext = IN[{slot}]")
+        if _FMT[op.d.key][1] > 1:
+            emit(f"cross = IN[{slot + 1}]")
+    elif kind in (K_BRANCH, K_JALR):
+        emit(f"npc = IN[{slot}]")
+    elif kind == K_VEC:
+        emit(f"uk = IN[{slot}]")
+    elif kind in (K_VLOAD, K_VSTORE):
+        emit(f"uk = IN[{slot}]; vext = IN[{slot + 1}]; vlines = IN[{slot + 2}]")
+
+
+# ---------------------------------------------------------------------------- timing part
+
+
+def _timing(emit, i: int, op, consts: dict, flags: tuple, special: tuple, previous_line) -> None:
+    """Timing.step for one instruction, inline (same rules, same order)."""
+    W, RB, Q = consts["W"], consts["RB"], consts["Q"]
+    warm_n, warm_lsu = flags[0], flags[1]
+    ti = op.tinfo
+    pc = op.pc
+    kind = ti.kind
+    # ---- fetch
+    this_line = pc >> 4
+    if i == 0:
+        emit(f"if T.refetch or line != {this_line}:")
+        emit("f = nf", 1)
+        emit("if T.redirected:", 1)
+        emit("ra = T.redirect_at", 2)
+        emit("if ra > f: f = ra", 2)
+        emit("fwhy = 'branch'", 2)
+        emit("else:", 1)
+        emit("if sf >= 5:", 2)
+        emit("v = dh[(n - 5) & 7] + 1", 3)
+        emit("if v > f: f = v", 3)
+        emit("fwhy = 'fetch'", 2)
+        emit(f"line = {this_line}; vis = f + 2; nf = f + {consts['GAP']}", 1)
+        emit("T.refetch = False; T.redirected = False", 1)
+        emit("cp = T.cf_pending")
+        emit("if cp >= 0:")
+        emit(f"idx = cp % {RB}; d = rt[idx]", 1)
+        emit("if vis > d: d = vis", 1)
+        emit("rt[idx] = d", 1)
+        emit("if d > lr: lr = d", 1)
+        emit("T.cf_pending = -1", 1)
+    elif this_line != previous_line:
+        emit("f = nf")
+        emit("if sf >= 5:")
+        emit("v = dh[(n - 5) & 7] + 1", 1)
+        emit("if v > f: f = v", 1)
+        emit(f"line = {this_line}; vis = f + 2; nf = f + {consts['GAP']}; fwhy = 'fetch'")
+    # ---- dispatch constraints
+    if i == 0:  # only the first instruction can follow a group-ending one (the previous block's)
+        emit(f"j = (not closed) and slot < {W}")
+    else:
+        emit(f"j = slot < {W}")
+    emit("t0 = cyc if j else cyc + 1")
+    emit("t = t0; cz = None")
+    emit("if vis > t: t = vis; cz = fwhy")
+    for r in ti.comb:
+        emit(f"v = xr[{r}]")
+        emit(f"if v > t: t = v; cz = xc[{r}]")
+    for r in ti.regd:
+        emit(f"v = xr[{r}] + 1")
+        emit(f"if v > t: t = v; cz = xc[{r}]")
+    if ti.writes_x:
+        emit(f"v = xr[{ti.rd}]")
+        emit(f"if v > t: t = v; cz = xc[{ti.rd}]")
+    if consts["RBON"]:
+        if warm_n:
+            emit(f"v = rt[n % {RB}] + 1")
+            emit("if v > t: t = v; cz = 'retirement'")
+        else:
+            emit(f"if n >= {RB}:")
+            emit(f"v = rt[n % {RB}] + 1", 1)
+            emit("if v > t: t = v; cz = 'retirement'", 1)
+    if ti.is_lsu:
+        if warm_lsu:
+            emit(f"v = lq[lsn % {Q}] + 1")
+            emit("if v > t: t = v; cz = 'lsu'")
+        else:
+            emit(f"if lsn >= {Q}:")
+            emit(f"v = lq[(lsn - {Q}) % {Q}] + 1", 1)
+            emit("if v > t: t = v; cz = 'lsu'", 1)
+    if kind == K_MUL:
+        emit("if T.mul_cycle == t: t += 1; cz = 'unit'")
+    if ti.is_rvv:
+        _rvv_rules(emit, kind in (K_VLOAD, K_VSTORE), consts)
+    # ---- commit
+    emit("if t == cyc: slot += 1")
+    emit("else:")
+    emit("cyc = t; slot = 1; vsg = False" + ("; closed = False" if i == 0 else ""), 1)
+    if ti.ends:
+        emit("closed = True")
+    emit("if t > t0: ST[cz or 'fetch'] += t - t0")
+    emit("dh[n & 7] = t; sf += 1")
+    # ---- effects
+    complete = "t + 1"
+    if kind == K_ALU:
+        if ti.writes_x:
+            emit(f"xr[{ti.rd}] = t + 1; xc[{ti.rd}] = 'scoreboard'")
+    elif kind == K_MUL:
+        emit("T.mul_cycle = t")
+        if ti.writes_x:
+            emit(f"xr[{ti.rd}] = t + {consts['MUL']}; xc[{ti.rd}] = 'scoreboard'")
+        complete = f"t + {consts['MUL']}"
+    elif kind in (K_LOAD, K_STORE):
+        size = _FMT[op.d.key][1]
+        axi = consts["AXI"]
+        if size > 1:
+            emit("lines = 2 if cross else 1")
+            emit(f"bus = lines * {axi} if ext else lines")
+        else:
+            emit(f"bus = {axi} if ext else 1")
+        emit("deq = t + 1 if t + 1 > sfr else sfr")
+        emit(f"lq[lsn % {Q}] = deq; lsn += 1")
+        emit("if ext: ex += " + ("lines" if size > 1 else "1"))
+        if kind == K_LOAD:
+            emit("done = deq + 2 + bus")
+            emit("sfr = deq + 3 + bus")
+            if ti.writes_x:
+                emit(f"xr[{ti.rd}] = done; xc[{ti.rd}] = 'external_memory' if ext else 'lsu'")
+        else:
+            emit("sfr = deq + 1 + bus")
+            emit("done = deq + 2 + bus")
+        complete = "done"
+    elif kind == K_BRANCH:
+        backward = ti.backward
+        emit(f"if (npc != {pc + 4}) != {backward}:")
+        emit("T.mispredicts += 1", 1)
+        emit(f"T.refetch = True; T.redirected = True; T.redirect_at = t + {consts['REDIR']}", 1)
+        emit(f"nf = t + {consts['REDIR']}; sf = 0", 1)
+        if backward:
+            emit("else: T.refetch = True")
+        else:
+            emit(f"elif npc != {pc + 4}: T.refetch = True")
+        emit("T.cf_pending = n")
+    elif kind == K_JAL:
+        emit("T.refetch = True")
+        if ti.writes_x:
+            emit(f"xr[{ti.rd}] = t + 1; xc[{ti.rd}] = 'scoreboard'")
+        emit("T.cf_pending = n")
+    elif kind == K_JALR:
+        emit("T.mispredicts += 1")
+        emit(f"T.refetch = True; T.redirected = True; T.redirect_at = t + {consts['REDIR']}")
+        emit(f"nf = t + {consts['REDIR']}; sf = 0")
+        if ti.writes_x:
+            emit(f"xr[{ti.rd}] = t + 1; xc[{ti.rd}] = 'scoreboard'")
+        emit("T.cf_pending = n")
+    elif kind == K_VSET:
+        emit("vsg = True")
+        _rvv_note(emit)
+        if ti.writes_x:
+            emit(f"xr[{ti.rd}] = t + 1; xc[{ti.rd}] = 'scoreboard'")
+    else:  # vector
+        _rvv_note(emit)
+        _vector_timing(emit, i, ti, consts, flags, special)
+        complete = "done"
+    emit(f"r = {complete}")
+    emit("if lr > r: r = lr")
+    emit(f"rt[n % {RB}] = r; lr = r; n += 1")
 
 
 def _rvv_note(emit) -> None:
@@ -494,37 +675,49 @@ def _rvv_rules(emit, vmem: bool, c: dict) -> None:
     """Timing.rvv_rules inline: config interlock (vector memory) and RVV queue capacity."""
     emit("while True:")
     if vmem:
-        emit("if (rvn if rvc == t - 1 else (rpn if rpc == t - 1 else 0)):", 4)
-        emit("t += 1; cz = 'vector_config'; continue", 5)
-        emit("if t == cyc and j and vsg:", 4)
-        emit("t += 1; cz = 'vector_config'; continue", 5)
-    emit("while cq and cq[0] <= t: popleft()", 4)
-    emit(f"free = {c['CQ']} - len(cq)", 4)
+        emit("if (rvn if rvc == t - 1 else (rpn if rpc == t - 1 else 0)):", 1)
+        emit("t += 1; cz = 'vector_config'; continue", 2)
+        emit("if t == cyc and j and vsg:", 1)
+        emit("t += 1; cz = 'vector_config'; continue", 2)
+    emit("while cq and cq[0] <= t: popleft()", 1)
+    emit(f"free = {c['CQ']} - len(cq)", 1)
     emit(
         f"cap = (free if free < {c['CAP']} else {c['CAP']}) - (rvn if rvc == t - 1 else (rpn if rpc == t - 1 "
         "else 0))",
-        4,
+        1,
     )
-    emit("if (rvn if rvc == t else (rpn if rpc == t else 0)) + 1 > cap:", 4)
-    emit("t += 1; cz = 'rvv_queue'; continue", 5)
-    emit("break", 4)
+    emit("if (rvn if rvc == t else (rpn if rpc == t else 0)) + 1 > cap:", 1)
+    emit("t += 1; cz = 'rvv_queue'; continue", 2)
+    emit("break", 1)
 
 
-def _vector_timing(emit, i: int, ti, c: dict) -> None:
-    """Timing._vector inline for instruction i: decode, uop dispatch, execution, retire."""
+def _vector_timing(emit, i: int, ti, c: dict, flags: tuple, special: tuple) -> None:
+    """Timing._vector inline for instruction i: unrolled schedules for the configurations it was
+    specialised for, the general uop loop otherwise."""
+    if not special:
+        _vector_general(emit, i, ti, c)
+        return
+    for s, ukey in enumerate(special):
+        emit(f"{'if' if s == 0 else 'elif'} uk is K{i}_{s}:")
+        _vector_unrolled(lambda line, d=0: emit(line, d + 1), ti, c, flags, ti.ucache[ukey], ukey)
+    emit("else:")
+    _vector_general(lambda line, d=0: emit(line, d + 1), i, ti, c)
+
+
+def _vector_general(emit, i: int, ti, c: dict) -> None:
+    """Timing._vector inline: decode, uop dispatch, execution, retire, looping over the uop list."""
     mem = ti.kind in (K_VLOAD, K_VSTORE)
     load = ti.kind == K_VLOAD
     DU, UQ, ROB = c["DU"], c["UQ"], c["ROB"]
-    emit("ukey = (V.sew, V.lmul_eff, V.vl)")
-    emit(f"uops = UC{i}.get(ukey)")
+    emit(f"uops = UC{i}.get(uk)")
     emit("if uops is None:")
-    emit(f"uops = UC{i}[ukey] = uops_of(TIS[{i}], V)", 4)
+    emit(f"uops = UC{i}[uk] = uops_of(TIS[{i}], VState(uk))", 1)
     emit("U = len(uops); vu += U")
     emit("dec = t + 2 if t + 2 > dcy else dcy")
     emit(f"if dec == dcy and (dci >= {c['DI']} or dcu + (U if U < {DU} else {DU}) > {DU}): dec += 1")
     emit(f"if U and un + U > {UQ}:")
-    emit(f"w_ = uq[(un + U - 1 - {UQ}) % {UQ}] + 1", 4)
-    emit("if w_ > dec: dec = w_", 4)
+    emit(f"w_ = uq[(un + U - 1 - {UQ}) % {UQ}] + 1", 1)
+    emit("if w_ > dec: dec = w_", 1)
     emit(f"dcyc = 1 if U <= {DU} else -(-U // {DU})")
     emit("if dec != dcy: dci = 0; dcu = 0")
     emit("dcy = dec + dcyc - 1; dci += 1")
@@ -532,17 +725,16 @@ def _vector_timing(emit, i: int, ti, c: dict) -> None:
     emit("cq.append(dec)")
     emit("if U == 0: done = dec + 1")
     emit("else:")
-    d = 4
+    d = 1
     if mem:
-        emit("access = m.vmem", d)
         emit("deq = t + 1 if t + 1 > sfr else sfr", d)
         emit(f"lq[lsn % {c['Q']}] = deq; lsn += 1", d)
         emit(f"cursor = deq + {c['VMO']}", d)
-        emit(f"lat = {c['AXI']} if access.external else 1", d)
-        emit("lines = access.lines; nl = len(lines)", d)
+        emit(f"lat = {c['AXI']} if vext else 1", d)
+        emit("nl = len(vlines)", d)
     emit("prev = dec + 1; lret = 0; shrob = -1; fi = None", d)
     emit("for j_, (unit, srcs, dst, reads, newrob) in enumerate(uops):", d)
-    d = 5
+    d = 2
     emit(f"dp = dec + 1 + j_ // {DU}", d)
     emit("if prev > dp: dp = prev", d)
     emit("for s_ in srcs:", d)
@@ -561,7 +753,7 @@ def _vector_timing(emit, i: int, ti, c: dict) -> None:
     emit(f"uq[un % {UQ}] = dp; un += 1; prev = dp", d)
     unit = ti.unit
     if mem:
-        emit("nl_ = lines[j_] if j_ < nl else 0", d)
+        emit("nl_ = vlines[j_] if j_ < nl else 0", d)
         emit("if lat > 1: ex += nl_", d)
         emit("h = dp + 1 if dp + 1 > cursor else cursor", d)
         emit("bus = nl_ * lat", d)
@@ -596,7 +788,7 @@ def _vector_timing(emit, i: int, ti, c: dict) -> None:
         emit(f"pf = e + {2 if unit == 'vwred' else 1}; done_ = e + {c['PLAT']}", d)
     else:  # vdiv
         emit("e = dp + 1 if dp + 1 > vdf else vdf", d)
-        emit("ld_ = 2 + -(-(V.sew + 1) // 3)", d)
+        emit("ld_ = 2 + -(-(uk[0] + 1) // 3)", d)
         emit("vdf = e + ld_; done_ = e + ld_", d)
     emit("if dst >= 0: vr[dst] = done_", d)
     emit("r_ = done_ if done_ > rc else rc", d)
@@ -606,7 +798,7 @@ def _vector_timing(emit, i: int, ti, c: dict) -> None:
     emit(f"if newrob: rob[rn % {ROB}] = r_; rn += 1; shrob = rn - 1", d)
     emit(f"elif shrob >= 0: rob[shrob % {ROB}] = r_", d)
     emit("lret = r_", d)
-    d = 4
+    d = 1
     if mem:
         emit("sfr = cursor", d)
     emit("if lret > ri: ri = lret", d)
@@ -615,3 +807,126 @@ def _vector_timing(emit, i: int, ti, c: dict) -> None:
         emit(f"done = lret + {c['TOX']}", d)
     else:
         emit("done = lret", d)
+
+
+def _vector_unrolled(emit, ti, c: dict, flags: tuple, uops: list, ukey: tuple) -> None:
+    """Timing._vector for one known uop list: every uop's registers, unit and ring offsets are
+    constants, so no loop, no tuple unpacking and no per-uop tests that are known up front."""
+    mem = ti.kind in (K_VLOAD, K_VSTORE)
+    load = ti.kind == K_VLOAD
+    DU, UQ, ROB, DPU, PORTS, RET = c["DU"], c["UQ"], c["ROB"], c["DPU"], c["PORTS"], c["RET"]
+    warm_uq, warm_rob = flags[2], flags[3]
+    U = len(uops)
+    if U:
+        emit(f"vu += {U}")
+    emit("dec = t + 2 if t + 2 > dcy else dcy")
+    emit(f"if dec == dcy and (dci >= {c['DI']} or dcu > {DU - min(U, DU)}): dec += 1")
+    if U:
+        if warm_uq:
+            emit(f"w_ = uq[(un + {U - 1 - UQ}) % {UQ}] + 1")
+            emit("if w_ > dec: dec = w_")
+        else:
+            emit(f"if un + {U} > {UQ}:")
+            emit(f"w_ = uq[(un + {U - 1 - UQ}) % {UQ}] + 1", 1)
+            emit("if w_ > dec: dec = w_", 1)
+    dcyc = 1 if U <= DU else -(-U // DU)
+    emit("if dec != dcy: dci = 0; dcu = 0")
+    emit(f"dcy = dec + {dcyc - 1}; dci += 1")
+    emit(f"dcu += {U}" if dcyc == 1 else f"dcu = {U % DU}")
+    emit("cq.append(dec)")
+    if U == 0:
+        emit("done = dec + 1")
+        return
+    if mem:
+        emit("deq = t + 1 if t + 1 > sfr else sfr")
+        emit(f"lq[lsn % {c['Q']}] = deq; lsn += 1")
+        emit(f"cursor = deq + {c['VMO']}")
+        emit("nl = len(vlines)")
+        lat = "lat"
+        emit(f"lat = {c['AXI']} if vext else 1")
+    new = 0  # ROB entries taken by earlier uops of this instruction
+    shared = None
+    first_issue = False
+    for j, (unit, srcs, dst, reads, newrob) in enumerate(uops):
+        if j == 0:
+            emit("dp = dec + 1")
+        elif j // DU != (j - 1) // DU:
+            emit(f"if dec + {1 + j // DU} > dp: dp = dec + {1 + j // DU}")
+        # (otherwise the previous uop's dispatch cycle already bounds this one)
+        for s_ in srcs:
+            emit(f"w_ = vr[{s_}]")
+            emit("if w_ > dp: dp = w_")
+        if newrob:
+            if warm_rob:
+                emit(f"w_ = rob[(rn + {new - ROB}) % {ROB}] + 1")
+                emit("if w_ > dp: dp = w_")
+            else:
+                emit(f"if rn + {new} >= {ROB}:")
+                emit(f"w_ = rob[(rn + {new - ROB}) % {ROB}] + 1", 1)
+                emit("if w_ > dp: dp = w_", 1)
+        emit("if dp == dpc:")
+        emit(
+            f"if dpu >= {DPU} or (dpu == {DPU - 1} and dpr > {PORTS - reads}): dp += 1; dpc = dp; dpu = 1; "
+            f"dpr = {reads}",
+            1,
+        )
+        emit(f"else: dpu += 1; dpr += {reads}", 1)
+        emit(f"else: dpc = dp; dpu = 1; dpr = {reads}")
+        emit(f"uq[(un + {j}) % {UQ}] = dp")
+        if unit == U_LSU:
+            emit(f"nl_ = vlines[{j}] if nl > {j} else 0")
+            if c["AXI"] > 1:
+                emit("if vext: ex += nl_")
+            emit("h = dp + 1 if dp + 1 > cursor else cursor")
+            emit(f"bus = nl_ * {lat}")
+            if load:
+                emit("done_ = h + bus + 4")
+                emit(f"cursor = h + bus + {c['VLO']}")
+            else:
+                emit(f"done_ = h + bus + {c['VSO']}")
+                emit("cursor = done_")
+        elif unit in (U_ALU, U_MAC):
+            cyc_, cnt = ("ac", "an") if unit == U_ALU else ("mc", "mn")
+            units = c["NALU"] if unit == U_ALU else c["NMAC"]
+            if unit == U_ALU:
+                latency = c["ALAT"] - 1 + (1 if ti.key in ("vcpop", "viota") else 0)
+            else:
+                latency = c["MLAT"] - 1
+            emit(f"if {cyc_} > dp:")
+            emit(f"if {cnt} >= {units}: {cyc_} += 1; {cnt} = 1", 1)
+            emit(f"else: {cnt} += 1", 1)
+            emit(f"else: {cyc_} = dp + 1; {cnt} = 1")
+            emit(f"done_ = {cyc_} + {latency}")
+        elif ti.unit == "vperm":
+            if not first_issue:
+                emit("fi = dp + 1 if dp + 1 > pf else pf")
+                emit(f"if dp + {U} > fi: fi = dp + {U}")
+                first_issue = True
+            emit(f"pf = fi + {j + 1}; done_ = fi + {U + 1}")
+        elif unit == U_DIV:
+            latency = 2 + -(-(ukey[0] + 1) // 3)
+            emit("e = dp + 1 if dp + 1 > vdf else vdf")
+            emit(f"vdf = e + {latency}; done_ = vdf")
+        else:  # reductions, widening reductions, compares: the permute/reduction unit
+            emit("e = dp + 1 if dp + 1 > pf else pf")
+            emit(f"pf = e + {2 if ti.unit == 'vwred' else 1}; done_ = e + {c['PLAT']}")
+        if dst >= 0:
+            emit(f"vr[{dst}] = done_")
+        emit("if done_ > rc: rc = done_; rcn = 1")
+        emit(f"elif rcn >= {RET}: rc += 1; rcn = 1")
+        emit("else: rcn += 1")
+        if newrob:
+            emit(f"rob[(rn + {new}) % {ROB}] = rc")
+            shared = new
+            new += 1
+        elif shared is not None:
+            emit(f"rob[(rn + {shared}) % {ROB}] = rc")
+    emit(f"un += {U}" + (f"; rn += {new}" if new else ""))
+    if mem:
+        emit("sfr = cursor")
+    emit("if rc > ri: ri = rc")
+    if ti.writes_x:
+        emit(f"xr[{ti.rd}] = rc + {c['TOX']}; xc[{ti.rd}] = 'scoreboard'")
+        emit(f"done = rc + {c['TOX']}")
+    else:
+        emit("done = rc")

@@ -257,7 +257,8 @@ class Machine:
 
         if self.engine is None:
             self.engine = BlockEngine(self, self.timing)
-        blocks, block = self.engine.blocks, self.engine.block
+        engine = self.engine
+        blocks, block = engine.blocks, engine.block
         pc = self.pc
         self.instret = 0
         deadline = time.monotonic() + wall_time_s
@@ -272,13 +273,16 @@ class Machine:
                 pc = b()
                 if self.instret >= next_check:
                     if self.instret >= max_instructions:
+                        engine.settle()
                         self.pc = pc
                         return self._limit("instruction_limit", pc, self.instret, max_instructions)
                     next_check += check_every
                     if time.monotonic() > deadline:
+                        engine.settle()
                         self.pc = pc
                         return self._limit("wall_time", pc, self.instret, wall_time_s)
         except _Halt as halt:
+            engine.settle()
             op = self.code[self.fault_pc]
             self.instret += 1
             self.pc = op.pc
@@ -286,6 +290,7 @@ class Machine:
                 op.time(op.pc)
             return Stop(halt.kind, op.pc, instruction=op.text)
         except Trap as trap:
+            engine.settle()
             where = self.fault_pc if self.fault_pc is not None else pc
             failing = self.code.get(where) or Op(where, None, None, 0)
             if self._take_trap(trap, where):

@@ -27,6 +27,14 @@ DT = {
 }
 LMUL_CODE = {0: 1.0, 1: 2.0, 2: 4.0, 3: 8.0, 5: 0.125, 6: 0.25, 7: 0.5}
 SEW_CODE = {0: 8, 1: 16, 2: 32}
+_UKEYS: dict = {}
+
+
+def ukey_of(sew: int, lmul_eff: float, vl: int) -> tuple:
+    """(SEW, effective LMUL, vl): what a vector instruction's uop list depends on. Interned, so the
+    compiled blocks recognise a configuration they were specialised for with an identity test."""
+    key = (sew, lmul_eff, vl)
+    return _UKEYS.setdefault(key, key)
 
 
 def _illegal(message: str, word: int = 0) -> Trap:
@@ -45,6 +53,7 @@ class VectorUnit:
         self.lmul = 1.0
         self.lmul_code = 0
         self.lmul_eff = 1.0  # after the automatic LMUL reduction (timing only)
+        self.ukey = ukey_of(8, 1.0, 0)  # (sew, lmul_eff, vl), kept in step with them
         self.vta = 0
         self.vma = 0
         self.vstart = 0
@@ -75,9 +84,21 @@ class VectorUnit:
                 self.vta,
                 self.vma,
                 self.lmul_code,
+                ukey_of(self.sew, self.lmul_eff, self.vl),
             )
+            self.ukey = state[-1]
             return self.vl
-        (self.vill, self.vl, self.sew, self.lmul, self.lmul_eff, self.vta, self.vma, self.lmul_code) = state
+        (
+            self.vill,
+            self.vl,
+            self.sew,
+            self.lmul,
+            self.lmul_eff,
+            self.vta,
+            self.vma,
+            self.lmul_code,
+            self.ukey,
+        ) = state
         return self.vl
 
     def _set_vtype(self, vtype: int, avl: int) -> int:
@@ -1343,6 +1364,7 @@ def _vmem(m: Machine, op: Op):
             )
             if trimmed is not None:
                 v.vl = trimmed
+                v.ukey = ukey_of(v.sew, v.lmul_eff, trimmed)
                 vl = trimmed
         m_access.vmem = access
         return nxt

@@ -1,0 +1,523 @@
+"""Timing without re-running the model: loop replay and block memoisation, exactly.
+
+The timing model (timing.py) is shift-invariant: every rule compares timestamps with each
+other or adds constants to them, so adding the same number of cycles to every timestamp of a
+state adds exactly that many to every later dispatch, completion and retirement, and leaves
+the statistics it accumulates unchanged. And much of a state cannot matter any more: a
+register that was ready long ago, an ALU that last issued before anything now in flight, a
+retirement-buffer slot that has drained. `StateCodec.key(T)` describes a state relative to
+its current dispatch cycle c, with every such stale entry replaced by None:
+
+* it is exact for whatever can still influence the future, and
+* an entry is stale when its value is at most c + floor, where the floor (next to each field in
+  `_fields`) is chosen so that every rule that reads the field compares it with, or takes the
+  maximum with, a quantity above c + floor; those quantities only grow as c does, so a stale
+  entry stays invisible, and values derived from it (a maximum with it) are stale too.
+
+So two states whose keys are equal time every future instruction sequence identically, up to
+the shift of their cycles. `StateCodec.restore(T, key, c)` writes a state back from a key at
+base cycle c (stale entries at their floor): the state it makes is equivalent to the one the
+key was taken from, shifted to c.
+
+Two uses, both in `BlockRunner` (fast.py runs a block through one when it is a loop or big):
+
+* Loop replay. A loop whose body is one block (a self-loop: it ends in a branch back to its
+  start) is probed: at the start of an iteration the runner takes the key and runs the
+  iteration in two halves, the block's functional form (fast.py) recording what the timing
+  depends on (branch outcome, scalar access classes, each vector instruction's configuration
+  and lines touched) and its timing form consuming that record. When the key at the start of
+  iteration k equals the key at the start of iteration k - p, the p iterations in between are
+  one period of a steady state: every further period whose records equal that period's ends in
+  the same key, p periods' cycles later, with the same statistics added. From then on only the
+  functional form runs and its records are compared with the period's; at the first difference
+  (the loop's exit, a new vector length, an access landing elsewhere) or any other end (a
+  fault, an instruction or time limit) the accumulated periods are applied in one step (counters
+  advanced, state restored from the key at the later cycle, statistics added), the unfinished
+  period's iterations are timed from their records, and ordinary blocks carry on.
+* Memoisation. For a block whose timing costs much more than a key, the result of timing it
+  from a given key with given records (cycles, counters, statistics, key after) is kept; the
+  next time the same key meets the same records, the result is restored instead of computed.
+
+Tests run kernels both ways and with `VERIFY` on, which also times every replayed iteration
+and every memoised block and checks the prediction against it.
+"""
+
+from __future__ import annotations
+
+from .timing import K_BRANCH, K_VEC, K_VLOAD, K_VSTORE
+
+PROBE_ITERATIONS = 8  # probe at most this many iterations of one entry into a loop
+PERIOD_MAX = 4  # longest period (in iterations) looked for
+MEMO_WEIGHT = 40  # memoise blocks whose weight (instructions + 2 per vector instruction) reaches this
+MEMO_TRIAL = 48  # lookups after which a memo that hits less than half the time is dropped
+MEMO_SIZE = 256  # results kept per block
+VERIFY = False  # tests: time replayed and memoised blocks too, and check the prediction
+
+
+def is_self_loop(ops: list) -> bool:
+    """Does the block end in a conditional branch back to its own first instruction?"""
+    last = ops[-1]
+    return last.tinfo.kind == K_BRANCH and (last.pc + last.f.imm) & 0xFFFFFFFF == ops[0].pc
+
+
+def weight(ops: list) -> int:
+    return len(ops) + 2 * sum(op.tinfo.kind in (K_VEC, K_VLOAD, K_VSTORE) for op in ops)
+
+
+# ---------------------------------------------------------------------------- the key and restore
+
+
+def _timestamp(get: str, put: str, floor: int, extra: tuple[str, ...] = ()) -> tuple[str, list[str]]:
+    """A timestamp field (and plain fields that matter only while it is live): key expression,
+    restore statements (with the key entry in k_)."""
+    bound = "c" if floor == 0 else f"c {'+' if floor > 0 else '-'} {abs(floor)}"
+    if extra:
+        key = f"((v_ - c, {', '.join(extra)}) if (v_ := {get}) > {bound} else None)"
+        restore = [
+            f"if k_ is None: {put} = {bound}",
+            f"else: {put} = c + k_[0]; " + "; ".join(f"{e} = k_[{i + 1}]" for i, e in enumerate(extra)),
+        ]
+    else:
+        key = f"(v_ - c if (v_ := {get}) > {bound} else None)"
+        restore = [f"{put} = {bound} if k_ is None else c + k_"]
+    return key, restore
+
+
+def _register_file(name: str, first: int, floor: int, extra: str = "") -> tuple[str, list[str]]:
+    """A register-indexed list of timestamps: None when all are stale (the usual case for the
+    float and vector scoreboards outside their kernels), else one entry per register."""
+    bound = "c" if floor == 0 else f"c {'+' if floor > 0 else '-'} {abs(floor)}"
+    entries = [
+        _timestamp(f"{name}[{r}]", f"{name}[{r}]", floor, (f"{extra}[{r}]",) if extra else ())
+        for r in range(first, 32)
+    ]
+    key = f"(None if max({name}) <= {bound} else ({', '.join(k for k, _ in entries)},))"
+    restore = [f"if k_ is None: {name}[{first}:] = [{bound}] * {32 - first}", "else:", "    g_ = k_"]
+    for i, (_, statements) in enumerate(entries):
+        restore.append(f"    k_ = g_[{i}]")
+        restore += ["    " + s for s in statements]
+    return key, restore
+
+
+def _ring(name: str, base: str, size: int, floor: int) -> list[tuple[str, list[str]]]:
+    """A ring buffer, newest entry first (its physical slots rotate with the counter)."""
+    return [_timestamp(f"{name}[{base} - {j + 1}]", f"{name}[{base} - {j + 1}]", floor) for j in range(size)]
+
+
+def _fields(rb: int, q: int, uq: int, rob: int) -> list[tuple[str, list[str]]]:
+    """Every field of the timing state: (key expression, restore statements). Dispatch is at
+    t >= c; the RVV decode at >= t + 2, uop dispatch at >= decode + 1, execution at >= uop
+    dispatch + 1; a floor is the largest value every reader compares above, minus c."""
+    plain = [
+        (f"T.{name}", [f"T.{name} = k_"])
+        for name in ("closed", "vset_in_group", "line", "refetch", "redirected")
+    ]
+    return [
+        *plain,
+        ("0 if T.closed else T.slot", ["T.slot = k_"]),  # the slot count matters only in an open group
+        # next_fetch: after five dispatches since a redirect the next fetch takes the maximum of
+        # it and a dispatch cycle at least the fifth-newest's (dispatch cycles never decrease);
+        # while redirected it equals redirect_at
+        ("nfk", ["T.next_fetch = T.redirect_at = c + k_"]),
+        _timestamp("T.visible", "T.visible", -1, ("T.fetch_why",)),  # visible > t
+        ("sf if sf < 5 else 5", ["T.since_flush = k_"]),  # only since_flush >= 5 is tested
+        ("n - cp if cp >= 0 else -1", ["T.cf_pending = n - k_ if k_ >= 0 else -1"]),
+        # the five newest dispatch cycles: the fetch-buffer rule reads the fifth-newest at the
+        # next fetch, older ones are never read again
+        *[(f"dh[bd - {j + 1}] - c", [f"dh[bd - {j + 1}] = c + k_"]) for j in range(5)],
+        (f"n if n < {rb} else -1", []),
+        *_ring("rt", "b_rt", rb, -1),  # retirement buffer: rt + 1 > t
+        (f"ln if ln < {q} else -1", []),
+        *_ring("lq", "b_lq", q, -1),  # LSU queue dequeue cycles: lq + 1 > t
+        _timestamp("T.last_retire", "T.last_retire", 0),  # max(completion > t, lr); CSR: lr + 1 > t >= c + 1
+        _timestamp("T.slot_free", "T.slot_free", 1),  # max(t + 1, slot_free); fence: slot_free > t >= c + 1
+        _timestamp("T.mul_cycle", "T.mul_cycle", -1),  # mul_cycle == t
+        _timestamp("T.dvu_free", "T.dvu_free", 0),  # dvu_free > t >= c + 1 (divides issue from slot 0)
+        _timestamp("T.fpu_free", "T.fpu_free", 0),  # fpu_free > t >= c + 1
+        _timestamp("T.pmt_free", "T.pmt_free", 3),  # max(uop dispatch + 1, pmt_free)
+        _timestamp("T.vdiv_free", "T.vdiv_free", 3),  # max(uop dispatch + 1, vdiv_free)
+        _timestamp("T.rvv_idle", "T.rvv_idle", 0),  # mpause: rvv_idle > t >= c + 1
+        _register_file("xr", 1, -1, "xc"),  # xr > t, xr + 1 > t (x0 is never written)
+        _register_file("fr", 0, 0),  # fr > t
+        # RVV dispatches counted per cycle, looked up for t - 1 and t
+        _timestamp("T.rvv_cycle", "T.rvv_cycle", -2, ("T.rvv_cnt",)),
+        _timestamp("T.rvv_prev_cycle", "T.rvv_prev_cycle", -2, ("T.rvv_prev_cnt",)),
+        # command queue (non-decreasing): entries <= t are dropped before its length is read
+        ("tuple([v - c for v in T.cq if v > c])", ["T.cq.clear(); T.cq.extend([c + v for v in k_])"]),
+        _timestamp("T.dec_cycle", "T.dec_cycle", 1, ("T.dec_insts", "T.dec_uops")),  # dec = max(t + 2, ...)
+        (f"un if un < {uq} else -1", []),
+        *_ring("uq", "b_uq", uq, 1),  # uq + 1 > decode cycle
+        _timestamp("T.dp_cycle", "T.dp_cycle", 2, ("T.dp_uops", "T.dp_reads")),  # uop dispatch == dp_cycle
+        (f"rn if rn < {rob} else -1", []),
+        *_ring("rob", "b_rob", rob, 2),  # rob + 1 > uop dispatch
+        _timestamp("T.alu_cycle", "T.alu_cycle", 3, ("T.alu_cnt",)),  # max(uop dispatch + 1, alu_cycle)
+        _timestamp("T.mac_cycle", "T.mac_cycle", 3, ("T.mac_cnt",)),
+        _timestamp("T.ret_cycle", "T.ret_cycle", 2, ("T.ret_cnt",)),  # max(completion, ret_cycle)
+        _register_file("vr", 0, 2),  # vr > uop dispatch
+    ]
+
+
+# Attributes of Timing the codec covers (a test checks this against Timing itself): restored
+# from a key, counters (advanced by the runner), statistics (added by the runner), and fixed.
+COVERED = {
+    "restored": {
+        "cyc", "closed", "vset_in_group", "line", "refetch", "redirected", "slot", "next_fetch",
+        "redirect_at", "visible", "fetch_why", "since_flush", "cf_pending", "dhist", "retire",
+        "lsu_deq", "last_retire", "slot_free", "mul_cycle", "dvu_free", "fpu_free", "pmt_free",
+        "vdiv_free", "rvv_idle", "xready", "xcause", "fready", "rvv_cycle", "rvv_cnt",
+        "rvv_prev_cycle", "rvv_prev_cnt", "cq", "dec_cycle", "dec_insts", "dec_uops", "uq",
+        "dp_cycle", "dp_uops", "dp_reads", "rob", "alu_cycle", "alu_cnt", "mac_cycle", "mac_cnt",
+        "ret_cycle", "ret_cnt", "vready",
+    },
+    "counters": {"n", "lsu_n", "uop_n", "rob_n"},
+    "statistics": {"stalls", "mix", "vuops", "mispredicts", "ext_tx"},
+    "fixed": {"c", "m", "fetch_gap", "rb_on", "rb_size", "halt_cycle", "trace"},
+}  # fmt: skip
+
+_PROLOGUE = [
+    "    n = T.n; dh = T.dhist; bd = n & 7",
+    "    rt = T.retire; b_rt = n % {rb}",
+    "    lq = T.lsu_deq; ln = T.lsu_n; b_lq = ln % {q}",
+    "    uq = T.uq; un = T.uop_n; b_uq = un % {uq}",
+    "    rob = T.rob; rn = T.rob_n; b_rob = rn % {rob}",
+    "    xr = T.xready; xc = T.xcause; fr = T.fready; vr = T.vready",
+]
+
+
+def codec_source(rb: int, q: int, uq: int, rob: int) -> str:
+    """Source of key(T) and restore(T, K, c) for these ring sizes: retirement buffer, LSU queue,
+    uop queue, RVV ROB."""
+    fields = _fields(rb, q, uq, rob)
+    prologue = [line.format(rb=rb, q=q, uq=uq, rob=rob) for line in _PROLOGUE]
+    key = [
+        "def key(T):",
+        "    c = T.cyc",
+        *prologue,
+        "    sf = T.since_flush; nf = T.next_fetch; cp = T.cf_pending",
+        "    if T.redirected: nfk = nf - c",
+        "    elif sf >= 5:",
+        "        v_ = dh[(n - 5) & 7] + 1",
+        "        nfk = (nf if nf > v_ else v_) - c",
+        "    else: nfk = nf - c",
+        "    return (",
+        *[f"        {expr}," for expr, _ in fields],
+        "    )",
+    ]
+    restore = ["def restore(T, K, c):", "    T.cyc = c", *prologue]
+    for i, (_, statements) in enumerate(fields):
+        if statements:
+            restore.append(f"    k_ = K[{i}]")
+            restore += ["    " + s for s in statements]
+    return "\n".join(key + [""] + restore) + "\n"
+
+
+class StateCodec:
+    __slots__ = ("key", "restore")
+
+    def __init__(self, key, restore):
+        self.key = key
+        self.restore = restore
+
+
+_CODECS: dict = {}
+
+
+def codec_for(T) -> StateCodec:
+    """key and restore for the ring sizes of this timing model (generated once per sizes)."""
+    sizes = (T.rb_size, len(T.lsu_deq), len(T.uq), len(T.rob))
+    codec = _CODECS.get(sizes)
+    if codec is None:
+        namespace: dict = {}
+        exec(compile(codec_source(*sizes), "<coral timing-state codec>", "exec"), namespace)  # noqa: S102
+        codec = _CODECS[sizes] = StateCodec(namespace["key"], namespace["restore"])
+    return codec
+
+
+# ---------------------------------------------------------------------------- effects of timing
+
+
+def snapshot(T) -> tuple:
+    """What an effect is measured from: cycle, counters, statistics."""
+    return (
+        T.cyc,
+        T.n,
+        T.lsu_n,
+        T.uop_n,
+        T.rob_n,
+        dict(T.stalls),
+        dict(T.mix),
+        T.vuops,
+        T.mispredicts,
+        T.ext_tx,
+    )
+
+
+class Effect:
+    """What timing a stretch of instructions did: cycles, counter advances, statistics, and
+    (for memoised blocks) the key after it."""
+
+    __slots__ = ("cycles", "counters", "stalls", "mix", "stats", "after")
+
+    def __init__(self, before: tuple, after: tuple, key_after=None):
+        self.cycles = after[0] - before[0]
+        self.counters = tuple(a - b for a, b in zip(after[1:5], before[1:5], strict=True))
+        self.stalls = _difference(before[5], after[5])
+        self.mix = _difference(before[6], after[6])
+        self.stats = tuple(a - b for a, b in zip(after[7:], before[7:], strict=True))
+        self.after = key_after
+
+    def apply(self, T, codec: StateCodec, key, times: int = 1) -> None:
+        """Advance T by `times` repetitions of this effect and restore its state from `key`
+        (for memoised blocks, the key after; for a loop's periods, the key at their start)."""
+        n, lsn, un, rn = self.counters
+        T.n += times * n
+        T.lsu_n += times * lsn
+        T.uop_n += times * un
+        T.rob_n += times * rn
+        codec.restore(T, key, T.cyc + times * self.cycles)
+        vu, mp, ex = self.stats
+        T.vuops += times * vu
+        T.mispredicts += times * mp
+        T.ext_tx += times * ex
+        for counter, deltas in ((T.stalls, self.stalls), (T.mix, self.mix)):
+            for k, v in deltas.items():
+                counter[k] += times * v
+
+
+def _difference(before: dict, after: dict) -> dict:
+    return {k: v - before.get(k, 0) for k, v in after.items() if v != before.get(k, 0)}
+
+
+# ---------------------------------------------------------------------------- the runner
+
+
+class BlockRunner:
+    """Runs one block: fused, or probing and replaying a loop, or through its memo."""
+
+    def __init__(self, engine, ops: list, fused, loop: bool, memo: bool):
+        self.engine = engine
+        self.T = engine.T
+        self.m = engine.m
+        self.ops = ops
+        self.fused = fused
+        self.head = ops[0].pc
+        self.length = fused.length
+        self.codec = codec_for(self.T)
+        self.functional = None  # the other two forms, compiled when first needed
+        self.timing = None
+        self.prefixes: dict = {}  # k -> timing form of the first k instructions
+        self.loop = loop
+        self.n_after = -1  # T.n after the last iteration this runner timed
+        self.iteration = 0  # within the current entry into the loop
+        self.entries = 0
+        self.next_probe = 0  # entry number from which probing resumes after failures
+        self.failures = 0
+        self.probing = False
+        self.probe_until = 0  # last iteration of this entry to probe
+        self.outcome = None  # of this entry's probing: None (none yet), True (replayed), False
+        self.history: list = []  # (key, snapshot, records) of consecutive probed iterations
+        self.replaying = False
+        self.period: Effect | None = None
+        self.start_key = None
+        self.reference: list = []  # records of each iteration of the period
+        self.phase = 0
+        self.periods = 0
+        self.scratch: list = []
+        self.verify_from = None  # VERIFY: snapshot when the replay started
+        self.memo: dict | None = {} if memo else None
+        self.lookups = 0
+        self.hits = 0
+
+    def __call__(self) -> int:
+        if self.replaying:
+            return self._replay()
+        if not self.loop:
+            return self._memoised()
+        T = self.T
+        if T.n != self.n_after:  # entered from elsewhere
+            self._entry_ended()
+            self.entries += 1
+            self.iteration = 0
+            self.probing = self.entries >= self.next_probe
+            self.probe_until = PROBE_ITERATIONS
+            self.outcome = None
+            self.history.clear()
+        else:
+            self.iteration += 1
+        if self.probing and self.iteration <= self.probe_until and self.iteration:
+            npc = self._probe()
+        elif self.memo is not None:
+            npc = self._memoised()
+        else:
+            npc = self.fused()
+        self.n_after = T.n
+        return npc
+
+    def _entry_ended(self) -> None:
+        """Probing costs; entries whose probing found nothing to replay make the next ones wait
+        (2, 4 ... 64 entries) before probing again."""
+        if self.outcome is None and self.probing and self.history:
+            self.outcome = False
+        if self.outcome is False:
+            self.failures += 1
+            self.next_probe = self.entries + (1 << min(self.failures, 6))
+        elif self.outcome:
+            self.failures = 0
+
+    def _forms(self) -> None:
+        from .fast import FUNCTIONAL, TIMING
+
+        self.functional = self.engine.make(self.ops, FUNCTIONAL)
+        self.timing = self.engine.make(self.ops, TIMING)
+        self.scratch = [None] * self.functional.slots
+
+    def _split(self, records: list) -> int:
+        """One execution as the functional form then the timing form."""
+        try:
+            npc = self.functional(records)
+        except BaseException:
+            self._time_prefix(records)
+            raise
+        self.timing(records)
+        return npc
+
+    def _time_prefix(self, records: list) -> None:
+        """Time the instructions a faulting functional run completed."""
+        done = (self.m.fault_pc - self.head) >> 2 if self.m.fault_pc is not None else 0
+        if done <= 0:
+            return
+        form = self.prefixes.get(done)
+        if form is None:
+            from .fast import TIMING
+
+            form = self.prefixes[done] = self.engine.make(self.ops[:done], TIMING)
+        form(records)
+
+    # ------------------------------------------------------------------ memoisation
+    def _memoised(self) -> int:
+        memo = self.memo
+        if memo is None:
+            return self.fused()
+        if self.functional is None:
+            self._forms()
+        T = self.T
+        key = self.codec.key(T)
+        records = [None] * len(self.scratch)
+        try:
+            npc = self.functional(records)
+        except BaseException:
+            self._time_prefix(records)
+            raise
+        entry = (key, tuple(records))
+        effect = memo.get(entry)
+        self.lookups += 1
+        if effect is not None and not VERIFY:
+            self.hits += 1
+            effect.apply(T, self.codec, effect.after)
+            return npc
+        before = snapshot(T)
+        self.timing(records)
+        if effect is not None:  # VERIFY: the memoised effect must be what timing did
+            self.hits += 1
+            if not _same(effect, Effect(before, snapshot(T), self.codec.key(T))):
+                raise AssertionError(f"memoised timing of the block at {self.head:#x} differs")
+        elif len(memo) < MEMO_SIZE:
+            memo[entry] = Effect(before, snapshot(T), self.codec.key(T))
+        if self.lookups == MEMO_TRIAL and self.hits * 2 < self.lookups:
+            self.memo = None  # this block's states rarely repeat
+        return npc
+
+    # ------------------------------------------------------------------ loops
+    def _probe(self) -> int:
+        if self.functional is None:
+            self._forms()
+        T = self.T
+        key = self.codec.key(T)
+        snap = snapshot(T)
+        history = self.history
+        for p in range(1, min(PERIOD_MAX, len(history)) + 1):
+            if history[-p][0] == key:
+                self._start(p, key, snap)
+                return self._replay()
+        records = [None] * len(self.scratch)
+        npc = self._split(records)
+        history.append((key, snap, records))
+        if len(history) > PERIOD_MAX:
+            del history[0]
+        return npc
+
+    def _start(self, p: int, key, snap: tuple) -> None:
+        history = self.history
+        self.period = Effect(history[-p][1], snap)
+        self.start_key = key
+        self.reference = [entry[2] for entry in history[-p:]]
+        self.phase = 0
+        self.periods = 0
+        self.replaying = True
+        self.engine.active = self
+        if VERIFY:
+            self.verify_from = snap
+
+    def _replay(self) -> int:
+        records = self.scratch
+        try:
+            npc = self.functional(records)
+        except BaseException:
+            self.flush()
+            self._time_prefix(records)
+            self.n_after = self.T.n
+            raise
+        if records == self.reference[self.phase]:
+            if VERIFY:
+                self.timing(records)
+            self.phase += 1
+            if self.phase == len(self.reference):
+                self.phase = 0
+                self.periods += 1
+                if VERIFY:
+                    self._verify()
+            return npc
+        self.flush()
+        self.timing(records)
+        self.n_after = self.T.n
+        return npc
+
+    def flush(self) -> None:
+        """Apply the replayed periods, time the unfinished period's iterations, stop replaying."""
+        T = self.T
+        if not VERIFY:
+            if self.periods:
+                self.period.apply(T, self.codec, self.start_key, self.periods)
+            for records in self.reference[: self.phase]:
+                self.timing(records)
+        if self.periods:  # replayed something: probe again for the rest of the loop, if it goes on
+            self.outcome = True
+            self.probe_until = self.iteration + PROBE_ITERATIONS
+        else:  # the records changed at once: this loop's state repeats but its inputs do not
+            self.outcome = False
+            self.probing = False
+        self.periods = 0
+        self.phase = 0
+        self.replaying = False
+        self.engine.active = None
+        self.history.clear()
+        self.n_after = T.n
+
+    def _verify(self) -> None:
+        """VERIFY: the state after whole periods is the start's key, shifted by their cycles."""
+        T = self.T
+        start, period, times = self.verify_from, self.period, self.periods
+        predicted = Effect(start, snapshot(T))
+        if (
+            self.codec.key(T) != self.start_key
+            or predicted.cycles != times * period.cycles
+            or predicted.counters != tuple(times * c for c in period.counters)
+            or predicted.stats != tuple(times * s for s in period.stats)
+            or predicted.stalls != {k: times * v for k, v in period.stalls.items()}
+            or predicted.mix != {k: times * v for k, v in period.mix.items()}
+        ):
+            raise AssertionError(f"steady-state replay of the loop at {self.head:#x} mispredicted the timing")
+
+
+def _same(a: Effect, b: Effect) -> bool:
+    return all(getattr(a, name) == getattr(b, name) for name in Effect.__slots__)
