@@ -123,6 +123,8 @@ class BlockEngine:
         self.blocks: dict[int, object] = {}
         self.visits: dict[int, int] = {}
         self.active = None  # the loop replaying its timing (steady.py), if any
+        self.replayed = 0  # iterations whose timing steady.py replayed
+        self.memo_hits = 0  # block executions whose timing came from a memo
         c = timing.c
         self.consts = {
             "W": c.dispatch_width,

@@ -21,8 +21,8 @@ key was taken from, shifted to c.
 
 Two uses, both in `BlockRunner` (fast.py runs a block through one when it is a loop or big):
 
-* Loop replay. A loop whose body is one block (a self-loop: it ends in a branch back to its
-  start) is probed: at the start of an iteration the runner takes the key and runs the
+* Loop replay. A loop whose body is one block (a self-loop: it ends in a branch or jump back
+  to its start) is probed: at the start of an iteration the runner takes the key and runs the
   iteration in two halves, the block's functional form (fast.py) recording what the timing
   depends on (branch outcome, scalar access classes, each vector instruction's configuration
   and lines touched) and its timing form consuming that record. When the key at the start of
@@ -44,7 +44,7 @@ and every memoised block and checks the prediction against it.
 
 from __future__ import annotations
 
-from .timing import K_BRANCH, K_VEC, K_VLOAD, K_VSTORE
+from .timing import K_BRANCH, K_JAL, K_VEC, K_VLOAD, K_VSTORE
 
 PROBE_ITERATIONS = 8  # probe at most this many iterations of one entry into a loop
 PERIOD_MAX = 4  # longest period (in iterations) looked for
@@ -55,9 +55,9 @@ VERIFY = False  # tests: time replayed and memoised blocks too, and check the pr
 
 
 def is_self_loop(ops: list) -> bool:
-    """Does the block end in a conditional branch back to its own first instruction?"""
+    """Does the block end in a branch or jump back to its own first instruction?"""
     last = ops[-1]
-    return last.tinfo.kind == K_BRANCH and (last.pc + last.f.imm) & 0xFFFFFFFF == ops[0].pc
+    return last.tinfo.kind in (K_BRANCH, K_JAL) and (last.pc + last.f.imm) & 0xFFFFFFFF == ops[0].pc
 
 
 def weight(ops: list) -> int:
@@ -132,13 +132,14 @@ def _fields(rb: int, q: int, uq: int, rob: int) -> list[tuple[str, list[str]]]:
         _timestamp("T.last_retire", "T.last_retire", 0),  # max(completion > t, lr); CSR: lr + 1 > t >= c + 1
         _timestamp("T.slot_free", "T.slot_free", 1),  # max(t + 1, slot_free); fence: slot_free > t >= c + 1
         _timestamp("T.mul_cycle", "T.mul_cycle", -1),  # mul_cycle == t
-        _timestamp("T.dvu_free", "T.dvu_free", 0),  # dvu_free > t >= c + 1 (divides issue from slot 0)
-        _timestamp("T.fpu_free", "T.fpu_free", 0),  # fpu_free > t >= c + 1
-        _timestamp("T.pmt_free", "T.pmt_free", 3),  # max(uop dispatch + 1, pmt_free)
-        _timestamp("T.vdiv_free", "T.vdiv_free", 3),  # max(uop dispatch + 1, vdiv_free)
-        _timestamp("T.rvv_idle", "T.rvv_idle", 0),  # mpause: rvv_idle > t >= c + 1
+        # divides, float, CSR and mpause issue alone from slot 0, so at t >= c + 1
+        _timestamp("T.dvu_free", "T.dvu_free", 1),  # dvu_free > t
+        _timestamp("T.fpu_free", "T.fpu_free", 1),  # fpu_free > t
+        _timestamp("T.pmt_free", "T.pmt_free", 4),  # max(uop dispatch + 1, pmt_free)
+        _timestamp("T.vdiv_free", "T.vdiv_free", 4),  # max(uop dispatch + 1, vdiv_free)
+        _timestamp("T.rvv_idle", "T.rvv_idle", 1),  # mpause: rvv_idle > t
         _register_file("xr", 1, -1, "xc"),  # xr > t, xr + 1 > t (x0 is never written)
-        _register_file("fr", 0, 0),  # fr > t
+        _register_file("fr", 0, 1),  # fr > t (float instructions and mpause)
         # RVV dispatches counted per cycle, looked up for t - 1 and t
         _timestamp("T.rvv_cycle", "T.rvv_cycle", -2, ("T.rvv_cnt",)),
         _timestamp("T.rvv_prev_cycle", "T.rvv_prev_cycle", -2, ("T.rvv_prev_cnt",)),
@@ -152,8 +153,9 @@ def _fields(rb: int, q: int, uq: int, rob: int) -> list[tuple[str, list[str]]]:
         *_ring("rob", "b_rob", rob, 2),  # rob + 1 > uop dispatch
         _timestamp("T.alu_cycle", "T.alu_cycle", 3, ("T.alu_cnt",)),  # max(uop dispatch + 1, alu_cycle)
         _timestamp("T.mac_cycle", "T.mac_cycle", 3, ("T.mac_cnt",)),
-        _timestamp("T.ret_cycle", "T.ret_cycle", 2, ("T.ret_cnt",)),  # max(completion, ret_cycle)
-        _register_file("vr", 0, 2),  # vr > uop dispatch
+        # max(completion, ret_cycle): a uop completes at >= its execution cycle (latencies >= 1)
+        _timestamp("T.ret_cycle", "T.ret_cycle", 3, ("T.ret_cnt",)),
+        _register_file("vr", 0, 3),  # vr > uop dispatch
     ]
 
 
@@ -318,12 +320,13 @@ class BlockRunner:
         self.history: list = []  # (key, snapshot, records) of consecutive probed iterations
         self.replaying = False
         self.period: Effect | None = None
-        self.start_key = None
         self.reference: list = []  # records of each iteration of the period
         self.phase = 0
         self.periods = 0
         self.scratch: list = []
-        self.verify_from = None  # VERIFY: snapshot when the replay started
+        self.start_key = None  # key and snapshot where the replay started
+        self.start_snap: tuple = ()
+        self.min_period = 1  # shortest period still worth trying in this entry
         self.memo: dict | None = {} if memo else None
         self.lookups = 0
         self.hits = 0
@@ -342,6 +345,7 @@ class BlockRunner:
             self.probe_until = PROBE_ITERATIONS
             self.outcome = None
             self.history.clear()
+            self.min_period = 1
         else:
             self.iteration += 1
         if self.probing and self.iteration <= self.probe_until and self.iteration:
@@ -413,12 +417,14 @@ class BlockRunner:
         self.lookups += 1
         if effect is not None and not VERIFY:
             self.hits += 1
+            self.engine.memo_hits += 1
             effect.apply(T, self.codec, effect.after)
             return npc
         before = snapshot(T)
         self.timing(records)
         if effect is not None:  # VERIFY: the memoised effect must be what timing did
             self.hits += 1
+            self.engine.memo_hits += 1
             if not _same(effect, Effect(before, snapshot(T), self.codec.key(T))):
                 raise AssertionError(f"memoised timing of the block at {self.head:#x} differs")
         elif len(memo) < MEMO_SIZE:
@@ -435,28 +441,31 @@ class BlockRunner:
         key = self.codec.key(T)
         snap = snapshot(T)
         history = self.history
-        for p in range(1, min(PERIOD_MAX, len(history)) + 1):
+        for p in range(self.min_period, min(PERIOD_MAX, len(history)) + 1):
             if history[-p][0] == key:
                 self._start(p, key, snap)
                 return self._replay()
         records = [None] * len(self.scratch)
         npc = self._split(records)
+        self._remember(key, snap, records)
+        return npc
+
+    def _remember(self, key, snap: tuple, records: list) -> None:
+        history = self.history
         history.append((key, snap, records))
         if len(history) > PERIOD_MAX:
             del history[0]
-        return npc
 
     def _start(self, p: int, key, snap: tuple) -> None:
         history = self.history
         self.period = Effect(history[-p][1], snap)
         self.start_key = key
+        self.start_snap = snap
         self.reference = [entry[2] for entry in history[-p:]]
         self.phase = 0
         self.periods = 0
         self.replaying = True
         self.engine.active = self
-        if VERIFY:
-            self.verify_from = snap
 
     def _replay(self) -> int:
         records = self.scratch
@@ -477,36 +486,57 @@ class BlockRunner:
                 if VERIFY:
                     self._verify()
             return npc
-        self.flush()
+        period = len(self.reference)
+        first = self.periods == 0 and self.phase == 0
+        self._apply()
         self.timing(records)
-        self.n_after = self.T.n
+        T = self.T
+        self.n_after = T.n
+        if first and self.probing:
+            # The state repeated with this period but the records did not: go on probing for a
+            # longer period, with this iteration in the history.
+            self._remember(self.start_key, self.start_snap, list(records))
+            self.min_period = period + 1
+        else:
+            self._stop_probing()
         return npc
 
     def flush(self) -> None:
-        """Apply the replayed periods, time the unfinished period's iterations, stop replaying."""
+        """Apply the replayed periods and time the unfinished period; probing stops."""
+        self._apply()
+        self._stop_probing()
+        self.n_after = self.T.n
+
+    def _apply(self) -> None:
         T = self.T
         if not VERIFY:
             if self.periods:
                 self.period.apply(T, self.codec, self.start_key, self.periods)
             for records in self.reference[: self.phase]:
                 self.timing(records)
-        if self.periods:  # replayed something: probe again for the rest of the loop, if it goes on
+        self.engine.replayed += self.periods * len(self.reference)
+        if self.periods:
             self.outcome = True
-            self.probe_until = self.iteration + PROBE_ITERATIONS
-        else:  # the records changed at once: this loop's state repeats but its inputs do not
-            self.outcome = False
-            self.probing = False
         self.periods = 0
         self.phase = 0
         self.replaying = False
         self.engine.active = None
+
+    def _stop_probing(self) -> None:
+        """After a replay, probe again for the rest of the loop (if it goes on); after nothing
+        replayed, stop probing this entry."""
+        if self.outcome:
+            self.probe_until = self.iteration + PROBE_ITERATIONS
+        else:
+            self.outcome = False
+            self.probing = False
         self.history.clear()
-        self.n_after = T.n
+        self.min_period = 1
 
     def _verify(self) -> None:
         """VERIFY: the state after whole periods is the start's key, shifted by their cycles."""
         T = self.T
-        start, period, times = self.verify_from, self.period, self.periods
+        start, period, times = self.start_snap, self.period, self.periods
         predicted = Effect(start, snapshot(T))
         if (
             self.codec.key(T) != self.start_key
