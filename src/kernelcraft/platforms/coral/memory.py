@@ -9,6 +9,8 @@ elements a kernel never wrote.
 
 from __future__ import annotations
 
+import mmap
+
 import numpy as np
 
 from .config import CoralConfig
@@ -61,11 +63,13 @@ class Memory:
         self.config = config
         self.itcm = bytearray(config.itcm_size)
         self.dtcm = bytearray(config.dtcm_size)
-        self.ext = bytearray(config.ext_size)
+        # The 4 MB window as anonymous mappings: zero pages come from the OS on first touch,
+        # where zeroing a bytearray would cost more than simulating a small kernel.
+        self.ext = mmap.mmap(-1, config.ext_size)
         if poison:
             for buf in (self.dtcm, self.ext):
                 buf[:] = (POISON_PATTERN * (len(buf) // 4 + 1))[: len(buf)]
-        self.ext_written = bytearray(config.ext_size)  # 1 where a store landed
+        self.ext_written = mmap.mmap(-1, config.ext_size)  # 1 where a store landed
         self.ext_written_np = np.frombuffer(self.ext_written, dtype=np.uint8)
         self.bufs = (self.itcm, self.dtcm, self.ext)
         self.np = tuple(np.frombuffer(b, dtype=np.uint8) for b in self.bufs)

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from . import shortcuts
 from .isa import REQUIRES_VSTART0
 from .machine import CAUSE_ILLEGAL, CAUSE_LOAD_ACCESS, CAUSE_STORE_ACCESS, M32, Machine, Op, Trap
 from .memory import EXT, MemoryFault
@@ -54,6 +55,7 @@ class VectorUnit:
         self.lmul_code = 0
         self.lmul_eff = 1.0  # after the automatic LMUL reduction (timing only)
         self.ukey = ukey_of(8, 1.0, 0)  # (sew, lmul_eff, vl), kept in step with them
+        self.vkey = ukey_of(8, 1.0, 0)  # (sew, lmul, vl): what an instruction's shortcut depends on
         self.vta = 0
         self.vma = 0
         self.vstart = 0
@@ -85,8 +87,9 @@ class VectorUnit:
                 self.vma,
                 self.lmul_code,
                 ukey_of(self.sew, self.lmul_eff, self.vl),
+                ukey_of(self.sew, self.lmul, self.vl),
             )
-            self.ukey = state[-1]
+            self.ukey, self.vkey = state[-2:]
             return self.vl
         (
             self.vill,
@@ -98,6 +101,7 @@ class VectorUnit:
             self.vma,
             self.lmul_code,
             self.ukey,
+            self.vkey,
         ) = state
         return self.vl
 
@@ -225,12 +229,12 @@ def build_vector(m: Machine, op: Op):
     if key in ("vsetvli", "vsetivli", "vsetvl"):
         return _vset(m, op)
     if key.startswith(("vl_", "vs_")):
-        return _vmem(m, op)
+        return shortcuts.wrap(m, op, _vmem(m, op))
     kind = d.vinfo.get("kind", "binary")
     builder = _KINDS.get(kind)
     if builder is None:  # pragma: no cover
         raise KeyError(kind)
-    return builder(m, op)
+    return shortcuts.wrap(m, op, builder(m, op))
 
 
 def _vset(m: Machine, op: Op):
@@ -1365,6 +1369,7 @@ def _vmem(m: Machine, op: Op):
             if trimmed is not None:
                 v.vl = trimmed
                 v.ukey = ukey_of(v.sew, v.lmul_eff, trimmed)
+                v.vkey = ukey_of(v.sew, v.lmul, trimmed)
                 vl = trimmed
         m_access.vmem = access
         return nxt
