@@ -1,0 +1,3 @@
+"""Placeholder: replaced below."""
+def routines_needed(source, defined):
+    return []
