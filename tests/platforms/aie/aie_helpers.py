@@ -38,13 +38,20 @@ def get_bf16(m: Machine, addr: int, count: int) -> np.ndarray:
     return nx.bf16_to_f32(get(m, addr, 2 * count, np.uint16)).astype(np.float64)
 
 
-def run(source: str, args: dict[str, int] | None = None, config: AieConfig = DEFAULT_CONFIG,
-        setup=None, limits: RunLimits | None = None):
+def run(
+    source: str,
+    args: dict[str, int] | None = None,
+    config: AieConfig = DEFAULT_CONFIG,
+    setup=None,
+    limits: RunLimits | None = None,
+):
     program = build(source, config)
     m = new_machine(config)
     if setup is not None:
         setup(m)
-    outcome = m.call(program, program.labels.get("kernel", 0), args or {}, limits or RunLimits(wall_time_s=20))
+    outcome = m.call(
+        program, program.labels.get("kernel", 0), args or {}, limits or RunLimits(wall_time_s=20)
+    )
     return m, outcome, program
 
 

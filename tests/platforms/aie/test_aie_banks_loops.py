@@ -66,8 +66,13 @@ def test_conflict_across_bundles_at_the_same_memory_cycle():
 
 
 def test_bank_stall_adds_cycles_and_keeps_results():
-    base = ret("kernel:\n" + PTRS.format(a=BASE, b=BASE + 0x40, c=BASE + 0xC000)
-               + "    vlda wl0, [p0, #0] ; vldb wl1, [p1, #0]\n" + "    nop\n" * 7 + "    vst wl1, [p2, #0]\n")
+    base = ret(
+        "kernel:\n"
+        + PTRS.format(a=BASE, b=BASE + 0x40, c=BASE + 0xC000)
+        + "    vlda wl0, [p0, #0] ; vldb wl1, [p1, #0]\n"
+        + "    nop\n" * 7
+        + "    vst wl1, [p2, #0]\n"
+    )
 
     def setup(m):
         m.memory[0x40:0x60] = np.arange(32, dtype=np.uint8)
@@ -143,7 +148,8 @@ def test_branch_in_zol_tail_is_an_error():
 
 
 def test_delay_slots_execute_then_the_jump_lands():
-    src = """
+    src = (
+        """
 kernel:
     movx r1, #0
     j #target
@@ -155,7 +161,10 @@ kernel:
     add r1, r1, #32
 target:
     st r1, [p0, #0]
-""" + "    ret lr\n" + "    nop\n" * 5
+"""
+        + "    ret lr\n"
+        + "    nop\n" * 5
+    )
     m, out, _ = run(src, {"p0": BASE})
     assert out.fault is None
     assert int(m.memory[0:4].view(np.uint32)[0]) == 31  # the five delay slots ran, +32 was skipped
@@ -163,7 +172,8 @@ target:
 
 
 def test_jnzd_counted_loop():
-    src = """
+    src = (
+        """
 kernel:
     movx r2, #4
     movx r1, #0
@@ -176,7 +186,10 @@ loop:
     nop
     nop
     st r1, [p0, #0]
-""" + "    ret lr\n" + "    nop\n" * 5
+"""
+        + "    ret lr\n"
+        + "    nop\n" * 5
+    )
     m, out, _ = run(src, {"p0": BASE})
     assert out.fault is None
     assert int(m.memory[0:4].view(np.uint32)[0]) == 5  # rc = trips - 1

@@ -32,8 +32,20 @@ from .isa import (
 )
 from .registers import SCALAR_INDEX, Reg, location_name, parse_register, reg_class
 
-IGNORED_DIRECTIVES = (".globl", ".global", ".type", ".size", ".text", ".section", ".file", ".ident", ".addrsig",
-                      ".p2align", ".align", ".balign")
+IGNORED_DIRECTIVES = (
+    ".globl",
+    ".global",
+    ".type",
+    ".size",
+    ".text",
+    ".section",
+    ".file",
+    ".ident",
+    ".addrsig",
+    ".p2align",
+    ".align",
+    ".balign",
+)
 _LABEL = re.compile(r"^\s*([A-Za-z_.$][\w.$]*)\s*:(?!:)")
 _MEM = re.compile(r"^\[\s*([A-Za-z]+\d+)\s*(?:,\s*(.+?))?\s*\]$")
 LOOP_REGS = {"ls", "le", "lc"}
@@ -122,9 +134,10 @@ class AssembleResult:
 
 
 class _Fail(Exception):
-    def __init__(self, message: str, hint: str = "", column_offset: int = 0):
+    def __init__(self, message: str, hint: str = "", column_offset: int = 0, kind_match: bool = False):
         super().__init__(message)
         self.message, self.hint, self.column_offset = message, hint, column_offset
+        self.kind_match = kind_match  # the operand had the expected kind (a better error to show)
 
 
 # ---------------------------------------------------------------------------- lexing
@@ -204,7 +217,13 @@ class Assembler:
     def _parse_line(self, number: int, raw: str, library: bool) -> None:
         line = _strip_comment(raw).rstrip()
         if "/*" in line:
-            self.error(number, line.find("/*") + 1, "block comments are not supported", raw.strip(), "use // comments")
+            self.error(
+                number,
+                line.find("/*") + 1,
+                "block comments are not supported",
+                raw.strip(),
+                "use // comments",
+            )
             return
         col = 0
         while True:
@@ -212,12 +231,26 @@ class Assembler:
             if not m:
                 break
             name = m.group(1)
-            if parse_register(name) is not None or name.lower() in BY_MNEMONIC or name.lower() in NOP_MNEMONICS:
-                self.error(number, col + m.start(1) + 1, f"label {name!r} is a register or mnemonic name", name,
-                           "choose another label name")
+            if (
+                parse_register(name) is not None
+                or name.lower() in BY_MNEMONIC
+                or name.lower() in NOP_MNEMONICS
+            ):
+                self.error(
+                    number,
+                    col + m.start(1) + 1,
+                    f"label {name!r} is a register or mnemonic name",
+                    name,
+                    "choose another label name",
+                )
             elif name in self.labels or name in self.pending_labels:
-                self.error(number, col + m.start(1) + 1, f"label {name!r} is defined twice (first on line "
-                           f"{self.label_lines.get(name, number)})", name, "rename one of them")
+                self.error(
+                    number,
+                    col + m.start(1) + 1,
+                    f"label {name!r} is defined twice (first on line {self.label_lines.get(name, number)})",
+                    name,
+                    "rename one of them",
+                )
             else:
                 self.pending_labels.append(name)
                 self.label_lines[name] = number
@@ -239,7 +272,7 @@ class Assembler:
             self.error(number, column + 1, f"unknown directive {name}", text, hint)
             return
         if name in (".p2align", ".align", ".balign"):
-            arg = text[len(name):].split(",")[0].strip()
+            arg = text[len(name) :].split(",")[0].strip()
             try:
                 value = int(arg, 0)
             except ValueError:
@@ -247,12 +280,16 @@ class Assembler:
                 return
             align = value if name == ".balign" else 1 << min(value, 4)
             if align not in (1, 2, 4, 8, 16):
-                self.error(number, column + 1, f"alignment {align} is not supported", text, "use .p2align 0..4")
+                self.error(
+                    number, column + 1, f"alignment {align} is not supported", text, "use .p2align 0..4"
+                )
                 return
             self.pending_align = max(self.pending_align, align)
 
     def _bundle(self, number: int, column: int, body: str, raw: str, library: bool) -> None:
-        bundle = Bundle([], number, raw, labels=self.pending_labels, align=self.pending_align, library=library)
+        bundle = Bundle(
+            [], number, raw, labels=self.pending_labels, align=self.pending_align, library=library
+        )
         for name in self.pending_labels:
             self.labels[name] = len(self.bundles)
         self.pending_labels, self.pending_align = [], 1
@@ -269,8 +306,13 @@ class Assembler:
             mnemonic = op_text.split(None, 1)[0].lower()
             if mnemonic == "nop":
                 if not nop_only:
-                    self.error(number, op_col, "'nop' in a bundle with other operations", op_text,
-                               "name the empty slot instead (nopa, nopb, nops, nopx, nopm, nopv, nopxm) or drop it")
+                    self.error(
+                        number,
+                        op_col,
+                        "'nop' in a bundle with other operations",
+                        op_text,
+                        "name the empty slot instead (nopa, nopb, nops, nopx, nopm, nopv, nopxm) or drop it",
+                    )
                 continue
             if mnemonic in SLOT_NOPS:
                 if op_text.split(None, 1)[1:] and op_text.split(None, 1)[1].strip():
@@ -286,32 +328,49 @@ class Assembler:
         self._bundle_rules(bundle, column)
         self.bundles.append(bundle)
 
-    def _claim(self, number: int, column: int, used: dict[Slot, str], slot: Slot, name: str, text: str) -> None:
+    def _claim(
+        self, number: int, column: int, used: dict[Slot, str], slot: Slot, name: str, text: str
+    ) -> None:
         """Take a slot for one operation; the long format takes X and M together."""
         wanted = (Slot.X, Slot.M) if slot is Slot.L else (slot,)
         for s in wanted:
             if s in used:
                 what = "the long format (slots X and M)" if slot is Slot.L else f"slot {s.value}"
-                self.error(number, column, f"{name} needs {what}, already taken by {used[s]} in this bundle", text,
-                           "one operation per slot: move one of them to another bundle")
+                self.error(
+                    number,
+                    column,
+                    f"{name} needs {what}, already taken by {used[s]} in this bundle",
+                    text,
+                    "one operation per slot: move one of them to another bundle",
+                )
                 return
         for s in wanted:
             used[s] = name
 
     def _bundle_rules(self, bundle: Bundle, column: int) -> None:
-        acc_mem = [o for o in bundle.ops if o.spec.mem and any(
-            isinstance(a, Reg) and a.file == "a" for a in o.args)]
+        acc_mem = [
+            o for o in bundle.ops if o.spec.mem and any(isinstance(a, Reg) and a.file == "a" for a in o.args)
+        ]
         if len(acc_mem) > 1:
-            self.error(bundle.line, acc_mem[1].column, "two accumulator loads/stores in one bundle", acc_mem[1].text,
-                       "a bundle may hold a single load or store that touches accumulator registers")
+            self.error(
+                bundle.line,
+                acc_mem[1].column,
+                "two accumulator loads/stores in one bundle",
+                acc_mem[1].text,
+                "a bundle may hold a single load or store that touches accumulator registers",
+            )
         seen: dict[tuple[int, int], Op] = {}
         for o in bundle.ops:
             for loc, lat in o.writes:
                 key = (loc, lat)
                 if key in seen and seen[key] is not o:
-                    self.error(bundle.line, o.column,
-                               f"{location_name(loc)} is written twice in this bundle with the same latency", o.text,
-                               "two writes landing in the same cycle are not allowed")
+                    self.error(
+                        bundle.line,
+                        o.column,
+                        f"{location_name(loc)} is written twice in this bundle with the same latency",
+                        o.text,
+                        "two writes landing in the same cycle are not allowed",
+                    )
                 seen[key] = o
 
     # ------------------------------------------------------------------ one operation
@@ -324,13 +383,22 @@ class Assembler:
         candidates = BY_MNEMONIC.get(base)
         if not candidates:
             close = _close(base)
-            hint = f"did you mean {', '.join(close)}?" if close else "see the ISA reference for the instruction list"
+            hint = (
+                f"did you mean {', '.join(close)}?"
+                if close
+                else "see the ISA reference for the instruction list"
+            )
             self.error(number, column, f"unknown instruction {parts[0]!r}", text, hint)
             return None
         allowed = [c for c in candidates if c.generation in ("aie-ml", self.cfg.generation)]
         if not allowed:
-            self.error(number, column, f"{base} exists only on AIE-ML v2 (generation aie2p-scalar)", text,
-                       "the default tile is AIE-ML: compute it with the vector unit or a harness routine")
+            self.error(
+                number,
+                column,
+                f"{base} exists only on AIE-ML v2 (generation aie2p-scalar)",
+                text,
+                "the default tile is AIE-ML: compute it with the vector unit or a harness routine",
+            )
             return None
         operands = _operands(operand_text)
         op_offset = len(parts[0]) + (len(text) - len(parts[0]) - len(operand_text))
@@ -345,7 +413,8 @@ class Assembler:
                     try:
                         value = self._operand(tok, want, two_d, spec)
                     except _Fail as f:
-                        raise _Fail(f.message, f.hint, op_offset + off) from None
+                        matched = _kind_of(tok) == want.kind
+                        raise _Fail(f.message, f.hint, op_offset + off, matched) from None
                     if isinstance(value, tuple) and value and value[0] == "fixup":
                         fix.append((i, value[1], column + op_offset + off))
                         value = 0
@@ -362,13 +431,18 @@ class Assembler:
                     self.fixups.append((op, i, expr, number, col))
                 return op
             except _Fail as f:
-                score = f.column_offset
+                score = 2 * f.column_offset + (1 if f.kind_match else 0)
                 if score > best_score:
                     best, best_score = f, score
         if best is None:
             forms = "; ".join(s.syntax() for s in allowed)
-            self.error(number, column, f"{base} takes {_counts(allowed)} operand(s), got {len(operands)}", text,
-                       f"forms: {forms}")
+            self.error(
+                number,
+                column,
+                f"{base} takes {_counts(allowed)} operand(s), got {len(operands)}",
+                text,
+                f"forms: {forms}",
+            )
             return None
         forms = "; ".join(s.syntax() for s in allowed)
         self.error(number, column + best.column_offset, best.message, text, best.hint or f"forms: {forms}")
@@ -381,8 +455,10 @@ class Assembler:
                 raise _Fail(f"{tok!r} is not a register", f"expected {want.describe()}")
             cls = reg_class(reg.name)
             if cls not in want.classes:
-                raise _Fail(f"{reg.name} is a {cls} register; {spec.mnemonic} wants {want.describe()} here",
-                            f"forms: {spec.syntax()}")
+                raise _Fail(
+                    f"{reg.name} is a {cls} register; {spec.mnemonic} wants {want.describe()} here",
+                    f"forms: {spec.syntax()}",
+                )
             return reg
         if want.kind in ("imm", "label"):
             if not tok.startswith("#") and want.kind == "imm":
@@ -405,8 +481,10 @@ class Assembler:
                 raise _Fail(f"immediate {value} does not fit in 32 bits")
             return value & 0xFFFFFFFF
         if not want.lo <= value <= want.hi:
-            raise _Fail(f"immediate {value} is out of range {want.lo}..{want.hi}",
-                        "for larger values use movxm (32-bit) into a register")
+            raise _Fail(
+                f"immediate {value} is out of range {want.lo}..{want.hi}",
+                "for larger values use movxm (32-bit) into a register",
+            )
         if value % want.step:
             raise _Fail(f"immediate {value} must be a multiple of {want.step}")
         return value
@@ -422,7 +500,9 @@ class Assembler:
             head = text
         m = _MEM.match(head.strip())
         if not m:
-            raise _Fail(f"bad memory operand {tok!r}", "forms: " + "; ".join(MEM_MODES[x] for x in want.modes))
+            raise _Fail(
+                f"bad memory operand {tok!r}", "forms: " + "; ".join(MEM_MODES[x] for x in want.modes)
+            )
         preg = parse_register(m.group(1))
         if preg is None or reg_class(preg.name) != "p":
             raise _Fail(f"{m.group(1)!r} is not a pointer register", "addresses come from p0..p7")
@@ -430,7 +510,9 @@ class Assembler:
         ranges = mem_imm_ranges(want.access)
         if post is not None:
             if inner:
-                raise _Fail("an operand cannot be both indexed and post-modified", "write [pN, #imm] or [pN], #imm")
+                raise _Fail(
+                    "an operand cannot be both indexed and post-modified", "write [pN, #imm] or [pN], #imm"
+                )
             reg = parse_register(post)
             if post.startswith("#"):
                 mode = "post"
@@ -441,8 +523,10 @@ class Assembler:
                 self._need_mode(want, mode, two_d)
                 lo, hi, step = ranges[mode]
                 if not lo <= imm <= hi or imm % step:
-                    raise _Fail(f"post-increment {imm} out of range {lo}..{hi} (step {step})",
-                                "use a modifier register: [pN], mK with mK set by mov/movxm")
+                    raise _Fail(
+                        f"post-increment {imm} out of range {lo}..{hi} (step {step})",
+                        "use a modifier register: [pN], mK with mK set by mov/movxm",
+                    )
                 return Addr(preg, mode, imm, text=text)
             if reg is not None and reg_class(reg.name) == "m":
                 self._need_mode(want, "postm", two_d)
@@ -450,7 +534,9 @@ class Assembler:
             d = re.fullmatch(r"[dD](\d)", post)
             if d:
                 if not two_d:
-                    raise _Fail(f"[pN], {post} is a 2-D step", "add the .2d suffix to the mnemonic, e.g. vlda.2d")
+                    raise _Fail(
+                        f"[pN], {post} is a 2-D step", "add the .2d suffix to the mnemonic, e.g. vlda.2d"
+                    )
                 self._need_mode(want, "2d", two_d)
                 return Addr(preg, "2d", dim=int(d.group(1)), text=text)
             raise _Fail(f"bad post-modify {post!r}", "use #imm, a modifier register mK, or dK with .2d")
@@ -462,7 +548,9 @@ class Assembler:
         reg = parse_register(inner)
         if reg is not None:
             if reg_class(reg.name) != "dj":
-                raise _Fail(f"indexed register {reg.name} must be a dj register", "write [pN, djK] or [pN, #imm]")
+                raise _Fail(
+                    f"indexed register {reg.name} must be a dj register", "write [pN, djK] or [pN, #imm]"
+                )
             self._need_mode(want, "idxj", two_d)
             return Addr(preg, "idxj", reg=reg, text=text)
         if not inner.startswith("#"):
@@ -474,15 +562,19 @@ class Assembler:
         self._need_mode(want, "idx", two_d)
         lo, hi, step = ranges["idx"]
         if not lo <= imm <= hi or imm % step:
-            raise _Fail(f"offset {imm} out of range {lo}..{hi} (step {step})",
-                        "vector accesses need 32-byte multiples; for larger offsets add to the pointer first")
+            raise _Fail(
+                f"offset {imm} out of range {lo}..{hi} (step {step})",
+                "vector accesses need 32-byte multiples; for larger offsets add to the pointer first",
+            )
         return Addr(preg, "idx", imm, text=text)
 
     @staticmethod
     def _need_mode(want: Operand, mode: str, two_d: bool) -> None:
         if mode not in want.modes:
             allowed = "; ".join(MEM_MODES[x] for x in want.modes)
-            raise _Fail(f"addressing mode {MEM_MODES[mode].split('  ')[0]} is not available here", f"use {allowed}")
+            raise _Fail(
+                f"addressing mode {MEM_MODES[mode].split('  ')[0]} is not available here", f"use {allowed}"
+            )
 
     # ------------------------------------------------------------------ pass 2: layout, labels, rules
     def finish(self, source: str, linked: tuple[str, ...]) -> Program | None:
@@ -506,23 +598,34 @@ class Assembler:
                 b.size = 16
             address += b.size
         end_address = address
-        addr_of = {name: (self.bundles[i].address if i < len(self.bundles) else end_address)
-                   for name, i in self.labels.items()}
+        addr_of = {
+            name: (self.bundles[i].address if i < len(self.bundles) else end_address)
+            for name, i in self.labels.items()
+        }
         for op, index, expr, line, col in self.fixups:
             try:
                 value = evaluate(expr, addr_of.get)
             except ExprError as exc:
                 known = ", ".join(sorted(addr_of)[:8])
-                self.error(line, col, f"{exc}", expr, f"labels defined: {known}" if known else "define the label")
+                self.error(
+                    line, col, f"{exc}", expr, f"labels defined: {known}" if known else "define the label"
+                )
                 continue
             try:
                 op.args[index] = self._check_imm(value, op.spec.operands[index])
             except _Fail as f:
                 self.error(line, col, f.message, expr, f.hint)
         if end_address > self.cfg.program_memory_bytes:
-            self.error(self.bundles[-1].line, 1, f"program is {end_address} bytes, more than the "
-                       f"{self.cfg.program_memory_bytes}-byte program memory", "",
-                       "shorten the kernel: use loops instead of unrolled code")
+            limit = self.cfg.program_memory_bytes
+            first = next(b for b in self.bundles if b.address + b.size > limit)
+            self.error(
+                first.line,
+                1,
+                f"program is {end_address} bytes, more than the {limit}-byte program "
+                f"memory; this is the first bundle past the end",
+                first.text,
+                "shorten the kernel: use loops instead of unrolled code",
+            )
         index_of = {b.address: i for i, b in enumerate(self.bundles)}
         program = Program(self.bundles, addr_of, index_of, self.cfg, source, linked)
         self._control_rules(program)
@@ -555,27 +658,43 @@ class Assembler:
                 continue
             for j in range(i + 1, min(n, i + 1 + ds)):
                 if bundles[j].is_branch:
-                    self.error(bundles[j].line, 1, f"branch in the delay slots of the branch on line {b.line}",
-                               bundles[j].text, f"every branch is followed by {ds} delay-slot bundles that always "
-                               "execute; put no branch there")
+                    self.error(
+                        bundles[j].line,
+                        1,
+                        f"branch in the delay slots of the branch on line {b.line}",
+                        bundles[j].text,
+                        f"every branch is followed by {ds} delay-slot bundles that always "
+                        "execute; put no branch there",
+                    )
             if i + ds >= n and not bundles[i].library:
-                self.warning(b.line, 1, f"fewer than {ds} bundles follow this branch", b.text,
-                             f"the {ds} delay-slot bundles after a branch always execute: add nop bundles")
+                self.warning(
+                    b.line,
+                    1,
+                    f"fewer than {ds} bundles follow this branch",
+                    b.text,
+                    f"the {ds} delay-slot bundles after a branch always execute: add nop bundles",
+                )
         # Zero-overhead loops: setup distance and branch-free tail.
         for i, b in enumerate(bundles):
             for op in b.ops:
                 target = op.args[0] if op.args else None
                 if not (isinstance(target, Reg) and target.name in LOOP_REGS) or not any(
-                        w[0] == SCALAR_INDEX[target.name] for w in op.writes):
+                    w[0] == SCALAR_INDEX[target.name] for w in op.writes
+                ):
                     continue
                 end = self._loop_end_after(program, i)
                 if end is None:
                     continue
                 distance = end - i
                 if distance < self.cfg.zol_setup_distance:
-                    self.error(b.line, op.column, f"{target.name} is written {distance} bundle(s) before the loop's "
-                               f"last bundle (line {bundles[end].line}); at least {self.cfg.zol_setup_distance} needed",
-                               op.text, "set ls, le and lc earlier, or pad with nop bundles (Peano pads with full-width nops)")
+                    self.error(
+                        b.line,
+                        op.column,
+                        f"{target.name} is written {distance} bundle(s) before the loop's "
+                        f"last bundle (line {bundles[end].line}); at least {self.cfg.zol_setup_distance} needed",
+                        op.text,
+                        "set ls, le and lc earlier, or pad with nop bundles (Peano pads with full-width nops)",
+                    )
         for i, b in enumerate(bundles):
             for op in b.ops:
                 if op.spec.mnemonic != "movxm" or not op.args or not isinstance(op.args[0], Reg):
@@ -584,14 +703,24 @@ class Assembler:
                     continue
                 end = program.index_of.get(op.args[1])
                 if end is None:
-                    self.error(b.line, op.column, "le must be the address of a bundle (the loop's last bundle)", op.text,
-                               "put the label on the last bundle of the loop body")
+                    self.error(
+                        b.line,
+                        op.column,
+                        "le must be the address of a bundle (the loop's last bundle)",
+                        op.text,
+                        "put the label on the last bundle of the loop body",
+                    )
                     continue
                 tail = self.cfg.zol_no_branch_tail
                 for j in range(max(0, end - tail + 1), end + 1):
                     if bundles[j].is_branch:
-                        self.error(bundles[j].line, 1, f"branch in the last {tail} bundles of a zero-overhead loop",
-                                   bundles[j].text, "its delay slots would cross the loop end; move the branch")
+                        self.error(
+                            bundles[j].line,
+                            1,
+                            f"branch in the last {tail} bundles of a zero-overhead loop",
+                            bundles[j].text,
+                            "its delay slots would cross the loop end; move the branch",
+                        )
 
     def _loop_end_after(self, program: Program, i: int) -> int | None:
         """The le bundle of the loop a setup at bundle i belongs to: the first movxm le at or after
@@ -599,11 +728,25 @@ class Assembler:
         bundles = program.bundles
         for j in list(range(i, min(len(bundles), i + 16))) + list(range(i - 1, -1, -1)):
             for op in bundles[j].ops:
-                if op.spec.mnemonic == "movxm" and op.args and isinstance(op.args[0], Reg) and op.args[0].name == "le":
+                if (
+                    op.spec.mnemonic == "movxm"
+                    and op.args
+                    and isinstance(op.args[0], Reg)
+                    and op.args[0].name == "le"
+                ):
                     end = program.index_of.get(op.args[1])
                     if end is not None and end >= i:
                         return end
         return None
+
+
+def _kind_of(token: str) -> str:
+    token = token.strip()
+    if token.startswith("["):
+        return "mem"
+    if token.startswith("#"):
+        return "imm"
+    return "reg" if parse_register(token) is not None else "label"
 
 
 def _close(name: str) -> list[str]:
@@ -693,11 +836,14 @@ def static_hazards(program: Program) -> list[Diagnostic]:
                         if key not in found:
                             wb = bundles[writer]
                             found[key] = Diagnostic(
-                                b.line, op.column,
+                                b.line,
+                                op.column,
                                 f"reads {location_name(loc)} {early} cycle(s) before the write from line {wb.line} "
-                                "lands: it sees the old value", op.text,
+                                "lands: it sees the old value",
+                                op.text,
                                 "exposed pipeline: put independent work or nops between them (see the latency table)",
-                                "warning")
+                                "warning",
+                            )
             for op in b.ops:
                 for loc, lat in op.writes:
                     if lat > 0:
@@ -718,7 +864,12 @@ def _zol_start(program: Program, i: int) -> int | None:
     bundles = program.bundles
     for j in list(range(max(0, i - 16), min(len(bundles), i + 16))):
         for op in bundles[j].ops:
-            if op.spec.mnemonic == "movxm" and op.args and isinstance(op.args[0], Reg) and op.args[0].name == "ls":
+            if (
+                op.spec.mnemonic == "movxm"
+                and op.args
+                and isinstance(op.args[0], Reg)
+                and op.args[0].name == "ls"
+            ):
                 return program.index_of.get(op.args[1])
     return None
 
@@ -744,7 +895,9 @@ def assemble(source: str, config: AieConfig = DEFAULT_CONFIG, link: bool = True)
                 offset += len(text.splitlines())
             linked = tuple(name for name, _ in needed)
         if not asm.bundles:
-            asm.error(0, 0, "the kernel has no instructions", "", "write at least one bundle, ending with ret lr")
+            asm.error(
+                0, 0, "the kernel has no instructions", "", "write at least one bundle, ending with ret lr"
+            )
             return AssembleResult(None, asm.diags)
         program = asm.finish(source, linked)
     except Exception as exc:  # the assembler never raises on bad input

@@ -70,7 +70,9 @@ class AieConfig:
                 continue
             if isinstance(value, bool) or not isinstance(value, (int, float)):
                 yield f"{f.name} must be a number"
-            elif value < 0 or (value == 0 and f.name not in ("call_overhead_cycles", "dma_task_overhead_cycles")):
+            elif value < 0 or (
+                value == 0 and f.name not in ("call_overhead_cycles", "dma_task_overhead_cycles")
+            ):
                 yield f"{f.name} must be positive"
         if self.data_memory_bytes % (self.physical_banks * self.bank_interleave_bytes):
             yield "data_memory_bytes must split evenly over the banks"

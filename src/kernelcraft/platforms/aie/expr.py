@@ -78,7 +78,11 @@ def evaluate(text: str, lookup: Callable[[str], int | None]) -> int:
             elif rhs == 0:
                 raise ExprError(f"division by zero in {text!r}")
             elif operator == "/":
-                value = int(value / rhs) if abs(value) < 1 << 52 else (abs(value) // abs(rhs)) * (1 if (value < 0) == (rhs < 0) else -1)
+                value = (
+                    int(value / rhs)
+                    if abs(value) < 1 << 52
+                    else (abs(value) // abs(rhs)) * (1 if (value < 0) == (rhs < 0) else -1)
+                )
             else:
                 value = value - rhs * int(value / rhs)
         return value

@@ -127,7 +127,9 @@ class Machine:
                 if isinstance(target, Reg) and target.file == reg.file:
                     a, b = max(lo, target.index), min(hi, target.index + target.granules)
                     if a < b:
-                        value[(a - lo) * 32 : (b - lo) * 32] = data[(a - target.index) * 32 : (b - target.index) * 32]
+                        value[(a - lo) * 32 : (b - lo) * 32] = data[
+                            (a - target.index) * 32 : (b - target.index) * 32
+                        ]
         return value
 
     def put(self, reg: Reg, value: int) -> None:
@@ -188,13 +190,19 @@ class Machine:
 
     def _check_access(self, a: int, nbytes: int) -> None:
         cfg = self.config
-        if not cfg.data_memory_base <= a and a + nbytes <= cfg.data_memory_end:
-            self.fault("address", f"address 0x{a:05X} ({nbytes} B) is outside data memory "
-                       f"0x{cfg.data_memory_base:05X}..0x{cfg.data_memory_end - 1:05X}",
-                       hint="pointers hold byte addresses in 0x70000..0x7FFFF; check the pointer and its increments")
+        if not (cfg.data_memory_base <= a and a + nbytes <= cfg.data_memory_end):
+            self.fault(
+                "address",
+                f"address 0x{a:05X} ({nbytes} B) is outside data memory "
+                f"0x{cfg.data_memory_base:05X}..0x{cfg.data_memory_end - 1:05X}",
+                hint="pointers hold byte addresses in 0x70000..0x7FFFF; check the pointer and its increments",
+            )
         if a % min(nbytes, 32):
-            self.fault("alignment", f"address 0x{a:05X} is not {min(nbytes, 32)}-byte aligned for a {nbytes}-byte access",
-                       hint="vector loads and stores need 32-byte aligned addresses")
+            self.fault(
+                "alignment",
+                f"address 0x{a:05X} is not {min(nbytes, 32)}-byte aligned for a {nbytes}-byte access",
+                hint="vector loads and stores need 32-byte aligned addresses",
+            )
 
     def load(self, a: int, nbytes: int, reg: Reg, convert) -> None:
         lat = self._op.spec.latency
@@ -202,7 +210,8 @@ class Machine:
         lands = self.t + lat
         self._note_write(reg, lands)
         self.mem_events.setdefault(self.t + stage, []).append(
-            _LoadEvent(a - self.config.data_memory_base, nbytes, reg, convert, lands))
+            _LoadEvent(a - self.config.data_memory_base, nbytes, reg, convert, lands)
+        )
         self.stats.loads += 1
 
     def gather(self, addrs: list[int], nbytes: int, reg: Reg) -> None:
@@ -213,18 +222,24 @@ class Machine:
         self._note_write(reg, lands)
         base = self.config.data_memory_base
         self.mem_events.setdefault(self.t + self._op.spec.mem_stage, []).append(
-            ("gather", [a - base for a in addrs], nbytes, reg, lands))
+            ("gather", [a - base for a in addrs], nbytes, reg, lands)
+        )
         self.stats.loads += 1
 
     def store(self, a: int, data: np.ndarray, stage: int) -> None:
-        self.mem_events.setdefault(self.t + stage, []).append(("store", a - self.config.data_memory_base, data))
+        self.mem_events.setdefault(self.t + stage, []).append(
+            ("store", a - self.config.data_memory_base, data)
+        )
         self.stats.stores += 1
 
     # ------------------------------------------------------------------ control
     def branch(self, target: int | None) -> None:
         if self._branch is not None:
-            self.fault("control", "branch in the delay slots of another branch",
-                       hint="the 5 bundles after a branch always execute and may not branch")
+            self.fault(
+                "control",
+                "branch in the delay slots of another branch",
+                hint="the 5 bundles after a branch always execute and may not branch",
+            )
         self._branch = (target, self.config.branch_delay_slots + 1)
 
     def fault(self, kind: str, message: str, hint: str = "") -> None:
@@ -236,9 +251,14 @@ class Machine:
             }
             if hint:
                 message = f"{message}\n    hint: {hint}"
-            self._fault = Fault(kind, message, pc=b.address if b else None,
-                                instruction=self._op.text if self._op is not None else (b.text if b else ""),
-                                line=b.line if b else None, state=state)
+            self._fault = Fault(
+                kind,
+                message,
+                pc=b.address if b else None,
+                instruction=self._op.text if self._op is not None else (b.text if b else ""),
+                line=b.line if b else None,
+                state=state,
+            )
         raise _Stop
 
     # ------------------------------------------------------------------ pipeline bookkeeping
@@ -246,8 +266,11 @@ class Machine:
         for loc in reg.locations:
             if self.land[loc] == lands and lands > self.t:
                 self._writes.clear()
-                self.fault("write_collision", f"two writes to {location_name(loc)} land in cycle {lands}",
-                           hint="two results may not land in one register in the same cycle; separate them")
+                self.fault(
+                    "write_collision",
+                    f"two writes to {location_name(loc)} land in cycle {lands}",
+                    hint="two results may not land in one register in the same cycle; separate them",
+                )
             if lands > self.land[loc]:
                 self.land[loc] = lands
             if loc in _LOOP_LOCS:
@@ -318,9 +341,14 @@ class Machine:
     def reset_registers(self, rng: np.random.Generator | None = None) -> None:
         """Registers hold nothing meaningful at a call: zeros, or poison when scoring poisons."""
         if self.poison:
-            self.s = [int(v) & m for v, m in zip(
-                (rng.integers(0, 1 << 32, N_SCALARS) if rng is not None else [0xDEADBEEF] * N_SCALARS),
-                SCALAR_MASK, strict=True)]
+            self.s = [
+                int(v) & m
+                for v, m in zip(
+                    (rng.integers(0, 1 << 32, N_SCALARS) if rng is not None else [0xDEADBEEF] * N_SCALARS),
+                    SCALAR_MASK,
+                    strict=True,
+                )
+            ]
             self.vec[:] = POISON_BYTE
             self.acc[:] = POISON_BYTE
         else:
@@ -363,6 +391,8 @@ class Machine:
             self._loop(program, index, limits, deadline)
         except _Stop:
             pass
+        except Exception as exc:  # a simulator bug must not take the harness down
+            self._fault = Fault("internal", f"simulator error: {type(exc).__name__}: {exc}")
         self._writes.clear()
         cycles = self.t - start_t + self._call_stalls
         # Let in-flight results and stores land (the caller's time; not counted).
@@ -387,8 +417,11 @@ class Machine:
             if index >= n or index < 0:
                 self._bundle_index = n - 1
                 self._op = None
-                self.fault("control", "execution ran past the end of the program",
-                           hint="end the kernel with ret lr followed by its 5 delay-slot bundles")
+                self.fault(
+                    "control",
+                    "execution ran past the end of the program",
+                    hint="end the kernel with ret lr followed by its 5 delay-slot bundles",
+                )
             b = bundles[index]
             self._bundle_index = index
             t = self.t
@@ -439,27 +472,39 @@ class Machine:
                             return
                         j = index_of.get(target)
                         if j is None:
-                            self.fault("control", f"branch target 0x{target:X} is not the address of a bundle",
-                                       hint="branch to labels; lr must hold a return address")
+                            self.fault(
+                                "control",
+                                f"branch target 0x{target:X} is not the address of a bundle",
+                                hint="branch to labels; lr must hold a return address",
+                            )
                         nxt = j
                 else:
                     self._branch = (target, left)
             if b.address == s[_LE]:
                 if self._branch is not None:
-                    self.fault("control", "a branch's delay slots cross the end of a zero-overhead loop",
-                               hint=f"no branch in the last {self.config.zol_no_branch_tail} bundles of a loop body")
+                    self.fault(
+                        "control",
+                        "a branch's delay slots cross the end of a zero-overhead loop",
+                        hint=f"no branch in the last {self.config.zol_no_branch_tail} bundles of a loop body",
+                    )
                 if self._issued - 1 - self._loop_setup_at < self.config.zol_setup_distance:
-                    self.fault("loop_setup", f"the loop's last bundle issued {self._issued - 1 - self._loop_setup_at} "
-                               "bundle(s) after ls/le/lc were written; at least "
-                               f"{self.config.zol_setup_distance} are needed",
-                               hint="set up the loop earlier or pad with nop bundles")
+                    self.fault(
+                        "loop_setup",
+                        f"the loop's last bundle issued {self._issued - 1 - self._loop_setup_at} "
+                        "bundle(s) after ls/le/lc were written; at least "
+                        f"{self.config.zol_setup_distance} are needed",
+                        hint="set up the loop earlier or pad with nop bundles",
+                    )
                 count = s[_LC]
                 if count > 1:
                     s[_LC] = count - 1
                     j = index_of.get(s[_LS])
                     if j is None:
-                        self.fault("control", f"ls = 0x{s[_LS]:X} is not the address of a bundle",
-                                   hint="movxm ls, #label_of_first_body_bundle")
+                        self.fault(
+                            "control",
+                            f"ls = 0x{s[_LS]:X} is not the address of a bundle",
+                            hint="movxm ls, #label_of_first_body_bundle",
+                        )
                     nxt = j
                     stats.zol_iterations += 1
                 elif count == 1:
@@ -468,11 +513,17 @@ class Machine:
             self.t += 1
             self._apply(self.t)
             if self._issued >= max_bundles:
-                self.fault("instruction_limit", f"more than {max_bundles} bundles executed",
-                           hint="check loop counts (lc, jnzd counters) and branch conditions")
+                self.fault(
+                    "instruction_limit",
+                    f"more than {max_bundles} bundles executed",
+                    hint="check loop counts (lc, jnzd counters) and branch conditions",
+                )
             if deadline is not None and (self._issued & 4095) == 0 and time.monotonic() > deadline:
-                self.fault("wall_time", "the simulation ran out of wall-clock time",
-                           hint="the kernel may loop forever; check loop counts")
+                self.fault(
+                    "wall_time",
+                    "the simulation ran out of wall-clock time",
+                    hint="the kernel may loop forever; check loop counts",
+                )
 
     # ------------------------------------------------------------------ reports
     def hazard_diagnostics(self, program: Program, limit: int = 20) -> list[Diagnostic]:
@@ -480,15 +531,23 @@ class Machine:
         for h in sorted(self.hazards.values(), key=lambda h: (h.bundle, h.location))[:limit]:
             b = program.bundles[h.bundle]
             reader = next((o for o in b.ops if any(loc == h.location for loc, _ in o.reads)), None)
-            out.append(Diagnostic(
-                b.line, reader.column if reader else 1,
-                f"hazard: reads {location_name(h.location)} up to {h.cycles_early} cycle(s) before an in-flight "
-                f"write lands ({h.count} time(s) in this run): it saw the old value",
-                reader.text if reader else b.text,
-                "exposed pipeline: results land `latency` cycles after issue; wait longer or reorder",
-                "warning"))
+            out.append(
+                Diagnostic(
+                    b.line,
+                    reader.column if reader else 1,
+                    f"hazard: reads {location_name(h.location)} up to {h.cycles_early} cycle(s) before an in-flight "
+                    f"write lands ({h.count} time(s) in this run): it saw the old value",
+                    reader.text if reader else b.text,
+                    "exposed pipeline: results land `latency` cycles after issue; wait longer or reorder",
+                    "warning",
+                )
+            )
         if len(self.hazards) > limit:
-            out.append(Diagnostic(0, 0, f"... {len(self.hazards) - limit} more hazard(s) not shown", severity="warning"))
+            out.append(
+                Diagnostic(
+                    0, 0, f"... {len(self.hazards) - limit} more hazard(s) not shown", severity="warning"
+                )
+            )
         return out
 
 

@@ -93,8 +93,16 @@ def reg_class(name: str) -> str:
     m = _VEC_RE.match(name) or _ACC_RE.match(name)
     if m:
         prefix = m.group(1)
-        return {"wl": "w", "wh": "w", "amll": "am", "amlh": "am", "amhl": "am", "amhh": "am",
-                "bml": "bm", "bmh": "bm"}.get(prefix, prefix)
+        return {
+            "wl": "w",
+            "wh": "w",
+            "amll": "am",
+            "amlh": "am",
+            "amhl": "am",
+            "amhh": "am",
+            "bml": "bm",
+            "bmh": "bm",
+        }.get(prefix, prefix)
     if name in _SPECIAL:
         return "special"
     if name.startswith("cr") or name.startswith("sr"):

@@ -173,7 +173,6 @@ class Schedule:
         return out
 
 
-
 def _estimate_len(loop: _Block) -> int:
     bundles, *_ = _place(loop.items, {}, {}, {})
     return len(bundles)

@@ -489,7 +489,11 @@ def vshuffle(m, op) -> None:
     elif mode == 10:
         out = np.concatenate([x[32:], y[32:]])
     else:
-        m.fault("operand", f"unsupported vshuffle mode {mode}", hint=f"modes 0..{max(SHUFFLE_MODES)} are documented")
+        m.fault(
+            "operand",
+            f"unsupported vshuffle mode {mode}",
+            hint=f"modes 0..{max(SHUFFLE_MODES)} are documented",
+        )
         return
     m.vput(d, np.ascontiguousarray(out).view(np.uint8))
 
@@ -568,7 +572,9 @@ def vfloor(m, op) -> None:
     d, s, sh = op.args
     values = nx.bf16_to_f32(m.vget(s).view(np.uint16)).astype(np.float64)
     with np.errstate(all="ignore"):
-        scaled = np.floor(np.ldexp(values, m.get(sh) & 63 if (m.get(sh) & 32) == 0 else (m.get(sh) & 63) - 64))
+        scaled = np.floor(
+            np.ldexp(values, m.get(sh) & 63 if (m.get(sh) & 32) == 0 else (m.get(sh) & 63) - 64)
+        )
         scaled = np.where(np.isnan(scaled), 0, scaled)
         out = np.clip(scaled, -(2**31), 2**31 - 1).astype(np.int64).astype(np.int32)
     m.vput(d, out.view(np.uint8))
@@ -582,7 +588,11 @@ def scalar_float(kind: str):
         d, s = op.args
         x = np.array([m.get(s) & MASK32], dtype=np.uint32).view(np.float32).astype(np.float64)[0]
         with np.errstate(all="ignore"):
-            y = {"inv": 1.0 / x if x != 0 else np.inf, "sqrt": np.sqrt(x), "invsqrt": 1.0 / np.sqrt(x) if x > 0 else np.inf}[kind]
+            y = {
+                "inv": 1.0 / x if x != 0 else np.inf,
+                "sqrt": np.sqrt(x),
+                "invsqrt": 1.0 / np.sqrt(x) if x > 0 else np.inf,
+            }[kind]
         m.put(d, int(nx.ftz32(np.array([y], dtype=np.float32)).view(np.uint32)[0]))
 
     return run

@@ -68,8 +68,10 @@ class AieStats:
         ]
         if self.hazard_reads:
             lines.append(f"{self.hazard_reads} hazard read(s): registers read before their write landed")
-        dma = (f"DMA (reported, not scored): {self.dma_in_bytes} B in, {self.dma_out_bytes} B out, "
-               f"about {self.dma_cycles} cycles at the FIFO bandwidth")
+        dma = (
+            f"DMA (reported, not scored): {self.dma_in_bytes} B in, {self.dma_out_bytes} B out, "
+            f"about {self.dma_cycles} cycles at the FIFO bandwidth"
+        )
         if self.dma_bound:
             dma += " -- the DMA, not the kernel, would bound this run"
         lines.append(dma)
