@@ -36,6 +36,7 @@ class _Block:
     loop_count: int | None = None  # a ZOL executing the body this many times
     label: str = ""
     comment: str = ""
+    raw: list[str] | None = None  # literal lines (a branch and its delay slots, a label)
 
 
 @dataclass
@@ -77,6 +78,16 @@ class Schedule:
         self._labels += 1
         self.blocks.append(_Block(items, count, f".L{self.name}_{self._labels}", comment))
 
+    def skip_unless(self, reg: str, label: str) -> None:
+        """Branch to `label` when `reg` is zero (jz + its delay slots); everything in flight lands first."""
+        self._flush()
+        ds = self.config.branch_delay_slots
+        self.blocks.append(_Block([], raw=[f"    jz {reg}, #{label}"] + ["    nop"] * ds))
+
+    def label(self, name: str) -> None:
+        self._flush()
+        self.blocks.append(_Block([], raw=[f"{name}:"]))
+
     def _flush(self) -> None:
         if self._cur:
             self.blocks.append(_Block(self._cur))
@@ -92,6 +103,15 @@ class Schedule:
         for i, block in enumerate(self.blocks):
             last_block = i == len(self.blocks) - 1
             nxt = self.blocks[i + 1] if not last_block else None
+            if block.raw is not None:
+                drain = max(carry.values(), default=0)
+                drain = max(drain, max((v + 1 for v in mem.values()), default=0))
+                lines += ["    nop"] * max(0, drain)
+                lines += block.raw
+                if last_block and ret:
+                    lines += _render(self._with_return([]))
+                carry, reads, mem = {}, {}, {}
+                continue
             if block.loop_count is None:
                 bundles, ready, last_read, mem_t = _place(block.items, carry, reads, mem)
                 if nxt is not None and nxt.loop_count is not None:
@@ -267,6 +287,7 @@ def _place(
             landing.setdefault(loc, set()).add(lands)
         if spec.mem and item.mem_tag is not None:
             mem_time[item.mem_tag] = max(mem_time.get(item.mem_tag, -(10**6)), t + spec.mem_stage)
+    return bundles, ready, last_read, mem_time
 
 
 def _render(bundles: list[list[Op]], label: str | None = None, force_full: bool = False) -> list[str]:

@@ -1,0 +1,107 @@
+"""Baseline matmul-tile kernel: what mlir-aie's mm.cc (aie::mmul<4,8,4> with 2x2 register
+blocking) lowers to, scheduled Peano-like.
+
+Per call: for each 2x2 group of 4x4 output blocks, load the four fp32 accumulators, run a
+zero-overhead loop over the K blocks (unrolled twice where K allows, so the loads of one step
+overlap the MACs of the other, as an unroll pragma gives) doing 4 vmac.f per step, and store
+the accumulators back. On the last K step (r3 != 0) an epilogue pass converts every 4x4
+block to bf16 (after the bias / activation / residual) and stores the output tile.
+"""
+
+from __future__ import annotations
+
+from ..schedule import Schedule
+
+CFG = "r10"  # 28: bf16 4x8x4
+CFG_E = "r11"  # 60: bf16 elementwise
+# Argument pointers saved in r registers at entry, so all p registers can walk.
+SAVED = {"p0": "r12", "p1": "r13", "p2": "r14", "p3": "r15", "p4": "r16"}
+
+
+def set_ptr(s: Schedule, dst: str, base: str, offset: int, mreg: str) -> None:
+    """dst = (saved) base + offset."""
+    s.op(f"mov {dst}, {SAVED.get(base, base)}")
+    if offset:
+        s.op(f"movxm {mreg}, #{offset}")
+        s.op(f"padds [{dst}], {mreg}")
+
+
+def _quarters(n: int, hi: bool) -> tuple[str, str]:
+    h = "h" if hi else "l"
+    return f"am{h}l{n}", f"am{h}h{n}"
+
+
+def matmul_kernel(tm: int, tk: int, tn: int, epilogue: str = "none", entry: str = "kernel") -> str:
+    s = Schedule(name=entry)
+    nbk, nbj, nbi = tk // 8, tn // 4, tm // 4
+    for p, r in SAVED.items():
+        s.op(f"mov {r}, {p}")
+    s.op(f"movx {CFG}, #28")
+    s.op(f"movx {CFG_E}, #60")
+    s.op(f"movxm m1, #{nbj * 64 - 32}")
+    unroll = 2 if nbk % 2 == 0 else 1
+    group = 0
+    for gi in range(0, nbi, 2):
+        rows = [gi] if gi + 1 >= nbi else [gi, gi + 1]
+        for gj in range(0, nbj, 2):
+            cols = [gj] if gj + 1 >= nbj else [gj, gj + 1]
+            # acc (r, c) -> bm register and its two quarters' offsets from the group's acc pointer
+            acc = {}
+            for r in range(len(rows)):
+                for c in range(len(cols)):
+                    reg = f"bm{'lh'[c]}{r}"
+                    off = (r * nbj + c) * 64
+                    acc[r, c] = (reg, _quarters(r, c == 1), off)
+            set_ptr(s, "p6", "p2", (rows[0] * nbj + cols[0]) * 64, "m2")
+            for r, bi in enumerate(rows):
+                set_ptr(s, f"p{r}", "p0", bi * nbk * 64, f"m{3 + r}")
+            for c, bj in enumerate(cols):
+                set_ptr(s, f"p{2 + c}", "p1", bj * 64, f"m{5 + c}")
+            for (reg, (q0, q1), off) in acc.values():
+                s.op(f"vlda {q0}, [p6, #{off}]", mem="acc")
+                s.op(f"vlda {q1}, [p6, #{off + 32}]", mem="acc")
+            body: list[tuple[str, str | None]] = []
+            for u in range(unroll):
+                xa = [f"x{4 * u + r}" for r in range(2)]
+                xb = [f"x{4 * u + 2 + c}" for c in range(2)]
+                for r in range(len(rows)):
+                    n = xa[r][1:]
+                    body += [(f"vlda wl{n}, [p{r}], #32", "a"), (f"vlda wh{n}, [p{r}], #32", "a")]
+                for c in range(len(cols)):
+                    n = xb[c][1:]
+                    body += [(f"vldb wl{n}, [p{2 + c}], #32", "b"), (f"vldb wh{n}, [p{2 + c}], m1", "b")]
+                for (r, c), (reg, _q, _o) in acc.items():
+                    body.append((f"vmac.f {reg}, {reg}, {xa[r]}, {xb[c]}, {CFG}", None))
+            s.loop(nbk // unroll, body, comment=f"K loop of group {group}")
+            for (reg, (q0, q1), off) in acc.values():
+                s.op(f"vst {q0}, [p6, #{off}]", mem="acc")
+                s.op(f"vst {q1}, [p6, #{off + 32}]", mem="acc")
+            group += 1
+    s.skip_unless("r3", f".L{entry}_done")
+    _epilogue(s, epilogue, nbi, nbj)
+    s.label(f".L{entry}_done")
+    return s.emit()
+
+
+def _epilogue(s: Schedule, epilogue: str, nbi: int, nbj: int) -> None:
+    """Convert the fp32 accumulator tile to the bf16 output tile (both in 4x4 blocks, same order)."""
+    s.op(f"mov p6, {SAVED['p2']}")
+    s.op(f"mov p7, {SAVED['p3']}")
+    if epilogue == "none":
+        s.loop(nbi * nbj, [
+            ("vlda amll0, [p6], #32", "acc"), ("vlda amlh0, [p6], #32", "acc"),
+            ("vst.conv.bf16.fp32 bml0, [p7], #32", "out"),
+        ], comment="write the bf16 output")
+        return
+    if epilogue == "bias":
+        # bias block bj (4x4 bf16, every row the bias) at p4 + bj*32: walk it again for every block row
+        for _bi in range(nbi):
+            s.op(f"mov p4, {SAVED['p4']}")
+            s.loop(nbj, [
+                ("vlda amll0, [p6], #32", "acc"), ("vlda amlh0, [p6], #32", "acc"),
+                ("vlda.conv.fp32.bf16 bml1, [p4], #32", "epi"),
+                (f"vadd.f bml2, bml0, bml1, {CFG}", None),
+                ("vst.conv.bf16.fp32 bml2, [p7], #32", "out"),
+            ], comment="bias and write the bf16 output")
+        return
+    raise NotImplementedError(f"matmul epilogue {epilogue!r} is not lowered yet")

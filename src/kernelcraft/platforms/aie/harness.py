@@ -1,0 +1,331 @@
+"""Harness-driven data movement (object FIFOs): tiling a task, the kernel calls, the results.
+
+As NPUEval and IRON designs do it, the harness (not the kernel) moves data: for each call it
+places the input tiles in local memory (double-buffered: ping and pong alternate, so the DMA
+could fill one while the kernel reads the other), sets the argument registers (pointers
+p0..p5, sizes r0..r7, AIE2 calling convention), calls the kernel at its entry label, and
+after the return reads the output tile back. A task is a sequence of stages; each stage is
+one kind of kernel call (a matmul tile, an elementwise tile, a block of rows) over a grid
+of tiles. Stage outputs live outside the tile (in the memory tile / host) as bf16.
+
+Scored cycles = kernel cycles summed over calls + a fixed per-call overhead. The DMA side is
+reported next to them: bytes each way and the cycles the FIFOs would need at the tile DMA's
+bandwidth (flagged when it, not the kernel, would bound the run).
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from ..base import Fault, RunLimits
+from . import layout as L
+from . import numerics as nx
+from .assembler import Program
+from .config import AieConfig
+from .machine import Machine
+
+Tensors = dict[str, np.ndarray]
+
+
+def bf16_bytes(values: np.ndarray) -> np.ndarray:
+    return nx.f32_to_bf16(np.ascontiguousarray(values, dtype=np.float32)).reshape(-1).view(np.uint8)
+
+
+def blocks(x: np.ndarray, r: int, c: int) -> np.ndarray:
+    """[R, C] row-major -> r x c blocks, blocks in row-major order, each block row-major."""
+    R, C = x.shape
+    return x.reshape(R // r, r, C // c, c).transpose(0, 2, 1, 3)
+
+
+def unblocks(flat: np.ndarray, R: int, C: int, r: int, c: int) -> np.ndarray:
+    return flat.reshape(R // r, C // c, r, c).transpose(0, 2, 1, 3).reshape(R, C)
+
+
+@dataclass
+class Call:
+    entry: str
+    args: dict[str, int]
+    loads: list[tuple[int, np.ndarray]] = field(default_factory=list)  # (address, bytes) before the call
+    after: Callable[[Machine], None] | None = None  # reads results back
+    out_bytes: int = 0
+
+
+# ---------------------------------------------------------------------------- stages
+
+
+@dataclass
+class MatmulStage:
+    """out[b] (+)= epilogue(A[b] @ B[b]) in tiles of tm x tk x tn.
+
+    A tile: tm x tk in 4x8 blocks; B tile: tk x tn in 8x4 blocks; the fp32 accumulator tile
+    (tm x tn in 4x4 blocks) stays in local memory across the K steps and is zeroed by the
+    harness before the first; on the last K step (r3 = 1) the kernel writes the bf16 output
+    tile (4x4 blocks) and applies the epilogue.
+    """
+
+    entry: str
+    a: str
+    b: str
+    out: str
+    M: int
+    K: int
+    N: int
+    batch: int = 1
+    epilogue: str = "none"  # none | bias | silu | mul | add | scale
+    epi: str | None = None  # tensor of the epilogue operand (bias row, gate or residual matrix)
+    tm: int = 32
+    tk: int = 128
+    tn: int = 32
+    b_transposed: bool = False  # B is stored [N, K] (e.g. K of attention) and delivered as its transpose
+
+    def __post_init__(self) -> None:
+        self.tm, self.tk, self.tn = min(self.tm, self.M), min(self.tk, self.K), min(self.tn, self.N)
+        assert self.M % self.tm == 0 and self.K % self.tk == 0 and self.N % self.tn == 0
+        assert self.tm % 4 == 0 and self.tk % 8 == 0 and self.tn % 4 == 0
+
+    def calls(self, t: Tensors) -> Iterator[Call]:
+        A, B = t[self.a], t[self.b]
+        if self.batch == 1:
+            A, B = A.reshape(1, self.M, self.K), (B.reshape(1, *B.shape))
+        out = t.setdefault(self.out, np.zeros((self.batch, self.M, self.N), dtype=np.float32))
+        epi = t[self.epi] if self.epi else None
+        tm, tk, tn = self.tm, self.tk, self.tn
+        n_k = self.K // tk
+        k_parity = 0
+        tile_parity = 0
+        for b in range(self.batch):
+            Bb = B[b].T if self.b_transposed else B[b]
+            for i in range(0, self.M, tm):
+                for j in range(0, self.N, tn):
+                    out_addr = L.OUT[tile_parity]
+                    epi_addr = L.EPI[tile_parity]
+                    for kk in range(n_k):
+                        a_tile = A[b, i : i + tm, kk * tk : (kk + 1) * tk]
+                        b_tile = Bb[kk * tk : (kk + 1) * tk, j : j + tn]
+                        a_addr, b_addr = L.IN0[k_parity], L.IN1[k_parity]
+                        loads = [(a_addr, bf16_bytes(blocks(a_tile, 4, 8))),
+                                 (b_addr, bf16_bytes(blocks(b_tile, 8, 4)))]
+                        if kk == 0:
+                            loads.append((L.ACC, np.zeros(tm * tn * 4, dtype=np.uint8)))
+                        last = kk == n_k - 1
+                        if last and epi is not None:
+                            loads.append((epi_addr, bf16_bytes(self._epi_tile(epi, b, i, j))))
+                        after = None
+                        if last:
+                            after = self._reader(out, b, i, j, out_addr)
+                        yield Call(
+                            self.entry,
+                            {"p0": a_addr, "p1": b_addr, "p2": L.ACC, "p3": out_addr, "p4": epi_addr,
+                             "p5": L.CONSTS, "r0": tm, "r1": tk, "r2": tn, "r3": int(last)},
+                            loads, after, tm * tn * 2 if last else 0,
+                        )
+                        k_parity ^= 1
+                    tile_parity ^= 1
+
+    def _epi_tile(self, epi: np.ndarray, b: int, i: int, j: int) -> np.ndarray:
+        tm, tn = self.tm, self.tn
+        if self.epilogue == "bias":  # one 4x4 block per 4 columns, every row the bias
+            row = epi.reshape(-1)[j : j + tn]
+            return np.broadcast_to(row.reshape(tn // 4, 1, 4), (tn // 4, 4, 4)).copy()
+        mat = epi.reshape(self.batch, self.M, self.N)[b, i : i + tm, j : j + tn]
+        return blocks(mat, 4, 4)
+
+    def _reader(self, out: np.ndarray, b: int, i: int, j: int, addr: int) -> Callable[[Machine], None]:
+        tm, tn = self.tm, self.tn
+
+        def read(m: Machine) -> None:
+            off = addr - L.BASE
+            raw = m.memory[off : off + tm * tn * 2].copy().view(np.uint16)
+            out[b, i : i + tm, j : j + tn] = unblocks(nx.bf16_to_f32(raw), tm, tn, 4, 4)
+
+        return read
+
+    def contract(self) -> list[str]:
+        ep = {
+            "none": "out = bf16(acc)",
+            "bias": "out = bf16(acc + bias); p4 holds the bias as tn/4 blocks of 4x4 bf16 (every row of a "
+            "block is bias[j..j+3])",
+            "silu": "out = bf16(silu(acc)), silu(z) = z * sigmoid(z)",
+            "mul": "out = bf16(bf16(acc) * G), G the gate tile at p4 (bf16, 4x4 blocks like the output)",
+            "add": "out = bf16(acc + R), R the residual tile at p4 (bf16, 4x4 blocks like the output)",
+            "scale": "out = bf16(acc * inv_sqrt_dhead) (the constant table's inv_sqrt_dhead)",
+        }[self.epilogue]
+        b_text = (f"{self.b}^T" if self.b_transposed else self.b)
+        return [
+            f"- `{self.entry}`: {self.out} = {self.a} @ {b_text} with M={self.M}, K={self.K}, N={self.N}"
+            + (f", batch {self.batch}" if self.batch > 1 else "")
+            + f"; tiles tm={self.tm}, tk={self.tk}, tn={self.tn}: {self.batch * (self.M // self.tm) * (self.N // self.tn)}"
+            f" output tile(s), {self.K // self.tk} K step(s) each.",
+            "  - p0 = A tile (tm x tk bf16 in 4x8 blocks, blocks row-major: block (bi, bk) at "
+            "p0 + (bi*(tk/8) + bk)*64); p1 = B tile (tk x tn bf16 in 8x4 blocks: block (bk, bj) at "
+            "p1 + (bk*(tn/4) + bj)*64); p2 = acc tile (tm x tn fp32 in 4x4 blocks: block (bi, bj) at "
+            "p2 + (bi*(tn/4) + bj)*64), zeroed by the harness before the first K step; p3 = output tile "
+            "(tm x tn bf16 in 4x4 blocks: block (bi, bj) at p3 + (bi*(tn/4) + bj)*32); p4 = epilogue "
+            "operand; p5 = constant table; r0 = tm, r1 = tk, r2 = tn, r3 = 1 on the last K step else 0.",
+            f"  - every call: acc += A @ B; on the last K step also: {ep}.",
+        ]
+
+    def bytes_in(self) -> int:
+        n_out = self.batch * (self.M // self.tm) * (self.N // self.tn)
+        per = (self.tm * self.tk + self.tk * self.tn) * 2 * (self.K // self.tk)
+        return n_out * per
+
+    def macs(self) -> int:
+        return self.batch * self.M * self.K * self.N
+
+
+@dataclass
+class EltwiseStage:
+    """out = f(x) over all elements, in tiles of `tile` elements (a multiple of 32)."""
+
+    entry: str
+    x: str
+    out: str
+    count: int
+    tile: int = 1024
+
+    def __post_init__(self) -> None:
+        self.tile = min(self.tile, self.count)
+        assert self.count % self.tile == 0 and self.tile % 32 == 0
+
+    def calls(self, t: Tensors) -> Iterator[Call]:
+        x = t[self.x].reshape(-1)
+        shape = t[self.x].shape
+        out = t.setdefault(self.out, np.zeros(shape, dtype=np.float32)).reshape(-1)
+        for n, start in enumerate(range(0, self.count, self.tile)):
+            in_addr, out_addr = L.IN0[n % 2], L.IN1[n % 2]
+
+            def read(m: Machine, start=start, out_addr=out_addr) -> None:
+                off = out_addr - L.BASE
+                raw = m.memory[off : off + 2 * self.tile].copy().view(np.uint16)
+                out[start : start + self.tile] = nx.bf16_to_f32(raw)
+
+            yield Call(self.entry, {"p0": in_addr, "p1": out_addr, "p5": L.CONSTS, "r0": self.tile},
+                       [(in_addr, bf16_bytes(x[start : start + self.tile]))], read, 2 * self.tile)
+
+    def contract(self) -> list[str]:
+        return [
+            f"- `{self.entry}`: {self.out} = f({self.x}) elementwise over {self.count} bf16 elements, "
+            f"{self.count // self.tile} call(s) of {self.tile} elements.",
+            "  - p0 = input tile (bf16, contiguous), p1 = output tile (bf16, contiguous), p5 = constant table, "
+            "r0 = elements in the tile.",
+        ]
+
+    def bytes_in(self) -> int:
+        return 2 * self.count
+
+    def macs(self) -> int:
+        return 0
+
+
+@dataclass
+class RowStage:
+    """A row-wise operator (softmax, layernorm, rmsnorm) on [R, H], several rows per call."""
+
+    entry: str
+    x: str
+    out: str
+    rows: int
+    H: int
+    tile_rows: int = 0
+
+    def __post_init__(self) -> None:
+        if not self.tile_rows:
+            self.tile_rows = max(1, min(self.rows, 2048 // self.H))
+        assert self.rows % self.tile_rows == 0 and self.H % 32 == 0
+
+    def calls(self, t: Tensors) -> Iterator[Call]:
+        x = t[self.x].reshape(self.rows, self.H)
+        out = t.setdefault(self.out, np.zeros((self.rows, self.H), dtype=np.float32))
+        n_el = self.tile_rows * self.H
+        for n, r in enumerate(range(0, self.rows, self.tile_rows)):
+            in_addr, out_addr = L.IN0[n % 2], L.IN1[n % 2]
+
+            def read(m: Machine, r=r, out_addr=out_addr) -> None:
+                off = out_addr - L.BASE
+                raw = m.memory[off : off + 2 * n_el].copy().view(np.uint16)
+                out[r : r + self.tile_rows] = nx.bf16_to_f32(raw).reshape(self.tile_rows, self.H)
+
+            yield Call(self.entry, {"p0": in_addr, "p1": out_addr, "p5": L.CONSTS, "r0": self.tile_rows,
+                                    "r1": self.H}, [(in_addr, bf16_bytes(x[r : r + self.tile_rows]))], read, 2 * n_el)
+
+    def contract(self) -> list[str]:
+        return [
+            f"- `{self.entry}`: {self.out} = op({self.x}) row by row on [{self.rows}, {self.H}], "
+            f"{self.rows // self.tile_rows} call(s) of {self.tile_rows} row(s).",
+            "  - p0 = input rows (bf16, row-major), p1 = output rows (bf16, row-major), p5 = constant table, "
+            "r0 = rows in the tile, r1 = H (row length).",
+        ]
+
+    def bytes_in(self) -> int:
+        return 2 * self.rows * self.H
+
+    def macs(self) -> int:
+        return 0
+
+
+Stage = MatmulStage | EltwiseStage | RowStage
+
+
+# ---------------------------------------------------------------------------- running
+
+
+@dataclass
+class HarnessRun:
+    fault: Fault | None
+    calls: int
+    kernel_cycles: int
+    dma_in: int
+    dma_out: int
+    dma_cycles: int
+
+
+def run_stages(
+    program: Program,
+    stages: list[Stage],
+    tensors: Tensors,
+    machine: Machine,
+    limits: RunLimits,
+    config: AieConfig,
+    rng: np.random.Generator | None = None,
+) -> HarnessRun:
+    """Run every call of every stage; stops at the first fault (the fault names the call)."""
+    deadline = time.monotonic() + limits.wall_time_s
+    calls = cycles = dma_in = dma_out = dma_cycles = 0
+    for stage in stages:
+        entry = program.labels.get(stage.entry)
+        if entry is None:
+            return HarnessRun(Fault("control", f"the kernel has no entry label `{stage.entry}:`; the I/O contract "
+                                    f"calls it"), calls, cycles, dma_in, dma_out, dma_cycles)
+        for call in stage.calls(tensors):
+            if calls >= config.max_calls:
+                return HarnessRun(Fault("instruction_limit", f"more than {config.max_calls} kernel calls"),
+                                  calls, cycles, dma_in, dma_out, dma_cycles)
+            n_in = 0
+            for addr, data in call.loads:
+                off = addr - L.BASE
+                machine.memory[off : off + data.size] = data
+                n_in += data.size
+            budget = RunLimits(max(1, limits.max_instructions - machine.stats.bundles), limits.wall_time_s)
+            outcome = machine.call(program, entry, call.args, budget, deadline, rng)
+            calls += 1
+            cycles += outcome.cycles
+            dma_in += n_in
+            dma_out += call.out_bytes
+            transfers = len(call.loads)
+            dma_cycles += max(n_in / config.dma_in_bytes_per_cycle + config.dma_task_overhead_cycles * transfers,
+                              call.out_bytes / config.dma_out_bytes_per_cycle
+                              + (config.dma_task_overhead_cycles if call.out_bytes else 0))
+            if outcome.fault is not None:
+                f = outcome.fault
+                where = f"in call {calls} of `{stage.entry}` (args " + ", ".join(
+                    f"{k}=0x{v:X}" if k.startswith("p") else f"{k}={v}" for k, v in call.args.items()) + ")"
+                return HarnessRun(Fault(f.kind, f"{f.message}\n    {where}", f.pc, f.instruction, f.line, f.state),
+                                  calls, cycles, dma_in, dma_out, int(dma_cycles))
+            if call.after is not None:
+                call.after(machine)
+    return HarnessRun(None, calls, cycles, dma_in, dma_out, int(dma_cycles))
