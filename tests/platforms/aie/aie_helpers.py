@@ -22,12 +22,12 @@ def build(source: str, config: AieConfig = DEFAULT_CONFIG):
 def put(m: Machine, addr: int, array: np.ndarray) -> None:
     raw = np.ascontiguousarray(array).tobytes()
     off = addr - BASE
-    m.memory[off : off + len(raw)] = np.frombuffer(raw, dtype=np.uint8)
+    m.memory[0, off : off + len(raw)] = np.frombuffer(raw, dtype=np.uint8)
 
 
 def get(m: Machine, addr: int, nbytes: int, dtype) -> np.ndarray:
     off = addr - BASE
-    return m.memory[off : off + nbytes].copy().view(dtype)
+    return m.memory[0, off : off + nbytes].copy().view(dtype)
 
 
 def put_bf16(m: Machine, addr: int, values: np.ndarray) -> None:

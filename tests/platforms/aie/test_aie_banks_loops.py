@@ -75,12 +75,12 @@ def test_bank_stall_adds_cycles_and_keeps_results():
     )
 
     def setup(m):
-        m.memory[0x40:0x60] = np.arange(32, dtype=np.uint8)
+        m.memory[0, 0x40:0x60] = np.arange(32, dtype=np.uint8)
 
     m, out, _ = run(base, setup=setup)
     assert m.stats.stall_bank == 1
     assert out.cycles == m.stats.bundles + 1
-    assert list(m.memory[0xC000:0xC020]) == list(range(32))
+    assert list(m.memory[0, 0xC000:0xC020]) == list(range(32))
 
 
 # ---------------------------------------------------------------------------- zero-overhead loops
@@ -105,7 +105,7 @@ def test_zol_runs_the_body_lc_times(n, runs):
     src = ret(ZOL.format(n=n, pad="    nop\n" * 6))
     m, out, _ = run(src, {"p0": BASE})
     assert out.fault is None
-    assert int(m.memory[0:4].view(np.uint32)[0]) == runs
+    assert int(m.memory[0, 0:4].view(np.uint32)[0]) == runs
     # Zero overhead: each iteration is exactly the body's 2 bundles.
     assert out.cycles == 4 + 6 + 2 * runs + 2 + 6
 
@@ -167,7 +167,7 @@ target:
     )
     m, out, _ = run(src, {"p0": BASE})
     assert out.fault is None
-    assert int(m.memory[0:4].view(np.uint32)[0]) == 31  # the five delay slots ran, +32 was skipped
+    assert int(m.memory[0, 0:4].view(np.uint32)[0]) == 31  # the five delay slots ran, +32 was skipped
     assert out.cycles == 2 + 5 + 1 + 6
 
 
@@ -192,7 +192,7 @@ loop:
     )
     m, out, _ = run(src, {"p0": BASE})
     assert out.fault is None
-    assert int(m.memory[0:4].view(np.uint32)[0]) == 5  # rc = trips - 1
+    assert int(m.memory[0, 0:4].view(np.uint32)[0]) == 5  # rc = trips - 1
 
 
 def test_branch_in_delay_slots_is_an_error():

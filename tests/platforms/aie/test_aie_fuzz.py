@@ -149,7 +149,7 @@ def test_machine_never_raises_or_hangs(source, seed):
         return
     rng = np.random.default_rng(seed)
     m = new_machine(DEFAULT_CONFIG, poison=bool(seed & 1))
-    m.memory[:] = rng.integers(0, 256, m.memory.size, dtype=np.uint8)
+    m.memory[:] = rng.integers(0, 256, m.memory.shape, dtype=np.uint8)
     args = {f"p{i}": 0x70000 + 64 * int(rng.integers(0, 1000)) for i in range(8)}
     args.update({f"m{i}": int(rng.integers(-64, 64)) * 32 & 0xFFFFF for i in range(8)})
     out = m.call(result.program, 0, args, RunLimits(max_instructions=3000, wall_time_s=5), rng=rng)

@@ -17,7 +17,7 @@ from . import numerics as nx
 from .assembler import Program
 from .config import AieConfig
 from .harness import MatmulStage, run_stages
-from .machine import new_machine
+from .machine import Machine, hazard_diagnostics, new_machine
 from .plans import Plan, plan_for
 from .shapes import shape_table, unsupported
 from .stats import AieStats
@@ -99,9 +99,13 @@ def prepare(task: Task | str, config_name: str, seed: int, profile: str, poison:
 def run(program: Program, inst: AieInstance, limits: RunLimits | None = None, trace: bool = False) -> Evaluation:
     limits = limits or RunLimits()
     hw = program.config
-    machine = new_machine(hw, poison=inst.poisoned)
     consts = L.constant_image(inst.constants)
-    machine.memory[L.CONSTS - L.BASE : L.CONSTS - L.BASE + consts.size] = consts
+
+    def make_machine(lanes: int) -> Machine:
+        m = new_machine(hw, poison=inst.poisoned, lanes=lanes)
+        m.memory[:, L.CONSTS - L.BASE : L.CONSTS - L.BASE + consts.size] = consts
+        return m
+
     tensors = {k: v.copy() for k, v in inst.inputs.items()}
     if inst.plan.prepare is not None:
         inst.plan.prepare(tensors)
@@ -109,17 +113,17 @@ def run(program: Program, inst: AieInstance, limits: RunLimits | None = None, tr
     for stage in inst.plan.stages:
         shape = (stage.batch, stage.M, stage.N) if isinstance(stage, MatmulStage) else tensors[stage.x].shape
         tensors.setdefault(stage.out, np.full(shape, fill, dtype=np.float32))
-    rng = np.random.default_rng(zlib.crc32(f"poison:{inst.seed}:{inst.task.id}".encode())) if inst.poisoned else None
-    result = run_stages(program, inst.plan.stages, tensors, machine, limits, hw, rng)
+    seed = zlib.crc32(f"poison:{inst.seed}:{inst.task.id}".encode()) if inst.poisoned else None
+    result = run_stages(program, inst.plan.stages, tensors, make_machine, limits, hw, seed)
     output = np.asarray(inst.plan.output(tensors), dtype=np.float64).reshape(inst.output_shape)
-    stats: AieStats = machine.stats
+    stats: AieStats = result.stats
     stats.pipeline = hw.pipeline
-    stats.call_overhead_cycles = result.calls * hw.call_overhead_cycles
+    stats.call_overhead_cycles = stats.calls * hw.call_overhead_cycles
     stats.cycles = stats.kernel_cycles + stats.call_overhead_cycles
     stats.program_bytes = program.size_bytes
     stats.program_bundles = len(program.bundles)
     stats.dma_in_bytes, stats.dma_out_bytes, stats.dma_cycles = result.dma_in, result.dma_out, result.dma_cycles
-    stats.hazard_reads = sum(h.count for h in machine.hazards.values())
+    stats.hazard_reads = sum(h.count for h in result.hazards.values())
     verdict = judge(output, inst.reference, inst.tolerance, row_width=64, poisoned=inst.poisoned)
     ok = result.fault is None
     return Evaluation(
@@ -128,7 +132,7 @@ def run(program: Program, inst: AieInstance, limits: RunLimits | None = None, tr
         correct=ok and verdict.all_match,
         match_rate=verdict.match_rate,
         tolerance=inst.tolerance,
-        diagnostics=tuple(machine.hazard_diagnostics(program)),
+        diagnostics=tuple(hazard_diagnostics(program, result.hazards)),
         fault=result.fault,
         stats=stats,
         diff=verdict.diff,

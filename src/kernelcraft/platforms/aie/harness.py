@@ -27,6 +27,7 @@ from . import numerics as nx
 from .assembler import Program
 from .config import AieConfig
 from .machine import Machine
+from .stats import AieStats
 
 Tensors = dict[str, np.ndarray]
 
@@ -50,7 +51,7 @@ class Call:
     entry: str
     args: dict[str, int]
     loads: list[tuple[int, np.ndarray]] = field(default_factory=list)  # (address, bytes) before the call
-    after: Callable[[Machine], None] | None = None  # reads results back
+    after: Callable[[Machine, int], None] | None = None  # reads results back from one lane
     out_bytes: int = 0
 
 
@@ -87,7 +88,9 @@ class MatmulStage:
         assert self.M % self.tm == 0 and self.K % self.tk == 0 and self.N % self.tn == 0
         assert self.tm % 4 == 0 and self.tk % 8 == 0 and self.tn % 4 == 0
 
-    def calls(self, t: Tensors) -> Iterator[Call]:
+    def streams(self, t: Tensors) -> Iterator[list[Call]]:
+        """One stream per output tile: its K steps, in order. Ping/pong inputs alternate with
+        the K step; output and epilogue buffers with the output tile."""
         A, B = t[self.a], t[self.b]
         if self.batch == 1:
             A, B = A.reshape(1, self.M, self.K), (B.reshape(1, *B.shape))
@@ -95,7 +98,6 @@ class MatmulStage:
         epi = t[self.epi] if self.epi else None
         tm, tk, tn = self.tm, self.tk, self.tn
         n_k = self.K // tk
-        k_parity = 0
         tile_parity = 0
         for b in range(self.batch):
             Bb = B[b].T if self.b_transposed else B[b]
@@ -103,7 +105,9 @@ class MatmulStage:
                 for j in range(0, self.N, tn):
                     out_addr = L.OUT[tile_parity]
                     epi_addr = L.EPI[tile_parity]
+                    stream = []
                     for kk in range(n_k):
+                        k_parity = kk % 2
                         a_tile = A[b, i : i + tm, kk * tk : (kk + 1) * tk]
                         b_tile = Bb[kk * tk : (kk + 1) * tk, j : j + tn]
                         a_addr, b_addr = L.IN0[k_parity], L.IN1[k_parity]
@@ -117,13 +121,13 @@ class MatmulStage:
                         after = None
                         if last:
                             after = self._reader(out, b, i, j, out_addr)
-                        yield Call(
+                        stream.append(Call(
                             self.entry,
                             {"p0": a_addr, "p1": b_addr, "p2": L.ACC, "p3": out_addr, "p4": epi_addr,
                              "p5": L.CONSTS, "r0": tm, "r1": tk, "r2": tn, "r3": int(last)},
                             loads, after, tm * tn * 2 if last else 0,
-                        )
-                        k_parity ^= 1
+                        ))
+                    yield stream
                     tile_parity ^= 1
 
     def _epi_tile(self, epi: np.ndarray, b: int, i: int, j: int) -> np.ndarray:
@@ -134,12 +138,12 @@ class MatmulStage:
         mat = epi.reshape(self.batch, self.M, self.N)[b, i : i + tm, j : j + tn]
         return blocks(mat, 4, 4)
 
-    def _reader(self, out: np.ndarray, b: int, i: int, j: int, addr: int) -> Callable[[Machine], None]:
+    def _reader(self, out: np.ndarray, b: int, i: int, j: int, addr: int) -> Callable[[Machine, int], None]:
         tm, tn = self.tm, self.tn
 
-        def read(m: Machine) -> None:
+        def read(m: Machine, lane: int) -> None:
             off = addr - L.BASE
-            raw = m.memory[off : off + tm * tn * 2].copy().view(np.uint16)
+            raw = m.memory[lane, off : off + tm * tn * 2].copy().view(np.uint16)
             out[b, i : i + tm, j : j + tn] = unblocks(nx.bf16_to_f32(raw), tm, tn, 4, 4)
 
         return read
@@ -192,20 +196,20 @@ class EltwiseStage:
         self.tile = min(self.tile, self.count)
         assert self.count % self.tile == 0 and self.tile % 32 == 0
 
-    def calls(self, t: Tensors) -> Iterator[Call]:
+    def streams(self, t: Tensors) -> Iterator[list[Call]]:
         x = t[self.x].reshape(-1)
         shape = t[self.x].shape
         out = t.setdefault(self.out, np.zeros(shape, dtype=np.float32)).reshape(-1)
         for n, start in enumerate(range(0, self.count, self.tile)):
             in_addr, out_addr = L.IN0[n % 2], L.IN1[n % 2]
 
-            def read(m: Machine, start=start, out_addr=out_addr) -> None:
+            def read(m: Machine, lane: int, start=start, out_addr=out_addr) -> None:
                 off = out_addr - L.BASE
-                raw = m.memory[off : off + 2 * self.tile].copy().view(np.uint16)
+                raw = m.memory[lane, off : off + 2 * self.tile].copy().view(np.uint16)
                 out[start : start + self.tile] = nx.bf16_to_f32(raw)
 
-            yield Call(self.entry, {"p0": in_addr, "p1": out_addr, "p5": L.CONSTS, "r0": self.tile},
-                       [(in_addr, bf16_bytes(x[start : start + self.tile]))], read, 2 * self.tile)
+            yield [Call(self.entry, {"p0": in_addr, "p1": out_addr, "p5": L.CONSTS, "r0": self.tile},
+                        [(in_addr, bf16_bytes(x[start : start + self.tile]))], read, 2 * self.tile)]
 
     def contract(self) -> list[str]:
         return [
@@ -238,20 +242,20 @@ class RowStage:
             self.tile_rows = max(1, min(self.rows, 2048 // self.H))
         assert self.rows % self.tile_rows == 0 and self.H % 32 == 0
 
-    def calls(self, t: Tensors) -> Iterator[Call]:
+    def streams(self, t: Tensors) -> Iterator[list[Call]]:
         x = t[self.x].reshape(self.rows, self.H)
         out = t.setdefault(self.out, np.zeros((self.rows, self.H), dtype=np.float32))
         n_el = self.tile_rows * self.H
         for n, r in enumerate(range(0, self.rows, self.tile_rows)):
             in_addr, out_addr = L.IN0[n % 2], L.IN1[n % 2]
 
-            def read(m: Machine, r=r, out_addr=out_addr) -> None:
+            def read(m: Machine, lane: int, r=r, out_addr=out_addr) -> None:
                 off = out_addr - L.BASE
-                raw = m.memory[off : off + 2 * n_el].copy().view(np.uint16)
+                raw = m.memory[lane, off : off + 2 * n_el].copy().view(np.uint16)
                 out[r : r + self.tile_rows] = nx.bf16_to_f32(raw).reshape(self.tile_rows, self.H)
 
-            yield Call(self.entry, {"p0": in_addr, "p1": out_addr, "p5": L.CONSTS, "r0": self.tile_rows,
-                                    "r1": self.H}, [(in_addr, bf16_bytes(x[r : r + self.tile_rows]))], read, 2 * n_el)
+            yield [Call(self.entry, {"p0": in_addr, "p1": out_addr, "p5": L.CONSTS, "r0": self.tile_rows,
+                                     "r1": self.H}, [(in_addr, bf16_bytes(x[r : r + self.tile_rows]))], read, 2 * n_el)]
 
     def contract(self) -> list[str]:
         return [
@@ -273,6 +277,8 @@ Stage = MatmulStage | EltwiseStage | RowStage
 
 # ---------------------------------------------------------------------------- running
 
+MAX_LANES = 32  # streams run in lockstep on one machine (identical arguments, per-lane data)
+
 
 @dataclass
 class HarnessRun:
@@ -282,50 +288,112 @@ class HarnessRun:
     dma_in: int
     dma_out: int
     dma_cycles: int
+    stats: AieStats = field(default_factory=AieStats)
+    hazards: dict = field(default_factory=dict)
+
+
+def _signature(stream: list[Call]) -> tuple:
+    return tuple((c.entry, tuple(sorted(c.args.items()))) for c in stream)
 
 
 def run_stages(
     program: Program,
     stages: list[Stage],
     tensors: Tensors,
-    machine: Machine,
+    make_machine: Callable[[int], Machine],
     limits: RunLimits,
     config: AieConfig,
-    rng: np.random.Generator | None = None,
+    rng_seed: int | None = None,
+    max_lanes: int = MAX_LANES,
 ) -> HarnessRun:
-    """Run every call of every stage; stops at the first fault (the fault names the call)."""
+    """Run every call of every stage. Streams of calls with identical arguments run in
+    lockstep (one machine, per-lane memory and vector registers); if the lanes ever disagree
+    on a scalar (a data-dependent branch, address or count), that group is rerun one stream
+    at a time. Timing is identical either way. Stops at the first fault."""
     deadline = time.monotonic() + limits.wall_time_s
-    calls = cycles = dma_in = dma_out = dma_cycles = 0
+    run = HarnessRun(None, 0, 0, 0, 0, 0)
+    dma_cycles = 0.0
     for stage in stages:
-        entry = program.labels.get(stage.entry)
-        if entry is None:
-            return HarnessRun(Fault("control", f"the kernel has no entry label `{stage.entry}:`; the I/O contract "
-                                    f"calls it"), calls, cycles, dma_in, dma_out, dma_cycles)
-        for call in stage.calls(tensors):
-            if calls >= config.max_calls:
-                return HarnessRun(Fault("instruction_limit", f"more than {config.max_calls} kernel calls"),
-                                  calls, cycles, dma_in, dma_out, dma_cycles)
-            n_in = 0
+        if program.labels.get(stage.entry) is None:
+            run.fault = Fault("control", f"the kernel has no entry label `{stage.entry}:`; the I/O contract calls it")
+            return run
+        groups: dict[tuple, list[list[Call]]] = {}
+        for stream in stage.streams(tensors):
+            groups.setdefault(_signature(stream), []).append(stream)
+        for members in groups.values():
+            for start in range(0, len(members), max_lanes):
+                chunk = members[start : start + max_lanes]
+                fault, used = _run_chunk(program, chunk, make_machine, limits, config, deadline, rng_seed, run)
+                if fault is None and used is None:  # diverged: one stream at a time
+                    for stream in chunk:
+                        fault, used = _run_chunk(program, [stream], make_machine, limits, config, deadline,
+                                                 rng_seed, run)
+                        if fault is not None:
+                            break
+                for stream in chunk:
+                    for call in stream:
+                        n_in = sum(int(d.size) for _, d in call.loads)
+                        run.dma_in += n_in
+                        run.dma_out += call.out_bytes
+                        dma_cycles += max(
+                            n_in / config.dma_in_bytes_per_cycle + config.dma_task_overhead_cycles * len(call.loads),
+                            call.out_bytes / config.dma_out_bytes_per_cycle
+                            + (config.dma_task_overhead_cycles if call.out_bytes else 0))
+                if fault is not None:
+                    run.fault = fault
+                    run.dma_cycles = int(dma_cycles)
+                    return run
+    run.dma_cycles = int(dma_cycles)
+    return run
+
+
+def _run_chunk(program, chunk, make_machine, limits, config, deadline, rng_seed, run: HarnessRun):
+    """Run streams in lockstep. Returns (fault, machine) on completion, (None, None) if the
+    lanes diverged (nothing is recorded then)."""
+    lanes = len(chunk)
+    machine = make_machine(lanes)
+    rng = np.random.default_rng(rng_seed) if rng_seed is not None else None
+    budget_left = limits.max_instructions - run.stats.bundles
+    for n, calls in enumerate(zip(*chunk, strict=True)):
+        if run.calls + lanes > config.max_calls:
+            return Fault("instruction_limit", f"more than {config.max_calls} kernel calls"), machine
+        for lane, call in enumerate(calls):
             for addr, data in call.loads:
                 off = addr - L.BASE
-                machine.memory[off : off + data.size] = data
-                n_in += data.size
-            budget = RunLimits(max(1, limits.max_instructions - machine.stats.bundles), limits.wall_time_s)
-            outcome = machine.call(program, entry, call.args, budget, deadline, rng)
-            calls += 1
-            cycles += outcome.cycles
-            dma_in += n_in
-            dma_out += call.out_bytes
-            transfers = len(call.loads)
-            dma_cycles += max(n_in / config.dma_in_bytes_per_cycle + config.dma_task_overhead_cycles * transfers,
-                              call.out_bytes / config.dma_out_bytes_per_cycle
-                              + (config.dma_task_overhead_cycles if call.out_bytes else 0))
-            if outcome.fault is not None:
-                f = outcome.fault
-                where = f"in call {calls} of `{stage.entry}` (args " + ", ".join(
-                    f"{k}=0x{v:X}" if k.startswith("p") else f"{k}={v}" for k, v in call.args.items()) + ")"
-                return HarnessRun(Fault(f.kind, f"{f.message}\n    {where}", f.pc, f.instruction, f.line, f.state),
-                                  calls, cycles, dma_in, dma_out, int(dma_cycles))
+                machine.memory[lane, off : off + data.size] = data
+        first = calls[0]
+        per_lane_budget = max(1, (budget_left - machine.stats.bundles) // lanes)
+        outcome = machine.call(program, program.labels[first.entry], first.args,
+                               RunLimits(per_lane_budget, limits.wall_time_s), deadline, rng)
+        if outcome.diverged:
+            return None, None
+        if outcome.fault is not None:
+            _merge(run, machine)
+            f = outcome.fault
+            where = f"in call {run.calls} of `{first.entry}` (args " + ", ".join(
+                f"{k}=0x{v:X}" if k.startswith("p") else f"{k}={v}" for k, v in first.args.items()) + ")"
+            return Fault(f.kind, f"{f.message}\n    {where}", f.pc, f.instruction, f.line, f.state), machine
+        for lane, call in enumerate(calls):
             if call.after is not None:
-                call.after(machine)
-    return HarnessRun(None, calls, cycles, dma_in, dma_out, int(dma_cycles))
+                call.after(machine, lane)
+        del n
+    _merge(run, machine)
+    return None, machine
+
+
+def _merge(run: HarnessRun, machine: Machine) -> None:
+    st, total = machine.stats, run.stats
+    run.calls += st.calls
+    run.kernel_cycles += st.kernel_cycles
+    for name in ("kernel_cycles", "calls", "bundles", "operations", "mac_ops", "loads", "stores", "stall_bank",
+                 "stall_interlock", "zol_iterations"):
+        setattr(total, name, getattr(total, name) + getattr(st, name))
+    for slot, count in st.slot_ops.items():
+        total.slot_ops[slot] = total.slot_ops.get(slot, 0) + count
+    for key, h in machine.hazards.items():
+        mine = run.hazards.get(key)
+        if mine is None:
+            run.hazards[key] = h
+        else:
+            mine.count += h.count
+            mine.cycles_early = max(mine.cycles_early, h.cycles_early)

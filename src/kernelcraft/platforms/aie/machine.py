@@ -54,6 +54,10 @@ class _Stop(Exception):
     """Unwinds the interpreter after a fault."""
 
 
+class Diverged(Exception):
+    """Lockstep lanes disagree on a scalar value (a branch, address or count would differ)."""
+
+
 @dataclass
 class Hazard:
     bundle: int
@@ -66,6 +70,7 @@ class Hazard:
 class CallOutcome:
     cycles: int
     fault: Fault | None = None
+    diverged: bool = False
 
 
 @dataclass
@@ -82,14 +87,17 @@ class Machine:
     config: AieConfig
     memory: np.ndarray = field(default=None)  # type: ignore[assignment]
     poison: bool = False
+    lanes: int = 1  # independent calls run in lockstep: per-lane memory and vector state, shared scalars
 
     def __post_init__(self) -> None:
         cfg = self.config
         if self.memory is None:
-            self.memory = np.zeros(cfg.data_memory_bytes, dtype=np.uint8)
+            self.memory = np.zeros((self.lanes, cfg.data_memory_bytes), dtype=np.uint8)
+        elif self.memory.ndim == 1:
+            self.memory = self.memory.reshape(1, -1)
         self.s: list[int] = [0] * N_SCALARS
-        self.vec = np.zeros(2 * N_X * 32, dtype=np.uint8)
-        self.acc = np.zeros(4 * N_CM * 32, dtype=np.uint8)
+        self.vec = np.zeros((self.lanes, 2 * N_X * 32), dtype=np.uint8)
+        self.acc = np.zeros((self.lanes, 4 * N_CM * 32), dtype=np.uint8)
         self.land = [0] * N_LOCATIONS  # cycle the latest in-flight write to a location lands
         self.pending: dict[int, list[tuple[Reg | int, object]]] = {}
         self.mem_events: dict[int, list] = {}
@@ -116,7 +124,13 @@ class Machine:
     def vget(self, reg: Reg) -> np.ndarray:
         buf = self.vec if reg.file == "v" else self.acc
         off = reg.byte_offset
-        return buf[off : off + reg.nbytes].copy()
+        return buf[:, off : off + reg.nbytes].copy()
+
+    def vraw16(self, reg: Reg) -> np.ndarray:
+        """A vector register's 16-bit lanes, without a copy (the caller must not keep it)."""
+        buf = self.vec if reg.file == "v" else self.acc
+        off = reg.byte_offset
+        return buf[:, off : off + reg.nbytes].view(np.uint16)
 
     def aget(self, reg: Reg, delay: int) -> np.ndarray:
         """An accumulator as it is `delay` cycles after issue (writes landing by then included)."""
@@ -127,12 +141,23 @@ class Machine:
                 if isinstance(target, Reg) and target.file == reg.file:
                     a, b = max(lo, target.index), min(hi, target.index + target.granules)
                     if a < b:
-                        value[(a - lo) * 32 : (b - lo) * 32] = data[
-                            (a - target.index) * 32 : (b - target.index) * 32
+                        value[:, (a - lo) * 32 : (b - lo) * 32] = data[
+                            ..., (a - target.index) * 32 : (b - target.index) * 32
                         ]
         return value
 
-    def put(self, reg: Reg, value: int) -> None:
+    def uniform(self, values) -> int:
+        """One scalar for all lanes, or Diverged when the lanes disagree."""
+        if isinstance(values, np.ndarray):
+            flat = values.reshape(-1)
+            if flat.size > 1 and not (flat == flat[0]).all():
+                raise Diverged
+            return int(flat[0])
+        return int(values)
+
+    def put(self, reg: Reg, value) -> None:
+        if isinstance(value, np.ndarray):
+            value = self.uniform(value)
         self._writes.append((reg, value, self._op.spec.latency))
 
     def put_carry(self, value: int) -> None:
@@ -212,7 +237,7 @@ class Machine:
         self.mem_events.setdefault(self.t + stage, []).append(
             _LoadEvent(a - self.config.data_memory_base, nbytes, reg, convert, lands)
         )
-        self.stats.loads += 1
+        self.stats.loads += self.lanes
 
     def gather(self, addrs: list[int], nbytes: int, reg: Reg) -> None:
         for a in addrs:
@@ -224,13 +249,13 @@ class Machine:
         self.mem_events.setdefault(self.t + self._op.spec.mem_stage, []).append(
             ("gather", [a - base for a in addrs], nbytes, reg, lands)
         )
-        self.stats.loads += 1
+        self.stats.loads += self.lanes
 
     def store(self, a: int, data: np.ndarray, stage: int) -> None:
         self.mem_events.setdefault(self.t + stage, []).append(
             ("store", a - self.config.data_memory_base, data)
         )
-        self.stats.stores += 1
+        self.stats.stores += self.lanes
 
     # ------------------------------------------------------------------ control
     def branch(self, target: int | None) -> None:
@@ -287,11 +312,13 @@ class Machine:
     def _apply(self, c: int) -> None:
         for reg, value in self.pending.pop(c, ()):
             if reg.file == "s":
+                if isinstance(value, np.ndarray):
+                    value = self.uniform(value)
                 self.s[reg.index] = int(value) & SCALAR_MASK[reg.index]
             else:
                 buf = self.vec if reg.file == "v" else self.acc
                 off = reg.byte_offset
-                buf[off : off + reg.nbytes] = value
+                buf[:, off : off + reg.nbytes] = value
         events = self.mem_events.pop(c, None)
         if events:
             self._memory_cycle(c, events)
@@ -312,7 +339,7 @@ class Machine:
         for ev in events:  # loads read before stores write in the same memory cycle
             if isinstance(ev, _LoadEvent):
                 use(ev.offset, ev.nbytes)
-                raw = mem[ev.offset : ev.offset + ev.nbytes].copy()
+                raw = mem[:, ev.offset : ev.offset + ev.nbytes].copy()
                 value = ev.convert(raw) if ev.convert is not None else raw
                 self.pending.setdefault(ev.lands, []).append((ev.reg, value))
             elif ev[0] == "gather":
@@ -320,17 +347,18 @@ class Machine:
                 parts = []
                 for off in offsets:
                     use(off, nbytes)
-                    parts.append(mem[off : off + nbytes])
-                self.pending.setdefault(lands, []).append((reg, np.concatenate(parts)))
+                    parts.append(mem[:, off : off + nbytes])
+                self.pending.setdefault(lands, []).append((reg, np.concatenate(parts, axis=-1)))
         for ev in events:
             if not isinstance(ev, _LoadEvent) and ev[0] == "store":
                 _, off, data = ev
-                use(off, len(data))
-                mem[off : off + len(data)] = data
+                n = data.shape[-1]
+                use(off, n)
+                mem[:, off : off + n] = data
         worst = max(banks.values()) if banks else 0
         if worst > 1:
             self._call_stalls += worst - 1
-            self.stats.stall_bank += worst - 1
+            self.stats.stall_bank += (worst - 1) * self.lanes
 
     def _advance(self, to: int) -> None:
         while self.t < to:
@@ -387,22 +415,28 @@ class Machine:
         index = program.index_of.get(entry)
         if index is None:
             return CallOutcome(0, Fault("control", f"entry address {entry} is not a bundle"))
+        diverged = False
         try:
             self._loop(program, index, limits, deadline)
         except _Stop:
             pass
+        except Diverged:
+            diverged = True
         except Exception as exc:  # a simulator bug must not take the harness down
             self._fault = Fault("internal", f"simulator error: {type(exc).__name__}: {exc}")
         self._writes.clear()
         cycles = self.t - start_t + self._call_stalls
         # Let in-flight results and stores land (the caller's time; not counted).
-        while self.pending or self.mem_events:
-            self.t += 1
-            self._apply(self.t)
+        try:
+            while self.pending or self.mem_events:
+                self.t += 1
+                self._apply(self.t)
+        except Diverged:
+            diverged = True
         self.t += 1
-        self.stats.calls += 1
-        self.stats.kernel_cycles += cycles
-        return CallOutcome(cycles, self._fault)
+        self.stats.calls += self.lanes
+        self.stats.kernel_cycles += cycles * self.lanes
+        return CallOutcome(cycles, self._fault, diverged)
 
     def _loop(self, program: Program, index: int, limits: RunLimits, deadline: float | None) -> None:
         bundles = program.bundles
@@ -413,6 +447,7 @@ class Machine:
         land = self.land
         s = self.s
         max_bundles = limits.max_instructions
+        lanes = self.lanes
         while True:
             if index >= n or index < 0:
                 self._bundle_index = n - 1
@@ -436,12 +471,12 @@ class Machine:
                         key = (index, loc)
                         h = self.hazards.get(key)
                         if h is None:
-                            self.hazards[key] = Hazard(index, loc, early)
+                            self.hazards[key] = Hazard(index, loc, early, lanes)
                         else:
-                            h.count += 1
+                            h.count += lanes
                             h.cycles_early = max(h.cycles_early, early)
             if interlocked and worst > 0:
-                stats.stall_interlock += worst
+                stats.stall_interlock += worst * lanes
                 self._advance(t + worst)
                 t = self.t
             for op in b.ops:
@@ -451,13 +486,13 @@ class Machine:
             self._commit()
             # Statistics.
             self._issued += 1
-            stats.bundles += 1
-            stats.operations += len(b.ops)
+            stats.bundles += lanes
+            stats.operations += len(b.ops) * lanes
             for op in b.ops:
                 slot = op.spec.slot.value
-                stats.slot_ops[slot] = stats.slot_ops.get(slot, 0) + 1
+                stats.slot_ops[slot] = stats.slot_ops.get(slot, 0) + lanes
                 if op.spec.family == "vector MAC":
-                    stats.mac_ops += 1
+                    stats.mac_ops += lanes
             # Next bundle: branch delay slots, then zero-overhead loop, then fall through.
             nxt = index + 1
             if self._branch is not None:
@@ -506,7 +541,7 @@ class Machine:
                             hint="movxm ls, #label_of_first_body_bundle",
                         )
                     nxt = j
-                    stats.zol_iterations += 1
+                    stats.zol_iterations += lanes
                 elif count == 1:
                     s[_LC] = 0
             index = nxt
@@ -527,28 +562,34 @@ class Machine:
 
     # ------------------------------------------------------------------ reports
     def hazard_diagnostics(self, program: Program, limit: int = 20) -> list[Diagnostic]:
-        out = []
-        for h in sorted(self.hazards.values(), key=lambda h: (h.bundle, h.location))[:limit]:
-            b = program.bundles[h.bundle]
-            reader = next((o for o in b.ops if any(loc == h.location for loc, _ in o.reads)), None)
-            out.append(
-                Diagnostic(
-                    b.line,
-                    reader.column if reader else 1,
-                    f"hazard: reads {location_name(h.location)} up to {h.cycles_early} cycle(s) before an in-flight "
-                    f"write lands ({h.count} time(s) in this run): it saw the old value",
-                    reader.text if reader else b.text,
-                    "exposed pipeline: results land `latency` cycles after issue; wait longer or reorder",
-                    "warning",
-                )
+        return hazard_diagnostics(program, self.hazards, limit)
+
+
+def hazard_diagnostics(program: Program, hazards: dict, limit: int = 20) -> list[Diagnostic]:
+    out = []
+    for h in sorted(hazards.values(), key=lambda h: (h.bundle, h.location))[:limit]:
+        b = program.bundles[h.bundle]
+        reader = next((o for o in b.ops if any(loc == h.location for loc, _ in o.reads)), None)
+        out.append(
+            Diagnostic(
+                b.line,
+                reader.column if reader else 1,
+                f"hazard: reads {location_name(h.location)} up to {h.cycles_early} cycle(s) before an in-flight "
+                f"write lands ({h.count} time(s) in this run): it saw the old value",
+                reader.text if reader else b.text,
+                "exposed pipeline: results land `latency` cycles after issue; wait longer or reorder",
+                "warning",
             )
-        if len(self.hazards) > limit:
-            out.append(
-                Diagnostic(
-                    0, 0, f"... {len(self.hazards) - limit} more hazard(s) not shown", severity="warning"
-                )
+        )
+    if len(hazards) > limit:
+        out.append(
+            Diagnostic(
+                0, 0, f"... {len(hazards) - limit} more hazard(s) not shown", severity="warning"
             )
-        return out
+        )
+    return out
+
+
 
 
 def _s20(v: int) -> int:
@@ -556,8 +597,8 @@ def _s20(v: int) -> int:
     return v - (1 << 20) if v & 0x80000 else v
 
 
-def new_machine(config: AieConfig, poison: bool = False) -> Machine:
-    m = Machine(config, None, poison)
+def new_machine(config: AieConfig, poison: bool = False, lanes: int = 1) -> Machine:
+    m = Machine(config, None, poison, lanes)
     if poison:
         m.memory[:] = POISON_BYTE
     return m

@@ -54,6 +54,18 @@ def bf16_to_f32(bits: np.ndarray) -> np.ndarray:
     return (b << 16).view(np.float32)
 
 
+def _bf16_table() -> np.ndarray:
+    bits = np.arange(65536, dtype=np.uint32)
+    denormal = ((bits & 0x7F80) == 0) & ((bits & 0x7F) != 0)
+    bits = np.where(denormal, bits & 0x8000, bits)
+    with np.errstate(invalid="ignore"):
+        return (bits << 16).astype(np.uint32).view(np.float32).astype(np.float64)
+
+
+BF16_F64 = _bf16_table()  # bf16 bit pattern -> its value (denormals flushed), one lookup per lane
+_TINY32 = float(np.finfo(np.float32).tiny)
+
+
 def ftz32(values: np.ndarray) -> np.ndarray:
     """float32 with subnormals flushed to signed zero."""
     v = np.asarray(values, dtype=np.float32)
@@ -137,17 +149,19 @@ def accumulate(terms: np.ndarray, mode: str = "aie") -> np.ndarray:
     t = np.asarray(terms, dtype=np.float64)
     with np.errstate(all="ignore"):
         if mode == "aie":
-            mags = np.abs(t).max(axis=-1)
-            _, exp = np.frexp(mags)
-            quantum = np.ldexp(1.0, exp - 24)[..., None]
-            aligned = np.rint(t / quantum) * quantum
-            total = aligned.sum(axis=-1)
-            finite = np.isfinite(t).all(axis=-1)
-            if not finite.all():
-                total = np.where(finite, total, t.sum(axis=-1))
+            # Adding then subtracting 1.5 * 2^52 quanta rounds every term to a multiple of the
+            # quantum 2^(e - 24) (e from frexp of the row's largest magnitude), nearest even.
+            _, exp = np.frexp(np.abs(t).max(axis=-1))
+            shift = np.ldexp(1.5, exp + 28)[..., None]
+            total = ((t + shift) - shift).sum(axis=-1)
+            out = total.astype(np.float32)
+            if not np.isfinite(out).all():
+                out = np.where(np.isfinite(t).all(axis=-1), out, t.sum(axis=-1).astype(np.float32))
         else:
-            total = t.sum(axis=-1)
-        return ftz32(total.astype(np.float32))
+            out = t.sum(axis=-1).astype(np.float32)
+    if np.abs(out).min() < _TINY32:
+        out = ftz32(out)
+    return out
 
 
 # ---------------------------------------------------------------------------- integers

@@ -15,6 +15,7 @@ from . import numerics as nx
 from .registers import Reg
 
 MASK32 = 0xFFFFFFFF
+_TINY = float(np.finfo(np.float32).tiny)
 MASK20 = 0xFFFFF
 
 # MAC configuration words (aiev2_compute_control bit layout: bit 0 zero_acc, 1-2 amode,
@@ -180,11 +181,10 @@ def call(m, op) -> None:
 def lda(bits: int, signed: bool):
     nbytes = bits // 8
 
-    def convert(raw: np.ndarray) -> int:
-        v = int.from_bytes(raw.tobytes(), "little")
-        if signed and v & (1 << (bits - 1)):
-            v -= 1 << bits
-        return v
+    dt = {8: np.int8 if signed else np.uint8, 16: np.int16 if signed else np.uint16, 32: np.int32}[bits]
+
+    def convert(raw: np.ndarray) -> np.ndarray:
+        return raw.view(dt)[..., 0].astype(np.int64)  # one value per lane
 
     def run(m, op) -> None:
         d, addr = op.args
@@ -230,8 +230,8 @@ def vldb_gather(hi: bool):
 
     def run(m, op) -> None:
         d, idx = op.args
-        lanes = m.vget(idx).view(np.uint32)[4:8] if hi else m.vget(idx).view(np.uint32)[0:4]
-        addrs = [int(v) & ~7 for v in lanes]
+        lanes = m.vget(idx).view(np.uint32)[..., 4:8] if hi else m.vget(idx).view(np.uint32)[..., 0:4]
+        addrs = [m.uniform(lanes[..., i]) & ~7 for i in range(4)]
         m.gather(addrs, 8, d)
 
     return run
@@ -266,18 +266,18 @@ def vst_srs(out_bits: int, in_bits: int):
 
 
 def _bf16_lanes(m, reg: Reg) -> np.ndarray:
-    return nx.bf16_to_f32(m.vget(reg).view(np.uint16)).astype(np.float64)
+    return nx.BF16_F64[m.vraw16(reg)]
 
 
 def _mac_terms(m, op, cfg: int, a: Reg, b: Reg) -> np.ndarray | None:
     base = cfg & ~CFG_ZERO_ACC
     if base == CFG_BF16_MATMUL:
-        av = _bf16_lanes(m, a).reshape(4, 8)
-        bv = _bf16_lanes(m, b).reshape(8, 4)
-        return (av[:, None, :] * bv.T[None, :, :]).reshape(16, 8)
+        av = _bf16_lanes(m, a).reshape(-1, 4, 1, 8)
+        bv = _bf16_lanes(m, b).reshape(-1, 8, 4).transpose(0, 2, 1)[:, None, :, :]
+        return (av * bv).reshape(-1, 8)
     if base == CFG_BF16_ELEM:
         av, bv = _bf16_lanes(m, a), _bf16_lanes(m, b)
-        return np.stack([av[:16] * bv[:16], av[16:] * bv[16:]], axis=1)
+        return np.stack([av[..., :16] * bv[..., :16], av[..., 16:] * bv[..., 16:]], axis=-1).reshape(-1, 2)
     m.fault(
         "operand",
         f"unsupported bf16 MAC configuration {cfg} in {op.args[-1]}",
@@ -302,9 +302,10 @@ def fmac(sign_acc: int, sign_prod: int, has_acc: bool):
         if sign_prod < 0:
             terms = -terms
         if acc is not None and not cfg & CFG_ZERO_ACC:
-            acc_lanes = nx.ftz32(m.aget(acc, 2).view(np.float32)).astype(np.float64)
-            terms = np.concatenate([terms, (sign_acc * acc_lanes)[:, None]], axis=1)
-        m.vput(d, nx.accumulate(terms, m.fp_mode).view(np.uint8))
+            acc_lanes = m.aget(acc, 2).view(np.float32).astype(np.float64).reshape(-1, 1)
+            acc_lanes[np.abs(acc_lanes) < _TINY] = 0.0  # fp32 denormals flush to zero
+            terms = np.concatenate([terms, sign_acc * acc_lanes], axis=1)
+        m.vput(d, nx.accumulate(terms, m.fp_mode).reshape(m.lanes, 16).view(np.uint8))
 
     return run
 
@@ -326,13 +327,13 @@ def imac(has_acc: bool, subtract: bool = False):
                 hint=f"use {CFG_INT8_MATMUL} (signed int8 4x8x8: A = 4x8 in the low half of xA, B = 8x8 in xB)",
             )
             return
-        av = m.vget(a)[:32].view(np.int8).astype(np.int64).reshape(4, 8)
-        bv = m.vget(b).view(np.int8).astype(np.int64).reshape(8, 8)
-        prod = (av @ bv).reshape(32)
+        av = m.vget(a)[..., :32].view(np.int8).astype(np.int64).reshape(-1, 4, 8)
+        bv = m.vget(b).view(np.int8).astype(np.int64).reshape(-1, 8, 8)
+        prod = np.matmul(av, bv).reshape(-1, 32)
         if subtract:
             prod = -prod
         if acc is not None and not cfg & CFG_ZERO_ACC:
-            prod = prod + m.aget(acc, 2).view(np.int32).astype(np.int64)
+            prod = prod + m.aget(acc, 2).view(np.int32).astype(np.int64).reshape(-1, 32)
         m.vput(d, nx.saturate(prod, 32, True, 0).astype(np.int32).view(np.uint8))
 
     return run
@@ -341,17 +342,17 @@ def imac(has_acc: bool, subtract: bool = False):
 def fadd(subtract: bool):
     def run(m, op) -> None:
         d, a, b, _cfg = op.args
-        x = nx.ftz32(m.aget(a, 2).view(np.float32)).astype(np.float64)
-        y = nx.ftz32(m.aget(b, 2).view(np.float32)).astype(np.float64)
+        x = nx.ftz32(m.aget(a, 2).view(np.float32)).astype(np.float64).reshape(-1)
+        y = nx.ftz32(m.aget(b, 2).view(np.float32)).astype(np.float64).reshape(-1)
         terms = np.stack([x, -y if subtract else y], axis=1)
-        m.vput(d, nx.accumulate(terms, m.fp_mode).view(np.uint8))
+        m.vput(d, nx.accumulate(terms, m.fp_mode).reshape(m.lanes, 16).view(np.uint8))
 
     return run
 
 
 def vclr(m, op) -> None:
     (d,) = op.args
-    m.vput(d, np.zeros(d.nbytes, dtype=np.uint8))
+    m.vput(d, np.zeros((m.lanes, d.nbytes), dtype=np.uint8))
 
 
 # ---------------------------------------------------------------------------- vector ALU
@@ -377,8 +378,10 @@ def vadd_int(bits: int, subtract: bool):
     return run
 
 
-def _mask_bits(flags: np.ndarray) -> int:
-    return int(sum(1 << i for i, f in enumerate(flags) if f))
+def _mask_bits(flags: np.ndarray) -> np.ndarray:
+    """Per lane-set: bit i = flags[..., i] (at most 32 lanes)."""
+    weights = np.left_shift(np.int64(1), np.arange(flags.shape[-1], dtype=np.int64))
+    return (flags.astype(np.int64) * weights).sum(axis=-1)
 
 
 def vminmax(kind: str, is_max: bool):
@@ -418,7 +421,7 @@ def vsel(bits: int):
         d, a, b, mask = op.args
         lanes = 512 // bits
         bitsel = m.get(mask) & ((1 << min(lanes, 32)) - 1)
-        flags = np.array([(bitsel >> i) & 1 for i in range(lanes)], dtype=bool)
+        flags = np.array([(bitsel >> (i % 32)) & 1 for i in range(lanes)], dtype=bool)
         dt = {8: np.uint8, 16: np.uint16, 32: np.uint32}[bits]
         out = np.where(flags, m.vget(b).view(dt), m.vget(a).view(dt))
         m.vput(d, out.astype(dt).view(np.uint8))
@@ -445,7 +448,7 @@ def vbcst(bits: int):
         value = m.get(s) & ((1 << bits) - 1)
         lanes = d.nbytes * 8 // bits
         dt = {8: np.uint8, 16: np.uint16, 32: np.uint32}[bits]
-        m.vput(d, np.full(lanes, value, dtype=dt).view(np.uint8))
+        m.vput(d, np.full((m.lanes, lanes), value, dtype=dt).view(np.uint8))
 
     return run
 
@@ -475,19 +478,19 @@ def vshuffle(m, op) -> None:
     else:
         xa, ya = x.view(np.uint16), y.view(np.uint16)
     if mode in (0, 1, 2, 3):
-        n = xa.size // 2
+        n = xa.shape[-1] // 2
         part = slice(0, n) if mode in (0, 2) else slice(n, 2 * n)
-        out = np.empty(2 * n, dtype=xa.dtype)
-        out[0::2], out[1::2] = xa[part], ya[part]
+        out = np.empty_like(xa)
+        out[..., 0::2], out[..., 1::2] = xa[..., part], ya[..., part]
     elif mode in (4, 5, 6, 7):
-        both = np.concatenate([xa, ya])
-        out = both[0::2] if mode in (4, 6) else both[1::2]
+        both = np.concatenate([xa, ya], axis=-1)
+        out = both[..., 0::2] if mode in (4, 6) else both[..., 1::2]
     elif mode == 8:
-        out = np.concatenate([x[32:], x[:32]])
+        out = np.concatenate([x[..., 32:], x[..., :32]], axis=-1)
     elif mode == 9:
-        out = np.concatenate([x[:32], y[:32]])
+        out = np.concatenate([x[..., :32], y[..., :32]], axis=-1)
     elif mode == 10:
-        out = np.concatenate([x[32:], y[32:]])
+        out = np.concatenate([x[..., 32:], y[..., 32:]], axis=-1)
     else:
         m.fault(
             "operand",
@@ -501,8 +504,8 @@ def vshuffle(m, op) -> None:
 def vshift(m, op) -> None:
     d, a, b, n_reg = op.args
     n = m.get(n_reg) & 63
-    both = np.concatenate([m.vget(a), m.vget(b)])
-    m.vput(d, both[n : n + 64].copy())
+    both = np.concatenate([m.vget(a), m.vget(b)], axis=-1)
+    m.vput(d, both[..., n : n + 64].copy())
 
 
 # ---------------------------------------------------------------------------- moves, conversions
@@ -512,8 +515,8 @@ def vextract(bits: int):
     def run(m, op) -> None:
         d, a, idx = op.args
         lanes = _lanes(m, a, f"s{bits}")
-        i = m.get(idx) & (lanes.size - 1)
-        m.put(d, int(lanes[i]))
+        i = m.get(idx) & (lanes.shape[-1] - 1)
+        m.put(d, lanes[..., i].astype(np.int64))
 
     return run
 
@@ -523,7 +526,7 @@ def vinsert(bits: int):
         d, a, idx, v = op.args
         dt = {8: np.uint8, 16: np.uint16, 32: np.uint32}[bits]
         lanes = m.vget(a).view(dt).copy()
-        lanes[m.get(idx) & (lanes.size - 1)] = m.get(v) & ((1 << bits) - 1)
+        lanes[..., m.get(idx) & (lanes.shape[-1] - 1)] = m.get(v) & ((1 << bits) - 1)
         m.vput(d, lanes.view(np.uint8))
 
     return run
