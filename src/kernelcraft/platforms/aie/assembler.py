@@ -75,6 +75,11 @@ class Op:
     reads: tuple[tuple[int, int], ...] = ()  # (location, read delay)
     writes: tuple[tuple[int, int], ...] = ()  # (location, latency)
 
+    @property
+    def delayed(self) -> bool:
+        """Reads an accumulator after issue (the vector unit's accumulator input)."""
+        return any(delay for _loc, delay in self.reads)
+
     def __str__(self) -> str:
         return self.text
 

@@ -479,9 +479,19 @@ class Machine:
                 stats.stall_interlock += worst * lanes
                 self._advance(t + worst)
                 t = self.t
+            # Operations reading an accumulator 2 cycles after issue run after the others of
+            # their bundle have staged their results, so a result landing by then is seen.
+            late = None
             for op in b.ops:
+                if op.delayed:
+                    late = op
+                    continue
                 self._op = op
                 op.spec.execute(self, op)
+            if late is not None:
+                self._commit()
+                self._op = late
+                late.spec.execute(self, late)
             self._op = None
             self._commit()
             # Statistics.

@@ -236,6 +236,7 @@ def _place(
     holds when values written before the region land; the result's carry likewise."""
     ready = dict(carry)  # location -> land time of the latest write
     last_read = dict(reads_in)  # location -> latest read time
+    last_issue = {loc: v for loc, v in reads_in.items()}  # location -> issue of its latest reader
     landing: dict[int, set[int]] = {}
     mem_time: dict[str, int] = dict(mem_in)  # buffer tag -> latest memory-cycle of an access
     bundles: list[list[Op]] = []
@@ -249,7 +250,9 @@ def _place(
             t = max(t, ready.get(loc, 0) - delay)
         for loc, lat in op.writes:
             lat = max(lat, 1)
-            t = max(t, last_read.get(loc, -1) - lat + 1, ready.get(loc, 0) - lat + 1)
+            # Write after read: issue no earlier than the last reader (so the write is never in
+            # flight when it reads: no hazard) and land after its read.
+            t = max(t, last_issue.get(loc, -1), last_read.get(loc, -1) - lat + 1, ready.get(loc, 0) - lat + 1)
         if spec.mem and item.mem_tag is not None:
             t = max(t, mem_time.get(item.mem_tag, -(10**6)) - spec.mem_stage + 1)
         if spec.branch:
@@ -281,6 +284,7 @@ def _place(
             accmem[t] = True
         for loc, delay in op.reads:
             last_read[loc] = max(last_read.get(loc, -(10**6)), t + delay)
+            last_issue[loc] = max(last_issue.get(loc, -(10**6)), t)
         for loc, lat in op.writes:
             lands = t + max(lat, 1)
             ready[loc] = max(ready.get(loc, 0), lands)

@@ -56,7 +56,7 @@ NO_SHAPES = {
 }
 NOT_LOWERED = "the harness and compiler baseline for this task are not lowered on the AIE tile yet"
 # Tasks whose harness plan and baseline exist (others are reported with NOT_LOWERED).
-LOWERED = {"relu", "gemm", "linear", "batch_matmul", "gemv"}
+LOWERED = {"relu", "silu", "gelu", "softmax", "layernorm", "rmsnorm", "gemm", "linear", "batch_matmul", "gemv"}
 
 
 @cache

@@ -8,6 +8,7 @@ from ..harness import EltwiseStage, MatmulStage, RowStage
 from ..plans import plan_for
 from .eltwise import eltwise_kernel
 from .matmul import matmul_kernel
+from .rows import row_kernel
 
 
 def generate(task_id: str, params: dict[str, int]) -> str:
@@ -23,5 +24,5 @@ def generate(task_id: str, params: dict[str, int]) -> str:
         elif isinstance(stage, EltwiseStage):
             parts.append(eltwise_kernel(task_id, stage.tile, stage.entry))
         elif isinstance(stage, RowStage):
-            raise NotImplementedError(f"row kernels ({task_id}) are not lowered yet")
+            parts.append(row_kernel(task_id, stage.tile_rows, stage.H, stage.entry))
     return "\n".join(parts)

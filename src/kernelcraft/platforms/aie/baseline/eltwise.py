@@ -1,9 +1,20 @@
 """Baseline elementwise kernels (mlir-aie relu.cc / silu.cc / gelu.cc style): a zero-overhead
-loop over the tile, 32 bf16 lanes (ReLU) or 16 (the MAC-based activations) per step."""
+loop over the tile, 32 bf16 lanes per step for ReLU, 16 for the activations that need exp and
+a reciprocal (built from vector MACs, baseline/mathlib.py)."""
 
 from __future__ import annotations
 
 from ..schedule import Schedule
+from .mathlib import E, Ops, exp16, load_x, prologue, recip16
+
+
+def _sigmoid_times(x_reg: str, neg_src: str) -> Ops:
+    """bml0 = x * sigmoid(z) where wl of neg_src holds -z (bf16) and x_reg = [x | 0]."""
+    ops = exp16(neg_src, "bmh4")  # e = exp(-z)
+    ops += [("vadd.f bmh4, bmh4, bml8, r0", None)]  # 1 + e
+    ops += recip16("bmh4", "bmh1")  # sigmoid(z), fp32
+    ops += [("vconv.bf16.fp32 wl5, bmh1", None), (f"vmul.f bml0, {x_reg}, x5, {E}", None)]
+    return ops
 
 
 def eltwise_kernel(task_id: str, tile: int, entry: str = "kernel") -> str:
@@ -17,4 +28,22 @@ def eltwise_kernel(task_id: str, tile: int, entry: str = "kernel") -> str:
             ("vst wl2, [p1], #32", "out"), ("vst wh2, [p1], #32", "out"),
         ], comment="32 lanes per step")
         return s.emit()
-    raise NotImplementedError(f"elementwise {task_id} is not lowered yet")
+    for text, mem in prologue():
+        s.op(text, mem)
+    body: Ops = [("vlda wl3, [p0], #32", "in")]  # x3 = [x | 0]
+    if task_id == "silu":
+        body += load_x("x6", "sign") + [("vbxor x6, x3, x6", None)]  # wl6 = -x
+        body += _sigmoid_times("x3", "wl6")
+    elif task_id == "gelu":
+        # z = c1*x + c3*x^3 in one elementwise MAC: [x | x^3] . [c1 | c3]
+        body += [(f"vmul.f bml0, x3, x3, {E}", None), ("vconv.bf16.fp32 wl5, bml0", None),
+                 (f"vmul.f bml0, x5, x3, {E}", None), ("vmov wl6, wl3", None), ("vconv.bf16.fp32 wh6, bml0", None)]
+        body += load_x("x1", "gelu_c1", "gelu_c3")
+        body += [(f"vmul.f bml0, x6, x1, {E}", None), ("vconv.bf16.fp32 wl6, bml0", None)]
+        body += load_x("x1", "sign") + [("vbxor x6, x6, x1", None)]  # wl6 = -z
+        body += _sigmoid_times("x3", "wl6")
+    else:
+        raise NotImplementedError(f"elementwise {task_id} is not lowered yet")
+    body += [("vconv.bf16.fp32 wl6, bml0", None), ("vst wl6, [p1], #32", "out")]
+    s.loop(tile // 16, body, comment="16 lanes per step")
+    return s.emit()
