@@ -16,7 +16,7 @@ from . import layout as L
 from . import numerics as nx
 from .assembler import Program
 from .config import AieConfig
-from .harness import MatmulStage, run_stages
+from .harness import FILL, run_stages
 from .machine import Machine, hazard_diagnostics, new_machine
 from .plans import Plan, plan_for
 from .shapes import shape_table, unsupported
@@ -109,10 +109,7 @@ def run(program: Program, inst: AieInstance, limits: RunLimits | None = None, tr
     tensors = {k: v.copy() for k, v in inst.inputs.items()}
     if inst.plan.prepare is not None:
         inst.plan.prepare(tensors)
-    fill = np.nan if inst.poisoned else 0.0
-    for stage in inst.plan.stages:
-        shape = (stage.batch, stage.M, stage.N) if isinstance(stage, MatmulStage) else tensors[stage.x].shape
-        tensors.setdefault(stage.out, np.full(shape, fill, dtype=np.float32))
+    tensors[FILL] = np.float32(np.nan if inst.poisoned else 0.0)
     seed = zlib.crc32(f"poison:{inst.seed}:{inst.task.id}".encode()) if inst.poisoned else None
     result = run_stages(program, inst.plan.stages, tensors, make_machine, limits, hw, seed)
     output = np.asarray(inst.plan.output(tensors), dtype=np.float64).reshape(inst.output_shape)

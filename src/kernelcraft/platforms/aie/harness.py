@@ -32,6 +32,13 @@ from .stats import AieStats
 Tensors = dict[str, np.ndarray]
 
 
+FILL = "__fill__"  # tensors[FILL]: what output tensors start as (NaN when memory is poisoned)
+
+
+def _fill(t: Tensors) -> float:
+    return float(t[FILL]) if FILL in t else 0.0
+
+
 def bf16_bytes(values: np.ndarray) -> np.ndarray:
     return nx.f32_to_bf16(np.ascontiguousarray(values, dtype=np.float32)).reshape(-1).view(np.uint8)
 
@@ -82,6 +89,8 @@ class MatmulStage:
     tk: int = 128
     tn: int = 32
     b_transposed: bool = False  # B is stored [N, K] (e.g. K of attention) and delivered as its transpose
+    pre: Callable[[Tensors], None] | None = field(default=None, repr=False)  # gathers (strided DMA) before
+    post: Callable[[Tensors], None] | None = field(default=None, repr=False)  # scatters the output after
 
     def __post_init__(self) -> None:
         self.tm, self.tk, self.tn = min(self.tm, self.M), min(self.tk, self.K), min(self.tn, self.N)
@@ -91,10 +100,14 @@ class MatmulStage:
     def streams(self, t: Tensors) -> Iterator[list[Call]]:
         """One stream per output tile: its K steps, in order. Ping/pong inputs alternate with
         the K step; output and epilogue buffers with the output tile."""
+        if self.pre is not None:
+            self.pre(t)
         A, B = t[self.a], t[self.b]
         if self.batch == 1:
-            A, B = A.reshape(1, self.M, self.K), (B.reshape(1, *B.shape))
-        out = t.setdefault(self.out, np.zeros((self.batch, self.M, self.N), dtype=np.float32))
+            A, B = A.reshape(1, self.M, self.K), B.reshape(1, B.shape[-2], B.shape[-1])
+        out = t.get(self.out)
+        if out is None or out.shape != (self.batch, self.M, self.N):
+            out = t[self.out] = np.full((self.batch, self.M, self.N), _fill(t), dtype=np.float32)
         epi = t[self.epi] if self.epi else None
         tm, tk, tn = self.tm, self.tk, self.tn
         n_k = self.K // tk
@@ -153,10 +166,11 @@ class MatmulStage:
             "none": "out = bf16(acc)",
             "bias": "out = bf16(acc + bias); p4 holds the bias as tn/4 blocks of 4x4 bf16 (every row of a "
             "block is bias[j..j+3])",
-            "silu": "out = bf16(silu(acc)), silu(z) = z * sigmoid(z)",
+            "silu": "out = bf16(silu(bf16(acc))), silu(z) = z * sigmoid(z)",
             "mul": "out = bf16(bf16(acc) * G), G the gate tile at p4 (bf16, 4x4 blocks like the output)",
-            "add": "out = bf16(acc + R), R the residual tile at p4 (bf16, 4x4 blocks like the output)",
-            "scale": "out = bf16(acc * inv_sqrt_dhead) (the constant table's inv_sqrt_dhead)",
+            "add": "out = bf16(bf16(acc) + R), R the residual tile at p4 (bf16, 4x4 blocks like the output)",
+            "scale": "out = bf16(bf16(acc) * inv_sqrt_dhead) (the constant table's inv_sqrt_dhead)",
+            "relu": "out = max(bf16(acc), 0)",
         }[self.epilogue]
         b_text = (f"{self.b}^T" if self.b_transposed else self.b)
         return [
@@ -191,6 +205,7 @@ class EltwiseStage:
     out: str
     count: int
     tile: int = 1024
+    kind: str = ""  # the operator (relu, silu, gelu)
 
     def __post_init__(self) -> None:
         self.tile = min(self.tile, self.count)
@@ -199,7 +214,7 @@ class EltwiseStage:
     def streams(self, t: Tensors) -> Iterator[list[Call]]:
         x = t[self.x].reshape(-1)
         shape = t[self.x].shape
-        out = t.setdefault(self.out, np.zeros(shape, dtype=np.float32)).reshape(-1)
+        out = t.setdefault(self.out, np.full(shape, _fill(t), dtype=np.float32)).reshape(-1)
         for n, start in enumerate(range(0, self.count, self.tile)):
             in_addr, out_addr = L.IN0[n % 2], L.IN1[n % 2]
 
@@ -236,37 +251,46 @@ class RowStage:
     rows: int
     H: int
     tile_rows: int = 0
+    pad_value: float = float("-inf")  # rows shorter than 32 are padded to 32 with this (softmax: -inf)
+    kind: str = ""  # the operator (softmax, layernorm, rmsnorm)
+    batch: int = 1  # independent [rows, H] matrices (e.g. one per attention head), one after another
 
     def __post_init__(self) -> None:
+        self.Hp = max(32, -(-self.H // 32) * 32)
         if not self.tile_rows:
-            self.tile_rows = max(1, min(self.rows, 2048 // self.H))
-        assert self.rows % self.tile_rows == 0 and self.H % 32 == 0
+            self.tile_rows = max(1, min(self.rows, 2048 // self.Hp))
+        assert self.rows % self.tile_rows == 0
 
     def streams(self, t: Tensors) -> Iterator[list[Call]]:
-        x = t[self.x].reshape(self.rows, self.H)
-        out = t.setdefault(self.out, np.zeros((self.rows, self.H), dtype=np.float32))
-        n_el = self.tile_rows * self.H
-        for n, r in enumerate(range(0, self.rows, self.tile_rows)):
+        x = t[self.x].reshape(self.batch * self.rows, self.H)
+        out = t.setdefault(self.out, np.full(t[self.x].shape, _fill(t), dtype=np.float32)).reshape(
+            self.batch * self.rows, self.H)
+        if self.Hp != self.H:
+            x = np.concatenate([x, np.full((x.shape[0], self.Hp - self.H), self.pad_value, np.float32)], axis=1)
+        n_el = self.tile_rows * self.Hp
+        for n, r in enumerate(range(0, self.batch * self.rows, self.tile_rows)):
             in_addr, out_addr = L.IN0[n % 2], L.IN1[n % 2]
 
             def read(m: Machine, lane: int, r=r, out_addr=out_addr) -> None:
                 off = out_addr - L.BASE
                 raw = m.memory[lane, off : off + 2 * n_el].copy().view(np.uint16)
-                out[r : r + self.tile_rows] = nx.bf16_to_f32(raw).reshape(self.tile_rows, self.H)
+                out[r : r + self.tile_rows] = nx.bf16_to_f32(raw).reshape(self.tile_rows, self.Hp)[:, : self.H]
 
             yield [Call(self.entry, {"p0": in_addr, "p1": out_addr, "p5": L.CONSTS, "r0": self.tile_rows,
-                                     "r1": self.H}, [(in_addr, bf16_bytes(x[r : r + self.tile_rows]))], read, 2 * n_el)]
+                                     "r1": self.Hp}, [(in_addr, bf16_bytes(x[r : r + self.tile_rows]))], read, 2 * n_el)]
 
     def contract(self) -> list[str]:
+        pad = (f" Rows are padded to {self.Hp} elements with {self.pad_value} (the padding's outputs are ignored)."
+               if self.Hp != self.H else "")
         return [
-            f"- `{self.entry}`: {self.out} = op({self.x}) row by row on [{self.rows}, {self.H}], "
-            f"{self.rows // self.tile_rows} call(s) of {self.tile_rows} row(s).",
-            "  - p0 = input rows (bf16, row-major), p1 = output rows (bf16, row-major), p5 = constant table, "
-            "r0 = rows in the tile, r1 = H (row length).",
+            f"- `{self.entry}`: {self.out} = op({self.x}) row by row on {self.batch} x [{self.rows}, {self.H}], "
+            f"{self.batch * self.rows // self.tile_rows} call(s) of {self.tile_rows} row(s).{pad}",
+            "  - p0 = input rows (bf16, row-major, r1 elements per row), p1 = output rows (same layout), "
+            "p5 = constant table, r0 = rows in the tile, r1 = row length in memory.",
         ]
 
     def bytes_in(self) -> int:
-        return 2 * self.rows * self.H
+        return 2 * self.batch * self.rows * self.Hp
 
     def macs(self) -> int:
         return 0
@@ -343,6 +367,8 @@ def run_stages(
                     run.fault = fault
                     run.dma_cycles = int(dma_cycles)
                     return run
+        if getattr(stage, "post", None) is not None:
+            stage.post(tensors)
     run.dma_cycles = int(dma_cycles)
     return run
 

@@ -14,15 +14,26 @@ from .rows import row_kernel
 def generate(task_id: str, params: dict[str, int]) -> str:
     plan = plan_for(task_id, params)
     parts: list[str] = [f"// compiler baseline for {task_id} {params}"]
-    done: set[str] = set()
+    done: dict[str, tuple] = {}
     for stage in plan.stages:
+        shape = _shape(stage)
         if stage.entry in done:
+            if done[stage.entry] != shape:
+                raise ValueError(f"stage entry {stage.entry} is called with two tile shapes: {done[stage.entry]}, {shape}")
             continue
-        done.add(stage.entry)
+        done[stage.entry] = shape
         if isinstance(stage, MatmulStage):
             parts.append(matmul_kernel(stage.tm, stage.tk, stage.tn, stage.epilogue, stage.entry))
         elif isinstance(stage, EltwiseStage):
-            parts.append(eltwise_kernel(task_id, stage.tile, stage.entry))
+            parts.append(eltwise_kernel(stage.kind, stage.tile, stage.entry))
         elif isinstance(stage, RowStage):
-            parts.append(row_kernel(task_id, stage.tile_rows, stage.H, stage.entry))
+            parts.append(row_kernel(stage.kind, stage.tile_rows, stage.Hp, stage.entry))
     return "\n".join(parts)
+
+
+def _shape(stage) -> tuple:
+    if isinstance(stage, MatmulStage):
+        return ("matmul", stage.tm, stage.tk, stage.tn, stage.epilogue)
+    if isinstance(stage, RowStage):
+        return ("rows", stage.kind, stage.tile_rows, stage.Hp)
+    return ("eltwise", stage.kind, stage.tile)

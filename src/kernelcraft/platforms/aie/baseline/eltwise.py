@@ -5,16 +5,7 @@ a reciprocal (built from vector MACs, baseline/mathlib.py)."""
 from __future__ import annotations
 
 from ..schedule import Schedule
-from .mathlib import E, Ops, exp16, load_x, prologue, recip16
-
-
-def _sigmoid_times(x_reg: str, neg_src: str) -> Ops:
-    """bml0 = x * sigmoid(z) where wl of neg_src holds -z (bf16) and x_reg = [x | 0]."""
-    ops = exp16(neg_src, "bmh4")  # e = exp(-z)
-    ops += [("vadd.f bmh4, bmh4, bml8, r0", None)]  # 1 + e
-    ops += recip16("bmh4", "bmh1")  # sigmoid(z), fp32
-    ops += [("vconv.bf16.fp32 wl5, bmh1", None), (f"vmul.f bml0, {x_reg}, x5, {E}", None)]
-    return ops
+from .mathlib import E, Ops, load_x, prologue, sigmoid_times
 
 
 def eltwise_kernel(task_id: str, tile: int, entry: str = "kernel") -> str:
@@ -33,7 +24,7 @@ def eltwise_kernel(task_id: str, tile: int, entry: str = "kernel") -> str:
     body: Ops = [("vlda wl3, [p0], #32", "in")]  # x3 = [x | 0]
     if task_id == "silu":
         body += load_x("x6", "sign") + [("vbxor x6, x3, x6", None)]  # wl6 = -x
-        body += _sigmoid_times("x3", "wl6")
+        body += sigmoid_times("x3", "wl6")
     elif task_id == "gelu":
         # z = c1*x + c3*x^3 in one elementwise MAC: [x | x^3] . [c1 | c3]
         body += [(f"vmul.f bml0, x3, x3, {E}", None), ("vconv.bf16.fp32 wl5, bml0", None),
@@ -41,7 +32,7 @@ def eltwise_kernel(task_id: str, tile: int, entry: str = "kernel") -> str:
         body += load_x("x1", "gelu_c1", "gelu_c3")
         body += [(f"vmul.f bml0, x6, x1, {E}", None), ("vconv.bf16.fp32 wl6, bml0", None)]
         body += load_x("x1", "sign") + [("vbxor x6, x6, x1", None)]  # wl6 = -z
-        body += _sigmoid_times("x3", "wl6")
+        body += sigmoid_times("x3", "wl6")
     else:
         raise NotImplementedError(f"elementwise {task_id} is not lowered yet")
     body += [("vconv.bf16.fp32 wl6, bml0", None), ("vst wl6, [p1], #32", "out")]

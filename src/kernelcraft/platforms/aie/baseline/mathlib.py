@@ -9,7 +9,7 @@ r21..r25 = 32, 16, 8, 4, 2 (shift amounts); constants live in x7..x11 and cm6..c
 Working registers: x0..x6 and cm0..cm5.
 
 The algorithms (all lanes in parallel):
-- exp(x): clamp x to [-87, 88]; t = x*log2e (log2e as bf16 hi + lo in one elementwise MAC);
+- exp(x): clamp x to [-87, 80]; t = x*log2e (log2e as bf16 hi + lo in one elementwise MAC);
   n = round(t) via t + 1.5*2^23 - 1.5*2^23; g = n - x*log2e; 2^-g by a degree-4 Taylor
   polynomial (Horner, bf16 operands, fp32 accumulation); scale by 2^n by adding n to the fp32
   exponent bits (integer lane add on the bit pattern).
@@ -168,4 +168,13 @@ def allmax32(x: str, tmp_x: str = "x6") -> Ops:
     ops: Ops = []
     for shift in ("r21", "r22", "r23", "r24", "r25"):  # rotate by 16, 8, 4, 2, 1 lanes
         ops += [(f"vshift {tmp_x}, {x}, {x}, {shift}", None), (f"vmax_lt.bf16 {x}, r2, {x}, {tmp_x}", None)]
+    return ops
+
+
+def sigmoid_times(x_reg: str, neg_src: str) -> Ops:
+    """bml0 = x * sigmoid(z) where wl of neg_src holds -z (bf16) and x_reg = [x | 0]."""
+    ops = exp16(neg_src, "bmh4")  # e = exp(-z)
+    ops += [("vadd.f bmh4, bmh4, bml8, r0", None)]  # 1 + e
+    ops += recip16("bmh4", "bmh1")  # sigmoid(z), fp32
+    ops += [("vconv.bf16.fp32 wl5, bmh1", None), (f"vmul.f bml0, {x_reg}, x5, {E}", None)]
     return ops

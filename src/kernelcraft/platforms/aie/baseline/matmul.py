@@ -11,6 +11,7 @@ block to bf16 (after the bias / activation / residual) and stores the output til
 from __future__ import annotations
 
 from ..schedule import Schedule
+from .mathlib import c, load_x, prologue, sigmoid_times
 
 CFG = "r10"  # 28: bf16 4x8x4
 CFG_E = "r11"  # 60: bf16 elementwise
@@ -103,5 +104,45 @@ def _epilogue(s: Schedule, epilogue: str, nbi: int, nbj: int) -> None:
                 (f"vadd.f bml2, bml0, bml1, {CFG}", None),
                 ("vst.conv.bf16.fp32 bml2, [p7], #32", "out"),
             ], comment="bias and write the bf16 output")
+        return
+    # The rest round the accumulator to bf16 first, as the task's per-stage rounding does.
+    head = [("vlda amll0, [p6], #32", "acc"), ("vlda amlh0, [p6], #32", "acc"), ("vconv.bf16.fp32 wl3, bml0", None)]
+    tail = [("vconv.bf16.fp32 wl6, bml1", None), ("vst wl6, [p7], #32", "out")]
+    if epilogue == "relu":
+        s.op("vbxor x1, x1, x1")
+        s.loop(nbi * nbj, head + [("vmax_lt.bf16 x6, r2, x3, x1", None), ("vst wl6, [p7], #32", "out")],
+               comment="relu and write the bf16 output")
+        return
+    if epilogue in ("mul", "add"):
+        s.op(f"mov p4, {SAVED['p4']}")
+        s.op("vbxor x3, x3, x3")
+        s.op("vbxor x4, x4, x4")
+        if epilogue == "mul":  # bf16(acc) * G
+            body = head + [("vlda wl4, [p4], #32", "epi"), (f"vmul.f bml1, x3, x4, {CFG_E}", None)] + tail
+        else:  # bf16(acc) + R
+            body = head + [("vconv.fp32.bf16 bml0, wl3", None), ("vlda.conv.fp32.bf16 bmh0, [p4], #32", "epi"),
+                           (f"vadd.f bml1, bml0, bmh0, {CFG}", None)] + tail
+        s.loop(nbi * nbj, body, comment=f"{epilogue} and write the bf16 output")
+        return
+    if epilogue == "scale":  # bf16(acc) * inv_sqrt_dhead
+        s.op("mov p4, p5")
+        s.op("movxm m0, #1024")
+        s.op("padda [p4], m0")
+        s.op("vbxor x3, x3, x3")
+        _p, off = c("inv_sqrt_dhead")
+        s.op(f"vlda wl4, [p4, #{off}]", mem="const")
+        s.op(f"vldb wh4, [p4, #{off + 32}]", mem="const")
+        s.loop(nbi * nbj, head + [(f"vmul.f bml1, x3, x4, {CFG_E}", None)] + tail,
+               comment="scale and write the bf16 output")
+        return
+    if epilogue == "silu":  # silu(bf16(acc)) = v * sigmoid(v)
+        for text, mem in prologue():
+            s.op(text, mem)
+        body = [("vlda amll0, [p6], #32", "acc"), ("vlda amlh0, [p6], #32", "acc"),
+                ("vconv.bf16.fp32 wl3, bml0", None)]  # x3 = [v | 0] (prologue zeroed x3)
+        body += load_x("x6", "sign") + [("vbxor x6, x3, x6", None)]
+        body += sigmoid_times("x3", "wl6")
+        body += [("vconv.bf16.fp32 wl6, bml0", None), ("vst wl6, [p7], #32", "out")]
+        s.loop(nbi * nbj, body, comment="silu and write the bf16 output")
         return
     raise NotImplementedError(f"matmul epilogue {epilogue!r} is not lowered yet")
