@@ -296,7 +296,62 @@ class RowStage:
         return 0
 
 
-Stage = MatmulStage | EltwiseStage | RowStage
+@dataclass
+class RopeStage:
+    """RoPE on [S, D] in tiles of whole rows: y = x*cos + rotate_half(x)*sin.
+
+    The DMA delivers x, its half-swapped copy x_sw = concat(x[:, D/2:], x[:, :D/2]) (two
+    transfers per row), cos and sin; rotate_half(x) = x_sw with the first half negated."""
+
+    entry: str
+    S: int
+    D: int
+    tile_rows: int = 0
+    kind: str = "rope"
+
+    def __post_init__(self) -> None:
+        if not self.tile_rows:
+            self.tile_rows = max(1, min(self.S, 1024 // self.D))
+        assert self.S % self.tile_rows == 0 and self.D % 16 == 0
+
+    def streams(self, t: Tensors) -> Iterator[list[Call]]:
+        x, cos, sin = t["x"], t["cos"], t["sin"]
+        half = self.D // 2
+        x_sw = np.concatenate([x[:, half:], x[:, :half]], axis=1)
+        out = t.setdefault("y", np.full((self.S, self.D), _fill(t), dtype=np.float32))
+        n_el = self.tile_rows * self.D
+        for n, r in enumerate(range(0, self.S, self.tile_rows)):
+            k = n % 2
+            addrs = (L.IN0[k], L.IN1[k], L.ACC + k * 0x800, L.EPI[k], L.OUT[k])
+            rows = slice(r, r + self.tile_rows)
+
+            def read(m: Machine, lane: int, r=r, out_addr=addrs[4]) -> None:
+                off = out_addr - L.BASE
+                raw = m.memory[lane, off : off + 2 * n_el].copy().view(np.uint16)
+                out[r : r + self.tile_rows] = nx.bf16_to_f32(raw).reshape(self.tile_rows, self.D)
+
+            loads = [(a, bf16_bytes(v[rows])) for a, v in zip(addrs[:4], (x, x_sw, cos, sin), strict=True)]
+            args = {"p0": addrs[0], "p1": addrs[1], "p2": addrs[2], "p3": addrs[3], "p4": addrs[4],
+                    "p5": L.CONSTS, "r0": self.tile_rows, "r1": self.D}
+            yield [Call(self.entry, args, loads, read, 2 * n_el)]
+
+    def contract(self) -> list[str]:
+        return [
+            f"- `{self.entry}`: y = x*cos + rotate_half(x)*sin on [{self.S}, {self.D}], {self.S // self.tile_rows} "
+            f"call(s) of {self.tile_rows} row(s).",
+            "  - p0 = x rows, p1 = x_sw rows (each row's halves swapped: x_sw = concat(x[:, D/2:], x[:, :D/2]), "
+            "so rotate_half(x) = x_sw with its first D/2 columns negated), p2 = cos rows, p3 = sin rows, "
+            "p4 = output rows (all bf16, row-major, D per row), p5 = constant table, r0 = rows, r1 = D.",
+        ]
+
+    def bytes_in(self) -> int:
+        return 8 * self.S * self.D
+
+    def macs(self) -> int:
+        return 0
+
+
+Stage = MatmulStage | EltwiseStage | RowStage | RopeStage
 
 
 # ---------------------------------------------------------------------------- running

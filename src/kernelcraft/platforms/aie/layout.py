@@ -89,6 +89,7 @@ _FIXED: list[tuple[str, str, object, str]] = [
     ("half", "bf16lo", 0.5, "bf16 lanes 0..15 = 0.5, lanes 16..31 = 0"),
     ("sign", "i16x32", 0x8000, "0x8000 in 32 16-bit lanes (bf16 sign bits; xor negates)"),
     ("one_neg_one", "bf16pm", (1.0, -1.0), "bf16 lanes 0..15 = 1.0, 16..31 = -1.0"),
+    ("sign_lo8", "i16lo8", 0x8000, "16-bit lanes: 0x8000 in lanes 0..7 and 16..23, 0 in 8..15 and 24..31"),
 ]
 TASK_CONSTANTS = ("eps", "inv_hidden", "inv_sqrt_dhead", "gelu_c1", "gelu_c3")
 _TASK_MEANING = {
@@ -116,6 +117,10 @@ def _encode(kind: str, value) -> np.ndarray:
         return np.full(16, value & 0xFFFFFFFF, dtype=np.uint32).view(np.uint8)
     if kind == "i16x32":
         return np.full(32, value, dtype=np.uint16).view(np.uint8)
+    if kind == "i16lo8":
+        lanes = np.zeros(32, dtype=np.uint16)
+        lanes[0:8] = lanes[16:24] = value
+        return lanes.view(np.uint8)
     if kind == "bf16x32":
         return nx.f32_to_bf16(np.full(32, value, dtype=np.float32)).view(np.uint8)
     if kind == "bf16lo":

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .harness import EltwiseStage, MatmulStage, RowStage, Stage, Tensors
+from .harness import EltwiseStage, MatmulStage, RopeStage, RowStage, Stage, Tensors
 
 
 @dataclass
@@ -76,6 +76,8 @@ def plan_for(task_id: str, p: dict[str, int]) -> Plan:
         return Plan([EltwiseStage("kernel", "x", "y", n, kind=task_id)], lambda t: t["y"].reshape(p["R"], p["H"]))
     if task_id in ("softmax", "layernorm", "rmsnorm"):
         return Plan([RowStage("kernel", "x", "y", p["R"], p["H"], kind=task_id)], lambda t: t["y"])
+    if task_id == "rope":
+        return Plan([RopeStage("kernel", p["S"], p["D"])], lambda t: t["y"])
     if task_id == "gemm":
         return Plan([_mm("kernel", "X", "W", "Y", p["M"], p["K"], p["N"])], lambda t: t["Y"][0])
     if task_id == "linear":

@@ -57,7 +57,7 @@ NO_SHAPES = {
 NOT_LOWERED = "the harness and compiler baseline for this task are not lowered on the AIE tile yet"
 # Tasks whose harness plan and baseline exist (others are reported with NOT_LOWERED).
 LOWERED = {"relu", "silu", "gelu", "softmax", "layernorm", "rmsnorm", "gemm", "linear", "batch_matmul", "gemv",
-           "ffn", "swiglu", "sdpa", "mha", "gqa", "mqa", "decoder_llama", "decoder_t5"}
+           "ffn", "swiglu", "sdpa", "rope", "mha", "gqa", "mqa", "decoder_llama", "decoder_t5"}
 
 
 @cache

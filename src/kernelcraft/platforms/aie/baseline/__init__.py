@@ -4,9 +4,9 @@ respected by scheduling or nop padding, no software pipelining across loop itera
 
 from __future__ import annotations
 
-from ..harness import EltwiseStage, MatmulStage, RowStage
+from ..harness import EltwiseStage, MatmulStage, RopeStage, RowStage
 from ..plans import plan_for
-from .eltwise import eltwise_kernel
+from .eltwise import eltwise_kernel, rope_kernel
 from .matmul import matmul_kernel
 from .rows import row_kernel
 
@@ -26,6 +26,8 @@ def generate(task_id: str, params: dict[str, int]) -> str:
             parts.append(matmul_kernel(stage.tm, stage.tk, stage.tn, stage.epilogue, stage.entry))
         elif isinstance(stage, EltwiseStage):
             parts.append(eltwise_kernel(stage.kind, stage.tile, stage.entry))
+        elif isinstance(stage, RopeStage):
+            parts.append(rope_kernel(stage.tile_rows, stage.D, stage.entry))
         elif isinstance(stage, RowStage):
             parts.append(row_kernel(stage.kind, stage.tile_rows, stage.Hp, stage.entry))
     return "\n".join(parts)
@@ -36,4 +38,6 @@ def _shape(stage) -> tuple:
         return ("matmul", stage.tm, stage.tk, stage.tn, stage.epilogue)
     if isinstance(stage, RowStage):
         return ("rows", stage.kind, stage.tile_rows, stage.Hp)
+    if isinstance(stage, RopeStage):
+        return ("rope", stage.tile_rows, stage.D)
     return ("eltwise", stage.kind, stage.tile)

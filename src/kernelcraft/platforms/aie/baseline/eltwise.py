@@ -5,7 +5,7 @@ a reciprocal (built from vector MACs, baseline/mathlib.py)."""
 from __future__ import annotations
 
 from ..schedule import Schedule
-from .mathlib import E, Ops, load_x, prologue, sigmoid_times
+from .mathlib import E, Ops, c, load_x, prologue, sigmoid_times
 
 
 def eltwise_kernel(task_id: str, tile: int, entry: str = "kernel") -> str:
@@ -37,4 +37,31 @@ def eltwise_kernel(task_id: str, tile: int, entry: str = "kernel") -> str:
         raise NotImplementedError(f"elementwise {task_id} is not lowered yet")
     body += [("vconv.bf16.fp32 wl6, bml0", None), ("vst wl6, [p1], #32", "out")]
     s.loop(tile // 16, body, comment="16 lanes per step")
+    return s.emit()
+
+
+def rope_kernel(rows: int, D: int, entry: str = "kernel") -> str:
+    """y = [x | x_sw] . [cos | sin'] per 16 columns in one elementwise MAC, sin' = sin with the sign
+    flipped in the first D/2 columns; a zero-overhead loop over the rows, the row unrolled."""
+    s = Schedule(name=entry)
+    s.op("movx r11, #60")
+    s.op("mov p6, p5")
+    s.op("movxm m0, #1024")
+    s.op("padda [p6], m0")
+    s.ops(["vbxor x5, x5, x5", "vbxor x6, x6, x6"])
+    # x5 = [0 | all sign bits], x6 = [0 | sign bits in lanes 0..7 only]
+    _p, off = c("sign")
+    s.op(f"vldb wh5, [p5, #{off}]", mem="const")
+    s.op("vldb wh6, [p6, #0]", mem="const")  # sign_lo8 is the first entry of the second kilobyte
+    body: Ops = []
+    for g in range(D // 16):
+        body += [("vlda wl0, [p0], #32", "x"), ("vldb wh0, [p1], #32", "xsw"),
+                 ("vlda wl1, [p2], #32", "cos"), ("vldb wh1, [p3], #32", "sin")]
+        if D == 16:
+            body += [("vbxor x1, x1, x6", None)]
+        elif 16 * g < D // 2:
+            body += [("vbxor x1, x1, x5", None)]
+        body += [(f"vmul.f bml0, x0, x1, {E}", None), ("vconv.bf16.fp32 wl2, bml0", None),
+                 ("vst wl2, [p4], #32", "out")]
+    s.loop(rows, body, comment="one row per iteration")
     return s.emit()
