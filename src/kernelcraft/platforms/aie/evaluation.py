@@ -112,7 +112,10 @@ def run(program: Program, inst: AieInstance, limits: RunLimits | None = None, tr
     tensors[FILL] = np.float32(np.nan if inst.poisoned else 0.0)
     seed = zlib.crc32(f"poison:{inst.seed}:{inst.task.id}".encode()) if inst.poisoned else None
     result = run_stages(program, inst.plan.stages, tensors, make_machine, limits, hw, seed)
-    output = np.asarray(inst.plan.output(tensors), dtype=np.float64).reshape(inst.output_shape)
+    try:
+        output = np.asarray(inst.plan.output(tensors), dtype=np.float64).reshape(inst.output_shape)
+    except (KeyError, ValueError):  # the run stopped before the output was produced
+        output = np.full(inst.output_shape, float(tensors[FILL]), dtype=np.float64)
     stats: AieStats = result.stats
     stats.pipeline = hw.pipeline
     stats.call_overhead_cycles = stats.calls * hw.call_overhead_cycles

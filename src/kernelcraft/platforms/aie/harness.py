@@ -187,6 +187,9 @@ class MatmulStage:
             f"  - every call: acc += A @ B; on the last K step also: {ep}.",
         ]
 
+    def n_calls(self) -> int:
+        return self.batch * (self.M // self.tm) * (self.N // self.tn) * (self.K // self.tk)
+
     def bytes_in(self) -> int:
         n_out = self.batch * (self.M // self.tm) * (self.N // self.tn)
         per = (self.tm * self.tk + self.tk * self.tn) * 2 * (self.K // self.tk)
@@ -233,6 +236,9 @@ class EltwiseStage:
             "  - p0 = input tile (bf16, contiguous), p1 = output tile (bf16, contiguous), p5 = constant table, "
             "r0 = elements in the tile.",
         ]
+
+    def n_calls(self) -> int:
+        return self.count // self.tile
 
     def bytes_in(self) -> int:
         return 2 * self.count
@@ -289,6 +295,9 @@ class RowStage:
             "p5 = constant table, r0 = rows in the tile, r1 = row length in memory.",
         ]
 
+    def n_calls(self) -> int:
+        return self.batch * self.rows // self.tile_rows
+
     def bytes_in(self) -> int:
         return 2 * self.batch * self.rows * self.Hp
 
@@ -344,6 +353,9 @@ class RopeStage:
             "p4 = output rows (all bf16, row-major, D per row), p5 = constant table, r0 = rows, r1 = D.",
         ]
 
+    def n_calls(self) -> int:
+        return self.S // self.tile_rows
+
     def bytes_in(self) -> int:
         return 8 * self.S * self.D
 
@@ -356,7 +368,7 @@ Stage = MatmulStage | EltwiseStage | RowStage | RopeStage
 
 # ---------------------------------------------------------------------------- running
 
-MAX_LANES = 32  # streams run in lockstep on one machine (identical arguments, per-lane data)
+MAX_LANES = 128  # streams run in lockstep on one machine (identical arguments, per-lane data)
 
 
 @dataclass

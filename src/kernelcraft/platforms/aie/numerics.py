@@ -137,7 +137,7 @@ def to_bf16_values(values: np.ndarray) -> np.ndarray:
 # ---------------------------------------------------------------------------- accumulation
 
 
-def accumulate(terms: np.ndarray, mode: str = "aie") -> np.ndarray:
+def accumulate(terms: np.ndarray, mode: str = "aie", axis: int = -1) -> np.ndarray:
     """Sum each row of `terms` (float64, exact bf16 products plus the fp32 accumulator input)
     to one fp32 value per row.
 
@@ -151,14 +151,15 @@ def accumulate(terms: np.ndarray, mode: str = "aie") -> np.ndarray:
         if mode == "aie":
             # Adding then subtracting 1.5 * 2^52 quanta rounds every term to a multiple of the
             # quantum 2^(e - 24) (e from frexp of the row's largest magnitude), nearest even.
-            _, exp = np.frexp(np.abs(t).max(axis=-1))
-            shift = np.ldexp(1.5, exp + 28)[..., None]
-            total = ((t + shift) - shift).sum(axis=-1)
-            out = total.astype(np.float32)
+            _, exp = np.frexp(np.maximum(t.max(axis=axis), -t.min(axis=axis)))
+            shift = np.expand_dims(np.ldexp(1.5, exp + 28), axis)
+            aligned = t + shift
+            aligned -= shift
+            out = aligned.sum(axis=axis).astype(np.float32)
             if not np.isfinite(out).all():
-                out = np.where(np.isfinite(t).all(axis=-1), out, t.sum(axis=-1).astype(np.float32))
+                out = np.where(np.isfinite(t).all(axis=axis), out, t.sum(axis=axis).astype(np.float32))
         else:
-            out = t.sum(axis=-1).astype(np.float32)
+            out = t.sum(axis=axis).astype(np.float32)
     if np.abs(out).min() < _TINY32:
         out = ftz32(out)
     return out

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from .harness import MatmulStage
+from .harness import MatmulStage, RopeStage
 from .layout import SCRATCH
 from .plans import Plan
 
@@ -24,20 +24,20 @@ def cheater(baseline: str, plan: Plan) -> str:
     for stage in {s.entry: s for s in plan.stages}.values():
         entry = stage.entry
         out = out.replace(f"\n{entry}:", f"\n__real_{entry}:", 1)
-        out_ptr = "p3" if isinstance(stage, MatmulStage) else "p1"
+        out_ptr = "p3" if isinstance(stage, MatmulStage) else "p4" if isinstance(stage, RopeStage) else "p1"
         wrappers.append(f"""
 {entry}:
-    mov r24, lr
-    mov r25, {out_ptr}
+    mov r28, lr
+    mov r29, {out_ptr}
     jl #__real_{entry}
     nop
     nop
     nop
     nop
     nop
-    movxm r26, #{SCRATCH}
-    mov p7, r25
-    mov p6, r26
+    movxm r30, #{SCRATCH}
+    mov p7, r29
+    mov p6, r30
     nop
     nop
     nop
@@ -51,7 +51,7 @@ def cheater(baseline: str, plan: Plan) -> str:
     nop
     nop
     nop
-    vbor x2, x0, x1 ; mov lr, r24
+    vbor x2, x0, x1 ; mov lr, r28
     nop
     vst wl2, [p7, #0]
     vst wh2, [p7, #32] ; ret lr

@@ -269,19 +269,29 @@ def _bf16_lanes(m, reg: Reg) -> np.ndarray:
     return nx.BF16_F64[m.vraw16(reg)]
 
 
-def _mac_terms(m, op, cfg: int, a: Reg, b: Reg) -> np.ndarray | None:
+def _mac_terms(m, op, cfg: int, a: Reg, b: Reg, extra: int) -> np.ndarray | None:
+    """The exact bf16 products (float64), one row per product term and one column per output
+    lane, with `extra` spare rows at the end for the accumulator input (filled by the caller).
+    Terms run down the first axis so that the reductions over them are elementwise."""
     base = cfg & ~CFG_ZERO_ACC
+    lanes = m.lanes
     if base == CFG_BF16_MATMUL:
-        av = _bf16_lanes(m, a).reshape(-1, 4, 1, 8)
-        bv = _bf16_lanes(m, b).reshape(-1, 8, 4).transpose(0, 2, 1)[:, None, :, :]
-        return (av * bv).reshape(-1, 8)
+        terms = np.empty((8 + extra, lanes * 16))
+        av = _bf16_lanes(m, a).reshape(lanes, 4, 1, 8)
+        bv = _bf16_lanes(m, b).reshape(lanes, 8, 4).transpose(0, 2, 1)[:, None, :, :]
+        np.multiply(av, bv, out=terms[:8].reshape(8, lanes, 4, 4).transpose(1, 2, 3, 0))
+        return terms
     if base == CFG_BF16_ELEM:
         av, bv = _bf16_lanes(m, a), _bf16_lanes(m, b)
-        return np.stack([av[..., :16] * bv[..., :16], av[..., 16:] * bv[..., 16:]], axis=-1).reshape(-1, 2)
+        terms = np.empty((2 + extra, lanes * 16))
+        np.multiply(av[..., :16], bv[..., :16], out=terms[0].reshape(lanes, 16))
+        np.multiply(av[..., 16:], bv[..., 16:], out=terms[1].reshape(lanes, 16))
+        return terms
     m.fault(
         "operand",
         f"unsupported bf16 MAC configuration {cfg} in {op.args[-1]}",
-        hint=f"use {CFG_BF16_MATMUL} (4x8x4 matrix) or {CFG_BF16_ELEM} (16-lane elementwise); add 1 to ignore the accumulator input",
+        hint=f"use {CFG_BF16_MATMUL} (4x8x4 matrix) or {CFG_BF16_ELEM} (16-lane elementwise); "
+        "add 1 to ignore the accumulator input",
     )
     return None
 
@@ -296,16 +306,20 @@ def fmac(sign_acc: int, sign_prod: int, has_acc: bool):
             d, a, b, c = op.args
             acc = None
         cfg = m.get(c)
-        terms = _mac_terms(m, op, cfg, a, b)
+        use_acc = acc is not None and not cfg & CFG_ZERO_ACC
+        terms = _mac_terms(m, op, cfg, a, b, 1 if use_acc else 0)
         if terms is None:
             return
         if sign_prod < 0:
-            terms = -terms
-        if acc is not None and not cfg & CFG_ZERO_ACC:
-            acc_lanes = m.aget(acc, 2).view(np.float32).astype(np.float64).reshape(-1, 1)
-            acc_lanes[np.abs(acc_lanes) < _TINY] = 0.0  # fp32 denormals flush to zero
-            terms = np.concatenate([terms, sign_acc * acc_lanes], axis=1)
-        m.vput(d, nx.accumulate(terms, m.fp_mode).reshape(m.lanes, 16).view(np.uint8))
+            np.negative(terms, out=terms)
+        if use_acc:
+            acc_lanes = m.aget(acc, 2).view(np.float32).reshape(-1)
+            col = terms[-1]
+            col[:] = acc_lanes
+            col[np.abs(col) < _TINY] = 0.0  # fp32 denormals flush to zero
+            if sign_acc < 0:
+                np.negative(col, out=col)
+        m.vput(d, nx.accumulate(terms, m.fp_mode, axis=0).reshape(m.lanes, 16).view(np.uint8))
 
     return run
 
@@ -344,8 +358,8 @@ def fadd(subtract: bool):
         d, a, b, _cfg = op.args
         x = nx.ftz32(m.aget(a, 2).view(np.float32)).astype(np.float64).reshape(-1)
         y = nx.ftz32(m.aget(b, 2).view(np.float32)).astype(np.float64).reshape(-1)
-        terms = np.stack([x, -y if subtract else y], axis=1)
-        m.vput(d, nx.accumulate(terms, m.fp_mode).reshape(m.lanes, 16).view(np.uint8))
+        terms = np.stack([x, -y if subtract else y])
+        m.vput(d, nx.accumulate(terms, m.fp_mode, axis=0).reshape(m.lanes, 16).view(np.uint8))
 
     return run
 
