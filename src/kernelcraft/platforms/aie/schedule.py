@@ -88,6 +88,13 @@ class Schedule:
         self._flush()
         self.blocks.append(_Block([], raw=[f"{name}:"]))
 
+    def loop_back(self, counter: str, label: str) -> None:
+        """Close an outer loop: jnzd counter (trips - 1 on entry) back to label, after everything
+        in flight has landed (no value is carried around the back edge)."""
+        self._flush()
+        ds = self.config.branch_delay_slots
+        self.blocks.append(_Block([], raw=[f"    jnzd {counter}, {counter}, #{label}"] + ["    nop"] * ds))
+
     def _flush(self) -> None:
         if self._cur:
             self.blocks.append(_Block(self._cur))

@@ -35,49 +35,61 @@ def _quarters(n: int, hi: bool) -> tuple[str, str]:
 def matmul_kernel(tm: int, tk: int, tn: int, epilogue: str = "none", entry: str = "kernel") -> str:
     s = Schedule(name=entry)
     nbk, nbj, nbi = tk // 8, tn // 4, tm // 4
+    cw = min(2, nbj)  # columns of 4x4 blocks per group (GEMV's N = 4 has one)
+    gj_count = nbj // cw
+    groups = (nbi // 2) * gj_count
     for p, r in SAVED.items():
         s.op(f"mov {r}, {p}")
     s.op(f"movx {CFG}, #28")
     s.op(f"movx {CFG_E}, #60")
     s.op(f"movxm m1, #{nbj * 64 - 32}")
     unroll = 2 if nbk % 2 == 0 else 1
-    group = 0
-    for gi in range(0, nbi, 2):
-        rows = [gi] if gi + 1 >= nbi else [gi, gi + 1]
-        for gj in range(0, nbj, 2):
-            cols = [gj] if gj + 1 >= nbj else [gj, gj + 1]
-            # acc (r, c) -> bm register and its two quarters' offsets from the group's acc pointer
-            acc = {}
-            for r in range(len(rows)):
-                for c in range(len(cols)):
-                    reg = f"bm{'lh'[c]}{r}"
-                    off = (r * nbj + c) * 64
-                    acc[r, c] = (reg, _quarters(r, c == 1), off)
-            set_ptr(s, "p6", "p2", (rows[0] * nbj + cols[0]) * 64, "m2")
-            for r, bi in enumerate(rows):
-                set_ptr(s, f"p{r}", "p0", bi * nbk * 64, f"m{3 + r}")
-            for c, bj in enumerate(cols):
-                set_ptr(s, f"p{2 + c}", "p1", bj * 64, f"m{5 + c}")
-            for (reg, (q0, q1), off) in acc.values():
-                s.op(f"vlda {q0}, [p6, #{off}]", mem="acc")
-                s.op(f"vlda {q1}, [p6, #{off + 32}]", mem="acc")
-            body: list[tuple[str, str | None]] = []
-            for u in range(unroll):
-                xa = [f"x{4 * u + r}" for r in range(2)]
-                xb = [f"x{4 * u + 2 + c}" for c in range(2)]
-                for r in range(len(rows)):
-                    n = xa[r][1:]
-                    body += [(f"vlda wl{n}, [p{r}], #32", "a"), (f"vlda wh{n}, [p{r}], #32", "a")]
-                for c in range(len(cols)):
-                    n = xb[c][1:]
-                    body += [(f"vldb wl{n}, [p{2 + c}], #32", "b"), (f"vldb wh{n}, [p{2 + c}], m1", "b")]
-                for (r, c), (reg, _q, _o) in acc.items():
-                    body.append((f"vmac.f {reg}, {reg}, {xa[r]}, {xb[c]}, {CFG}", None))
-            s.loop(nbk // unroll, body, comment=f"K loop of group {group}")
-            for (reg, (q0, q1), off) in acc.values():
-                s.op(f"vst {q0}, [p6, #{off}]", mem="acc")
-                s.op(f"vst {q1}, [p6, #{off + 32}]", mem="acc")
-            group += 1
+    # Pointers of the first group and their 2-D steps from one group to the next (dK: after
+    # each group p += mK, or p += djK when the row of groups wraps after dnK groups). The K
+    # loop has already moved A by nbk*64 and B by nbk*nbj*64 when the step is taken.
+    a_adv, b_adv = nbk * 64, nbk * nbj * 64
+    steps = {
+        "p0": (0, -a_adv, -a_adv + 2 * nbk * 64),
+        "p1": (nbk * 64, -a_adv, -a_adv + 2 * nbk * 64),
+        "p2": (0, cw * 64 - b_adv, -(gj_count - 1) * cw * 64 - b_adv),
+        "p3": (64, cw * 64 - b_adv, -(gj_count - 1) * cw * 64 - b_adv),
+        "p6": (0, cw * 64, (2 * nbj - (gj_count - 1) * cw) * 64),
+    }
+    for k, (ptr, (first, m, dj)) in enumerate(steps.items()):
+        base = {"p0": "p0", "p1": "p0", "p2": "p1", "p3": "p1", "p6": "p2"}[ptr]
+        set_ptr(s, ptr, base, first, f"m{k + 2}")
+        s.ops([f"movxm m{k + 2}, #{m}", f"movxm dj{k + 2}, #{dj}", f"movxm dn{k + 2}, #{gj_count}",
+               f"mov dc{k + 2}, #0"])
+    s.op(f"movxm r20, #{groups - 1}")
+    s.label(f".L{entry}_group")
+    acc = {}
+    for r in range(2):
+        for c in range(cw):
+            acc[r, c] = (f"bm{'lh'[c]}{r}", _quarters(r, c == 1), (r * nbj + c) * 64)
+    for (_reg, (q0, q1), off) in acc.values():
+        s.op(f"vlda {q0}, [p6, #{off}]", mem="acc")
+        s.op(f"vlda {q1}, [p6, #{off + 32}]", mem="acc")
+    body: list[tuple[str, str | None]] = []
+    for u in range(unroll):
+        xa = [f"x{4 * u + r}" for r in range(2)]
+        xb = [f"x{4 * u + 2 + c}" for c in range(2)]
+        for r in range(2):
+            n = xa[r][1:]
+            body += [(f"vlda wl{n}, [p{r}], #32", "a"), (f"vlda wh{n}, [p{r}], #32", "a")]
+        for c in range(cw):
+            n = xb[c][1:]
+            body += [(f"vldb wl{n}, [p{2 + c}], #32", "b"), (f"vldb wh{n}, [p{2 + c}], m1", "b")]
+        for (r, c), (reg, _q, _o) in acc.items():
+            body.append((f"vmac.f {reg}, {reg}, {xa[r]}, {xb[c]}, {CFG}", None))
+    s.loop(nbk // unroll, body, comment="K loop: 4x8x4 MACs on a 2x2 group of output blocks")
+    for (_reg, (q0, q1), off) in acc.values():
+        s.op(f"vst {q0}, [p6, #{off}]", mem="acc")
+        s.op(f"vst {q1}, [p6, #{off + 32}]", mem="acc")
+    for k, ptr in enumerate(steps):
+        slot = "padda" if ptr in ("p0", "p1") else "paddb" if ptr in ("p2", "p3") else "padds"
+        s.op(f"{slot}.2d [{ptr}], d{k + 2}")
+    if groups > 1:
+        s.loop_back("r20", f".L{entry}_group")
     s.skip_unless("r3", f".L{entry}_done")
     _epilogue(s, epilogue, nbi, nbj)
     s.label(f".L{entry}_done")
