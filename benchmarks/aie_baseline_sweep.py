@@ -46,13 +46,32 @@ def main(argv: list[str]) -> int:
                     times.append(time.perf_counter() - t0)
                 failures += 0 if ev.correct else 1
                 st = ev.stats
-                rows.append((task.id, config, profile, ev.correct, ev.cycles, st.kernel_cycles, st.calls,
-                             plat.roofline(inst), st.mac_utilisation, st.dma_cycles, st.dma_bound,
-                             built.size, statistics.median(times), ev.max_abs_err))
+                rows.append(
+                    (
+                        task.id,
+                        config,
+                        profile,
+                        ev.correct,
+                        ev.cycles,
+                        st.kernel_cycles,
+                        st.calls,
+                        plat.roofline(inst),
+                        st.mac_utilisation,
+                        st.dma_cycles,
+                        st.dma_bound,
+                        built.size,
+                        statistics.median(times),
+                        ev.max_abs_err,
+                    )
+                )
                 r = rows[-1]
-                print(f"{r[0]:14s} {r[1]} {r[2]:11s} {'ok ' if r[3] else 'BAD'} cycles {r[4]:>10,} calls {r[6]:>5} "
-                      f"roofline {r[7]:>9,} MAC {100 * r[8]:5.1f}% dma {r[9]:>9,}{' (bound)' if r[10] else ''} "
-                      f"bundles {r[11]:>5} max_err {r[13]:.3g} wall {r[12]:.2f}s", flush=True)
+                print(
+                    f"{r[0]:14s} {r[1]} {r[2]:11s} {'ok ' if r[3] else 'BAD'} cycles {r[4]:>10,} "
+                    f"calls {r[6]:>5} "
+                    f"roofline {r[7]:>9,} MAC {100 * r[8]:5.1f}% dma {r[9]:>9,}{' (bound)' if r[10] else ''} "
+                    f"bundles {r[11]:>5} max_err {r[13]:.3g} wall {r[12]:.2f}s",
+                    flush=True,
+                )
     total = time.perf_counter() - start_all
     print(f"{len(rows)} runs, {failures} incorrect, total wall {total:.1f}s")
     if args.markdown:
@@ -62,15 +81,18 @@ def main(argv: list[str]) -> int:
 
 def _markdown(path: str, rows, total: float) -> None:
     lines = [
-        "| task | config | correct | cycles (scored) | kernel cycles | calls | roofline | MAC util | DMA cycles | bundles |",
+        "| task | config | correct | cycles (scored) | kernel cycles | calls | roofline | MAC util "
+        "| DMA cycles | bundles |",
         "|---|---|---|---|---|---|---|---|---|---|",
     ]
     for r in rows:
         if r[2] != "normal":
             continue
         dma = f"{r[9]:,}" + (" (bound)" if r[10] else "")
-        lines.append(f"| {r[0]} | {r[1]} | {'yes' if r[3] else 'NO'} | {r[4]:,} | {r[5]:,} | {r[6]} | {r[7]:,} | "
-                     f"{100 * r[8]:.1f}% | {dma} | {r[11]} |")
+        lines.append(
+            f"| {r[0]} | {r[1]} | {'yes' if r[3] else 'NO'} | {r[4]:,} | {r[5]:,} | {r[6]} | {r[7]:,} | "
+            f"{100 * r[8]:.1f}% | {dma} | {r[11]} |"
+        )
     with open(path, "w") as fh:
         fh.write("\n".join(lines) + "\n")
     print(f"wrote {path} ({total:.1f}s)")

@@ -74,8 +74,11 @@ def main() -> int:
                         key = (task.id, kind, profile)
                         prev = summary.get(key, (0.0, 0.0))
                         summary[key] = (max(prev[0], ratio), max(prev[1], needed / scale))
-                        print(f"{task.id:14s} {config} {profile:11s} seed {seed} {kind:9s} ratio {ratio:7.3f} "
-                              f"needed atol {needed / scale:.4g}", flush=True)
+                        print(
+                            f"{task.id:14s} {config} {profile:11s} seed {seed} {kind:9s} ratio {ratio:7.3f} "
+                            f"needed atol {needed / scale:.4g}",
+                            flush=True,
+                        )
     print()
     if args.markdown:
         print("| task | evidence | profile | worst ratio | atol needed (normal scale) |")

@@ -207,7 +207,8 @@ def test_integer_int8_matmul_mode():
         )
         .replace(
             "vst amll0, [p2, #64]\n    vst amlh0, [p2, #96]",
-            "vst amll0, [p2, #64]\n    vst amlh0, [p2, #96]\n    vst amhl0, [p2, #128]\n    vst amhh0, [p2, #160]",
+            "vst amll0, [p2, #64]\n    vst amlh0, [p2, #96]\n    vst amhl0, [p2, #128]\n    vst "
+            "amhh0, [p2, #160]",
         )
     )
     rng = np.random.default_rng(7)

@@ -47,8 +47,15 @@ def test_unsupported_tasks_say_why():
 def test_contract_states_calls_memory_and_constants():
     inst = PLAT.prepare("linear", "C2", 0)
     text = inst.contract_text()
-    for fragment in ("`kernel`", "p0 = A tile", "r3 = 1 on the last K step", "0x7F000", "bias", "poison",
-                     "per call"):
+    for fragment in (
+        "`kernel`",
+        "p0 = A tile",
+        "r3 = 1 on the last K step",
+        "0x7F000",
+        "bias",
+        "poison",
+        "per call",
+    ):
         assert fragment in text, fragment
     sdpa = PLAT.prepare("sdpa", "C1", 0).contract_text()
     assert "`scores`" in sdpa and "`softmax`" in sdpa and "`pv`" in sdpa and "-inf" in sdpa
@@ -99,7 +106,9 @@ def _run_plan(task_id: str, config: str, max_lanes: int, source: str | None = No
         m.memory[:, L.CONSTS - L.BASE : L.CONSTS - L.BASE + consts.size] = consts
         return m
 
-    result = run_stages(program, inst.plan.stages, tensors, make, RunLimits(), DEFAULT_CONFIG, max_lanes=max_lanes)
+    result = run_stages(
+        program, inst.plan.stages, tensors, make, RunLimits(), DEFAULT_CONFIG, max_lanes=max_lanes
+    )
     return result, inst.plan.output(tensors)
 
 

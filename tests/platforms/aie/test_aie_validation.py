@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import numpy as np
-from .aie_helpers import BASE, build, get, put, put_bf16, tiled, untiled
-from .gemm32_kernel import IN0, IN1, OUT, kernel
 
 from kernelcraft.platforms.aie import numerics as nx
 from kernelcraft.platforms.aie.config import DEFAULT_CONFIG
 from kernelcraft.platforms.aie.machine import new_machine
 from kernelcraft.platforms.base import RunLimits
+
+from .aie_helpers import BASE, build, get, put, put_bf16, tiled, untiled
+from .gemm32_kernel import IN0, IN1, OUT, kernel
 
 # Peano's output for one aie::mmul<4,8,4,bf16,bf16,accfloat> MAC (scalable-analyses/xdna src/bf16_mac.s,
 # llvm-aie 70ac20b), as aie-ml.md 2.2 quotes it: p0 = A (4x8 bf16), p1 = B (8x4 bf16), p2 = C (4x4 fp32).

@@ -644,7 +644,7 @@ class Assembler:
     def _loop_targets(self) -> dict[int, str]:
         """Bundle index -> 'start'/'end' for labels written to ls/le by movxm."""
         out: dict[int, str] = {}
-        for op, index, expr, _line, _col in self.fixups:
+        for op, _index, expr, _line, _col in self.fixups:
             target = op.args[0] if op.args else None
             if op.spec.mnemonic == "movxm" and isinstance(target, Reg) and target.name in ("ls", "le"):
                 name = expr.strip()
@@ -696,11 +696,13 @@ class Assembler:
                         b.line,
                         op.column,
                         f"{target.name} is written {distance} bundle(s) before the loop's "
-                        f"last bundle (line {bundles[end].line}); at least {self.cfg.zol_setup_distance} needed",
+                        f"last bundle (line {bundles[end].line}); at least "
+                        f"{self.cfg.zol_setup_distance} needed",
                         op.text,
-                        "set ls, le and lc earlier, or pad with nop bundles (Peano pads with full-width nops)",
+                        "set ls, le and lc earlier, or pad with nop bundles (Peano pads with "
+                        "full-width nops)",
                     )
-        for i, b in enumerate(bundles):
+        for b in bundles:
             for op in b.ops:
                 if op.spec.mnemonic != "movxm" or not op.args or not isinstance(op.args[0], Reg):
                     continue
@@ -843,10 +845,12 @@ def static_hazards(program: Program) -> list[Diagnostic]:
                             found[key] = Diagnostic(
                                 b.line,
                                 op.column,
-                                f"reads {location_name(loc)} {early} cycle(s) before the write from line {wb.line} "
+                                f"reads {location_name(loc)} {early} cycle(s) before the write from "
+                                f"line {wb.line} "
                                 "lands: it sees the old value",
                                 op.text,
-                                "exposed pipeline: put independent work or nops between them (see the latency table)",
+                                "exposed pipeline: put independent work or nops between them (see "
+                                "the latency table)",
                                 "warning",
                             )
             for op in b.ops:
@@ -895,7 +899,7 @@ def assemble(source: str, config: AieConfig = DEFAULT_CONFIG, link: bool = True)
 
             needed = routines_needed(source, set(asm.labels))
             offset = len(source.splitlines())
-            for name, text in needed:
+            for _name, text in needed:
                 asm.parse(text, library=True, line_offset=offset)
                 offset += len(text.splitlines())
             linked = tuple(name for name, _ in needed)

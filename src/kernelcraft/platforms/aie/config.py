@@ -125,7 +125,9 @@ DEFAULT_CONFIG = AieConfig()
 
 FIELD_DOCS: dict[str, str] = {
     "clock_ghz": "clock used to show cycles as time",
-    "pipeline": "exposed (hardware behaviour) or interlocked (ablation: stall instead of reading stale values)",
+    "pipeline": (
+        "exposed (hardware behaviour) or interlocked (ablation: stall instead of reading stale values)"
+    ),
     "fp_mode": "bf16 MAC accumulation: aie (align to the largest exponent, 23 fraction bits) or ieee",
     "generation": "aie-ml (default) or aie2p-scalar (adds the AIE-ML v2 scalar inv/sqrt/invsqrt)",
     "data_memory_base": "first byte address of the tile's own data memory",
@@ -147,27 +149,43 @@ FIELD_DOCS: dict[str, str] = {
 }
 
 FIELD_SOURCES: dict[str, str] = {
-    "clock_ghz": "our choice: cycles are the score; DS957 gives 1.0-1.3 GHz for AIE-ML, XDNA1 turbo runs about 1.8 GHz",
+    "clock_ghz": (
+        "our choice: cycles are the score; DS957 gives 1.0-1.3 GHz for AIE-ML, XDNA1 turbo runs about 1.8 GHz"
+    ),
     "pipeline": "AIE2Schedule.td header (Xilinx/llvm-aie): 'AIEngine is an exposed pipeline architecture'",
-    "fp_mode": "AM020 ch.4 Floating-Point Vector Unit: additions aligned to the largest exponent with 23 fraction bits",
+    "fp_mode": (
+        "AM020 ch.4 Floating-Point Vector Unit: additions aligned to the largest "
+        "exponent with 23 fraction bits"
+    ),
     "generation": "AM020 (AIE-ML) is the default; AM027 documents the AIE-ML v2 scalar functions",
     "data_memory_base": "mlir-aie AIETargetModel.h (AIE2): the core's own memory at 0x70000",
     "data_memory_bytes": "AM020 Functional Overview; UG1603 'AI Engine-ML Memory': 64 KB per tile",
     "physical_banks": "UG1603 'AI Engine-ML Memory': 8 banks of 512 x 128 bit",
-    "bank_interleave_bytes": "AM020 Tile Architecture: bank pairs interleaved; bank = 2*addr[15:14] + addr[4] (xdna-emu banking.rs)",
+    "bank_interleave_bytes": (
+        "AM020 Tile Architecture: bank pairs interleaved; bank = 2*addr[15:14] + addr[4] "
+        "(xdna-emu banking.rs)"
+    ),
     "program_memory_bytes": "AM020 Instruction Fetch and Decode Unit: 16 KB program memory",
     "vector_access_bytes": "AM020 Interfaces: two 256-bit load ports and one 256-bit store port",
     "load_ports": "AM020 Interfaces",
     "store_ports": "AM020 Interfaces",
-    "branch_delay_slots": "llvm-aie control-flow.mir (5 NOPs after each branch); xdna-emu branch_delay_slots: 5",
+    "branch_delay_slots": (
+        "llvm-aie control-flow.mir (5 NOPs after each branch); xdna-emu branch_delay_slots: 5"
+    ),
     "zol_setup_distance": "llvm-aie AIE2InstrInfo.cpp: LoopSetupDistance = 7",
-    "zol_no_branch_tail": "our choice (inference): a branch whose delay slots cross the loop end has no defined meaning",
+    "zol_no_branch_tail": (
+        "our choice (inference): a branch whose delay slots cross the loop end has no defined meaning"
+    ),
     "call_overhead_cycles": (
         "our choice: an IRON core loop per call does 3 lock acquires + 3 releases (1 cycle each), "
         "a call and a return (6 cycles each with delay slots) = 18, plus 6 for the loop branch"
     ),
-    "dma_in_bytes_per_cycle": "AM020 Tile DMA: 2 S2MM channels, each limited by its 32-bit stream to 4 B/cycle",
+    "dma_in_bytes_per_cycle": (
+        "AM020 Tile DMA: 2 S2MM channels, each limited by its 32-bit stream to 4 B/cycle"
+    ),
     "dma_out_bytes_per_cycle": "AM020 Tile DMA: 2 MM2S channels, 4 B/cycle each",
-    "dma_task_overhead_cycles": "xdna-emu model_builder.rs: BD setup 4 + start 2 + DM latency 5, plus about 4 for the stream hop",
+    "dma_task_overhead_cycles": (
+        "xdna-emu model_builder.rs: BD setup 4 + start 2 + DM latency 5, plus about 4 for the stream hop"
+    ),
     "max_calls": "our choice: a guard so that no plan runs away",
 }

@@ -28,7 +28,7 @@ WORKED_EXAMPLE = """\
 kernel:                                          // issue cycle: what lands when
     vlda wl3, [p0, #0] ; movxm r1, #0x40004000   // 0: x -> wl3 at 7; r1 = two bf16 2.0 at 1
     vbxor x1, x1, x1 ; mov p2, p5                // 1: x1 = 0 at 3; p2 at 2
-    vbcst.32 x2, r1 ; movx r2, #60               // 2: x2 = 2.0 in all 32 lanes at 4; r2 = 60 (elementwise) at 3
+    vbcst.32 x2, r1 ; movx r2, #60               // 2: x2 = 2.0 in all lanes at 4; r2 = 60 (elementwise) at 3
     vlda amll1, [p2, #0]                         // 3: constant `one` (1.0 x 16 fp32) -> bml1, low half at 10
     vlda amlh1, [p2, #32]                        // 4: high half at 11
     vmov wh3, wl1                                // 5: wh3 = 0 at 7 (lanes 16..31 of the MAC input)
@@ -83,7 +83,8 @@ def _isa(cfg: AieConfig) -> str:
         "branch may sit in another branch's delay slots.",
         f"7. Zero-overhead loop: ls, le and lc must be written at least {cfg.zol_setup_distance} bundles "
         f"before the loop's last bundle; no branch in the last {cfg.zol_no_branch_tail} bundles of the body.",
-        f"8. The program (bundles of 2..16 bytes by the slots used) must fit the {cfg.program_memory_bytes}-byte "
+        f"8. The program (bundles of 2..16 bytes by the slots used) must fit the "
+        f"{cfg.program_memory_bytes}-byte "
         "program memory.",
         "",
         "## Timing: the exposed pipeline",
@@ -119,7 +120,12 @@ def _isa(cfg: AieConfig) -> str:
         specs = by_family.get(family)
         if not specs:
             continue
-        out += [f"## {family[0].upper() + family[1:]}", "", "| syntax | slot | Lat | what it does |", "|---|---|---|---|"]
+        out += [
+            f"## {family[0].upper() + family[1:]}",
+            "",
+            "| syntax | slot | Lat | what it does |",
+            "|---|---|---|---|",
+        ]
         for spec in specs:
             lat = str(spec.latency) if spec.latency else ("5 delay slots" if spec.branch else "-")
             if spec.mem == "store":
@@ -149,7 +155,13 @@ def _isa(cfg: AieConfig) -> str:
     ]
     for mode, text in SHUFFLE_MODES.items():
         out.append(f"| {mode} | {text} |")
-    out += ["", "## Rounding (crRnd) and saturation (crSat)", "", "| crRnd | name | rounds |", "|---|---|---|"]
+    out += [
+        "",
+        "## Rounding (crRnd) and saturation (crSat)",
+        "",
+        "| crRnd | name | rounds |",
+        "|---|---|---|",
+    ]
     for idx, name in ROUNDING_MODES.items():
         out.append(f"| {idx} | {name} | {ROUNDING_MEANING[name]} |")
     out += ["", "crSat: " + "; ".join(f"{k} = {v}" for k, v in SATURATION_MODES.items()) + ".", ""]
@@ -181,7 +193,10 @@ def _memory(cfg: AieConfig) -> str:
     for mode, text in MEM_MODES.items():
         rng = ""
         if mode in vec:
-            rng = f"{vec[mode][0]}..{vec[mode][1]} step {vec[mode][2]} / {word[mode][0]}..{word[mode][1]} step 4"
+            rng = (
+                f"{vec[mode][0]}..{vec[mode][1]} step {vec[mode][2]} / "
+                f"{word[mode][0]}..{word[mode][1]} step 4"
+            )
         out.append(f"| {mode} | {text} | {rng} |")
     out += [
         "",
@@ -199,11 +214,21 @@ def _memory(cfg: AieConfig) -> str:
     ]
     for name, addr, size, use in L.REGIONS:
         out.append(f"| {name} | 0x{addr:05X} | {size} | {use} |")
-    out += ["", "## Constant table (64 bytes per entry)", "", "| name | address | contents |", "|---|---|---|"]
+    out += [
+        "",
+        "## Constant table (64 bytes per entry)",
+        "",
+        "| name | address | contents |",
+        "|---|---|---|",
+    ]
     for c in L.CONSTANTS.values():
         out.append(f"| {c.name} | 0x{c.address:05X} | {c.meaning} |")
-    out += ["", "Task constants (eps, inv_hidden, ...) are filled per task instance; the I/O contract gives "
-            "their values.", ""]
+    out += [
+        "",
+        "Task constants (eps, inv_hidden, ...) are filled per task instance; the I/O contract gives "
+        "their values.",
+        "",
+    ]
     return "\n".join(out)
 
 
@@ -247,8 +272,12 @@ def _hardware(cfg: AieConfig) -> str:
         "## Pipeline mode",
         "",
         f"`{cfg.pipeline}`"
-        + (" (ablation: a bundle waits until its operands have landed; kernels that rely on reading old "
-           "values behave differently)" if cfg.interlocked else " (as the hardware: early reads see old values)"),
+        + (
+            " (ablation: a bundle waits until its operands have landed; kernels that rely on reading old "
+            "values behave differently)"
+            if cfg.interlocked
+            else " (as the hardware: early reads see old values)"
+        ),
         "",
     ]
     return "\n".join(out)

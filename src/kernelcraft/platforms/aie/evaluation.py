@@ -78,25 +78,42 @@ class AieInstance:
         return render_contract(self)
 
 
-def prepare(task: Task | str, config_name: str, seed: int, profile: str, poison: bool, hw: AieConfig) -> AieInstance:
+def prepare(
+    task: Task | str, config_name: str, seed: int, profile: str, poison: bool, hw: AieConfig
+) -> AieInstance:
     task = get_task(task) if isinstance(task, str) else task
     reasons = unsupported()
     if task.id in reasons:
         raise PlatformError(f"task {task.id} is not supported on aie: {reasons[task.id]}")
     table = shape_table().get(task.id, {})
     if config_name not in table:
-        raise PlatformError(f"unknown configuration {config_name!r} for task {task.id}; choose one of "
-                            f"{', '.join(table)}")
+        raise PlatformError(
+            f"unknown configuration {config_name!r} for task {task.id}; choose one of {', '.join(table)}"
+        )
     params = dict(table[config_name])
     raw = task.make_inputs_for(params, seed, profile)
     seen = {name: nx.to_bf16_values(v) for name, v in raw.items()}
     reference = task.reference(seen, params)
-    return AieInstance(task, config_name, seed, profile, params, hw, seen, reference,
-                       tuple(task.output_shape_for(params)), tolerance_for(task, profile),
-                       task_constants(task, params), poison, plan_for(task.id, params))
+    return AieInstance(
+        task,
+        config_name,
+        seed,
+        profile,
+        params,
+        hw,
+        seen,
+        reference,
+        tuple(task.output_shape_for(params)),
+        tolerance_for(task, profile),
+        task_constants(task, params),
+        poison,
+        plan_for(task.id, params),
+    )
 
 
-def run(program: Program, inst: AieInstance, limits: RunLimits | None = None, trace: bool = False) -> Evaluation:
+def run(
+    program: Program, inst: AieInstance, limits: RunLimits | None = None, trace: bool = False
+) -> Evaluation:
     limits = limits or RunLimits()
     hw = program.config
     consts = L.constant_image(inst.constants)
@@ -122,7 +139,11 @@ def run(program: Program, inst: AieInstance, limits: RunLimits | None = None, tr
     stats.cycles = stats.kernel_cycles + stats.call_overhead_cycles
     stats.program_bytes = program.size_bytes
     stats.program_bundles = len(program.bundles)
-    stats.dma_in_bytes, stats.dma_out_bytes, stats.dma_cycles = result.dma_in, result.dma_out, result.dma_cycles
+    stats.dma_in_bytes, stats.dma_out_bytes, stats.dma_cycles = (
+        result.dma_in,
+        result.dma_out,
+        result.dma_cycles,
+    )
     stats.hazard_reads = sum(h.count for h in result.hazards.values())
     verdict = judge(output, inst.reference, inst.tolerance, row_width=64, poisoned=inst.poisoned)
     ok = result.fault is None
@@ -166,21 +187,36 @@ def render_contract(inst: AieInstance) -> str:
         lines += stage.contract()
     for note in plan.notes:
         lines += ["", note]
-    lines += ["", "### Local memory (64 KB at 0x70000, four 16 KB logical banks)", "",
-              "| region | address | bytes | use |", "|---|---|---|---|"]
+    lines += [
+        "",
+        "### Local memory (64 KB at 0x70000, four 16 KB logical banks)",
+        "",
+        "| region | address | bytes | use |",
+        "|---|---|---|---|",
+    ]
     for name, addr, size, use in L.REGIONS:
         lines.append(f"| {name} | 0x{addr:05X} | {size} | {use} |")
-    lines += ["", "Ping and pong buffers alternate from call to call (the pointer registers say which one).",
-              "", "### Constant table (preloaded at 0x7F000, 64 bytes per entry)", "",
-              "| name | address | contents |", "|---|---|---|"]
+    lines += [
+        "",
+        "Ping and pong buffers alternate from call to call (the pointer registers say which one).",
+        "",
+        "### Constant table (preloaded at 0x7F000, 64 bytes per entry)",
+        "",
+        "| name | address | contents |",
+        "|---|---|---|",
+    ]
     for c in L.CONSTANTS.values():
         value = ""
         if c.name in inst.constants:
             value = f" = {inst.constants[c.name]:.7g}"
         lines.append(f"| {c.name} | 0x{c.address:05X} | {c.meaning}{value} |")
-    lines += ["", "Indexed vector offsets reach -1024..992 bytes from a pointer: point one register at "
-              "0x7F000 for the first 16 entries and another at 0x7F400 for the rest.", "",
-              "Final scoring fills memory the harness does not write with poison (0xFF bytes: NaN in "
-              "bf16 and fp32) and starts every call with poisoned registers: read only what a call's "
-              "tiles, the accumulator tile and the constant table hold, or what your kernel wrote."]
+    lines += [
+        "",
+        "Indexed vector offsets reach -1024..992 bytes from a pointer: point one register at "
+        "0x7F000 for the first 16 entries and another at 0x7F400 for the rest.",
+        "",
+        "Final scoring fills memory the harness does not write with poison (0xFF bytes: NaN in "
+        "bf16 and fp32) and starts every call with poisoned registers: read only what a call's "
+        "tiles, the accumulator tile and the constant table hold, or what your kernel wrote.",
+    ]
     return "\n".join(lines) + "\n"

@@ -124,8 +124,10 @@ class MatmulStage:
                         a_tile = A[b, i : i + tm, kk * tk : (kk + 1) * tk]
                         b_tile = Bb[kk * tk : (kk + 1) * tk, j : j + tn]
                         a_addr, b_addr = L.IN0[k_parity], L.IN1[k_parity]
-                        loads = [(a_addr, bf16_bytes(blocks(a_tile, 4, 8))),
-                                 (b_addr, bf16_bytes(blocks(b_tile, 8, 4)))]
+                        loads = [
+                            (a_addr, bf16_bytes(blocks(a_tile, 4, 8))),
+                            (b_addr, bf16_bytes(blocks(b_tile, 8, 4))),
+                        ]
                         if kk == 0:
                             loads.append((L.ACC, np.zeros(tm * tn * 4, dtype=np.uint8)))
                         last = kk == n_k - 1
@@ -134,12 +136,26 @@ class MatmulStage:
                         after = None
                         if last:
                             after = self._reader(out, b, i, j, out_addr)
-                        stream.append(Call(
-                            self.entry,
-                            {"p0": a_addr, "p1": b_addr, "p2": L.ACC, "p3": out_addr, "p4": epi_addr,
-                             "p5": L.CONSTS, "r0": tm, "r1": tk, "r2": tn, "r3": int(last)},
-                            loads, after, tm * tn * 2 if last else 0,
-                        ))
+                        stream.append(
+                            Call(
+                                self.entry,
+                                {
+                                    "p0": a_addr,
+                                    "p1": b_addr,
+                                    "p2": L.ACC,
+                                    "p3": out_addr,
+                                    "p4": epi_addr,
+                                    "p5": L.CONSTS,
+                                    "r0": tm,
+                                    "r1": tk,
+                                    "r2": tn,
+                                    "r3": int(last),
+                                },
+                                loads,
+                                after,
+                                tm * tn * 2 if last else 0,
+                            )
+                        )
                     yield stream
                     tile_parity ^= 1
 
@@ -172,11 +188,12 @@ class MatmulStage:
             "scale": "out = bf16(bf16(acc) * inv_sqrt_dhead) (the constant table's inv_sqrt_dhead)",
             "relu": "out = max(bf16(acc), 0)",
         }[self.epilogue]
-        b_text = (f"{self.b}^T" if self.b_transposed else self.b)
+        b_text = f"{self.b}^T" if self.b_transposed else self.b
         return [
             f"- `{self.entry}`: {self.out} = {self.a} @ {b_text} with M={self.M}, K={self.K}, N={self.N}"
             + (f", batch {self.batch}" if self.batch > 1 else "")
-            + f"; tiles tm={self.tm}, tk={self.tk}, tn={self.tn}: {self.batch * (self.M // self.tm) * (self.N // self.tn)}"
+            + f"; tiles tm={self.tm}, tk={self.tk}, tn={self.tn}: "
+            f"{self.batch * (self.M // self.tm) * (self.N // self.tn)}"
             f" output tile(s), {self.K // self.tk} K step(s) each.",
             "  - p0 = A tile (tm x tk bf16 in 4x8 blocks, blocks row-major: block (bi, bk) at "
             "p0 + (bi*(tk/8) + bk)*64); p1 = B tile (tk x tn bf16 in 8x4 blocks: block (bk, bj) at "
@@ -226,14 +243,22 @@ class EltwiseStage:
                 raw = m.memory[lane, off : off + 2 * self.tile].copy().view(np.uint16)
                 out[start : start + self.tile] = nx.bf16_to_f32(raw)
 
-            yield [Call(self.entry, {"p0": in_addr, "p1": out_addr, "p5": L.CONSTS, "r0": self.tile},
-                        [(in_addr, bf16_bytes(x[start : start + self.tile]))], read, 2 * self.tile)]
+            yield [
+                Call(
+                    self.entry,
+                    {"p0": in_addr, "p1": out_addr, "p5": L.CONSTS, "r0": self.tile},
+                    [(in_addr, bf16_bytes(x[start : start + self.tile]))],
+                    read,
+                    2 * self.tile,
+                )
+            ]
 
     def contract(self) -> list[str]:
         return [
             f"- `{self.entry}`: {self.out} = f({self.x}) elementwise over {self.count} bf16 elements, "
             f"{self.count // self.tile} call(s) of {self.tile} elements.",
-            "  - p0 = input tile (bf16, contiguous), p1 = output tile (bf16, contiguous), p5 = constant table, "
+            "  - p0 = input tile (bf16, contiguous), p1 = output tile (bf16, contiguous), p5 = "
+            "constant table, "
             "r0 = elements in the tile.",
         ]
 
@@ -264,15 +289,18 @@ class RowStage:
     def __post_init__(self) -> None:
         self.Hp = max(32, -(-self.H // 32) * 32)
         if not self.tile_rows:
-            self.tile_rows = max(1, min(self.rows, 2048 // self.Hp))
+            self.tile_rows = max(1, min(self.rows, 1024 // self.Hp))
         assert self.rows % self.tile_rows == 0
 
     def streams(self, t: Tensors) -> Iterator[list[Call]]:
         x = t[self.x].reshape(self.batch * self.rows, self.H)
         out = t.setdefault(self.out, np.full(t[self.x].shape, _fill(t), dtype=np.float32)).reshape(
-            self.batch * self.rows, self.H)
+            self.batch * self.rows, self.H
+        )
         if self.Hp != self.H:
-            x = np.concatenate([x, np.full((x.shape[0], self.Hp - self.H), self.pad_value, np.float32)], axis=1)
+            x = np.concatenate(
+                [x, np.full((x.shape[0], self.Hp - self.H), self.pad_value, np.float32)], axis=1
+            )
         n_el = self.tile_rows * self.Hp
         for n, r in enumerate(range(0, self.batch * self.rows, self.tile_rows)):
             in_addr, out_addr = L.IN0[n % 2], L.IN1[n % 2]
@@ -280,16 +308,30 @@ class RowStage:
             def read(m: Machine, lane: int, r=r, out_addr=out_addr) -> None:
                 off = out_addr - L.BASE
                 raw = m.memory[lane, off : off + 2 * n_el].copy().view(np.uint16)
-                out[r : r + self.tile_rows] = nx.bf16_to_f32(raw).reshape(self.tile_rows, self.Hp)[:, : self.H]
+                out[r : r + self.tile_rows] = nx.bf16_to_f32(raw).reshape(self.tile_rows, self.Hp)[
+                    :, : self.H
+                ]
 
-            yield [Call(self.entry, {"p0": in_addr, "p1": out_addr, "p5": L.CONSTS, "r0": self.tile_rows,
-                                     "r1": self.Hp}, [(in_addr, bf16_bytes(x[r : r + self.tile_rows]))], read, 2 * n_el)]
+            yield [
+                Call(
+                    self.entry,
+                    {"p0": in_addr, "p1": out_addr, "p5": L.CONSTS, "r0": self.tile_rows, "r1": self.Hp},
+                    [(in_addr, bf16_bytes(x[r : r + self.tile_rows]))],
+                    read,
+                    2 * n_el,
+                )
+            ]
 
     def contract(self) -> list[str]:
-        pad = (f" Rows are padded to {self.Hp} elements with {self.pad_value} (the padding's outputs are ignored)."
-               if self.Hp != self.H else "")
+        pad = (
+            f" Rows are padded to {self.Hp} elements with {self.pad_value} (the padding's outputs "
+            f"are ignored)."
+            if self.Hp != self.H
+            else ""
+        )
         return [
-            f"- `{self.entry}`: {self.out} = op({self.x}) row by row on {self.batch} x [{self.rows}, {self.H}], "
+            f"- `{self.entry}`: {self.out} = op({self.x}) row by row on {self.batch} x "
+            f"[{self.rows}, {self.H}], "
             f"{self.batch * self.rows // self.tile_rows} call(s) of {self.tile_rows} row(s).{pad}",
             "  - p0 = input rows (bf16, row-major, r1 elements per row), p1 = output rows (same layout), "
             "p5 = constant table, r0 = rows in the tile, r1 = row length in memory.",
@@ -340,15 +382,25 @@ class RopeStage:
                 out[r : r + self.tile_rows] = nx.bf16_to_f32(raw).reshape(self.tile_rows, self.D)
 
             loads = [(a, bf16_bytes(v[rows])) for a, v in zip(addrs[:4], (x, x_sw, cos, sin), strict=True)]
-            args = {"p0": addrs[0], "p1": addrs[1], "p2": addrs[2], "p3": addrs[3], "p4": addrs[4],
-                    "p5": L.CONSTS, "r0": self.tile_rows, "r1": self.D}
+            args = {
+                "p0": addrs[0],
+                "p1": addrs[1],
+                "p2": addrs[2],
+                "p3": addrs[3],
+                "p4": addrs[4],
+                "p5": L.CONSTS,
+                "r0": self.tile_rows,
+                "r1": self.D,
+            }
             yield [Call(self.entry, args, loads, read, 2 * n_el)]
 
     def contract(self) -> list[str]:
         return [
-            f"- `{self.entry}`: y = x*cos + rotate_half(x)*sin on [{self.S}, {self.D}], {self.S // self.tile_rows} "
+            f"- `{self.entry}`: y = x*cos + rotate_half(x)*sin on [{self.S}, {self.D}], "
+            f"{self.S // self.tile_rows} "
             f"call(s) of {self.tile_rows} row(s).",
-            "  - p0 = x rows, p1 = x_sw rows (each row's halves swapped: x_sw = concat(x[:, D/2:], x[:, :D/2]), "
+            "  - p0 = x rows, p1 = x_sw rows (each row's halves swapped: x_sw = concat(x[:, D/2:], "
+            "x[:, :D/2]), "
             "so rotate_half(x) = x_sw with its first D/2 columns negated), p2 = cos rows, p3 = sin rows, "
             "p4 = output rows (all bf16, row-major, D per row), p5 = constant table, r0 = rows, r1 = D.",
         ]
@@ -406,7 +458,9 @@ def run_stages(
     dma_cycles = 0.0
     for stage in stages:
         if program.labels.get(stage.entry) is None:
-            run.fault = Fault("control", f"the kernel has no entry label `{stage.entry}:`; the I/O contract calls it")
+            run.fault = Fault(
+                "control", f"the kernel has no entry label `{stage.entry}:`; the I/O contract calls it"
+            )
             return run
         groups: dict[tuple, list[list[Call]]] = {}
         for stream in stage.streams(tensors):
@@ -414,11 +468,14 @@ def run_stages(
         for members in groups.values():
             for start in range(0, len(members), max_lanes):
                 chunk = members[start : start + max_lanes]
-                fault, used = _run_chunk(program, chunk, make_machine, limits, config, deadline, rng_seed, run)
+                fault, used = _run_chunk(
+                    program, chunk, make_machine, limits, config, deadline, rng_seed, run
+                )
                 if fault is None and used is None:  # diverged: one stream at a time
                     for stream in chunk:
-                        fault, used = _run_chunk(program, [stream], make_machine, limits, config, deadline,
-                                                 rng_seed, run)
+                        fault, used = _run_chunk(
+                            program, [stream], make_machine, limits, config, deadline, rng_seed, run
+                        )
                         if fault is not None:
                             break
                 for stream in chunk:
@@ -427,9 +484,11 @@ def run_stages(
                         run.dma_in += n_in
                         run.dma_out += call.out_bytes
                         dma_cycles += max(
-                            n_in / config.dma_in_bytes_per_cycle + config.dma_task_overhead_cycles * len(call.loads),
+                            n_in / config.dma_in_bytes_per_cycle
+                            + config.dma_task_overhead_cycles * len(call.loads),
                             call.out_bytes / config.dma_out_bytes_per_cycle
-                            + (config.dma_task_overhead_cycles if call.out_bytes else 0))
+                            + (config.dma_task_overhead_cycles if call.out_bytes else 0),
+                        )
                 if fault is not None:
                     run.fault = fault
                     run.dma_cycles = int(dma_cycles)
@@ -456,15 +515,26 @@ def _run_chunk(program, chunk, make_machine, limits, config, deadline, rng_seed,
                 machine.memory[lane, off : off + data.size] = data
         first = calls[0]
         per_lane_budget = max(1, (budget_left - machine.stats.bundles) // lanes)
-        outcome = machine.call(program, program.labels[first.entry], first.args,
-                               RunLimits(per_lane_budget, limits.wall_time_s), deadline, rng)
+        outcome = machine.call(
+            program,
+            program.labels[first.entry],
+            first.args,
+            RunLimits(per_lane_budget, limits.wall_time_s),
+            deadline,
+            rng,
+        )
         if outcome.diverged:
             return None, None
         if outcome.fault is not None:
             _merge(run, machine)
             f = outcome.fault
-            where = f"in call {run.calls} of `{first.entry}` (args " + ", ".join(
-                f"{k}=0x{v:X}" if k.startswith("p") else f"{k}={v}" for k, v in first.args.items()) + ")"
+            where = (
+                f"in call {run.calls} of `{first.entry}` (args "
+                + ", ".join(
+                    f"{k}=0x{v:X}" if k.startswith("p") else f"{k}={v}" for k, v in first.args.items()
+                )
+                + ")"
+            )
             return Fault(f.kind, f"{f.message}\n    {where}", f.pc, f.instruction, f.line, f.state), machine
         for lane, call in enumerate(calls):
             if call.after is not None:
@@ -478,8 +548,18 @@ def _merge(run: HarnessRun, machine: Machine) -> None:
     st, total = machine.stats, run.stats
     run.calls += st.calls
     run.kernel_cycles += st.kernel_cycles
-    for name in ("kernel_cycles", "calls", "bundles", "operations", "mac_ops", "loads", "stores", "stall_bank",
-                 "stall_interlock", "zol_iterations"):
+    for name in (
+        "kernel_cycles",
+        "calls",
+        "bundles",
+        "operations",
+        "mac_ops",
+        "loads",
+        "stores",
+        "stall_bank",
+        "stall_interlock",
+        "zol_iterations",
+    ):
         setattr(total, name, getattr(total, name) + getattr(st, name))
     for slot, count in st.slot_ops.items():
         total.slot_ops[slot] = total.slot_ops.get(slot, 0) + count

@@ -508,7 +508,8 @@ op(
     "vector memory",
     mem="load",
     mem_stage=4,
-    notes="A MAC reading the result as its accumulator input may issue 5 bundles later (it reads at issue + 2).",
+    notes="A MAC reading the result as its accumulator input may issue 5 bundles later (it reads at "
+    "issue + 2).",
 )
 op(
     "vldb.4x64.lo",

@@ -76,14 +76,24 @@ _FIXED: list[tuple[str, str, object, str]] = [
     ("one", "f32x16", 1.0, "1.0 in 16 fp32 lanes"),
     ("zero", "f32x16", 0.0, "0.0 in 16 fp32 lanes (also 32 zero bf16 lanes)"),
     ("magic", "f32x16", 12582912.0, "1.5 * 2^23 in fp32 lanes: x + magic - magic rounds x to an integer"),
-    ("log2e", "bf16hilo", (_L_HI, _L_LO), f"bf16 lanes 0..15 = {_L_HI!r}, 16..31 = {_L_LO!r}: log2(e) as hi + lo"),
+    (
+        "log2e",
+        "bf16hilo",
+        (_L_HI, _L_LO),
+        f"bf16 lanes 0..15 = {_L_HI!r}, 16..31 = {_L_LO!r}: log2(e) as hi + lo",
+    ),
     ("exp_bias", "i32x16", 0x4B400000 - 127, "int32 lanes: bits of 1.5 * 2^23 minus the fp32 exponent bias"),
     ("exp_c1", "f32x16", EXP_POLY[1], "-ln 2 (Taylor coefficient 1 of 2^-g)"),
     ("exp_c2", "f32x16", EXP_POLY[2], "ln 2^2 / 2"),
     ("exp_c3", "f32x16", EXP_POLY[3], "-ln 2^3 / 6"),
     ("exp_c4", "bf16lo", EXP_POLY[4], "bf16 lanes 0..15 = ln 2^4 / 24, lanes 16..31 = 0"),
     ("clamp_lo", "bf16x32", -87.0, "-87.0 in 32 bf16 lanes (exp input floor)"),
-    ("clamp_hi", "bf16x32", 80.0, "80.0 in 32 bf16 lanes (exp input ceiling: 1/exp(80) is still a normal fp32)"),
+    (
+        "clamp_hi",
+        "bf16x32",
+        80.0,
+        "80.0 in 32 bf16 lanes (exp input ceiling: 1/exp(80) is still a normal fp32)",
+    ),
     ("recip_magic", "i32x16", 0x7EF311C3, "int32 lanes: initial reciprocal estimate is magic - bits(y)"),
     ("rsqrt_magic", "i32x16", 0x5F3759DF, "int32 lanes: initial 1/sqrt estimate is magic - bits(y)/2"),
     ("half", "bf16lo", 0.5, "bf16 lanes 0..15 = 0.5, lanes 16..31 = 0"),
@@ -99,8 +109,13 @@ _TASK_MEANING = {
     "gelu_c1": "GELU sigmoid form: 2*sqrt(2/pi) in bf16 lanes 0..15, 0 in 16..31",
     "gelu_c3": "GELU sigmoid form: 2*sqrt(2/pi)*0.044715 in bf16 lanes 0..15, 0 in 16..31",
 }
-_TASK_KIND = {"eps": "f32x16", "inv_hidden": "f32x16", "inv_sqrt_dhead": "bf16lo", "gelu_c1": "bf16lo",
-              "gelu_c3": "bf16lo"}
+_TASK_KIND = {
+    "eps": "f32x16",
+    "inv_hidden": "f32x16",
+    "inv_sqrt_dhead": "bf16lo",
+    "gelu_c1": "bf16lo",
+    "gelu_c3": "bf16lo",
+}
 
 CONSTANTS: dict[str, Constant] = {}
 for _i, (_name, _kind, _value, _meaning) in enumerate(_FIXED):

@@ -584,7 +584,8 @@ def hazard_diagnostics(program: Program, hazards: dict, limit: int = 20) -> list
             Diagnostic(
                 b.line,
                 reader.column if reader else 1,
-                f"hazard: reads {location_name(h.location)} up to {h.cycles_early} cycle(s) before an in-flight "
+                f"hazard: reads {location_name(h.location)} up to {h.cycles_early} cycle(s) before "
+                f"an in-flight "
                 f"write lands ({h.count} time(s) in this run): it saw the old value",
                 reader.text if reader else b.text,
                 "exposed pipeline: results land `latency` cycles after issue; wait longer or reorder",
@@ -593,13 +594,9 @@ def hazard_diagnostics(program: Program, hazards: dict, limit: int = 20) -> list
         )
     if len(hazards) > limit:
         out.append(
-            Diagnostic(
-                0, 0, f"... {len(hazards) - limit} more hazard(s) not shown", severity="warning"
-            )
+            Diagnostic(0, 0, f"... {len(hazards) - limit} more hazard(s) not shown", severity="warning")
         )
     return out
-
-
 
 
 def _s20(v: int) -> int:

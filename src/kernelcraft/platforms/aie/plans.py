@@ -36,8 +36,20 @@ def _2d(t: Tensors, name: str) -> np.ndarray:
 
 
 def _attention(
-    stages: list[Stage], t_in: str, kv_in: str, S: int, H: int, nh: int, nkv: int, wq: str, wk: str, wv: str,
-    wo: str, out: str, prefix: str, residual: str | None = None,
+    stages: list[Stage],
+    t_in: str,
+    kv_in: str,
+    S: int,
+    H: int,
+    nh: int,
+    nkv: int,
+    wq: str,
+    wk: str,
+    wv: str,
+    wo: str,
+    out: str,
+    prefix: str,
+    residual: str | None = None,
 ) -> None:
     """Projections, per-head scores / softmax / P.V, output projection (optionally + residual)."""
     dh = H // nh
@@ -57,10 +69,24 @@ def _attention(
             t[f"{prefix}v{h}"] = _2d(t, v)[:, g * dh : (g + 1) * dh].copy()
 
         def scatter(t: Tensors, h=h) -> None:
-            t.setdefault(heads, np.zeros((S, H), dtype=np.float32))[:, h * dh : (h + 1) * dh] = _2d(t, f"{prefix}o{h}")
+            t.setdefault(heads, np.zeros((S, H), dtype=np.float32))[:, h * dh : (h + 1) * dh] = _2d(
+                t, f"{prefix}o{h}"
+            )
 
-        stages.append(_mm("scores", f"{prefix}q{h}", f"{prefix}k{h}", f"{prefix}s{h}", S, dh, S, epilogue="scale",
-                          b_transposed=True, pre=gather))
+        stages.append(
+            _mm(
+                "scores",
+                f"{prefix}q{h}",
+                f"{prefix}k{h}",
+                f"{prefix}s{h}",
+                S,
+                dh,
+                S,
+                epilogue="scale",
+                b_transposed=True,
+                pre=gather,
+            )
+        )
         stages.append(RowStage("softmax", f"{prefix}s{h}", f"{prefix}p{h}", S, S, kind="softmax"))
         stages.append(_mm("pv", f"{prefix}p{h}", f"{prefix}v{h}", f"{prefix}o{h}", S, S, dh))
         stages[-1].post = scatter
@@ -73,7 +99,9 @@ def _attention(
 def plan_for(task_id: str, p: dict[str, int]) -> Plan:
     if task_id in ("relu", "silu", "gelu"):
         n = p["R"] * p["H"]
-        return Plan([EltwiseStage("kernel", "x", "y", n, kind=task_id)], lambda t: t["y"].reshape(p["R"], p["H"]))
+        return Plan(
+            [EltwiseStage("kernel", "x", "y", n, kind=task_id)], lambda t: t["y"].reshape(p["R"], p["H"])
+        )
     if task_id in ("softmax", "layernorm", "rmsnorm"):
         return Plan([RowStage("kernel", "x", "y", p["R"], p["H"], kind=task_id)], lambda t: t["y"])
     if task_id == "rope":
@@ -81,11 +109,14 @@ def plan_for(task_id: str, p: dict[str, int]) -> Plan:
     if task_id == "gemm":
         return Plan([_mm("kernel", "X", "W", "Y", p["M"], p["K"], p["N"])], lambda t: t["Y"][0])
     if task_id == "linear":
-        return Plan([_mm("kernel", "X", "W", "Y", p["M"], p["K"], p["N"], epilogue="bias", epi="b")],
-                    lambda t: t["Y"][0])
+        return Plan(
+            [_mm("kernel", "X", "W", "Y", p["M"], p["K"], p["N"], epilogue="bias", epi="b")],
+            lambda t: t["Y"][0],
+        )
     if task_id == "batch_matmul":
         return Plan([_mm("kernel", "X", "W", "Y", p["M"], p["K"], p["N"], batch=p["B"])], lambda t: t["Y"])
     if task_id == "gemv":
+
         def gemv_prepare(t: Tensors) -> None:
             xb = np.zeros((p["N"], 4), dtype=np.float32)
             xb[:, 0] = t["x"].reshape(-1)
@@ -95,36 +126,56 @@ def plan_for(task_id: str, p: dict[str, int]) -> Plan:
             [_mm("kernel", "A", "xcol", "Y", p["M"], p["N"], 4)],
             lambda t: t["Y"][0][:, 0].reshape(1, p["M"]),
             gemv_prepare,
-            ("GEMV runs as the matmul contract with N = 4: the DMA delivers x as the B operand's column 0 "
-             "(columns 1..3 are zero); y is column 0 of the output tile (columns 1..3 are ignored).",),
+            (
+                "GEMV runs as the matmul contract with N = 4: the DMA delivers x as the B operand's column 0 "
+                "(columns 1..3 are zero); y is column 0 of the output tile (columns 1..3 are ignored).",
+            ),
         )
     if task_id == "ffn":
         N, H, I = p["N"], p["H"], p["I"]
-        return Plan([_mm("ffn_up", "x", "W1", "Hs", N, H, I, epilogue="silu"),
-                     _mm("ffn_down", "Hs", "W2", "Y", N, I, H)], lambda t: t["Y"][0])
+        return Plan(
+            [
+                _mm("ffn_up", "x", "W1", "Hs", N, H, I, epilogue="silu"),
+                _mm("ffn_down", "Hs", "W2", "Y", N, I, H),
+            ],
+            lambda t: t["Y"][0],
+        )
     if task_id == "swiglu":
         N, H, I = p["N"], p["H"], p["I"]
-        return Plan([_mm("gate", "x", "Wg", "G", N, H, I, epilogue="silu"),
-                     _mm("up", "x", "Wu", "U", N, H, I, epilogue="mul", epi="G"),
-                     _mm("down", "U", "Wd", "Y", N, I, H)], lambda t: t["Y"][0])
+        return Plan(
+            [
+                _mm("gate", "x", "Wg", "G", N, H, I, epilogue="silu"),
+                _mm("up", "x", "Wu", "U", N, H, I, epilogue="mul", epi="G"),
+                _mm("down", "U", "Wd", "Y", N, I, H),
+            ],
+            lambda t: t["Y"][0],
+        )
     if task_id == "sdpa":
         S, D = p["S"], p["D"]
-        return Plan([_mm("scores", "Q", "K", "Sc", S, D, S, epilogue="scale", b_transposed=True),
-                     RowStage("softmax", "Sc", "P", S, S, kind="softmax"),
-                     _mm("pv", "P", "V", "Y", S, S, D)], lambda t: t["Y"][0])
+        return Plan(
+            [
+                _mm("scores", "Q", "K", "Sc", S, D, S, epilogue="scale", b_transposed=True),
+                RowStage("softmax", "Sc", "P", S, S, kind="softmax"),
+                _mm("pv", "P", "V", "Y", S, S, D),
+            ],
+            lambda t: t["Y"][0],
+        )
     if task_id in ("mha", "gqa", "mqa"):
         stages: list[Stage] = []
-        _attention(stages, "x", "x", p["S"], p["H"], p["nh"], p.get("nkv", p["nh"]), "Wq", "Wk", "Wv", "Wo", "Y",
-                   "")
+        _attention(
+            stages, "x", "x", p["S"], p["H"], p["nh"], p.get("nkv", p["nh"]), "Wq", "Wk", "Wv", "Wo", "Y", ""
+        )
         return Plan(stages, lambda t: _2d(t, "Y"))
     if task_id == "decoder_llama":
         S, H, nh, I = p["S"], p["H"], p["nh"], p["I"]
         stages = [RowStage("rmsnorm", "x", "n1", S, H, kind="rmsnorm")]
         _attention(stages, "n1", "n1", S, H, nh, nh, "Wq", "Wk", "Wv", "Wo", "h", "a_", residual="x")
-        stages += [RowStage("rmsnorm", "h", "n2", S, H, kind="rmsnorm"),
-                   _mm("gate", "n2", "Wg", "G", S, H, I, epilogue="silu"),
-                   _mm("up", "n2", "Wu", "U", S, H, I, epilogue="mul", epi="G"),
-                   _mm("down_add", "U", "Wd", "Y", S, I, H, epilogue="add", epi="h")]
+        stages += [
+            RowStage("rmsnorm", "h", "n2", S, H, kind="rmsnorm"),
+            _mm("gate", "n2", "Wg", "G", S, H, I, epilogue="silu"),
+            _mm("up", "n2", "Wu", "U", S, H, I, epilogue="mul", epi="G"),
+            _mm("down_add", "U", "Wd", "Y", S, I, H, epilogue="add", epi="h"),
+        ]
         return Plan(stages, lambda t: _2d(t, "Y"))
     if task_id == "decoder_t5":
         S, H, nh, I = p["S"], p["H"], p["nh"], p["I"]
@@ -132,8 +183,10 @@ def plan_for(task_id: str, p: dict[str, int]) -> Plan:
         _attention(stages, "n1", "n1", S, H, nh, nh, "Wq", "Wk", "Wv", "Wo", "h1", "a_", residual="x")
         stages.append(RowStage("rmsnorm", "h1", "n2", S, H, kind="rmsnorm"))
         _attention(stages, "n2", "enc", S, H, nh, nh, "Cq", "Ck", "Cv", "Co", "h2", "c_", residual="h1")
-        stages += [RowStage("rmsnorm", "h2", "n3", S, H, kind="rmsnorm"),
-                   _mm("ffn_up", "n3", "W1", "R", S, H, I, epilogue="relu"),
-                   _mm("ffn_down_add", "R", "W2", "Y", S, I, H, epilogue="add", epi="h2")]
+        stages += [
+            RowStage("rmsnorm", "h2", "n3", S, H, kind="rmsnorm"),
+            _mm("ffn_up", "n3", "W1", "R", S, H, I, epilogue="relu"),
+            _mm("ffn_down_add", "R", "W2", "Y", S, I, H, epilogue="add", epi="h2"),
+        ]
         return Plan(stages, lambda t: _2d(t, "Y"))
     raise NotImplementedError(f"no harness plan for task {task_id} on the AIE tile")

@@ -83,7 +83,10 @@ class AiePlatform(Platform):
         return BuildResult(result.program, tuple(result.diagnostics), size)
 
     def run(
-        self, program: Program, instance: evaluation.AieInstance, limits: RunLimits | None = None,
+        self,
+        program: Program,
+        instance: evaluation.AieInstance,
+        limits: RunLimits | None = None,
         trace: bool = False,
     ) -> Evaluation:
         return evaluation.run(program, instance, limits, trace)
@@ -96,8 +99,11 @@ class AiePlatform(Platform):
         return generate(task_id, params)
 
     def instruction_size(self, program: Program) -> dict[str, int]:
-        counts = {"bundles": len(program.bundles), "bytes": program.size_bytes,
-                  "operations": sum(len(b.ops) for b in program.bundles)}
+        counts = {
+            "bundles": len(program.bundles),
+            "bytes": program.size_bytes,
+            "operations": sum(len(b.ops) for b in program.bundles),
+        }
         for b in program.bundles:
             for op in b.ops:
                 key = f"slot_{op.spec.slot.value}"
@@ -112,7 +118,9 @@ class AiePlatform(Platform):
         in_bytes = 2 * sum(int(v.size) for v in instance.inputs.values())
         out_bytes = 2 * int(instance.reference.size)
         macs = instance.task.macs_for(instance.params)
-        work = max(macs / PEAK_MACS_PER_CYCLE, in_bytes / LOAD_BYTES_PER_CYCLE, out_bytes / STORE_BYTES_PER_CYCLE)
+        work = max(
+            macs / PEAK_MACS_PER_CYCLE, in_bytes / LOAD_BYTES_PER_CYCLE, out_bytes / STORE_BYTES_PER_CYCLE
+        )
         return max(1, int(calls * (self.config.call_overhead_cycles + 6) + work))
 
     def scripted_kernel(self, kind: ScriptedKind, task: Task | str, config: str) -> str:
@@ -129,4 +137,3 @@ class AiePlatform(Platform):
         if kind == "broken_wrong":
             return broken_wrong(plan)
         raise ValueError(f"unknown scripted kernel kind {kind!r}")
-

@@ -338,7 +338,8 @@ def imac(has_acc: bool, subtract: bool = False):
             m.fault(
                 "operand",
                 f"unsupported integer MAC configuration {cfg}",
-                hint=f"use {CFG_INT8_MATMUL} (signed int8 4x8x8: A = 4x8 in the low half of xA, B = 8x8 in xB)",
+                hint=f"use {CFG_INT8_MATMUL} (signed int8 4x8x8: A = 4x8 in the low half of xA, B = "
+                f"8x8 in xB)",
             )
             return
         av = m.vget(a)[..., :32].view(np.int8).astype(np.int64).reshape(-1, 4, 8)

@@ -23,15 +23,19 @@ TABLE_13: dict[str, dict[str, dict[str, int]]] = {
     ),
     "linear": table([(8, 64, 64), (16, 256, 128), (32, 256, 256), (64, 256, 512), (128, 1024, 512)], "M K N"),
     "ffn": table([(8, 64, 128), (16, 128, 256), (32, 256, 512), (64, 256, 512), (128, 512, 1024)], "N H I"),
-    "swiglu": table([(8, 64, 128), (16, 128, 256), (32, 256, 512), (64, 256, 512), (128, 512, 1024)], "N H I"),
+    "swiglu": table(
+        [(8, 64, 128), (16, 128, 256), (32, 256, 512), (64, 256, 512), (128, 512, 1024)], "N H I"
+    ),
     "sdpa": table([(8, 16), (16, 32), (32, 64), (64, 64), (128, 64)], "S D"),
     "mha": table([(8, 64, 1), (16, 128, 2), (32, 128, 8), (64, 256, 4), (128, 256, 4)], "S H nh"),
-    "gqa": table([(8, 64, 4, 1), (16, 128, 2, 1), (32, 128, 8, 2), (64, 256, 4, 2), (128, 256, 4, 2)],
-                 "S H nh nkv"),
+    "gqa": table(
+        [(8, 64, 4, 1), (16, 128, 2, 1), (32, 128, 8, 2), (64, 256, 4, 2), (128, 256, 4, 2)], "S H nh nkv"
+    ),
     "mqa": {
         name: {**cfg, "nkv": 1}
-        for name, cfg in table([(8, 64, 4), (16, 128, 2), (32, 128, 8), (64, 256, 4), (128, 512, 8)],
-                               "S H nh").items()
+        for name, cfg in table(
+            [(8, 64, 4), (16, 128, 2), (32, 128, 8), (64, 256, 4), (128, 512, 8)], "S H nh"
+        ).items()
     },
     "rope": table([(8, 16), (16, 64), (32, 16), (64, 64), (128, 64)], "S D"),
     "decoder_llama": table(
@@ -47,7 +51,9 @@ ELEMENT_COUNTS = (256, 1024, 2048, 8192, 16384)  # Table 13, "Elementwise/Norm (
 ELEMENTWISE = ("silu", "relu", "gelu", "softmax", "layernorm", "rmsnorm")
 
 PAPER_UNSUPPORTED = {
-    "flash_attention": "not supported on the AMD NPU in the paper ('not officially supported by AMD NPU compiler')",
+    "flash_attention": (
+        "not supported on the AMD NPU in the paper ('not officially supported by AMD NPU compiler')"
+    ),
 }
 NO_SHAPES = {
     task_id: "the paper's Table 13 gives no AMD NPU configurations for the convolution tasks, so the tile "
@@ -56,8 +62,27 @@ NO_SHAPES = {
 }
 NOT_LOWERED = "the harness and compiler baseline for this task are not lowered on the AIE tile yet"
 # Tasks whose harness plan and baseline exist (others are reported with NOT_LOWERED).
-LOWERED = {"relu", "silu", "gelu", "softmax", "layernorm", "rmsnorm", "gemm", "linear", "batch_matmul", "gemv",
-           "ffn", "swiglu", "sdpa", "rope", "mha", "gqa", "mqa", "decoder_llama", "decoder_t5"}
+LOWERED = {
+    "relu",
+    "silu",
+    "gelu",
+    "softmax",
+    "layernorm",
+    "rmsnorm",
+    "gemm",
+    "linear",
+    "batch_matmul",
+    "gemv",
+    "ffn",
+    "swiglu",
+    "sdpa",
+    "rope",
+    "mha",
+    "gqa",
+    "mqa",
+    "decoder_llama",
+    "decoder_t5",
+}
 
 
 @cache

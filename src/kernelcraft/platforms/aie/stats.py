@@ -60,8 +60,10 @@ class AieStats:
         if self.pipeline == "interlocked":
             stalls += f", interlock {self.stall_interlock} (interlocked ablation)"
         lines = [
-            f"{self.calls} call(s): kernel {self.kernel_cycles} cycles + {self.call_overhead_cycles} call overhead; "
-            f"{self.bundles} bundles, {self.operations} ops ({self.operations / max(1, self.bundles):.2f} ops/bundle)",
+            f"{self.calls} call(s): kernel {self.kernel_cycles} cycles + "
+            f"{self.call_overhead_cycles} call overhead; "
+            f"{self.bundles} bundles, {self.operations} ops "
+            f"({self.operations / max(1, self.bundles):.2f} ops/bundle)",
             f"V slot busy {100 * self.v_slot_utilisation:.1f}% (MAC {100 * self.mac_utilisation:.1f}%); "
             f"loads {self.loads / kc:.2f}/cycle, stores {self.stores / kc:.2f}/cycle; stalls: {stalls}; "
             f"program {self.program_bytes} B in {self.program_bundles} bundles",

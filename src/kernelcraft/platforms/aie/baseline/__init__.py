@@ -19,7 +19,9 @@ def generate(task_id: str, params: dict[str, int]) -> str:
         shape = _shape(stage)
         if stage.entry in done:
             if done[stage.entry] != shape:
-                raise ValueError(f"stage entry {stage.entry} is called with two tile shapes: {done[stage.entry]}, {shape}")
+                raise ValueError(
+                    f"stage entry {stage.entry} is called with two tile shapes: {done[stage.entry]}, {shape}"
+                )
             continue
         done[stage.entry] = shape
         if isinstance(stage, MatmulStage):

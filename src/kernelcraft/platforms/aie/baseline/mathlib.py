@@ -52,13 +52,23 @@ def load_bm(bm: str, name: str) -> Ops:
 
 def prologue(const_ptr: str = "p5") -> Ops:
     ops: Ops = [
-        (f"mov p4, {const_ptr}", None), ("movxm m0, #1024", None), ("paddb [p4], m0", None),
-        ("movx r11, #60", None), ("movx r2, #0", None),
-        ("mov s0, #23", None), ("mov s1, #0", None), ("mov s2, #1", None),
-        ("movx r21, #32", None), ("movx r22, #16", None), ("movx r23, #8", None), ("movx r24, #4", None),
+        (f"mov p4, {const_ptr}", None),
+        ("movxm m0, #1024", None),
+        ("paddb [p4], m0", None),
+        ("movx r11, #60", None),
+        ("movx r2, #0", None),
+        ("mov s0, #23", None),
+        ("mov s1, #0", None),
+        ("mov s2, #1", None),
+        ("movx r21, #32", None),
+        ("movx r22, #16", None),
+        ("movx r23, #8", None),
+        ("movx r24, #4", None),
         ("movx r25, #2", None),
     ]
-    ops += load_x("x7", "exp_c4") + load_x("x8", "log2e") + load_x("x9", "clamp_lo") + load_x("x10", "clamp_hi")
+    ops += (
+        load_x("x7", "exp_c4") + load_x("x8", "log2e") + load_x("x9", "clamp_lo") + load_x("x10", "clamp_hi")
+    )
     ops += load_x("x11", "exp_bias")
     ops += load_bm("bml6", "exp_c1") + load_bm("bml7", "exp_c3") + load_bm("bmh7", "exp_c2")
     ops += load_bm("bml8", "one") + load_bm("bmh8", "magic")
@@ -111,8 +121,12 @@ def split(bm: str, x: str, tmp_bm: str) -> Ops:
 
 def recip16(y_bm: str, out_bm: str) -> Ops:
     """out_bm = 1 / y_bm (fp32 lanes, y > 0 or < 0, not 0). Uses x0..x2, x4, x6, cm1..cm3, cm5."""
-    ops: Ops = [(f"vmov x6, {y_bm}", None), *load_x("x1", "recip_magic"), ("vsub.32 x6, x1, x6", None),
-                ("vmov bml5, x6", None)]
+    ops: Ops = [
+        (f"vmov x6, {y_bm}", None),
+        *load_x("x1", "recip_magic"),
+        ("vsub.32 x6, x1, x6", None),
+        ("vmov bml5, x6", None),
+    ]
     ops += split(y_bm, "x2", "bmh5")
     r = "bml5"
     for step in range(2):
@@ -131,8 +145,14 @@ def recip16(y_bm: str, out_bm: str) -> Ops:
 
 def rsqrt16(y_bm: str, out_bm: str) -> Ops:
     """out_bm = 1 / sqrt(y_bm) (fp32 lanes, y > 0). Uses x0..x2, x4, x6, cm1..cm3, cm5."""
-    ops: Ops = [(f"vmov x6, {y_bm}", None), ("vups.s64.d32 cm5, x6, s1", None), ("vsrs.d32.s64 x6, cm5, s2", None),
-                *load_x("x1", "rsqrt_magic"), ("vsub.32 x6, x1, x6", None), ("vmov bml5, x6", None)]
+    ops: Ops = [
+        (f"vmov x6, {y_bm}", None),
+        ("vups.s64.d32 cm5, x6, s1", None),
+        ("vsrs.d32.s64 x6, cm5, s2", None),
+        *load_x("x1", "rsqrt_magic"),
+        ("vsub.32 x6, x1, x6", None),
+        ("vmov bml5, x6", None),
+    ]
     ops += split(y_bm, "x2", "bmh5")
     r = "bml5"
     for step in range(2):
@@ -158,8 +178,12 @@ def allsum16(bm: str, tmp_x: str = "x6", tmp_x2: str = "x1", tmp_bm: str = "bmh5
     """Every lane of bm (16 fp32) becomes the sum of all 16."""
     ops: Ops = []
     for shift in ("r21", "r22", "r23", "r24"):  # rotate by 8, 4, 2, 1 lanes
-        ops += [(f"vmov {tmp_x}, {bm}", None), (f"vshift {tmp_x2}, {tmp_x}, {tmp_x}, {shift}", None),
-                (f"vmov {tmp_bm}, {tmp_x2}", None), (f"vadd.f {bm}, {bm}, {tmp_bm}, r0", None)]
+        ops += [
+            (f"vmov {tmp_x}, {bm}", None),
+            (f"vshift {tmp_x2}, {tmp_x}, {tmp_x}, {shift}", None),
+            (f"vmov {tmp_bm}, {tmp_x2}", None),
+            (f"vadd.f {bm}, {bm}, {tmp_bm}, r0", None),
+        ]
     return ops
 
 

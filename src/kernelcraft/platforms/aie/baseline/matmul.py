@@ -11,7 +11,8 @@ block to bf16 (after the bias / activation / residual) and stores the output til
 from __future__ import annotations
 
 from ..schedule import Schedule
-from .mathlib import c, load_x, prologue, sigmoid_times
+from .mathlib import c as const_ref
+from .mathlib import load_x, prologue, sigmoid_times
 
 CFG = "r10"  # 28: bf16 4x8x4
 CFG_E = "r11"  # 60: bf16 elementwise
@@ -58,15 +59,21 @@ def matmul_kernel(tm: int, tk: int, tn: int, epilogue: str = "none", entry: str 
     for k, (ptr, (first, m, dj)) in enumerate(steps.items()):
         base = {"p0": "p0", "p1": "p0", "p2": "p1", "p3": "p1", "p6": "p2"}[ptr]
         set_ptr(s, ptr, base, first, f"m{k + 2}")
-        s.ops([f"movxm m{k + 2}, #{m}", f"movxm dj{k + 2}, #{dj}", f"movxm dn{k + 2}, #{gj_count}",
-               f"mov dc{k + 2}, #0"])
+        s.ops(
+            [
+                f"movxm m{k + 2}, #{m}",
+                f"movxm dj{k + 2}, #{dj}",
+                f"movxm dn{k + 2}, #{gj_count}",
+                f"mov dc{k + 2}, #0",
+            ]
+        )
     s.op(f"movxm r20, #{groups - 1}")
     s.label(f".L{entry}_group")
     acc = {}
     for r in range(2):
-        for c in range(cw):
-            acc[r, c] = (f"bm{'lh'[c]}{r}", _quarters(r, c == 1), (r * nbj + c) * 64)
-    for (_reg, (q0, q1), off) in acc.values():
+        for col in range(cw):
+            acc[r, col] = (f"bm{'lh'[col]}{r}", _quarters(r, col == 1), (r * nbj + col) * 64)
+    for _reg, (q0, q1), off in acc.values():
         s.op(f"vlda {q0}, [p6, #{off}]", mem="acc")
         s.op(f"vlda {q1}, [p6, #{off + 32}]", mem="acc")
     body: list[tuple[str, str | None]] = []
@@ -82,7 +89,7 @@ def matmul_kernel(tm: int, tk: int, tn: int, epilogue: str = "none", entry: str 
         for (r, c), (reg, _q, _o) in acc.items():
             body.append((f"vmac.f {reg}, {reg}, {xa[r]}, {xb[c]}, {CFG}", None))
     s.loop(nbk // unroll, body, comment="K loop: 4x8x4 MACs on a 2x2 group of output blocks")
-    for (_reg, (q0, q1), off) in acc.values():
+    for _reg, (q0, q1), off in acc.values():
         s.op(f"vst {q0}, [p6, #{off}]", mem="acc")
         s.op(f"vst {q1}, [p6, #{off + 32}]", mem="acc")
     for k, ptr in enumerate(steps):
@@ -101,29 +108,46 @@ def _epilogue(s: Schedule, epilogue: str, nbi: int, nbj: int) -> None:
     s.op(f"mov p6, {SAVED['p2']}")
     s.op(f"mov p7, {SAVED['p3']}")
     if epilogue == "none":
-        s.loop(nbi * nbj, [
-            ("vlda amll0, [p6], #32", "acc"), ("vlda amlh0, [p6], #32", "acc"),
-            ("vst.conv.bf16.fp32 bml0, [p7], #32", "out"),
-        ], comment="write the bf16 output")
+        s.loop(
+            nbi * nbj,
+            [
+                ("vlda amll0, [p6], #32", "acc"),
+                ("vlda amlh0, [p6], #32", "acc"),
+                ("vst.conv.bf16.fp32 bml0, [p7], #32", "out"),
+            ],
+            comment="write the bf16 output",
+        )
         return
     if epilogue == "bias":
         # bias block bj (4x4 bf16, every row the bias) at p4 + bj*32: walk it again for every block row
         for _bi in range(nbi):
             s.op(f"mov p4, {SAVED['p4']}")
-            s.loop(nbj, [
-                ("vlda amll0, [p6], #32", "acc"), ("vlda amlh0, [p6], #32", "acc"),
-                ("vlda.conv.fp32.bf16 bml1, [p4], #32", "epi"),
-                (f"vadd.f bml2, bml0, bml1, {CFG}", None),
-                ("vst.conv.bf16.fp32 bml2, [p7], #32", "out"),
-            ], comment="bias and write the bf16 output")
+            s.loop(
+                nbj,
+                [
+                    ("vlda amll0, [p6], #32", "acc"),
+                    ("vlda amlh0, [p6], #32", "acc"),
+                    ("vlda.conv.fp32.bf16 bml1, [p4], #32", "epi"),
+                    (f"vadd.f bml2, bml0, bml1, {CFG}", None),
+                    ("vst.conv.bf16.fp32 bml2, [p7], #32", "out"),
+                ],
+                comment="bias and write the bf16 output",
+            )
         return
     # The rest round the accumulator to bf16 first, as the task's per-stage rounding does.
-    head = [("vlda amll0, [p6], #32", "acc"), ("vlda amlh0, [p6], #32", "acc"), ("vconv.bf16.fp32 wl3, bml0", None)]
+    head = [
+        ("vlda amll0, [p6], #32", "acc"),
+        ("vlda amlh0, [p6], #32", "acc"),
+        ("vconv.bf16.fp32 wl3, bml0", None),
+    ]
     tail = [("vconv.bf16.fp32 wl6, bml1", None), ("vst wl6, [p7], #32", "out")]
     if epilogue == "relu":
         s.op("vbxor x1, x1, x1")
-        s.loop(nbi * nbj, head + [("vmax_lt.bf16 x6, r2, x3, x1", None), ("vst wl6, [p7], #32", "out")],
-               comment="relu and write the bf16 output")
+        s.loop(
+            nbi * nbj,
+            head + [("vmax_lt.bf16 x6, r2, x3, x1", None), ("vst wl6, [p7], #32", "out")],
+            comment="relu and write the bf16 output",
+        )
         return
     if epilogue in ("mul", "add"):
         s.op(f"mov p4, {SAVED['p4']}")
@@ -132,8 +156,15 @@ def _epilogue(s: Schedule, epilogue: str, nbi: int, nbj: int) -> None:
         if epilogue == "mul":  # bf16(acc) * G
             body = head + [("vlda wl4, [p4], #32", "epi"), (f"vmul.f bml1, x3, x4, {CFG_E}", None)] + tail
         else:  # bf16(acc) + R
-            body = head + [("vconv.fp32.bf16 bml0, wl3", None), ("vlda.conv.fp32.bf16 bmh0, [p4], #32", "epi"),
-                           (f"vadd.f bml1, bml0, bmh0, {CFG}", None)] + tail
+            body = (
+                head
+                + [
+                    ("vconv.fp32.bf16 bml0, wl3", None),
+                    ("vlda.conv.fp32.bf16 bmh0, [p4], #32", "epi"),
+                    (f"vadd.f bml1, bml0, bmh0, {CFG}", None),
+                ]
+                + tail
+            )
         s.loop(nbi * nbj, body, comment=f"{epilogue} and write the bf16 output")
         return
     if epilogue == "scale":  # bf16(acc) * inv_sqrt_dhead
@@ -141,17 +172,23 @@ def _epilogue(s: Schedule, epilogue: str, nbi: int, nbj: int) -> None:
         s.op("movxm m0, #1024")
         s.op("padda [p4], m0")
         s.op("vbxor x3, x3, x3")
-        _p, off = c("inv_sqrt_dhead")
+        _p, off = const_ref("inv_sqrt_dhead")
         s.op(f"vlda wl4, [p4, #{off}]", mem="const")
         s.op(f"vldb wh4, [p4, #{off + 32}]", mem="const")
-        s.loop(nbi * nbj, head + [(f"vmul.f bml1, x3, x4, {CFG_E}", None)] + tail,
-               comment="scale and write the bf16 output")
+        s.loop(
+            nbi * nbj,
+            head + [(f"vmul.f bml1, x3, x4, {CFG_E}", None)] + tail,
+            comment="scale and write the bf16 output",
+        )
         return
     if epilogue == "silu":  # silu(bf16(acc)) = v * sigmoid(v)
         for text, mem in prologue():
             s.op(text, mem)
-        body = [("vlda amll0, [p6], #32", "acc"), ("vlda amlh0, [p6], #32", "acc"),
-                ("vconv.bf16.fp32 wl3, bml0", None)]  # x3 = [v | 0] (prologue zeroed x3)
+        body = [
+            ("vlda amll0, [p6], #32", "acc"),
+            ("vlda amlh0, [p6], #32", "acc"),
+            ("vconv.bf16.fp32 wl3, bml0", None),
+        ]  # x3 = [v | 0] (prologue zeroed x3)
         body += load_x("x6", "sign") + [("vbxor x6, x3, x6", None)]
         body += sigmoid_times("x3", "wl6")
         body += [("vconv.bf16.fp32 wl6, bml0", None), ("vst wl6, [p7], #32", "out")]
