@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from functools import cached_property
 
 from ..base import Diagnostic
 from .config import DEFAULT_CONFIG, AieConfig
@@ -75,7 +76,7 @@ class Op:
     reads: tuple[tuple[int, int], ...] = ()  # (location, read delay)
     writes: tuple[tuple[int, int], ...] = ()  # (location, latency)
 
-    @property
+    @cached_property
     def delayed(self) -> bool:
         """Reads an accumulator after issue (the vector unit's accumulator input)."""
         return any(delay for _loc, delay in self.reads)
@@ -100,6 +101,15 @@ class Bundle:
     @property
     def is_branch(self) -> bool:
         return any(o.spec.branch for o in self.ops)
+
+    @cached_property
+    def summary(self) -> tuple[int, int, tuple[tuple[str, int], ...]]:
+        """(operations, vector-MAC operations, operations per slot) for the run statistics."""
+        slots: dict[str, int] = {}
+        for o in self.ops:
+            slots[o.spec.slot.value] = slots.get(o.spec.slot.value, 0) + 1
+        macs = sum(1 for o in self.ops if o.spec.family == "vector MAC")
+        return len(self.ops), macs, tuple(slots.items())
 
     def __str__(self) -> str:
         return self.text

@@ -496,13 +496,12 @@ class Machine:
             self._commit()
             # Statistics.
             self._issued += 1
+            summary = b.summary
             stats.bundles += lanes
-            stats.operations += len(b.ops) * lanes
-            for op in b.ops:
-                slot = op.spec.slot.value
-                stats.slot_ops[slot] = stats.slot_ops.get(slot, 0) + lanes
-                if op.spec.family == "vector MAC":
-                    stats.mac_ops += lanes
+            stats.operations += summary[0] * lanes
+            stats.mac_ops += summary[1] * lanes
+            for slot, count in summary[2]:
+                stats.slot_ops[slot] = stats.slot_ops.get(slot, 0) + count * lanes
             # Next bundle: branch delay slots, then zero-overhead loop, then fall through.
             nxt = index + 1
             if self._branch is not None:

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from functools import cached_property
 
 GRANULE = 32  # bytes in a 256-bit register granule
 N_X = 12  # x0..x11
@@ -68,7 +69,7 @@ class Reg:
     def nbytes(self) -> int:
         return self.granules * GRANULE
 
-    @property
+    @cached_property
     def locations(self) -> tuple[int, ...]:
         if self.file == "s":
             return (self.index,)
