@@ -420,7 +420,7 @@ Stage = MatmulStage | EltwiseStage | RowStage | RopeStage
 
 # ---------------------------------------------------------------------------- running
 
-MAX_LANES = 128  # streams run in lockstep on one machine (identical arguments, per-lane data)
+MAX_LANES = 512  # streams run in lockstep on one machine (identical arguments, per-lane data)
 
 
 @dataclass
