@@ -24,12 +24,25 @@ from .stats import AieStats
 
 # Element-wise |y - ref| <= atol + rtol*|ref| against a float64 reference on the bf16 inputs.
 # The paper's AMD setting is torch.allclose's defaults (atol 1e-8, rtol 1e-5), which demands
-# the exact bf16 result of one particular reduction order; the tolerances here come from
-# evidence instead (benchmarks/aie_tolerance_evidence.py, docs/tasks.md): the baseline on every
-# cell and profile, and a bf16-per-stage emulation of each task. Entries are about 1.5x the
-# worst evidence, floored at one bf16 rounding step (rtol 2^-8 ~ 0.004) plus the emulation's error.
+# the exact bf16 result of one particular reduction order. These come from evidence instead
+# (benchmarks/aie_tolerance_evidence.py; table in docs/tasks.md): the baseline on C1..C3 and
+# a bf16-per-stage emulation of every cell, seeds 0-1, profiles normal / large / mixed_signs.
+# Default: the paper's PLENA values (atol 0.012, rtol 0.01), which every single-stage task
+# meets with margin. Entries are about 1.5x the worst atol the evidence needs (at rtol 0.01):
+# FFN 0.0089, the projected attentions 0.0087, SwiGLU 0.013, the LLaMA block 0.035, the T5
+# block 0.023. Softmax the other way: its outputs are about 1/H, the default atol would accept
+# a constant 1/H kernel, and the evidence needs 0.00016.
 DEFAULT_TOLERANCE = Tolerance(atol=0.012, rtol=0.01)
-TOLERANCES: dict[str, Tolerance] = {}
+TOLERANCES: dict[str, Tolerance] = {
+    "softmax": Tolerance(0.0015, 0.01),
+    "ffn": Tolerance(0.014, 0.01),
+    "swiglu": Tolerance(0.02, 0.01),
+    "mha": Tolerance(0.013, 0.01),
+    "gqa": Tolerance(0.013, 0.01),
+    "mqa": Tolerance(0.013, 0.01),
+    "decoder_llama": Tolerance(0.05, 0.01),
+    "decoder_t5": Tolerance(0.035, 0.01),
+}
 
 
 def tolerance_for(task: Task, profile: str = "normal") -> Tolerance:
