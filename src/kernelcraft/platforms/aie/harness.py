@@ -272,6 +272,9 @@ class EltwiseStage:
         return 0
 
 
+ROW_TILE_ELEMENTS = 1024  # elements per row-stage call (whole rows)
+
+
 @dataclass
 class RowStage:
     """A row-wise operator (softmax, layernorm, rmsnorm) on [R, H], several rows per call."""
@@ -289,7 +292,7 @@ class RowStage:
     def __post_init__(self) -> None:
         self.Hp = max(32, -(-self.H // 32) * 32)
         if not self.tile_rows:
-            self.tile_rows = max(1, min(self.rows, 1024 // self.Hp))
+            self.tile_rows = max(1, min(self.rows, ROW_TILE_ELEMENTS // self.Hp))
         assert self.rows % self.tile_rows == 0
 
     def streams(self, t: Tensors) -> Iterator[list[Call]]:
