@@ -60,36 +60,23 @@ def _attention(
         _mm("proj_kv", kv_in, wk, k, S, H, nkv * dh),
         _mm("proj_kv", kv_in, wv, v, S, H, nkv * dh),
     ]
-    for h in range(nh):
-        g = h // group
+    kv_of = [h // group for h in range(nh)]
 
-        def gather(t: Tensors, h=h, g=g) -> None:
-            t[f"{prefix}q{h}"] = _2d(t, q)[:, h * dh : (h + 1) * dh].copy()
-            t[f"{prefix}k{h}"] = _2d(t, k)[:, g * dh : (g + 1) * dh].copy()
-            t[f"{prefix}v{h}"] = _2d(t, v)[:, g * dh : (g + 1) * dh].copy()
+    def gather(t: Tensors) -> None:
+        """Strided DMA: every head's columns of Q, and of its kv head's K and V, one after another."""
+        qq, kk, vv = _2d(t, q), _2d(t, k), _2d(t, v)
+        t[f"{prefix}qh"] = np.stack([qq[:, h * dh : (h + 1) * dh] for h in range(nh)])
+        t[f"{prefix}kh"] = np.stack([kk[:, g * dh : (g + 1) * dh] for g in kv_of])
+        t[f"{prefix}vh"] = np.stack([vv[:, g * dh : (g + 1) * dh] for g in kv_of])
 
-        def scatter(t: Tensors, h=h) -> None:
-            t.setdefault(heads, np.zeros((S, H), dtype=np.float32))[:, h * dh : (h + 1) * dh] = _2d(
-                t, f"{prefix}o{h}"
-            )
+    def scatter(t: Tensors) -> None:
+        o = t[f"{prefix}oh"]
+        t[heads] = np.concatenate([o[h] for h in range(nh)], axis=1)
 
-        stages.append(
-            _mm(
-                "scores",
-                f"{prefix}q{h}",
-                f"{prefix}k{h}",
-                f"{prefix}s{h}",
-                S,
-                dh,
-                S,
-                epilogue="scale",
-                b_transposed=True,
-                pre=gather,
-            )
-        )
-        stages.append(RowStage("softmax", f"{prefix}s{h}", f"{prefix}p{h}", S, S, kind="softmax"))
-        stages.append(_mm("pv", f"{prefix}p{h}", f"{prefix}v{h}", f"{prefix}o{h}", S, S, dh))
-        stages[-1].post = scatter
+    stages.append(_mm("scores", f"{prefix}qh", f"{prefix}kh", f"{prefix}s", S, dh, S, batch=nh, epilogue="scale",
+                      b_transposed=True, pre=gather))
+    stages.append(RowStage("softmax", f"{prefix}s", f"{prefix}p", S, S, kind="softmax", batch=nh))
+    stages.append(_mm("pv", f"{prefix}p", f"{prefix}vh", f"{prefix}oh", S, S, dh, batch=nh, post=scatter))
     if residual is None:
         stages.append(_mm("proj_o", heads, wo, out, S, H, H))
     else:
