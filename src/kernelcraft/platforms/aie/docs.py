@@ -1,14 +1,10 @@
 """The agent-facing docs of the AIE-ML-like tile, generated from the instruction table, the
 hardware configuration and the memory map, so they cannot drift from the simulator.
-
-Write them with `python -m kernelcraft.platforms.aie.docs OUTDIR`.
 """
 
 from __future__ import annotations
 
-import sys
 from dataclasses import fields
-from pathlib import Path
 
 from . import layout as L
 from .config import DEFAULT_CONFIG, FIELD_DOCS, FIELD_SOURCES, AieConfig
@@ -326,15 +322,3 @@ def render_docs(cfg: AieConfig = DEFAULT_CONFIG) -> dict[str, str]:
         "hardware": _hardware(cfg),
         "guidance": GUIDANCE.replace("{example}", WORKED_EXAMPLE.rstrip()),
     }
-
-
-def main(argv: list[str]) -> int:
-    out = Path(argv[0] if argv else ".")
-    out.mkdir(parents=True, exist_ok=True)
-    for name, text in render_docs().items():
-        (out / f"{name}.md").write_text(text)
-    return 0
-
-
-if __name__ == "__main__":
-    raise SystemExit(main(sys.argv[1:]))

@@ -73,8 +73,21 @@ def _attention(
         o = t[f"{prefix}oh"]
         t[heads] = np.concatenate([o[h] for h in range(nh)], axis=1)
 
-    stages.append(_mm("scores", f"{prefix}qh", f"{prefix}kh", f"{prefix}s", S, dh, S, batch=nh, epilogue="scale",
-                      b_transposed=True, pre=gather))
+    stages.append(
+        _mm(
+            "scores",
+            f"{prefix}qh",
+            f"{prefix}kh",
+            f"{prefix}s",
+            S,
+            dh,
+            S,
+            batch=nh,
+            epilogue="scale",
+            b_transposed=True,
+            pre=gather,
+        )
+    )
     stages.append(RowStage("softmax", f"{prefix}s", f"{prefix}p", S, S, kind="softmax", batch=nh))
     stages.append(_mm("pv", f"{prefix}p", f"{prefix}vh", f"{prefix}oh", S, S, dh, batch=nh, post=scatter))
     if residual is None:

@@ -47,10 +47,6 @@ class AiePlatform(Platform):
     def default_config(cls) -> AieConfig:
         return DEFAULT_CONFIG
 
-    @property
-    def clock_ghz(self) -> float:
-        return self.config.clock_ghz
-
     def dtypes_text(self) -> str:
         return DTYPES_TEXT
 
