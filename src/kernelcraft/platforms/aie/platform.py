@@ -85,7 +85,13 @@ class AiePlatform(Platform):
         limits: RunLimits | None = None,
         trace: bool = False,
     ) -> Evaluation:
-        return evaluation.run(program, instance, limits, trace)
+        return evaluation.run(program, instance, limits or self.run_limits(), trace)
+
+    def run_limits(self) -> RunLimits:
+        # The largest cells (decoder_t5 C5: about 90 s of simulation on a busy two-core
+        # machine) need more than the default 120 s; an endless loop still ends on the
+        # instruction limit long before this.
+        return RunLimits(wall_time_s=600.0)
 
     def baseline(self, task: Task | str, config: str) -> str:
         from .baseline import generate
