@@ -7,7 +7,7 @@ from hypothesis import strategies as st
 
 from kernelcraft.platforms.plena import semantics
 from kernelcraft.platforms.plena.assembler import assemble, decode_word, decode_words, parse_hex
-from kernelcraft.platforms.plena.config import DEFAULT_CONFIG, PlenaConfig
+from kernelcraft.platforms.plena.config import DEFAULT_CONFIG, EMULATOR_CONFIG, PlenaConfig
 from kernelcraft.platforms.plena.isa import (
     BY_NAME,
     FIELDS,
@@ -127,9 +127,13 @@ def test_opcodes_unique_and_fields_do_not_overlap():
 def test_every_instruction_has_semantics_and_cost():
     assert semantics.check_complete() == []
     for spec in INSTRUCTIONS:
-        assert spec.summary and spec.semantics and spec.cost_text
-        if spec.cost is not None:
-            assert spec.cost(DEFAULT_CONFIG, tuple(o.default or 0 for o in spec.operands)) >= 1
+        assert spec.summary and spec.semantics
+        for cfg in (DEFAULT_CONFIG, EMULATOR_CONFIG):
+            cost = spec.timing(cfg)
+            assert (cost is None) == (spec.unit.value == "memory")
+            if cost is not None:
+                assert cost.text and cost.source
+                assert spec.cycles(cfg, tuple(o.default or 0 for o in spec.operands)) >= 1
 
 
 def _operand_values(spec, draw):

@@ -7,11 +7,12 @@ import subprocess
 import sys
 from dataclasses import fields
 
+import numpy as np
 import pytest
 
 from kernelcraft.platforms.plena import docs
 from kernelcraft.platforms.plena.assembler import assemble
-from kernelcraft.platforms.plena.config import DEFAULT_CONFIG, PlenaConfig
+from kernelcraft.platforms.plena.config import DEFAULT_CONFIG, HbmConfig, PlenaConfig
 from kernelcraft.platforms.plena.isa import INSTRUCTIONS
 from kernelcraft.platforms.plena.layout import FP_SLOTS, OUTPUT_BASE
 from kernelcraft.platforms.plena.machine import peak_macs_per_cycle
@@ -28,8 +29,7 @@ OTHER = PlenaConfig(
     mram_tiles=16,
     fpsram_words=512,
     hbm_bytes=1 << 22,
-    hbm_latency_cycles=137,
-    hbm_bytes_per_cycle=128,
+    timing_profile="emulator",
     fp_regs=12,
     max_loop_iteration_instructions=4321,
     systolic_overhead_cycles=3,
@@ -92,12 +92,17 @@ def test_spec_differences_listed(default_docs):
 def test_numbers_follow_the_config(default_docs, other_docs):
     hw, other_hw = default_docs["hardware"], other_docs["hardware"]
     for f in fields(PlenaConfig):
+        if f.name == "hbm":
+            continue
         assert f"| `{f.name}` | {getattr(DEFAULT_CONFIG, f.name)} |" in hw
         assert f"| `{f.name}` | {getattr(OTHER, f.name)} |" in other_hw
-    assert f"**{peak_macs_per_cycle(DEFAULT_CONFIG)}**" in hw
+    for f in fields(HbmConfig):
+        row = next(line for line in hw.splitlines() if line.startswith(f"| `{f.name}` | "))
+        assert f"| {getattr(DEFAULT_CONFIG.hbm, f.name)} |" in row and HbmConfig.SOURCES[f.name] in row
+    assert f"**{peak_macs_per_cycle(DEFAULT_CONFIG)}**" in hw and "**256**" in hw  # the BLEN x MLEN array
     assert f"**{peak_macs_per_cycle(OTHER)}**" in other_hw
-    assert "`137 + ceil(bytes / 128)`" in other_hw and "`100 + ceil(bytes / 256)`" in hw
-    assert "bmm_scale (1 / sqrt(HLEN)) | 0.176777" in other_hw
+    assert "**consistent** (in force)" in hw and "**emulator** (in force)" in other_hw
+    assert "bmm_scale (multiplied into every per-head product) | 0.25" in other_hw  # not 1/sqrt(32)
     mem = other_docs["memory_layout"]
     assert "4096 rows x 128 = 524288 elements" in mem and "MLEN*MLEN=16384" in mem
     assert "base + (j // 128) * R * 128 + i * 128 + (j % 128)" in mem
@@ -109,10 +114,19 @@ def test_numbers_follow_the_config(default_docs, other_docs):
 
 
 def test_dma_examples_measured_by_the_simulator(default_docs, other_docs):
-    # 4 rows x 64 bytes + 32 scale bytes = 5 bursts; 100 + ceil(320 / 256) = 102 cycles.
-    assert "| H_PREFETCH_V, contiguous rows | 102 | 320 | 0 |" in default_docs["hardware"]
-    # Other config: 8 rows x 128 bytes + 128 scale bytes = 18 bursts = 1152 bytes; 137 + 9.
-    assert "| H_PREFETCH_V, contiguous rows | 146 | 1152 | 0 |" in other_docs["hardware"]
+    from kernelcraft.platforms.plena.hbm import HbmModel
+
+    hw = default_docs["hardware"]
+    row = next(line for line in hw.splitlines() if line.startswith("| H_PREFETCH_V, rows one after"))
+    alone, in_run, requested, useful = (int(x) for x in row.strip("| ").split(" | ")[1:])
+    # 4 rows: 4 element blocks and 4 requests of the shared scale block; 256 + 32 useful bytes.
+    assert (requested, useful) == (512, 288)
+    model = HbmModel(DEFAULT_CONFIG)
+    starts = np.arange(4) * 64
+    assert alone == model.read(starts, (1 << 16) + starts // 8, 64, 8)
+    assert in_run < alone
+    other = next(line for line in other_docs["hardware"].splitlines() if "H_PREFETCH_V, rows one" in line)
+    assert other.strip("| ").split(" | ")[3:5] == ["1536", "1152"]  # 8 rows of 128: 2 + 1 requests each
 
 
 def test_io_contract_from_layout(default_docs):

@@ -18,6 +18,7 @@ import numpy as np
 from ..base import Fault, RunLimits
 from .assembler import Program
 from .config import PlenaConfig
+from .hbm import HbmModel
 from .isa import Unit
 from .mx import BF16
 
@@ -55,11 +56,17 @@ class ExecutionStats:
     unit_busy_cycles: dict[str, int]
     instruction_mix: dict[str, int]  # dynamic counts per unit category
     opcode_counts: dict[str, int]
-    hbm_read_bytes: int
+    hbm_read_bytes: int  # 64 bytes per request, scale reads included (as the emulator counts)
     hbm_write_bytes: int
+    hbm_useful_read_bytes: int  # element and scale bytes the transfers needed
+    hbm_useful_write_bytes: int
     macs: int
     mac_utilization: float  # useful MACs / (cycles x peak MACs per cycle)
     latency_ns: float
+    timing_profile: str = "consistent"
+    hbm_row_hits: int = 0
+    hbm_row_misses: int = 0
+    hbm_row_conflicts: int = 0
 
     def to_dict(self) -> dict:
         return dict(self.__dict__)
@@ -124,8 +131,7 @@ class Machine:
         self.loops: list[list] = []  # frames: [body start pc, counter reg, iteration start count, broken]
         self.tile_cache: dict[int, np.ndarray] = {}  # MRAM tile -> float64 copy, dropped on write
         self.dma_cycles = 0
-        self.hbm_read_bytes = 0
-        self.hbm_write_bytes = 0
+        self.hbm_timing = HbmModel(cfg)
         self.jumps = 0
         self.next_wall_check = 0  # dynamic instruction count at which to look at the clock again
         self.deadline = float("inf")
@@ -236,13 +242,13 @@ def _run_traced(program, ops, static_costs, counts, m, events):
 
 
 def peak_macs_per_cycle(cfg: PlenaConfig) -> int:
-    """Best MACs per cycle any matrix instruction achieves: the array's peak rate."""
+    """Best MACs per cycle any matrix instruction achieves under the timing profile."""
     from .isa import INSTRUCTIONS
 
     best = 0
     for spec in INSTRUCTIONS:
-        if spec.macs is not None and spec.cost is not None:
-            cycles = max(1, spec.cost(cfg, (0,) * len(spec.operands)))
+        if spec.macs is not None and spec.timing(cfg) is not None:
+            cycles = max(1, spec.cycles(cfg, (0,) * len(spec.operands)))
             best = max(best, spec.macs(cfg) // cycles)
     return best
 
@@ -270,15 +276,22 @@ def _statistics(program: Program, counts: list[int], static_costs: list[int], m:
     cycles = sum(busy.values())
     peak = peak_macs_per_cycle(cfg)
     util = macs / (cycles * peak) if cycles and peak else 0.0
+    hbm = m.hbm_timing.counters
     return ExecutionStats(
         cycles=cycles,
         instructions=sum(counts),
         unit_busy_cycles=busy,
         instruction_mix=mix,
         opcode_counts={name: entry[1] for name, entry in sorted(per_spec.items())},
-        hbm_read_bytes=m.hbm_read_bytes,
-        hbm_write_bytes=m.hbm_write_bytes,
+        hbm_read_bytes=hbm.read_bytes,
+        hbm_write_bytes=hbm.write_bytes,
+        hbm_useful_read_bytes=hbm.useful_read_bytes,
+        hbm_useful_write_bytes=hbm.useful_write_bytes,
         macs=macs,
         mac_utilization=util,
         latency_ns=cycles / cfg.clock_ghz,
+        timing_profile=cfg.timing_profile,
+        hbm_row_hits=hbm.row_hits,
+        hbm_row_misses=hbm.row_misses,
+        hbm_row_conflicts=hbm.row_conflicts,
     )
