@@ -37,7 +37,7 @@ FIELD_DOCS: dict[str, str] = {
     "blen": "output block edge of M_MM / M_TMM (BLEN x BLEN accumulator); also M_MV outputs",
     "hlen": "head width of the per-head matrix ops and the V_MASK granularity",
     "clock_ghz": "clock frequency in GHz (cycles to nanoseconds)",
-    "timing_profile": "which instruction cost table is in force (consistent or emulator; see Timing profiles)",
+    "timing_profile": "the instruction cost table in force: consistent or emulator (see Timing profiles)",
     "prefetch_m_rows": "rows of MLEN elements one H_PREFETCH_M moves",
     "prefetch_v_rows": "VRAM rows one H_PREFETCH_V moves",
     "store_v_rows": "VRAM rows one H_STORE_V moves",
@@ -53,7 +53,7 @@ FIELD_DOCS: dict[str, str] = {
     "mx_quantiser": "how H_STORE_V rounds to MXFP8: plena (the hardware quantiser) or ocp",
     "hbm": "the HBM2 timing model's parameters (see HBM model)",
     "bmm_scale": "factor the per-head matrix ops (M_BMM, M_BTMM, M_BMV, M_BTMV) multiply into every product",
-    "systolic_overhead_cycles": "emulator profile only: pipeline fill added to M_MM/M_TMM/M_BMM/M_BTMM/M_BMV/M_BTMV",
+    "systolic_overhead_cycles": "emulator profile only: fill added to M_MM/M_TMM/M_BMM/M_BTMM/M_BMV/M_BTMV",
     "max_loop_iteration_instructions": "dynamic instructions allowed in one iteration of a hardware loop",
 }
 
@@ -439,7 +439,8 @@ def _dma_examples(cfg: PlenaConfig) -> list[tuple[str, int, int, int, int]]:
         if scale_reg + scale_reg // cfg.mx_block + span > cfg.hbm_bytes:
             continue
         setup = (
-            f"S_LUI_INT gp1, {scale_reg >> 12}\nS_ADDI_INT gp1, gp1, {scale_reg & 0xFFF}\nC_SET_SCALE_REG gp1\n"
+            f"S_LUI_INT gp1, {scale_reg >> 12}\nS_ADDI_INT gp1, gp1, {scale_reg & 0xFFF}\n"
+            "C_SET_SCALE_REG gp1\n"
             f"S_ADDI_INT gp1, gp0, {wide}\nC_SET_STRIDE_REG gp1\n"
         )
         dst_step = cfg.tile_elems if ins.startswith("H_PREFETCH_M") else 0
@@ -595,9 +596,9 @@ A transfer is expanded the way the emulator's DMA does it, then scheduled:
   ACT ({h.nRCDRD} cycles before the read); another open row needs PRE + ACT ({h.nRP} + {h.nRCDRD}).
   Rows stay open after a transfer, so reading neighbouring data again is cheaper. ACTs on a
   pseudo-channel are {h.nRRDS} cycles apart, at most four per {h.nFAW}.
-- **Bandwidth**: each of the {h.channels * h.pseudochannels} pseudo-channels moves one access every {h.bus_cycles}
-  cycles; each channel issues one command a cycle. Read data arrives {h.nCL} + {h.nBL} cycles after
-  its read command, plus {h.controller_cycles} cycles through the controller.
+- **Bandwidth**: each of the {h.channels * h.pseudochannels} pseudo-channels moves one access every
+  {h.bus_cycles} cycles; each channel issues one command a cycle. Read data arrives
+  {h.nCL} + {h.nBL} cycles after its read command, plus {h.controller_cycles} cycles through the controller.
 - **Reads** (H_PREFETCH_M, H_PREFETCH_V): all requests go out together; the instruction ends when
   the last one is back.
 - **Writes** (H_STORE_V): every 64-byte block is read, merged and written back, one block after

@@ -19,8 +19,9 @@ and schedules the accesses with Ramulator2's HBM2 timing parameters:
   ACTs of one batch); a bank's PRE waits for nRAS after its ACT and nRTPL (a read) or
   nCWL + nBL + nWR (a write) after its last access; ACT to ACT on a bank is nRC;
 - a pseudo-channel's data bus carries one access every max(bus_cycles, nCCDS, nCCDL) cycles
-  (consecutive accesses may share a bank group), in order of readiness; a channel's command bus issues one command a cycle (ACT takes
-  act_command_cycles), so a channel never finishes before its command count;
+  (consecutive accesses may share a bank group), in order of readiness; a channel's command
+  bus issues one command a cycle (ACT takes act_command_cycles), so a channel never finishes
+  before its command count;
 - read data is back nCL + nBL after the RD; reads of a transfer go out together and the
   instruction waits for the last one; H_STORE_V does a read-modify-write of each 64-byte
   block in order (read, wait, write), as the emulator's write_unaligned does; writes are

@@ -147,6 +147,19 @@ RMASK_READ = _flag("rmask", "rs3", "0: whole vector; 1: only heads enabled in V_
 PREC_M = _flag("prec", "funct1", "precision class: 0 weights, 1 key/value (both MXFP8 here)")
 PREC_V = _flag("prec", "funct1", "precision class: 0 activation, 1 key/value (both MXFP8 here)")
 RSTRIDE = _flag("rstride", "rs3", "0: consecutive rows; 1: rows STRIDE_REG elements apart")
+# The public toolchain and its emulator disagree on where these ops keep rmask.
+_RMASK_BIT14_NOTE = (
+    "rmask is encoded in rs3 (bits [21:18]), where the public emulator reads it. The public "
+    "assembler (PLENA_Compiler assembler/assembly_to_binary.py) places this op's rmask at bit 14 "
+    "instead, so its masked form has no effect on its emulator; disasm rejects such a word and says "
+    "so. A trailing all-zero operand (`, 0`), as the public compiler writes, is accepted with a warning."
+)
+_RMASK_DROPPED_NOTE = (
+    "rmask is encoded in rs3 (bits [21:18]), where the public emulator reads it. The public "
+    "assembler (PLENA_Compiler assembler/assembly_to_binary.py) encodes V_RED_SUM with rd and rs1 "
+    "only, so its masked form has no effect there. A trailing all-zero operand (`, 0`), as the "
+    "public compiler writes, is accepted with a warning."
+)
 
 
 _SIM = "PLENA_Simulator@f0703b2 transactional_emulator"
@@ -537,6 +550,8 @@ INSTRUCTIONS: tuple[InstrSpec, ...] = (
         _setting(1, "VECTOR_EXP_CYCLES", 360, f"{_SIM}/src/vector_machine.rs"),
         "Elementwise exp, inputs clamped to [-88, 88].",
         "V[G[rd]] = exp(clamp(V[G[rs1]], -88, 88)).",
+        notes=_RMASK_BIT14_NOTE,
+        surplus_zero_operands=1,
     ),
     InstrSpec(
         "V_RECI_V",
@@ -546,6 +561,8 @@ INSTRUCTIONS: tuple[InstrSpec, ...] = (
         _setting(2, "VECTOR_RECI_CYCLES", 372, f"{_SIM}/src/vector_machine.rs"),
         "Elementwise reciprocal.",
         "V[G[rd]] = 1 / V[G[rs1]] (1/0 = inf).",
+        notes=_RMASK_BIT14_NOTE,
+        surplus_zero_operands=1,
     ),
     InstrSpec(
         "V_RED_SUM",
@@ -556,6 +573,8 @@ INSTRUCTIONS: tuple[InstrSpec, ...] = (
         "Sum a VRAM row INTO a scalar register (it accumulates: zero it first).",
         "F[fd] = F[fd] + sum(V[G[rs1]]) (sum in FP32, result rounded to BF16); with rmask=1 only "
         "elements of heads enabled in V_MASK are summed. Writes to f0 are dropped.",
+        notes=_RMASK_DROPPED_NOTE,
+        surplus_zero_operands=1,
     ),
     InstrSpec(
         "V_RED_MAX",
@@ -566,6 +585,8 @@ INSTRUCTIONS: tuple[InstrSpec, ...] = (
         "Running max of a VRAM row into a scalar register.",
         "F[fd] = max(F[fd], max(V[G[rs1]])); with rmask=1 only heads enabled in V_MASK count. "
         "Writes to f0 are dropped. Start from -inf (load it from FP SRAM) for a fresh max.",
+        notes=_RMASK_BIT14_NOTE,
+        surplus_zero_operands=1,
     ),
     InstrSpec(
         "V_SHFT_V",
@@ -607,7 +628,8 @@ INSTRUCTIONS: tuple[InstrSpec, ...] = (
         ),
         _fixed(
             4,
-            f"{_TOML}:376 VECTOR_MAX_CYCLES = 4, awaited as VECTOR_MIN_CYCLES (runtime_config.rs:19) in {_SIM}/src/vector_machine.rs",
+            f"{_TOML}:376 VECTOR_MAX_CYCLES = 4, awaited as VECTOR_MIN_CYCLES (runtime_config.rs:19) "
+            f"in {_SIM}/src/vector_machine.rs",
         ),
         "Elementwise min with a broadcast scalar.",
         "V[G[rd]] = min(V[G[rs1]], F[fs]).",
@@ -677,6 +699,7 @@ INSTRUCTIONS: tuple[InstrSpec, ...] = (
         _setting(1, "SCALAR_FP_EXP_CYCLES", 392, f"{_SIM}/src/accelerator/dispatch.rs"),
         "Scalar exp, input clamped to [-88, 88].",
         "F[fd] = exp(clamp(F[fa], -88, 88)).",
+        surplus_zero_operands=1,
     ),
     InstrSpec(
         "S_RECI_FP",
@@ -686,6 +709,7 @@ INSTRUCTIONS: tuple[InstrSpec, ...] = (
         _setting(1, "SCALAR_FP_RECI_CYCLES", 400, f"{_SIM}/src/accelerator/dispatch.rs"),
         "Scalar reciprocal.",
         "F[fd] = 1 / F[fa].",
+        surplus_zero_operands=1,
     ),
     InstrSpec(
         "S_SQRT_FP",
@@ -695,6 +719,7 @@ INSTRUCTIONS: tuple[InstrSpec, ...] = (
         _setting(1, "SCALAR_FP_SQRT_CYCLES", 396, f"{_SIM}/src/accelerator/dispatch.rs"),
         "Scalar square root.",
         "F[fd] = sqrt(F[fa]) (NaN for negative input).",
+        surplus_zero_operands=1,
     ),
     InstrSpec(
         "S_LD_FP",
@@ -833,6 +858,7 @@ INSTRUCTIONS: tuple[InstrSpec, ...] = (
         "row r lands in MRAM tile G[rd] + (r div MLEN)*MLEN*MLEN, row r mod MLEN.",
         "For W[K, N] stored row-major: STRIDE_REG = N and tile (k, j) starts at element offset "
         "k*MLEN*N + j*MLEN.",
+        surplus_zero_operands=1,
     ),
     InstrSpec(
         "H_PREFETCH_V",
@@ -849,6 +875,7 @@ INSTRUCTIONS: tuple[InstrSpec, ...] = (
         "Load PREFETCH_V rows of VLEN MXFP8 elements from HBM into consecutive VRAM rows, as BF16.",
         "for r < PREFETCH_V: off = G[rs1] + r*stride (stride = STRIDE_REG if rstride else VLEN); "
         "V[G[rd] + r*VLEN] = dequant(HBM[A[ab] + off : +VLEN], scales at A[ab] + SCALE_REG + off/8).",
+        surplus_zero_operands=1,
     ),
     InstrSpec(
         "H_STORE_V",
@@ -865,6 +892,7 @@ INSTRUCTIONS: tuple[InstrSpec, ...] = (
         "Quantise STORE_V consecutive VRAM rows to MXFP8 and write them to HBM.",
         "for r < STORE_V: off = G[rs1] + r*stride; HBM[A[ab] + off : +VLEN] = elements of "
         "quant(V[G[rs] + r*VLEN]); scales to A[ab] + SCALE_REG + off/8.",
+        surplus_zero_operands=1,
     ),
     # ---------------------------------------------------------------- control
     InstrSpec(

@@ -15,14 +15,16 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from ..base import Fault, RunLimits
+from ..base import Diagnostic, Fault, RunLimits
 from .assembler import Program
 from .config import PlenaConfig
 from .hbm import HbmModel
 from .isa import Unit
 from .mx import BF16
+from .poison import PoisonTracker
 
 MASK32 = 0xFFFFFFFF
+POISON_PATTERN_BYTES = 1 << 20
 
 
 class MachineFault(Exception):
@@ -47,6 +49,12 @@ class MemoryImage:
     # kernel that reads memory it never wrote cannot pass by luck.
     poison: bool = False
     poison_seed: int = 0
+    # Report every read of memory nothing wrote (Execution.warnings); None: when poisoned.
+    track_reads: bool | None = None
+
+    @property
+    def tracks_reads(self) -> bool:
+        return self.poison if self.track_reads is None else self.track_reads
 
 
 @dataclass
@@ -78,6 +86,8 @@ class Execution:
     fault: Fault | None
     machine: Machine
     trace: list[tuple[int, int, int, str]] | None = None  # (pc, start cycle, duration, unit)
+    # Run-time warnings: reads of memory nothing wrote, or holding values computed from it.
+    warnings: list[Diagnostic] = field(default_factory=list)
 
     @property
     def ok(self) -> bool:
@@ -107,23 +117,34 @@ class Machine:
             else np.zeros(cfg.intsram_words, dtype=np.uint32)
         )
         if image.poison:
-            self.hbm = rng.integers(0, 256, cfg.hbm_bytes, dtype=np.uint8)
+            # A random 1 MiB pattern repeated: as unusable as fully random bytes, much faster.
+            pattern = rng.integers(0, 256, min(cfg.hbm_bytes, POISON_PATTERN_BYTES), dtype=np.uint8)
+            self.hbm = np.resize(pattern, cfg.hbm_bytes)
         else:
             self.hbm = np.zeros(cfg.hbm_bytes, dtype=np.uint8)
+        hbm_size = 0
         if image.hbm is not None:
             data = np.asarray(image.hbm, dtype=np.uint8).reshape(-1)
             if data.size > cfg.hbm_bytes:
                 raise ValueError(f"HBM image of {data.size} bytes exceeds HBM size {cfg.hbm_bytes}")
             self.hbm[: data.size] = data
+            hbm_size = data.size
+        self.poison: PoisonTracker | None = PoisonTracker(cfg, hbm_size) if image.tracks_reads else None
         for addr, values in image.vram.items():
-            self._preload(self.vram, addr, values, "VRAM")
+            n = self._preload(self.vram, addr, values, "VRAM")
+            if self.poison is not None:
+                self.poison.preload_vram(addr, n)
         for addr, values in image.fpsram.items():
-            self._preload(self.fpsram, addr, values, "FP SRAM")
+            n = self._preload(self.fpsram, addr, values, "FP SRAM")
+            if self.poison is not None:
+                self.poison.preload_words(self.poison.fpsram, addr, n)
         for addr, values in image.intsram.items():
             vals = np.asarray(values, dtype=np.uint64).reshape(-1)
             if addr < 0 or addr + vals.size > self.intsram.size:
                 raise ValueError(f"INT SRAM preload [{addr}, {addr + vals.size}) out of range")
             self.intsram[addr : addr + vals.size] = vals.astype(np.uint32)
+            if self.poison is not None:
+                self.poison.preload_words(self.poison.intsram, addr, vals.size)
         self.m_accum = np.zeros((cfg.blen, cfg.blen), dtype=np.float32)
         self.v_accum = np.zeros(cfg.blen, dtype=np.float32)
         self.hm_accum = np.zeros((cfg.heads_per_row, cfg.mlen, cfg.mlen), dtype=np.float32)
@@ -139,12 +160,13 @@ class Machine:
         self.pc = 0  # kept current only by the traced run loop
 
     @staticmethod
-    def _preload(target: np.ndarray, addr: int, values, what: str) -> None:
+    def _preload(target: np.ndarray, addr: int, values, what: str) -> int:
         vals = np.asarray(values, dtype=np.float32).reshape(-1)
         if addr < 0 or addr + vals.size > target.size:
             raise ValueError(f"{what} preload [{addr}, {addr + vals.size}) out of range 0..{target.size}")
         with np.errstate(invalid="ignore", over="ignore"):  # NaN/inf preloads are legitimate
             target[addr : addr + vals.size] = vals.astype(BF16)
+        return vals.size
 
     # Convenience readers for evaluation and tools.
     def read_vram(self, addr: int, count: int) -> np.ndarray:
@@ -220,7 +242,8 @@ def _run(program: Program, image: MemoryImage | None, limits: RunLimits, trace: 
                 (ins.line or None) if ins else None,
             )
     stats = _statistics(program, counts, static_costs, m)
-    return Execution(stats, fault, m, events)
+    warnings = m.poison.diagnostics() if m.poison is not None else []
+    return Execution(stats, fault, m, events, warnings)
 
 
 def _run_traced(program, ops, static_costs, counts, m, events):

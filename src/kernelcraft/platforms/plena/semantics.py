@@ -75,7 +75,28 @@ def compile_program(program: Program, m: Machine) -> tuple[list[Step], list[int]
                 built[key] = entry
         ops.append(entry[0])
         costs.append(entry[1])
+    if m.poison is not None:
+        ops = _tracked(program, m, ops)
     return ops, costs
+
+
+def _tracked(program: Program, m: Machine, ops: list[Step]) -> list[Step]:
+    """Each step preceded by its footprint (what it reads and writes, for the poison tracker)."""
+    from .footprints import FOOTPRINTS
+
+    tracker = m.poison
+    out = []
+    for pc, (ins, step) in enumerate(zip(program.instructions, ops, strict=True)):
+        fp = FOOTPRINTS[ins.spec.name](m, ins.operands)
+        line, text = ins.line, ins.text()
+
+        def tracked(executed, step=step, fp=fp, pc=pc, line=line, text=text):
+            tracker.pc, tracker.line, tracker.text = pc, line, text
+            fp()
+            return step(executed)
+
+        out.append(tracked)
+    return out
 
 
 # ----------------------------------------------------------------------------- helpers
