@@ -21,13 +21,16 @@ import time
 
 from kernelcraft.platforms.plena.baseline import generate
 from kernelcraft.platforms.plena.evaluation import evaluate, prepare
+from kernelcraft.platforms.registry import get_platform
 from kernelcraft.tasks import CONFIG_NAMES, all_tasks
+
+PLENA_PLATFORM = get_platform("plena")
 
 
 def cells(task_filter: set[str] | None, config_filter: set[str] | None) -> list[tuple[str, str]]:
     out = []
     for task in all_tasks():
-        if not task.supports("plena") or (task_filter and task.id not in task_filter):
+        if not PLENA_PLATFORM.supports(task) or (task_filter and task.id not in task_filter):
             continue
         out += [(task.id, c) for c in CONFIG_NAMES if not config_filter or c in config_filter]
     return out

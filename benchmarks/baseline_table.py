@@ -12,7 +12,10 @@ import sys
 
 from kernelcraft.platforms.plena.baseline import generate
 from kernelcraft.platforms.plena.evaluation import evaluate, prepare
+from kernelcraft.platforms.registry import get_platform
 from kernelcraft.tasks import CONFIG_NAMES, all_tasks
+
+PLENA_PLATFORM = get_platform("plena")
 
 
 def cell_text(task_id: str, config: str) -> str:
@@ -27,7 +30,7 @@ def cell_text(task_id: str, config: str) -> str:
 def table(level: int | None) -> str:
     lines = ["| task | " + " | ".join(CONFIG_NAMES) + " |", "|---|" + "---:|" * len(CONFIG_NAMES)]
     for task in all_tasks():
-        if not task.supports("plena") or (level is not None and task.level != level):
+        if not PLENA_PLATFORM.supports(task) or (level is not None and task.level != level):
             continue
         cells = [cell_text(task.id, c) for c in CONFIG_NAMES]
         lines.append(f"| {task.id} | " + " | ".join(cells) + " |")

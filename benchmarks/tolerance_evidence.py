@@ -30,7 +30,10 @@ import numpy as np
 from kernelcraft.platforms.plena.assembler import assemble
 from kernelcraft.platforms.plena.evaluation import evaluate, prepare, tolerance_for
 from kernelcraft.platforms.plena.mx import mx_roundtrip, to_bf16
+from kernelcraft.platforms.registry import get_platform
 from kernelcraft.tasks import PROFILES, SCORING_PROFILES, all_tasks
+
+PLENA_PLATFORM = get_platform("plena")
 
 
 def worst(output: np.ndarray, reference: np.ndarray, atol: float, rtol: float) -> tuple[float, float]:
@@ -105,7 +108,7 @@ def main() -> None:
     cells: list[dict] = []
     problems: list[str] = []
     for task in all_tasks():
-        if not task.supports("plena") or (args.task and task.id not in args.task):
+        if not PLENA_PLATFORM.supports(task) or (args.task and task.id not in args.task):
             continue
         for config in args.config or list(task.config_names):
             program = None

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from kernelcraft.platforms.api import BuildResult
 from kernelcraft.platforms.base import Fault
 from kernelcraft.platforms.plena.assembler import assemble
 
@@ -54,15 +55,26 @@ class FakeInstance:
 
 
 class FakePlatform:
+    """Duck-types the Platform API parts the tools and scoring use (build, run, sizes, docs)."""
+
     name = "plena"
+    title = "PLENA"
+    kernel_language = "PLENA assembly"
+    kernel_suffix = ".s"
+    code_fence = "asm"
+    clock_ghz = 1.0
 
     def __init__(self) -> None:
         self.evaluated = 0
+        self.builds = 0
 
-    def assemble(self, source: str):
-        return assemble(source)
+    def build(self, source: str) -> BuildResult:
+        self.builds += 1
+        assembled = assemble(source)
+        size = len(assembled.program) if assembled.program is not None else None
+        return BuildResult(assembled.program, assembled.diagnostics, size)
 
-    def evaluate(self, program, instance, limits=None) -> FakeEvaluation:
+    def run(self, program, instance, limits=None, trace=False) -> FakeEvaluation:
         self.evaluated += 1
         names = [ins.name for ins in program.instructions]
         cycles = 10 * len(names)
@@ -85,6 +97,9 @@ class FakePlatform:
 
     def docs(self) -> dict[str, str]:
         return dict(DOCS)
+
+    def dtypes_text(self) -> str:
+        return "Inputs are MXFP8 in HBM; everything on chip is BF16."
 
 
 CORRECT = "S_ADDI_INT gp1, gp0, 64\nV_MUL_VV gp1, gp1, gp1, 0\n"

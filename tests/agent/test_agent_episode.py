@@ -7,11 +7,11 @@ from pathlib import Path
 
 import pytest
 
-from kernelcraft.agent import episode as episode_module
 from kernelcraft.agent.episode import run_episode
 from kernelcraft.agent.messages import Message, ModelResponse, ProviderError, ToolCall, Usage
+from kernelcraft.agent.session import setup_episode
 from kernelcraft.agent.transcript import read_transcript
-from kernelcraft.bench.results import EpisodeSpec
+from kernelcraft.episodes import EpisodeSpec
 
 
 def spec(model: str, task: str = "silu", **kw) -> EpisodeSpec:
@@ -216,9 +216,9 @@ def test_api_keys_never_reach_the_transcript(tmp_path, monkeypatch):
 
 
 def test_one_shot_prompt_shows_a_labelled_example_of_another_task(tmp_path):
-    setup = episode_module.setup_episode(spec("oracle", one_shot=True))
+    setup = setup_episode(spec("oracle", one_shot=True))
     user = setup.user_prompt
     assert "Example: a correct kernel for a different task" in user
     assert "DIFFERENT operator" in user and "```asm" in user
-    plain = episode_module.setup_episode(spec("oracle")).user_prompt
+    plain = setup_episode(spec("oracle")).user_prompt
     assert "a correct kernel for a different task" not in plain and user.startswith(plain.rstrip())

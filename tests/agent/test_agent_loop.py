@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from kernelcraft.agent.loop import run_loop
 from kernelcraft.agent.messages import Message, ModelResponse, ProviderError, ToolCall, Usage
+from kernelcraft.agent.session import Session, SessionStart
 from kernelcraft.agent.tools import ToolBox, Workspace
 from kernelcraft.agent.transcript import Transcript, read_transcript
 
@@ -34,7 +35,8 @@ def run(tmp_path, turns, cap=10):
     model = ListModel(turns)
     box = ToolBox(FakePlatform(), FakeInstance(), Workspace(tmp_path), baseline_cycles=100)
     with Transcript(tmp_path / "transcript.jsonl") as transcript:
-        outcome = run_loop(model, box, "SYS", "USER", cap, transcript)
+        start = SessionStart("SYS", "USER", box.specs, cap)
+        outcome = run_loop(model, Session.around(box), start, transcript)
     return outcome, model, box, read_transcript(tmp_path / "transcript.jsonl")
 
 

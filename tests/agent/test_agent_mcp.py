@@ -11,6 +11,7 @@ from mcp import Client
 from mcp.client.stdio import StdioServerParameters
 
 from kernelcraft.agent.mcp_server import McpSession, build_server
+from kernelcraft.agent.session import Session
 from kernelcraft.agent.tools import TOOL_SPECS, ToolBox, Workspace
 from kernelcraft.platforms.plena.baseline import generate
 
@@ -19,7 +20,7 @@ from .agent_fakes import CORRECT, FakeInstance, FakePlatform
 
 def fake_session(tmp_path) -> McpSession:
     toolbox = ToolBox(FakePlatform(), FakeInstance(), Workspace(tmp_path), baseline_cycles=100)
-    return McpSession(toolbox, "SYSTEM PROMPT TEXT", "TASK PROMPT TEXT", "fake task")
+    return McpSession(Session.around(toolbox), "SYSTEM PROMPT TEXT", "TASK PROMPT TEXT", "fake task")
 
 
 def text(result) -> str:

@@ -3,19 +3,28 @@
 from __future__ import annotations
 
 from kernelcraft.agent import prompts
+from kernelcraft.agent.session import one_shot_example
 from kernelcraft.agent.tools import TOOL_SPECS
+from kernelcraft.platforms.judging import EXACT, Tolerance
+from kernelcraft.platforms.registry import get_platform
 
-from .agent_fakes import DOCS
+from .agent_fakes import FakePlatform
+
+
+class Undocumented(FakePlatform):
+    def docs(self) -> dict[str, str]:
+        return {}
 
 
 def test_system_prompt_has_four_parts_in_order():
-    text = prompts.system_prompt("plena", DOCS, TOOL_SPECS, 20)
+    text = prompts.system_prompt(FakePlatform(), TOOL_SPECS, 20)
     markers = ["# Role", "# Tools", "# The PLENA accelerator", "# Guidance for PLENA"]
     positions = [text.index(m) for m in markers]
     assert positions == sorted(positions)
     assert "no human in the loop" in text.lower()
     assert "match_rate == 100%" in text and "baseline latency" in text and "no tool calls" in text
     assert "budget is 20 iterations" in text
+    assert "in PLENA assembly" in text and "`kernel.s`" in text
     for spec in TOOL_SPECS:
         assert f"`{spec.name}`" in text
     assert "`code` (string, required)" in text and "`query` (string, required)" in text
@@ -26,7 +35,7 @@ def test_system_prompt_has_four_parts_in_order():
 
 
 def test_missing_docs_are_marked_not_silently_dropped():
-    text = prompts.system_prompt("plena", {}, TOOL_SPECS, 15)
+    text = prompts.system_prompt(Undocumented(), TOOL_SPECS, 15)
     assert text.count("(not provided for this platform)") == 4
 
 
@@ -56,20 +65,22 @@ def test_task_prompt_states_task_shapes_contract_and_budget():
         "Y = X W.",
     ):
         assert needle in text
-    with_example = prompts.task_prompt(inputs, example=("sdpa", "C1", "S_ADDI_INT gp1, gp0, 1"))
+    example = prompts.OneShotExample("sdpa", "C1", "S_ADDI_INT gp1, gp0, 1", "riscv")
+    with_example = prompts.task_prompt(inputs, example=example)
     assert "baseline for **sdpa** (configuration C1)" in with_example
-    assert "```asm\nS_ADDI_INT gp1, gp0, 1\n```" in with_example
+    assert "```riscv\nS_ADDI_INT gp1, gp0, 1\n```" in with_example
 
 
 def test_one_shot_example_is_never_the_task_itself():
-    assert prompts.one_shot_choices("plena", "silu")[0] == ("sdpa", "C1")
-    assert prompts.one_shot_choices("plena", "sdpa") == [("gemm", "C1")]
-    assert prompts.one_shot_choices("unknown", "silu") == []
+    plena = get_platform("plena")
+    assert one_shot_example(plena, "silu").task == "sdpa"
+    example = one_shot_example(plena, "sdpa")
+    assert (example.task, example.config, example.code_fence) == ("gemm", "C1", "asm")
+    assert example.code == plena.baseline("gemm", "C1")
 
 
 def test_dtypes_text_adds_the_tolerance():
-    class Tol:
-        atol, rtol = 0.012, 0.01
-
-    text = prompts.dtypes_text(object(), "plena", Tol())
+    text = prompts.dtypes_text(FakePlatform(), Tolerance(0.012, 0.01))
     assert "MXFP8" in text and "0.012 + 0.01 * |ref|" in text
+    exact = prompts.dtypes_text(FakePlatform(), EXACT)
+    assert "equal the reference exactly" in exact

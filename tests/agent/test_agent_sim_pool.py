@@ -25,9 +25,9 @@ from kernelcraft.agent.tools import ToolBox, Workspace
 from kernelcraft.bench.executors import RunContext, run_local_with_simulation_pool
 from kernelcraft.bench.fakes import fake_catalog, fake_episode
 from kernelcraft.bench.matrix import RunMatrix, build_specs
-from kernelcraft.bench.results import EpisodeSpec
 from kernelcraft.bench.store import open_run
 from kernelcraft.cli.main import app
+from kernelcraft.episodes import EpisodeSpec
 from kernelcraft.platforms.base import RunLimits
 from kernelcraft.platforms.registry import get_platform
 
@@ -88,11 +88,11 @@ def same_evaluation(pooled, local) -> None:
 )
 def test_pooled_evaluation_equals_in_process(pool, plena, monkeypatch, task, config, profile, poison):
     jobs = counting(monkeypatch, pool)
-    pooled = PooledPlatform(plena, "plena", pool)
+    pooled = PooledPlatform(plena, pool)
     instance = plena.prepare(task, config, 7, profile=profile, poison=poison)
     baseline = plena.baseline(task, config)
     for source in (baseline, DOES_NOTHING, FAULTS):
-        program = pooled.assemble(source).program
+        program = pooled.build(source).program
         remote = pooled.evaluate(program, instance)
         assert remote.program is program
         same_evaluation(remote, plena.evaluate(program, instance))
@@ -107,7 +107,7 @@ def test_tool_output_through_the_pool_is_the_same_text(pool, plena, monkeypatch,
     jobs = counting(monkeypatch, pool)
     instance = plena.prepare("silu", "C1", 3)
     texts = {}
-    for label, platform in (("local", plena), ("pooled", PooledPlatform(plena, "plena", pool))):
+    for label, platform in (("local", plena), ("pooled", PooledPlatform(plena, pool))):
         box = ToolBox(platform, instance, Workspace(tmp_path / label), baseline_cycles=100, clock_ghz=1.0)
         texts[label] = []
         for code in (plena.baseline("silu", "C1"), DOES_NOTHING, FAULTS):
@@ -120,22 +120,22 @@ def test_tool_output_through_the_pool_is_the_same_text(pool, plena, monkeypatch,
 
 def test_what_cannot_be_sent_runs_in_process(pool, plena, monkeypatch):
     jobs = counting(monkeypatch, pool)
-    pooled = PooledPlatform(plena, "plena", pool)
+    pooled = PooledPlatform(plena, pool)
     instance = plena.prepare("silu", "C1", 3)
-    foreign = plena.assemble(plena.baseline("silu", "C1")).program  # not assembled by the wrapper
+    foreign = plena.build(plena.baseline("silu", "C1")).program  # not built by the wrapper
     same_evaluation(pooled.evaluate(foreign, instance), plena.evaluate(foreign, instance))
     same_evaluation(pooled.evaluate("NOT_AN_OPCODE", instance), plena.evaluate("NOT_AN_OPCODE", instance))
     assert jobs == []
-    # Everything but evaluation is the platform's own.
+    # Everything but running is the platform's own.
     assert pooled.name == "plena" and pooled.config is plena.config
-    assert pooled.docs() == plena.docs() and pooled.roofline_parameters() == plena.roofline_parameters()
+    assert pooled.docs() == plena.docs() and pooled.roofline(instance) == plena.roofline(instance)
     assert not hasattr(pooled, "no_such_method")
 
 
 def test_a_dying_worker_fails_one_evaluation_and_the_pool_recovers(plena, tmp_path):
     instance = plena.prepare("silu", "C1", 3)
     with SimulationPool(1) as own:
-        pooled = PooledPlatform(plena, "plena", own)
+        pooled = PooledPlatform(plena, own)
         box = ToolBox(pooled, instance, Workspace(tmp_path / "crash"), limits=ExitOnUnpickle())
         box.run("write_code", {"code": plena.baseline("silu", "C1")})
         result = box.run("run_evaluation")

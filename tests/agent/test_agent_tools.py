@@ -124,11 +124,11 @@ def test_run_evaluation_fault_is_formatted(box):
 def test_run_evaluation_syntax_error_does_not_run(box):
     call(box, "write_code", code=SYNTAX_ERROR)
     text = call(box, "run_evaluation").content
-    assert "does not assemble" in text and "line 1:" in text
+    assert "does not build" in text and "line 1:" in text
     assert box.platform.evaluated == 0
     assert box.stats.syntax_errors == 1 and box.stats.evaluations == 1
     viewed = call(box, "view_output")
-    assert viewed.is_error and "did not assemble" in viewed.content
+    assert viewed.is_error and "did not build" in viewed.content
 
 
 def test_best_kernel_keeps_lowest_cycles_and_first_correct_iteration(box):
@@ -235,7 +235,7 @@ def test_platform_exception_becomes_error_result(box):
     def explode(program, instance, limits=None):
         raise RuntimeError("simulator broke")
 
-    box.platform.evaluate = explode
+    box.platform.run = explode
     call(box, "write_code", code=CORRECT)
     result = call(box, "run_evaluation")
     assert result.is_error and "simulator broke" in result.content

@@ -9,8 +9,8 @@ import pytest
 from kernelcraft.bench.executors import RunContext, pending_specs, run_local
 from kernelcraft.bench.fakes import fake_catalog
 from kernelcraft.bench.matrix import RunMatrix, TaskCatalog, build_specs
-from kernelcraft.bench.results import EpisodeSpec
 from kernelcraft.bench.store import RunStore, open_run
+from kernelcraft.episodes import EpisodeSpec
 
 
 @pytest.fixture

@@ -9,8 +9,8 @@ import pytest
 from kernelcraft.bench.executors import RunContext, execute_episode, pending_specs, run_local, run_ray
 from kernelcraft.bench.fakes import failing_fake_episode, fake_catalog, fake_episode
 from kernelcraft.bench.matrix import RunMatrix, build_specs
-from kernelcraft.bench.results import EpisodeResult, EpisodeSpec
 from kernelcraft.bench.store import open_run
+from kernelcraft.episodes import EpisodeResult, EpisodeSpec
 
 from .conftest import run_matrix
 

@@ -25,7 +25,7 @@ def test_all_tasks_and_configs_keep_only_what_the_platform_supports(catalog):
     specs = build_specs(RunMatrix(tasks=["all"], configs=["all"]), catalog)
     assert len(specs) == 100  # 20 PLENA tasks x 5 configurations
     assert {s.task for s in specs}.isdisjoint({"conv2d", "depthwise_conv", "conv_block"})
-    coral = build_specs(RunMatrix(platforms=["coral"], tasks=["all"]), catalog)
+    coral = build_specs(RunMatrix(platforms=["npu-c"], tasks=["all"]), catalog)
     assert "flash_attention" not in {s.task for s in coral} and "conv2d" in {s.task for s in coral}
 
 
@@ -33,7 +33,7 @@ def test_product_of_models_platforms_tasks_configs_samples(catalog):
     matrix = RunMatrix.model_validate(
         {
             "models": ["a:x", "b:y"],
-            "platforms": ["plena", "coral"],
+            "platforms": ["plena", "npu-c"],
             "tasks": ["silu", "gemm"],
             "configs": ["C1", "C3"],
             "samples": 3,
@@ -45,7 +45,7 @@ def test_product_of_models_platforms_tasks_configs_samples(catalog):
 
 
 def test_named_task_is_skipped_only_where_unsupported(catalog):
-    specs = build_specs(RunMatrix(platforms=["plena", "coral"], tasks=["flash_attention"]), catalog)
+    specs = build_specs(RunMatrix(platforms=["plena", "npu-c"], tasks=["flash_attention"]), catalog)
     assert {s.platform for s in specs} == {"plena"}
 
 
@@ -69,7 +69,7 @@ def test_seeds_are_deterministic_per_sample_and_shared_across_cells(catalog):
     [
         ({"tasks": ["slu"]}, "unknown task 'slu' (did you mean 'silu'?)"),
         ({"tasks": ["nonsense_op"]}, "unknown task 'nonsense_op'; known tasks: silu, relu"),
-        ({"configs": ["C9"]}, "unknown configuration 'C9' (task silu has C1, C2, C3, C4, C5)"),
+        ({"configs": ["C9"]}, "unknown configuration 'C9' (task silu has C1, C2, C3, C4, C5 on plena)"),
         ({"platforms": ["tpu"]}, "unknown platform 'tpu': no task supports it"),
         ({"tasks": ["conv2d"]}, "task 'conv2d' is not supported on plena"),
         ({"tasks": ["all", "silu"]}, "task 'all' cannot be combined"),
@@ -144,14 +144,14 @@ def test_missing_run_file(tmp_path: Path):
 
 def test_a_catalogue_that_raises_for_unknown_platforms(catalog):
     class StrictTask:
-        id, name, level, category, config_names = "silu", "SiLU", 1, "activation", ["C1"]
+        id, name, level, category = "silu", "SiLU", 1, "activation"
 
-        def supports(self, platform: str) -> bool:
-            if platform != "plena":
-                raise ValueError(f"unknown platform {platform!r}")
-            return True
+    def configs(task_id: str, platform: str) -> list[str]:
+        if platform != "plena":
+            raise ValueError(f"unknown platform {platform!r}")
+        return ["C1"]
 
-    strict = type(catalog)(tasks=(StrictTask(),), version="v")
+    strict = type(catalog)(tasks=(StrictTask(),), version="v", configs=configs)
     assert len(build_specs(RunMatrix(), strict)) == 1
-    with pytest.raises(MatrixError, match="unknown platform 'coral': no task supports it"):
-        build_specs(RunMatrix(platforms=["coral"]), strict)
+    with pytest.raises(MatrixError, match="unknown platform 'npu-c': no task supports it"):
+        build_specs(RunMatrix(platforms=["npu-c"]), strict)

@@ -22,7 +22,7 @@ from kernelcraft.bench.metrics import (
     success_table,
     summarize,
 )
-from kernelcraft.bench.results import EpisodeResult, TokenCounts
+from kernelcraft.episodes import EpisodeResult, TokenCounts
 
 
 def R(

@@ -5,7 +5,7 @@ import io
 from rich.console import Console
 
 from kernelcraft.bench.progress import RunProgress
-from kernelcraft.bench.results import EpisodeResult, EpisodeSpec, TokenCounts
+from kernelcraft.episodes import EpisodeResult, EpisodeSpec, TokenCounts
 
 SPEC = EpisodeSpec(model="a:x", task="silu", config="C1")
 

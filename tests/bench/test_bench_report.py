@@ -12,7 +12,7 @@ from kernelcraft.bench.fakes import fake_episode
 from kernelcraft.bench.matrix import RunMatrix
 from kernelcraft.bench.metrics import parse_prices
 from kernelcraft.bench.report import write_report
-from kernelcraft.bench.results import EpisodeResult, EpisodeSpec
+from kernelcraft.episodes import EpisodeResult, EpisodeSpec
 
 from .conftest import run_matrix
 

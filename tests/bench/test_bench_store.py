@@ -7,8 +7,8 @@ import pytest
 
 from kernelcraft.bench.fakes import fake_catalog, fake_episode
 from kernelcraft.bench.matrix import RunMatrix, build_specs
-from kernelcraft.bench.results import EpisodeSpec
 from kernelcraft.bench.store import RunDirError, RunStore, load_run, open_run
+from kernelcraft.episodes import EpisodeSpec
 
 
 def _spec(**kw) -> EpisodeSpec:

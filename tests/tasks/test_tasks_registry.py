@@ -1,13 +1,11 @@
-"""The suite's shape: 23 tasks in paper order, PLENA coverage, configurations and constants."""
+"""The suite's shape: 23 tasks in paper order, default configurations, forms, scalars and MACs."""
 
 from __future__ import annotations
-
-import math
 
 import numpy as np
 import pytest
 
-from kernelcraft.tasks import TASK_SET_VERSION, TaskError, all_tasks, get_task
+from kernelcraft.tasks import TASK_SET_VERSION, InputSpec, IntegerForm, Task, TaskError, all_tasks, get_task
 
 PAPER_ORDER = [
     "silu", "relu", "gelu", "softmax", "layernorm", "rmsnorm", "gemv", "gemm", "batch_matmul", "linear",
@@ -23,30 +21,25 @@ def test_suite_order_levels_and_caps():
     levels = [t.level for t in tasks]
     assert levels == [1] * 12 + [2] * 8 + [3] * 3
     assert {t.level: t.iteration_cap for t in tasks} == {1: 15, 2: 20, 3: 25}
-    assert all(t.config_names == ("C1", "C2", "C3", "C4", "C5") for t in tasks)
+    assert all(tuple(t.default_configs) == ("C1", "C2", "C3", "C4", "C5") for t in tasks)
     assert all(t.description and t.name and t.category for t in tasks)
 
 
-def test_plena_supports_twenty_and_explains_the_rest():
-    supported = [t.id for t in all_tasks() if t.supports("plena")]
-    assert len(supported) == 20
-    for task_id in ("conv2d", "depthwise_conv", "conv_block"):
-        reason = get_task(task_id).unsupported_reason("plena")
-        assert reason and "convolution" in reason
-        with pytest.raises(TaskError, match="not supported"):
-            get_task(task_id).params("plena", "C1")
-    assert get_task("relu").unsupported_reason("plena") is None
+def test_tasks_name_no_platform():
+    """Tasks hold math: shape tables and unsupported reasons belong to the platforms."""
+    for task in all_tasks():
+        assert not hasattr(task, "configs") and not hasattr(task, "unsupported")
+        assert task.forms == ("float",)
 
 
 def test_bad_names_are_clear_value_errors():
     with pytest.raises(ValueError, match="did you mean.*softmax"):
         get_task("softmx")
-    with pytest.raises(ValueError, match="unknown platform 'tpu'.*plena"):
-        get_task("relu").params("tpu", "C1")
-    with pytest.raises(ValueError, match="unknown configuration 'C6'.*C1"):
-        get_task("relu").params("plena", "C6")
+    relu = get_task("relu")
     with pytest.raises(ValueError, match="unknown value profile"):
-        get_task("relu").make_inputs("plena", "C1", 0, profile="huge")
+        relu.make_inputs_for(relu.default_configs["C1"], 0, profile="huge")
+    with pytest.raises(TaskError, match="no integer form"):
+        relu.make_inputs_for(relu.default_configs["C1"], 0, form="integer")
 
 
 @pytest.mark.parametrize(
@@ -61,52 +54,91 @@ def test_bad_names_are_clear_value_errors():
         ("gqa", "C5", {"S": 128, "H": 512, "nh": 8, "nkv": 2}),
         ("mqa", "C2", {"S": 64, "H": 256, "nh": 4, "nkv": 1}),
         ("decoder_t5", "C5", {"S": 128, "H": 512, "nh": 8, "I": 1024}),
+        ("conv2d", "C2", {"H": 8, "Cin": 8, "Cout": 8, "k": 3}),
+        ("depthwise_conv", "C5", {"H": 16, "C": 32, "k": 5}),
     ],
 )
-def test_plena_configs_match_the_definition(task_id, config, params):
-    assert get_task(task_id).params("plena", config) == params
+def test_default_configs_match_the_definition(task_id, config, params):
+    assert get_task(task_id).default_configs[config] == params
 
 
 def test_input_order_and_shapes():
     gqa = get_task("gqa")
-    assert gqa.inputs("plena", "C2") == [
+    assert gqa.inputs_for(gqa.default_configs["C2"]) == [
         ("x", (64, 256)),
         ("Wq", (256, 256)),
         ("Wk", (256, 128)),  # nkv * dh = 2 * 64
         ("Wv", (256, 128)),
         ("Wo", (256, 256)),
     ]
-    assert get_task("gemv").inputs("plena", "C1") == [("A", (64, 512)), ("x", (1, 512))]
-    assert get_task("gemv").output_shape("plena", "C1") == (1, 64)
-    assert get_task("batch_matmul").output_shape("plena", "C2") == (4, 8, 128)
-    names = [n for n, _ in get_task("decoder_t5").inputs("plena", "C1")]
+    gemv, bmm = get_task("gemv"), get_task("batch_matmul")
+    assert gemv.inputs_for(gemv.default_configs["C1"]) == [("A", (64, 512)), ("x", (1, 512))]
+    assert gemv.output_shape_for(gemv.default_configs["C1"]) == (1, 64)
+    assert bmm.output_shape_for(bmm.default_configs["C2"]) == (4, 8, 128)
+    t5 = get_task("decoder_t5")
+    names = [n for n, _ in t5.inputs_for(t5.default_configs["C1"])]
     assert names == ["x", "enc", "Wq", "Wk", "Wv", "Wo", "Cq", "Ck", "Cv", "Co", "W1", "W2"]
 
 
-def test_every_plena_cell_fits_the_io_contract():
-    for task in all_tasks():
-        if not task.supports("plena"):
-            continue
-        for config in task.config_names:
-            for _, shape in task.inputs("plena", config):
-                assert int(np.prod(shape)) % 8 == 0
-            out = task.output_shape("plena", config)
-            assert out[-1] % 64 == 0
-            if task.dhead is not None and task.id not in ("sdpa", "flash_attention"):
-                assert task.dhead(task.params("plena", config)) == 64
+def test_scalars_are_plain_math():
+    ln, rms, mha, sdpa = (get_task(t) for t in ("layernorm", "rmsnorm", "mha", "sdpa"))
+    assert ln.scalars_for(ln.default_configs["C3"]) == {"eps": 1e-5, "hidden": 128, "dhead": 128}
+    assert rms.scalars_for(rms.default_configs["C1"])["eps"] == 1e-6
+    assert mha.scalars_for(mha.default_configs["C5"])["dhead"] == 64
+    assert sdpa.scalars_for(sdpa.default_configs["C2"])["dhead"] == 128
 
 
-def test_fp_constants_have_every_slot_and_task_values():
-    from kernelcraft.platforms.plena.layout import FP_SLOTS
+@pytest.mark.parametrize(
+    "task_id, config, macs",
+    [
+        ("silu", "C1", 0),
+        ("gemv", "C1", 64 * 512),
+        ("gemm", "C2", 8 * 128 * 128),
+        ("batch_matmul", "C1", 2 * 4 * 64 * 64),
+        ("ffn", "C1", 2 * 4 * 64 * 128),
+        ("swiglu", "C1", 3 * 4 * 64 * 128),
+        ("sdpa", "C1", 2 * 32 * 32 * 64),
+        # Wq, Wo: 2*S*H*H; Wk, Wv: 2*S*H*kv (kv = nkv*dh = 64); core: 2*S*S*H
+        ("gqa", "C1", 2 * 32 * 128 * 128 + 2 * 32 * 128 * 64 + 2 * 32 * 32 * 128),
+        ("decoder_llama", "C1", 4 * 32 * 64**2 + 2 * 32 * 32 * 64 + 3 * 32 * 64 * 128),
+        ("conv2d", "C2", 8 * 8 * 8 * 8 * 9),
+        ("depthwise_conv", "C1", 16 * 8 * 8 * 9),
+    ],
+)
+def test_macs_are_a_task_property(task_id, config, macs):
+    task = get_task(task_id)
+    assert task.macs_for(task.default_configs[config]) == macs
 
-    for task in all_tasks():
-        if task.supports("plena"):
-            assert set(task.fp_constants("plena", "C1")) == set(FP_SLOTS)
-    ln = get_task("layernorm").fp_constants("plena", "C3")
-    assert ln["eps"] == 1e-5 and ln["inv_hidden"] == 1 / 128
-    assert get_task("rmsnorm").fp_constants("plena", "C1")["eps"] == 1e-6
-    assert get_task("mha").fp_constants("plena", "C5")["inv_sqrt_dhead"] == 1 / 8
-    assert get_task("sdpa").fp_constants("plena", "C2")["inv_sqrt_dhead"] == pytest.approx(1 / math.sqrt(128))
-    c = get_task("gelu").fp_constants("plena", "C1")
-    assert c["gelu_c1"] == pytest.approx(1.5957691) and c["gelu_c3"] == pytest.approx(0.0713548, rel=1e-5)
-    assert c["neg_inf"] == -math.inf and c["one"] == 1.0 and c["half"] == 0.5 and c["zero"] == 0.0
+
+def test_an_integer_form_draws_integers_and_references_exactly():
+    """The integer form: int8 inputs per profile, an exact integer reference."""
+    task = Task(
+        id="toy_int_dot",
+        name="Dot",
+        level=1,
+        category="Matrix",
+        description="int8 dot product into int32",
+        integer=IntegerForm(
+            input_specs=(
+                InputSpec("a", lambda p: (p["N"],), dtype="int8"),
+                InputSpec("b", lambda p: (p["N"],), dtype="int8", int_range=(-3, 3)),
+            ),
+            output_rule=lambda p: (1,),
+            compute=lambda v, p: np.array([np.dot(v["a"].astype(np.int64), v["b"].astype(np.int64))]),
+            output_dtype="int32",
+        ),
+        default_configs={"C1": {"N": 4096}},
+    )
+    assert task.forms == ("integer",)
+    params = task.default_configs["C1"]
+    normal = task.make_inputs_for(params, 1, form="integer")
+    assert normal["a"].dtype == np.int8 and normal["b"].min() >= -3 and normal["b"].max() <= 3
+    large = task.make_inputs_for(params, 1, "large", form="integer")["a"]
+    assert np.mean((large == -128) | (large == 127)) > 0.4  # mostly at the extremes
+    near = task.make_inputs_for(params, 1, "near_zero", form="integer")["a"]
+    assert set(np.unique(near)) <= {-1, 0, 1}
+    ref = task.reference(normal, params, form="integer")
+    assert ref.dtype == np.int32
+    assert int(ref[0]) == sum(int(x) * int(y) for x, y in zip(normal["a"], normal["b"], strict=True))
+    with pytest.raises(TaskError, match="no float form"):
+        task.reference(normal, params)

@@ -12,7 +12,7 @@ import time
 from dataclasses import dataclass, field
 
 from kernelcraft.agent.messages import Message, Model, ProviderError, ToolResult, Usage
-from kernelcraft.agent.tools import ToolBox
+from kernelcraft.agent.session import Session, SessionStart
 from kernelcraft.agent.transcript import Transcript
 
 MODEL_STOPPED = "model_stopped"
@@ -29,19 +29,16 @@ class LoopOutcome:
     error: str | None = None
 
 
-def run_loop(
-    model: Model,
-    toolbox: ToolBox,
-    system_prompt: str,
-    user_prompt: str,
-    iteration_cap: int,
-    transcript: Transcript,
-) -> LoopOutcome:
+def run_loop(model: Model, session: Session, start: SessionStart, transcript: Transcript) -> LoopOutcome:
     """Drive the conversation until the model stops, the cap is hit, or the provider fails."""
-    messages = [Message(role="system", text=system_prompt), Message(role="user", text=user_prompt)]
-    transcript.write("system", text=system_prompt)
-    transcript.write("user", text=user_prompt)
-    specs = toolbox.specs
+    messages = [
+        Message(role="system", text=start.system_prompt),
+        Message(role="user", text=start.task_prompt),
+    ]
+    transcript.write("system", text=start.system_prompt)
+    transcript.write("user", text=start.task_prompt)
+    specs = start.tools
+    iteration_cap = start.iteration_cap
     usage = Usage()
     iteration = 0
     while iteration < iteration_cap:
@@ -79,7 +76,7 @@ def run_loop(
             )
             transcript.write("tool_call", iteration=turn, id=call.id, name=call.name, **arguments)
             tool_started = time.perf_counter()
-            result = toolbox.call(call, iteration=turn)
+            result = session.step(call, iteration=turn)
             transcript.write(
                 "tool_result",
                 iteration=turn,

@@ -18,8 +18,8 @@ from mcp.server.lowlevel import Server
 from mcp.server.stdio import stdio_server
 
 from kernelcraft.agent.messages import ToolCall
-from kernelcraft.agent.tools import ToolBox, Workspace
-from kernelcraft.bench.results import EpisodeSpec
+from kernelcraft.agent.session import Session
+from kernelcraft.episodes import EpisodeSpec
 
 SERVER_NAME = "kernelcraft"
 PROMPTS = {
@@ -30,28 +30,25 @@ PROMPTS = {
 
 @dataclass
 class McpSession:
-    """One task instance behind the server: its tools and its prompts."""
+    """One task instance behind the server: the session core and its prompts."""
 
-    toolbox: ToolBox
+    session: Session
     system_prompt: str
     task_prompt: str
     label: str
 
+    @property
+    def toolbox(self):
+        return self.session.toolbox
+
 
 def create_session(platform: str, task: str, config: str, seed: int, workspace: Path) -> McpSession:
     """Prepare the instance and the tools; raises ValueError-like errors for bad task/config."""
-    from kernelcraft.agent.episode import clock_ghz, setup_episode
-
-    setup = setup_episode(EpisodeSpec(model="mcp", platform=platform, task=task, config=config, seed=seed))
-    toolbox = ToolBox(
-        setup.platform,
-        setup.instance,
-        Workspace(workspace),
-        baseline_cycles=setup.baseline_cycles,
-        clock_ghz=clock_ghz(setup.platform),
-    )
+    spec = EpisodeSpec(model="mcp", platform=platform, task=task, config=config, seed=seed)
+    session = Session(spec, workspace)
+    start = session.reset()
     return McpSession(
-        toolbox, setup.system_prompt, setup.user_prompt, f"{platform} {task} {config} seed {seed}"
+        session, start.system_prompt, start.task_prompt, f"{platform} {task} {config} seed {seed}"
     )
 
 
@@ -62,7 +59,7 @@ def build_server(session: McpSession) -> Server[Any]:
     async def list_tools(ctx: Any, params: Any) -> types.ListToolsResult:
         tools = [
             types.Tool(name=spec.name, description=spec.description, input_schema=spec.parameters)
-            for spec in session.toolbox.specs
+            for spec in session.session.toolbox.specs
         ]
         return types.ListToolsResult(tools=tools)
 
@@ -71,7 +68,7 @@ def build_server(session: McpSession) -> Server[Any]:
         calls += 1
         call = ToolCall(id=f"mcp-{calls}", name=params.name, arguments=dict(params.arguments or {}))
         # Simulation is CPU-bound; keep the event loop answering while it runs.
-        result = await anyio.to_thread.run_sync(lambda: session.toolbox.call(call, iteration=calls))
+        result = await anyio.to_thread.run_sync(lambda: session.session.step(call, iteration=calls))
         return types.CallToolResult(
             content=[types.TextContent(type="text", text=result.content)], is_error=result.is_error
         )

@@ -2,7 +2,8 @@
 
 Parts 1 and 2 (role and workflow, tool specification) are shared by every platform;
 parts 3 and 4 (ISA, memory layout and hardware; guidance) come from the platform's own
-docs, so a new platform gets a complete prompt without touching this module. Templates
+docs, and every platform fact (title, kernel language, file name, data types) comes from
+the Platform API, so a new platform gets a complete prompt without touching this module. Templates
 live in prompt_templates/ as Markdown so they can be read and reviewed as prose.
 """
 
@@ -16,25 +17,9 @@ from string import Template
 from typing import Any
 
 from kernelcraft.agent.messages import ToolSpec
+from kernelcraft.platforms.api import Platform
+from kernelcraft.platforms.judging import Tolerance
 
-# Which example kernel the one-shot prompt shows: a task of the same platform that is
-# not the one being solved.
-ONE_SHOT_EXAMPLES: dict[str, tuple[tuple[str, str], ...]] = {
-    # platform: examples in order of preference; the first that is not the task itself is used
-    "plena": (("sdpa", "C1"), ("gemm", "C1")),
-}
-PLATFORM_TITLES = {"plena": "PLENA"}
-# Data types as the task prompt states them, for platforms that do not describe their own
-# (a platform object may provide dtypes_text() instead).
-PLATFORM_DTYPES = {
-    "plena": (
-        "Inputs are MXFP8 in HBM (E4M3 elements, one shared E8M0 scale per block of 8 elements); "
-        "transfers to on-chip memory convert them to BF16. Everything on chip (VRAM, MRAM, FP "
-        "registers, FP SRAM) is BF16; vector operations compute in FP32 and round the result to "
-        "BF16; matrix products accumulate in FP32 and are rounded to BF16 when written out. The "
-        "output is BF16 in VRAM."
-    ),
-}
 # Doc keys every platform provides (platform.docs()); missing ones render as a note.
 PLATFORM_DOC_KEYS = ("isa", "memory_layout", "hardware")
 
@@ -46,10 +31,6 @@ def load_template(name: str) -> Template:
 
 def _render(name: str, **values: Any) -> str:
     return load_template(name).safe_substitute(**{k: str(v) for k, v in values.items()}).strip()
-
-
-def platform_title(platform_name: str) -> str:
-    return PLATFORM_TITLES.get(platform_name, platform_name)
 
 
 def tool_list(specs: Iterable[ToolSpec]) -> str:
@@ -70,15 +51,19 @@ def tool_list(specs: Iterable[ToolSpec]) -> str:
     return "\n".join(blocks)
 
 
-def system_prompt(
-    platform_name: str, docs: Mapping[str, str], specs: Iterable[ToolSpec], iteration_cap: int
-) -> str:
+def system_prompt(platform: Platform, specs: Iterable[ToolSpec], iteration_cap: int) -> str:
     """The four parts joined: base, tools, platform content, platform guidance."""
-    title = platform_title(platform_name)
+    title = platform.title
+    docs: Mapping[str, str] = platform.docs()
     missing = "(not provided for this platform)"
     parts = [
-        _render("base", platform_title=title, iteration_cap=iteration_cap),
-        _render("tools", tool_list=tool_list(specs)),
+        _render(
+            "base",
+            platform_title=title,
+            kernel_language=platform.kernel_language,
+            iteration_cap=iteration_cap,
+        ),
+        _render("tools", tool_list=tool_list(specs), kernel_file=f"kernel{platform.kernel_suffix}"),
         _render(
             "platform", platform_title=title, **{k: docs.get(k, missing).strip() for k in PLATFORM_DOC_KEYS}
         ),
@@ -103,8 +88,18 @@ class TaskPromptInputs:
     iteration_cap: int
 
 
-def task_prompt(inputs: TaskPromptInputs, example: tuple[str, str, str] | None = None) -> str:
-    """The first user message; `example` = (task id, config, kernel source) for one-shot."""
+@dataclass(frozen=True)
+class OneShotExample:
+    """A correct kernel of another task, shown in the one-shot prompt."""
+
+    task: str
+    config: str
+    code: str
+    code_fence: str = "asm"
+
+
+def task_prompt(inputs: TaskPromptInputs, example: OneShotExample | None = None) -> str:
+    """The first user message, with an example kernel of another task for one-shot."""
     params = "\n".join(f"- {k} = {_value(v)}" for k, v in inputs.params.items()) or "- (none)"
     text = _render(
         "task",
@@ -120,25 +115,22 @@ def task_prompt(inputs: TaskPromptInputs, example: tuple[str, str, str] | None =
         iteration_cap=inputs.iteration_cap,
     )
     if example is not None:
-        ex_task, ex_config, ex_code = example
         text += "\n\n" + _render(
-            "one_shot", example_task=ex_task, example_config=ex_config, example_code=ex_code.rstrip()
+            "one_shot",
+            example_task=example.task,
+            example_config=example.config,
+            example_code=example.code.rstrip(),
+            code_fence=example.code_fence,
         )
     return text + "\n"
 
 
-def one_shot_choices(platform_name: str, task_id: str) -> list[tuple[str, str]]:
-    """(task id, config) candidates for the example kernel, best first, never the task itself."""
-    return [choice for choice in ONE_SHOT_EXAMPLES.get(platform_name, ()) if choice[0] != task_id]
-
-
-def dtypes_text(platform: Any, platform_name: str, tolerance: Any = None) -> str:
+def dtypes_text(platform: Platform, tolerance: Tolerance | None = None) -> str:
     """The data-type paragraph, plus the correctness criterion when the instance has one."""
-    if hasattr(platform, "dtypes_text"):
-        text = platform.dtypes_text()
-    else:
-        text = PLATFORM_DTYPES.get(platform_name, "See the I/O contract.")
-    if tolerance is not None:
+    text = platform.dtypes_text()
+    if tolerance is not None and tolerance.exact:
+        text += "\n\nCorrectness: every output element must equal the reference exactly."
+    elif tolerance is not None:
         text += (
             "\n\nCorrectness: every output element y must satisfy |y - ref| <= "
             f"{tolerance.atol:g} + {tolerance.rtol:g} * |ref|, where ref is computed in float64 from the "

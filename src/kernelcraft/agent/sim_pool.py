@@ -2,10 +2,12 @@
 
 Local runs put episodes on threads because they mostly wait on model APIs, but the
 simulator is CPU-bound Python: evaluations on several threads take turns on the GIL.
-PooledPlatform wraps an episode's platform and sends only `evaluate` to a process pool,
-as a small picklable job (which instance, which kernel); the worker re-prepares the
-instance from its seed (deterministic, and cached) rather than receiving memory images.
-Everything else (assembling, docs, baselines) stays in-process: it is cheap.
+PooledPlatform wraps an episode's platform and sends only runs (`run`, `evaluate`) to a
+process pool, as a small picklable job (which instance, which kernel source and its build
+key); the worker re-prepares the instance from its seed and builds the kernel once per
+build key (both deterministic, and cached per worker) rather than receiving memory images
+or programs, so a platform whose build is an external compiler is not rebuilt per call.
+Everything else (building for diagnostics, docs, baselines) stays in-process.
 
 A worker that dies or an evaluation that overruns its time becomes SimulationWorkerError
 for that one evaluation; the pool is replaced and later evaluations run normally.
@@ -24,12 +26,14 @@ from concurrent.futures.process import BrokenProcessPool
 from contextlib import contextmanager
 from typing import Any
 
+from kernelcraft.platforms.api import BuildResult, Platform
 from kernelcraft.platforms.base import RunLimits
 
 # Seconds an evaluation may take beyond the simulator's own wall-time limit (start-up of a
 # fresh worker, preparing a large instance) before it is stopped.
 TIMEOUT_MARGIN_S = 60.0
 _INSTANCE_CACHE_SIZE = 8  # per worker: an episode's visible instance and its scoring instances
+_PROGRAM_CACHE_SIZE = 32  # per worker: built kernels by build key
 
 _active_pool: SimulationPool | None = None
 
@@ -50,7 +54,7 @@ class EvaluationJob:
     profile: str
     poison: bool
     source: str
-    as_program: bool  # the caller passed an assembled program (no assembler diagnostics in the result)
+    build_key: str
     limits: Any = None
     trace: bool = False
 
@@ -180,17 +184,16 @@ def pool_size(sim_workers: int, concurrency: int, episodes: int) -> int:
 
 
 class PooledPlatform:
-    """An episode's platform whose evaluations run in the pool; every other attribute is the platform's.
+    """An episode's platform whose runs go to the pool; every other attribute is the platform's.
 
-    Kernels are sent as source text (assembled programs do not pickle), so the wrapper
-    remembers which source each program it assembled came from. An evaluation it cannot
-    describe as a job (a program assembled elsewhere, an instance it cannot name) runs
+    Kernels are sent as source text with their build key (built programs need not pickle),
+    so the wrapper remembers which source each program it built came from. A run it cannot
+    describe as a job (a program built elsewhere, an instance it cannot name) runs
     in-process, exactly as without the pool.
     """
 
-    def __init__(self, platform: Any, platform_name: str, pool: SimulationPool):
+    def __init__(self, platform: Platform, pool: SimulationPool):
         self.platform = platform
-        self.platform_name = platform_name
         self.pool = pool
         self._sources: dict[int, tuple[weakref.ref, str]] = {}
 
@@ -200,30 +203,32 @@ class PooledPlatform:
             raise AttributeError(name)
         return getattr(platform, name)
 
-    def assemble(self, source: str) -> Any:
-        assembled = self.platform.assemble(source)
-        if assembled.program is not None:
-            self._remember(assembled.program, source)
-        return assembled
+    def build(self, source: str) -> BuildResult:
+        built = self.platform.build(source)
+        if built.program is not None:
+            self._remember(built.program, source)
+        return built
 
     def evaluate(self, source_or_program: Any, instance: Any, limits: Any = None, trace: bool = False) -> Any:
-        in_process = self.platform.evaluate
-        job_fields = self._instance_fields(instance)
-        if job_fields is None:
-            return in_process(source_or_program, instance, limits=limits, trace=trace)
         if isinstance(source_or_program, str):
-            source = source_or_program
-            program = self.platform.assemble(source).program
-            if program is None:  # not simulated: the in-process call only collects diagnostics
-                return in_process(source, instance, limits=limits, trace=trace)
-        else:
-            program, source = source_or_program, self._source_of(source_or_program)
-            if source is None:
-                return in_process(program, instance, limits=limits, trace=trace)
+            built = self.build(source_or_program)
+            if built.program is None:  # not simulated: the in-process call only collects diagnostics
+                return self.platform.evaluate(source_or_program, instance, limits=limits, trace=trace)
+            evaluation = self.run(built.program, instance, limits=limits, trace=trace)
+            if built.diagnostics:
+                evaluation.diagnostics = tuple(built.diagnostics) + tuple(evaluation.diagnostics)
+            return evaluation
+        return self.run(source_or_program, instance, limits=limits, trace=trace)
+
+    def run(self, program: Any, instance: Any, limits: Any = None, trace: bool = False) -> Any:
+        job_fields = self._instance_fields(instance)
+        source = self._source_of(program)
+        if job_fields is None or source is None:
+            return self.platform.run(program, instance, limits=limits, trace=trace)
         job = EvaluationJob(
             **job_fields,
             source=source,
-            as_program=not isinstance(source_or_program, str),
+            build_key=self.platform.build_key(source),
             limits=limits,
             trace=trace,
         )
@@ -236,7 +241,7 @@ class PooledPlatform:
         hw_config = getattr(self.platform, "config", None)
         try:
             fields = {
-                "platform": self.platform_name,
+                "platform": self.platform.name,
                 "hw_config": hw_config,
                 "task": instance.task.id,
                 "config_name": instance.config_name,
@@ -265,19 +270,30 @@ class PooledPlatform:
         return entry[1]
 
 
-def pooled_platform(platform: Any, platform_name: str, pool: SimulationPool | None) -> Any:
-    """`platform` itself without a pool, else the pooled wrapper."""
-    return platform if pool is None else PooledPlatform(platform, platform_name, pool)
+def pooled_platform(platform: Platform, pool: SimulationPool | None) -> Platform:
+    """`platform` itself without a pool, else the pooled wrapper (which acts as the platform)."""
+    return platform if pool is None else PooledPlatform(platform, pool)  # type: ignore[return-value]
 
 
 # ---------------------------------------------------------------------------- the worker side
 
 _platforms: dict[tuple[str, Any], Any] = {}
 _instances: OrderedDict[tuple, Any] = OrderedDict()
+_programs: OrderedDict[str, Any] = OrderedDict()
+
+
+def _cached(cache: OrderedDict, key: Any, make: Callable[[], Any], size: int) -> Any:
+    value = cache.pop(key, None)
+    if value is None:
+        value = make()
+    cache[key] = value
+    while len(cache) > size:
+        cache.popitem(last=False)
+    return value
 
 
 def evaluate_job(job: EvaluationJob) -> Any:
-    """Runs in a worker: prepare (or reuse) the instance, evaluate, drop the unpicklable program."""
+    """Runs in a worker: prepare (or reuse) the instance and the build, run, drop the program."""
     from kernelcraft.platforms.registry import get_platform
 
     platform_key = (job.platform, job.hw_config)
@@ -285,20 +301,19 @@ def evaluate_job(job: EvaluationJob) -> Any:
     if platform is None:
         platform = _platforms[platform_key] = get_platform(job.platform, job.hw_config)
     key = (platform_key, job.task, job.config_name, job.seed, job.profile, job.poison)
-    instance = _instances.pop(key, None)
-    if instance is None:
-        instance = platform.prepare(
-            job.task, job.config_name, job.seed, profile=job.profile, poison=job.poison
-        )
-    _instances[key] = instance
-    while len(_instances) > _INSTANCE_CACHE_SIZE:
-        _instances.popitem(last=False)
-    kernel: Any = job.source
-    if job.as_program:
-        kernel = platform.assemble(job.source).program
-        if kernel is None:
-            raise ValueError("the kernel assembled in the episode but not in the simulator worker")
-    evaluation = platform.evaluate(kernel, instance, limits=job.limits, trace=job.trace)
+    instance = _cached(
+        _instances,
+        key,
+        lambda: platform.prepare(job.task, job.config_name, job.seed, profile=job.profile, poison=job.poison),
+        _INSTANCE_CACHE_SIZE,
+    )
+    program = _cached(
+        _programs, job.build_key, lambda: platform.build(job.source).program, _PROGRAM_CACHE_SIZE
+    )
+    if program is None:
+        _programs.pop(job.build_key, None)
+        raise ValueError("the kernel built in the episode but not in the simulator worker")
+    evaluation = platform.run(program, instance, limits=job.limits, trace=job.trace)
     if dataclasses.is_dataclass(evaluation) and hasattr(evaluation, "program"):
         evaluation = dataclasses.replace(evaluation, program=None)
     return evaluation

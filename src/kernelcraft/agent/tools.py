@@ -8,8 +8,10 @@ wrong arguments, no kernel yet) come back as error results, never as exceptions.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import time
+from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -17,6 +19,7 @@ from typing import Any
 
 from kernelcraft.agent.docs_search import Section, search, split_sections
 from kernelcraft.agent.messages import ToolCall, ToolResult, ToolSpec
+from kernelcraft.platforms.api import BuildResult, Platform
 
 MAX_CODE_BYTES = 2_000_000
 MAX_RESULT_CHARS = 20_000
@@ -25,6 +28,7 @@ GREP_SECTIONS = 4
 GREP_SECTION_CHARS = 3_000
 MAX_DIAGNOSTICS = 50
 NO_KERNEL = "No kernel saved yet: call write_code with the complete assembly first."
+BUILD_CACHE_SIZE = 16  # builds kept per episode, by source text (check, evaluate and size share them)
 
 NO_ARGUMENTS = {"type": "object", "properties": {}, "additionalProperties": False}
 
@@ -47,15 +51,15 @@ TOOL_SPECS: tuple[ToolSpec, ...] = (
     ToolSpec(
         name="check_syntax",
         description=(
-            "Assemble the saved kernel without running it. Returns success, every error and warning "
-            "with line, column and a hint, and the instruction count."
+            "Assemble (and link) the saved kernel without running it. Returns success, every error "
+            "and warning with line, column and a hint, and the instruction count."
         ),
         parameters=NO_ARGUMENTS,
     ),
     ToolSpec(
         name="run_evaluation",
         description=(
-            "Assemble and run the saved kernel on the simulator with the task's inputs and compare "
+            "Build and run the saved kernel on the simulator with the task's inputs and compare "
             "the output with the reference. Returns success, match rate, cycles (latency), MSE, "
             "max absolute error, any runtime fault, and the baseline kernel's cycles."
         ),
@@ -102,17 +106,23 @@ class ToolInputError(Exception):
 
 
 class Workspace:
-    """One folder per episode: kernel.s, every evaluated version under kernels/, evaluations.jsonl."""
+    """One folder per episode: the kernel (kernel.s, or the platform's suffix), every evaluated
+    version under kernels/, evaluations.jsonl."""
 
-    def __init__(self, root: Path):
+    def __init__(self, root: Path, suffix: str = ".s"):
         self.root = Path(root)
         self.root.mkdir(parents=True, exist_ok=True)
-        self.kernel_path = self.root / "kernel.s"
+        self.suffix = suffix
+        self.kernel_path = self.root / f"kernel{suffix}"
         self.kernels_dir = self.root / "kernels"
         self.evaluations_path = self.root / "evaluations.jsonl"
 
+    @property
+    def kernel_name(self) -> str:
+        return self.kernel_path.name
+
     def write_kernel(self, code: str) -> None:
-        tmp = self.kernel_path.with_suffix(".s.tmp")
+        tmp = self.kernel_path.with_name(self.kernel_path.name + ".tmp")
         tmp.write_text(code, encoding="utf-8")
         tmp.replace(self.kernel_path)
 
@@ -122,10 +132,15 @@ class Workspace:
         except FileNotFoundError:
             return None
 
+    def write_best(self, code: str) -> Path:
+        path = self.root / f"best{self.suffix}"
+        path.write_text(code, encoding="utf-8")
+        return path
+
     def keep_evaluated(self, number: int, code: str) -> Path:
         """Keep a copy of an evaluated kernel: kernels/eval_001.s, ..."""
         self.kernels_dir.mkdir(exist_ok=True)
-        path = self.kernels_dir / f"eval_{number:03d}.s"
+        path = self.kernels_dir / f"eval_{number:03d}{self.suffix}"
         path.write_text(code, encoding="utf-8")
         return path
 
@@ -161,14 +176,16 @@ class ToolStats:
 class ToolBox:
     """Serves tool calls for one task instance on one platform, keeping the episode's counters.
 
-    `platform` needs assemble, evaluate, instruction_size and docs; `instance` is what
-    platform.prepare returned. `baseline_cycles` (the compiler baseline on the same inputs)
-    is shown next to every evaluation so the model knows the latency to beat.
+    Everything goes through the Platform API: build, run, instruction_size and docs;
+    `instance` is what platform.prepare returned. `baseline_cycles` (the compiler baseline on
+    the same inputs) is shown next to every evaluation so the model knows the latency to beat.
+    Builds are cached by source text, so check_syntax, run_evaluation and
+    get_instruction_size on the same kernel build it once.
     """
 
     def __init__(
         self,
-        platform: Any,
+        platform: Platform,
         instance: Any,
         workspace: Workspace,
         *,
@@ -185,6 +202,7 @@ class ToolBox:
         self.stats = ToolStats()
         self.last_evaluation: Any = None
         self._sections: list[Section] | None = None
+        self._builds: OrderedDict[str, BuildResult] = OrderedDict()
         self._handlers: dict[str, Callable[[dict[str, Any], int], str]] = {
             "write_code": self._write_code,
             "check_syntax": self._check_syntax,
@@ -264,6 +282,17 @@ class ToolBox:
             raise ToolInputError(NO_KERNEL)
         return source
 
+    def build(self, source: str) -> BuildResult:
+        """The platform's build of `source`, from the cache when this episode built it before."""
+        key = hashlib.sha256(source.encode("utf-8", "surrogatepass")).hexdigest()
+        built = self._builds.pop(key, None)
+        if built is None:
+            built = self.platform.build(source)
+        self._builds[key] = built
+        while len(self._builds) > BUILD_CACHE_SIZE:
+            self._builds.popitem(last=False)
+        return built
+
     # ------------------------------------------------------------------ tools
     def _write_code(self, args: dict[str, Any], iteration: int) -> str:
         code: str = args["code"]
@@ -276,22 +305,22 @@ class ToolBox:
             raise ToolInputError("the code is empty. Nothing saved.")
         self.workspace.write_kernel(code)
         lines = len(code.splitlines())
-        return f"success: true\nSaved kernel.s ({lines} lines, {size} bytes)."
+        return f"success: true\nSaved {self.workspace.kernel_name} ({lines} lines, {size} bytes)."
 
     def _check_syntax(self, args: dict[str, Any], iteration: int) -> str:
-        assembled = self.platform.assemble(self._saved_kernel())
-        errors = [d for d in assembled.diagnostics if d.severity == "error"]
-        warnings = [d for d in assembled.diagnostics if d.severity != "error"]
-        if errors or not assembled.ok:
+        built = self.build(self._saved_kernel())
+        errors = [d for d in built.diagnostics if d.severity == "error"]
+        warnings = [d for d in built.diagnostics if d.severity != "error"]
+        if errors or not built.ok:
             self.stats.syntax_errors += 1
         lines = [
-            f"success: {_bool(assembled.ok)}",
+            f"success: {_bool(built.ok)}",
             f"{len(errors)} error(s), {len(warnings)} warning(s)",
         ]
-        if assembled.ok and assembled.program is not None:
-            lines.append(f"instructions: {len(assembled.program)}")
-        lines += _format_diagnostics(assembled.diagnostics)
-        if assembled.ok and not assembled.diagnostics:
+        if built.ok and built.size is not None:
+            lines.append(f"instructions: {built.size}")
+        lines += _format_diagnostics(built.diagnostics)
+        if built.ok and not built.diagnostics:
             lines.append("All checks passed.")
         return "\n".join(lines)
 
@@ -301,22 +330,24 @@ class ToolBox:
         number = self.stats.evaluations
         kept = self.workspace.keep_evaluated(number, source)
         self.stats.last_evaluated_source = source
-        assembled = self.platform.assemble(source)
+        built = self.build(source)
         record: dict[str, Any] = {
             "evaluation": number,
             "iteration": iteration,
             "kernel": str(kept.relative_to(self.workspace.root)),
             "time": time.time(),
         }
-        if not assembled.ok:
+        if not built.ok:
             self.stats.syntax_errors += 1
             self.last_evaluation = None
-            errors = [d for d in assembled.diagnostics if d.severity == "error"]
+            errors = [d for d in built.diagnostics if d.severity == "error"]
             record.update(assembled=False, correct=False, errors=len(errors))
             self.workspace.append_evaluation(record)
-            lines = ["success: false", "The kernel does not assemble, so it was not run:"]
-            return "\n".join(lines + _format_diagnostics(assembled.diagnostics))
-        evaluation = self.platform.evaluate(assembled.program, self.instance, limits=self.limits)
+            lines = ["success: false", "The kernel does not build, so it was not run:"]
+            return "\n".join(lines + _format_diagnostics(built.diagnostics))
+        evaluation = self.platform.run(built.program, self.instance, limits=self.limits)
+        if built.diagnostics:  # build warnings stay visible next to the run's own
+            evaluation.diagnostics = tuple(built.diagnostics) + tuple(evaluation.diagnostics)
         self.last_evaluation = evaluation
         correct = bool(evaluation.correct)
         cycles = _int_or_none(evaluation.cycles)
@@ -378,16 +409,16 @@ class ToolBox:
         if self.stats.evaluations == 0:
             raise ToolInputError("no evaluation yet: call run_evaluation first.")
         if self.last_evaluation is None:
-            raise ToolInputError("the last evaluated kernel did not assemble, so there is no output to view.")
+            raise ToolInputError("the last evaluated kernel did not build, so there is no output to view.")
         return self.last_evaluation.format_rows(max_rows=MAX_VIEW_ROWS)
 
     def _get_instruction_size(self, args: dict[str, Any], iteration: int) -> str:
-        assembled = self.platform.assemble(self._saved_kernel())
-        if not assembled.ok:
+        built = self.build(self._saved_kernel())
+        if not built.ok:
             self.stats.syntax_errors += 1
-            lines = ["success: false", "The kernel does not assemble:"]
-            return "\n".join(lines + _format_diagnostics(assembled.diagnostics))
-        sizes = dict(self.platform.instruction_size(assembled.program))
+            lines = ["success: false", "The kernel does not build:"]
+            return "\n".join(lines + _format_diagnostics(built.diagnostics))
+        sizes = dict(self.platform.instruction_size(built.program))
         if "total" not in sizes and all(isinstance(v, int) for v in sizes.values()):
             sizes = {"total": sum(sizes.values()), **sizes}
         return "\n".join(["success: true", "static instruction counts:", *_format_mapping(sizes)])

@@ -23,6 +23,14 @@ def _secrets() -> list[str]:
     return sorted(values, key=len, reverse=True)
 
 
+def redact(text: str, secrets: list[str] | None = None) -> str:
+    """`text` with every credential-like environment value (or the given secrets) replaced."""
+    for secret in _secrets() if secrets is None else secrets:
+        if secret in text:
+            text = text.replace(secret, "[redacted]")
+    return text
+
+
 class Transcript:
     """Append-only JSONL event log."""
 
@@ -38,10 +46,7 @@ class Transcript:
 
     def write(self, event_type: str, **fields: Any) -> None:
         record = {"type": event_type, "time": round(time.time(), 3), **fields}
-        line = json.dumps(record, ensure_ascii=False, default=str)
-        for secret in self._secrets:
-            if secret in line:
-                line = line.replace(secret, "[redacted]")
+        line = redact(json.dumps(record, ensure_ascii=False, default=str), self._secrets)
         self._fh.write(line + "\n")
         self._fh.flush()
 

@@ -20,8 +20,8 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from kernelcraft.bench.matrix import MatrixError, import_object
-from kernelcraft.bench.results import EpisodeResult, EpisodeSpec
 from kernelcraft.bench.store import RunStore
+from kernelcraft.episodes import EpisodeResult, EpisodeSpec
 
 EpisodeFn = Callable[[EpisodeSpec, Path], EpisodeResult]
 # Environment hook: "module:function" to run instead of the agent's episode runner.

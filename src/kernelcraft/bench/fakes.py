@@ -11,11 +11,12 @@ import json
 import os
 import random
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 from kernelcraft.bench.matrix import TaskCatalog
-from kernelcraft.bench.results import EpisodeResult, EpisodeSpec, TokenCounts
+from kernelcraft.episodes import EpisodeResult, EpisodeSpec, TokenCounts
+from kernelcraft.platforms.registry import DEFAULT_PLATFORM
 
 FAKE_TASK_SET_VERSION = "fake-1"
 CONFIGS = ("C1", "C2", "C3", "C4", "C5")
@@ -23,31 +24,33 @@ CONFIGS = ("C1", "C2", "C3", "C4", "C5")
 SLOW_SECONDS_ENV = "KERNELCRAFT_FAKE_EPISODE_SECONDS"
 START_LOG_ENV = "KERNELCRAFT_FAKE_EPISODE_LOG"
 
+# Three stand-in platforms: the default one (so a matrix that names none works) and two others.
+A, B, C = DEFAULT_PLATFORM, "npu-b", "npu-c"
 _TASKS = (
     # id, name, level, category, platforms
-    ("silu", "SiLU", 1, "activation", ("plena", "amd", "coral")),
-    ("relu", "ReLU", 1, "activation", ("plena", "amd", "coral")),
-    ("gelu", "GELU", 1, "activation", ("plena", "amd", "coral")),
-    ("softmax", "Softmax", 1, "normalisation", ("plena", "amd", "coral")),
-    ("layernorm", "LayerNorm", 1, "normalisation", ("plena", "amd", "coral")),
-    ("rmsnorm", "RMSNorm", 1, "normalisation", ("plena", "amd", "coral")),
-    ("gemv", "GEMV", 1, "matmul", ("plena", "amd", "coral")),
-    ("gemm", "GEMM", 1, "matmul", ("plena", "amd", "coral")),
-    ("batch_matmul", "BatchMatMul", 1, "matmul", ("plena", "amd", "coral")),
-    ("linear", "Linear", 1, "matmul", ("plena", "amd", "coral")),
-    ("conv2d", "Conv2D", 1, "convolution", ("amd", "coral")),
-    ("depthwise_conv", "DepthwiseConv", 1, "convolution", ("amd", "coral")),
-    ("rope", "RoPE", 2, "attention", ("plena", "amd")),
-    ("ffn", "FFN", 2, "block", ("plena", "amd", "coral")),
-    ("swiglu", "SwiGLU", 2, "block", ("plena", "amd", "coral")),
-    ("sdpa", "ScaledDotProduct", 2, "attention", ("plena", "amd")),
-    ("flash_attention", "FlashAttention", 2, "attention", ("plena",)),
-    ("mha", "MHA", 2, "attention", ("plena", "amd")),
-    ("gqa", "GQA", 2, "attention", ("plena", "amd")),
-    ("mqa", "MQA", 2, "attention", ("plena", "amd")),
-    ("conv_block", "ConvBlock", 3, "block", ("amd", "coral")),
-    ("decoder_llama", "DecoderBlock (LLaMA)", 3, "block", ("plena", "amd")),
-    ("decoder_t5", "DecoderBlock (T5)", 3, "block", ("plena", "amd")),
+    ("silu", "SiLU", 1, "activation", (A, B, C)),
+    ("relu", "ReLU", 1, "activation", (A, B, C)),
+    ("gelu", "GELU", 1, "activation", (A, B, C)),
+    ("softmax", "Softmax", 1, "normalisation", (A, B, C)),
+    ("layernorm", "LayerNorm", 1, "normalisation", (A, B, C)),
+    ("rmsnorm", "RMSNorm", 1, "normalisation", (A, B, C)),
+    ("gemv", "GEMV", 1, "matmul", (A, B, C)),
+    ("gemm", "GEMM", 1, "matmul", (A, B, C)),
+    ("batch_matmul", "BatchMatMul", 1, "matmul", (A, B, C)),
+    ("linear", "Linear", 1, "matmul", (A, B, C)),
+    ("conv2d", "Conv2D", 1, "convolution", (B, C)),
+    ("depthwise_conv", "DepthwiseConv", 1, "convolution", (B, C)),
+    ("rope", "RoPE", 2, "attention", (A, B)),
+    ("ffn", "FFN", 2, "block", (A, B, C)),
+    ("swiglu", "SwiGLU", 2, "block", (A, B, C)),
+    ("sdpa", "ScaledDotProduct", 2, "attention", (A, B)),
+    ("flash_attention", "FlashAttention", 2, "attention", (A,)),
+    ("mha", "MHA", 2, "attention", (A, B)),
+    ("gqa", "GQA", 2, "attention", (A, B)),
+    ("mqa", "MQA", 2, "attention", (A, B)),
+    ("conv_block", "ConvBlock", 3, "block", (B, C)),
+    ("decoder_llama", "DecoderBlock (LLaMA)", 3, "block", (A, B)),
+    ("decoder_t5", "DecoderBlock (T5)", 3, "block", (A, B)),
 )
 
 
@@ -58,15 +61,18 @@ class FakeTask:
     level: int
     category: str
     platforms: tuple[str, ...]
-    config_names: list[str] = field(default_factory=lambda: list(CONFIGS))
 
-    def supports(self, platform: str) -> bool:
-        return platform in self.platforms
+
+def _fake_configs(task_id: str, platform: str) -> tuple[str, ...]:
+    row = next((row for row in _TASKS if row[0] == task_id), None)
+    return CONFIGS if row is not None and platform in row[4] else ()
 
 
 def fake_catalog() -> TaskCatalog:
-    """23 tasks shaped like the real set (20 on PLENA), five configurations each."""
-    return TaskCatalog(tasks=tuple(FakeTask(*row) for row in _TASKS), version=FAKE_TASK_SET_VERSION)
+    """23 tasks shaped like the real set (20 on the default platform), five configurations each."""
+    return TaskCatalog(
+        tasks=tuple(FakeTask(*row) for row in _TASKS), version=FAKE_TASK_SET_VERSION, configs=_fake_configs
+    )
 
 
 def _level(task_id: str) -> int:

@@ -8,6 +8,7 @@ line instead of a half-finished run.
 from __future__ import annotations
 
 import difflib
+import functools
 import hashlib
 import importlib
 import os
@@ -20,7 +21,9 @@ from typing import Any, Protocol
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
-from kernelcraft.bench.results import EpisodeSpec
+from kernelcraft.episodes import EpisodeSpec
+from kernelcraft.platforms.api import normalise_config
+from kernelcraft.platforms.registry import DEFAULT_PLATFORM
 
 # Environment hook: "module:function" returning a TaskCatalog (used to run the CLI
 # against a stand-in catalogue, e.g. in tests and throughput measurements).
@@ -37,17 +40,16 @@ class TaskLike(Protocol):
     name: str
     level: int
     category: str
-    config_names: Sequence[str]
-
-    def supports(self, platform: str) -> bool: ...
 
 
 @dataclass(frozen=True)
 class TaskCatalog:
-    """The tasks a matrix may name, in catalogue order, and the task-set version."""
+    """The tasks a matrix may name, in catalogue order, the task-set version, and which
+    configurations each platform runs each task at (none: the platform does not run it)."""
 
     tasks: tuple[TaskLike, ...]
     version: str
+    configs: Callable[[str, str], Sequence[str]]  # (task id, platform) -> configuration names
 
     def get(self, task_id: str) -> TaskLike | None:
         for task in self.tasks:
@@ -85,7 +87,20 @@ def load_task_catalog() -> TaskCatalog:
         version = str(tasks_module.TASK_SET_VERSION)
     except (ImportError, AttributeError) as exc:
         raise MatrixError(f"the task catalogue (kernelcraft.tasks) is not available: {exc}") from None
-    return TaskCatalog(tasks=tasks, version=version)
+    return TaskCatalog(tasks=tasks, version=version, configs=platform_configs)
+
+
+@functools.cache
+def platform_configs(task_id: str, platform: str) -> tuple[str, ...]:
+    """The configurations a registered platform runs a task at; () when it does not run it or
+    the platform is unknown."""
+    from kernelcraft.platforms.registry import get_platform
+
+    try:
+        plat = get_platform(platform)
+    except (ValueError, ImportError):
+        return ()
+    return plat.config_names(task_id) if plat.supports(task_id) else ()
 
 
 def sample_seed(base_seed: int, sample: int) -> int:
@@ -122,7 +137,7 @@ class RunMatrix(BaseModel):
     models: list[ModelEntry] = Field(
         default_factory=lambda: [ModelEntry(name="scripted:oracle")], min_length=1
     )
-    platforms: list[str] = Field(default_factory=lambda: ["plena"], min_length=1)
+    platforms: list[str] = Field(default_factory=lambda: [DEFAULT_PLATFORM], min_length=1)
     tasks: list[str] = Field(default_factory=lambda: ["silu"], min_length=1)
     configs: list[str] = Field(default_factory=lambda: ["C1"], min_length=1)
     samples: int = Field(1, ge=1, le=10_000)
@@ -238,14 +253,6 @@ def _unknown_task_message(name: str, catalog: TaskCatalog) -> str:
     return f"unknown task {name!r}{hint}"
 
 
-def _supports(task: TaskLike, platform: str) -> bool:
-    # A catalogue may raise for a platform it has never heard of; that is "unsupported".
-    try:
-        return bool(task.supports(platform))
-    except Exception:  # noqa: BLE001
-        return False
-
-
 def build_specs(matrix: RunMatrix, catalog: TaskCatalog) -> list[EpisodeSpec]:
     """Expand a matrix into episode cells, in a stable order.
 
@@ -253,7 +260,15 @@ def build_specs(matrix: RunMatrix, catalog: TaskCatalog) -> list[EpisodeSpec]:
     A task named explicitly is skipped on platforms that do not support it, and is an
     error only if none of the chosen platforms does.
     """
-    known_platforms = {p for p in matrix.platforms if any(_supports(t, p) for t in catalog.tasks)}
+
+    def supports(task: TaskLike, platform: str) -> bool:
+        # A catalogue may raise for a platform it has never heard of; that is "unsupported".
+        try:
+            return bool(catalog.configs(task.id, platform))
+        except Exception:  # noqa: BLE001
+            return False
+
+    known_platforms = {p for p in matrix.platforms if any(supports(t, p) for t in catalog.tasks)}
     for platform in matrix.platforms:
         if platform not in known_platforms:
             raise MatrixError(f"unknown platform {platform!r}: no task supports it")
@@ -267,10 +282,10 @@ def build_specs(matrix: RunMatrix, catalog: TaskCatalog) -> list[EpisodeSpec]:
             task = catalog.get(name)
             if task is None:
                 raise MatrixError(_unknown_task_message(name, catalog))
-            if not any(_supports(task, p) for p in matrix.platforms):
+            if not any(supports(task, p) for p in matrix.platforms):
                 raise MatrixError(f"task {name!r} is not supported on {', '.join(matrix.platforms)}")
 
-    configs = _dedupe(matrix.configs)
+    configs = _dedupe(c if c == ALL else normalise_config(c) for c in matrix.configs)
     if ALL in configs and len(configs) > 1:
         raise MatrixError("config 'all' cannot be combined with other configuration names")
 
@@ -279,16 +294,17 @@ def build_specs(matrix: RunMatrix, catalog: TaskCatalog) -> list[EpisodeSpec]:
         options = {**matrix.options, **model.options}
         for platform in _dedupe(matrix.platforms):
             if wants_all_tasks:
-                tasks = [t for t in catalog.tasks if _supports(t, platform)]
+                tasks = [t for t in catalog.tasks if supports(t, platform)]
             else:
-                tasks = [t for name in named_tasks if (t := catalog.get(name)) and _supports(t, platform)]
+                tasks = [t for name in named_tasks if (t := catalog.get(name)) and supports(t, platform)]
             for task in tasks:
-                task_configs = list(task.config_names) if ALL in configs else configs
+                known = list(catalog.configs(task.id, platform))
+                task_configs = known if ALL in configs else configs
                 for config in task_configs:
-                    if config not in task.config_names:
+                    if config not in known:
                         raise MatrixError(
-                            f"unknown configuration {config!r} (task {task.id} has "
-                            f"{', '.join(task.config_names)})"
+                            f"unknown configuration {config!r} (task {task.id} has {', '.join(known)} "
+                            f"on {platform})"
                         )
                     for sample in range(matrix.samples):
                         specs.append(

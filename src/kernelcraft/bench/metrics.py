@@ -17,7 +17,7 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
-from kernelcraft.bench.results import EpisodeResult, TokenCounts
+from kernelcraft.episodes import EpisodeResult, TokenCounts
 
 FAST_P_THRESHOLDS = (0.0, 1.0, 1.5, 2.0)
 ERROR_TYPES = ("S", "F", "T")  # syntax, functional, tool-use failure

@@ -11,7 +11,7 @@ from rich.console import Console
 from rich.live import Live
 from rich.text import Text
 
-from kernelcraft.bench.results import EpisodeResult, EpisodeSpec
+from kernelcraft.episodes import EpisodeResult, EpisodeSpec
 
 
 def human_count(n: float) -> str:

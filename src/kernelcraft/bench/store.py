@@ -25,7 +25,7 @@ from typing import Any
 from pydantic import BaseModel, Field, ValidationError
 
 from kernelcraft.bench.matrix import RunMatrix
-from kernelcraft.bench.results import EpisodeResult, EpisodeSpec
+from kernelcraft.episodes import EpisodeResult, EpisodeSpec
 
 MANIFEST = "manifest.json"
 EPISODES = "episodes"

@@ -8,13 +8,15 @@ from typing import Annotated
 
 import typer
 
+from kernelcraft.platforms.registry import DEFAULT_PLATFORM
+
 EXIT_BAD_INPUT = 2
 
 
 def mcp(
     task: Annotated[str, typer.Option("--task", "-t", help="Task id, e.g. silu.")],
     config: Annotated[str, typer.Option("--config", "-c", help="Configuration C1..C5.")],
-    platform: Annotated[str, typer.Option("--platform", "-p", help="Platform.")] = "plena",
+    platform: Annotated[str, typer.Option("--platform", "-p", help="Platform.")] = DEFAULT_PLATFORM,
     seed: Annotated[int, typer.Option("--seed", help="Visible evaluation seed.")] = 0,
     workspace: Annotated[
         Path | None,

@@ -12,6 +12,8 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from kernelcraft.cli.common import split_list
+
 EXIT_BAD_INPUT = 2
 EXIT_INTERRUPTED = 130
 
@@ -34,13 +36,15 @@ def run(
         list[str] | None, typer.Option("--model", "-m", help="Model spec; repeat for several.")
     ] = None,
     platform: Annotated[
-        list[str] | None, typer.Option("--platform", "-p", help="Platform; repeatable.")
+        list[str] | None, typer.Option("--platform", "-p", help="Platform; repeatable or comma-separated.")
     ] = None,
     task: Annotated[
-        list[str] | None, typer.Option("--task", "-t", help="Task id or 'all'; repeatable.")
+        list[str] | None,
+        typer.Option("--task", "-t", help="Task id or 'all'; repeatable or comma-separated."),
     ] = None,
     config: Annotated[
-        list[str] | None, typer.Option("--config", "-c", help="C1..C5 or 'all'; repeatable.")
+        list[str] | None,
+        typer.Option("--config", "-c", help="C1..C5 (any case) or 'all'; repeatable or comma-separated."),
     ] = None,
     samples: Annotated[int | None, typer.Option("--samples", "-k", help="Samples per cell.")] = None,
     seed: Annotated[
@@ -90,9 +94,9 @@ def run(
         price_table = load_prices(prices)
         overrides = {
             "models": model,
-            "platforms": platform,
-            "tasks": task,
-            "configs": config,
+            "platforms": split_list(platform) or None,
+            "tasks": split_list(task) or None,
+            "configs": split_list(config) or None,
             "samples": samples,
             "seed": seed,
             "iteration_cap": iteration_cap,
@@ -255,6 +259,27 @@ def report(
     )
 
 
+def export(
+    run_dir: Annotated[Path, typer.Argument(help="A run directory written by `kernelcraft run`.")],
+    out: Annotated[
+        Path | None, typer.Option("--out", "-o", help="Folder for the files (default RUN_DIR/export).")
+    ] = None,
+    fmt: Annotated[
+        list[str] | None, typer.Option("--format", "-f", help="jsonl and/or parquet (default both).")
+    ] = None,
+) -> None:
+    """Write the run's episodes as a dataset (JSONL, Parquet): prompts, messages, kernel, reward."""
+    from kernelcraft.bench.export import FORMATS, ExportError, export_run
+
+    try:
+        paths = export_run(run_dir, out or run_dir / "export", tuple(split_list(fmt)) or FORMATS)
+    except ExportError as exc:
+        raise _fail(str(exc)) from None
+    for path in paths:
+        _console().print(str(path))
+
+
 def register(app: typer.Typer) -> None:
     app.command("run")(run)
     app.command("report")(report)
+    app.command("export")(export)

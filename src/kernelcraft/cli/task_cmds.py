@@ -9,13 +9,9 @@ from typing import Annotated
 
 import typer
 
-EXIT_OK = 0
-EXIT_INCORRECT = 1
-EXIT_BAD_INPUT = 2
-
-
-class BadInput(Exception):
-    """One clear line for the user, exit code 2."""
+from kernelcraft.cli.common import EXIT_BAD_INPUT, EXIT_OK, BadInput, split_list
+from kernelcraft.cli.common import EXIT_FAULT as EXIT_INCORRECT
+from kernelcraft.platforms.registry import DEFAULT_PLATFORM
 
 
 def _err(message: str) -> None:
@@ -31,16 +27,16 @@ def _platform(name: str):
         raise BadInput(str(exc)) from None
 
 
-def _task(task_id: str, platform_name: str):
+def _task(task_id: str, platform):
     from kernelcraft.tasks import TaskError, get_task
 
     try:
         task = get_task(task_id)
-        reason = task.unsupported_reason(platform_name)
     except TaskError as exc:
         raise BadInput(str(exc)) from None
+    reason = platform.unsupported_reason(task)
     if reason is not None:
-        raise BadInput(f"task {task_id} is not supported on {platform_name}: {reason}")
+        raise BadInput(f"task {task_id} is not supported on {platform.name}: {reason}")
     return task
 
 
@@ -57,17 +53,19 @@ def _prepare(platform, task, config: str, seed: int, poison: bool):
 def tasks_command(
     platform: Annotated[
         str, typer.Option("--platform", "-p", help="Platform whose support to show.")
-    ] = "plena",
+    ] = DEFAULT_PLATFORM,
     json_out: Annotated[bool, typer.Option("--json", help="Machine-readable output.")] = False,
 ) -> None:
     """List the task suite: id, name, level, category, support and configurations."""
-    from kernelcraft.tasks import TASK_SET_VERSION, TaskError, all_tasks
+    from kernelcraft.tasks import TASK_SET_VERSION, all_tasks
 
     rows = []
     try:
+        plat = _platform(platform)
+        platform = plat.name
         for task in all_tasks():
-            reason = task.unsupported_reason(platform)
-            configs = {c: task.params(platform, c) for c in task.config_names} if reason is None else {}
+            reason = plat.unsupported_reason(task)
+            configs = {c: plat.params(task, c) for c in plat.config_names(task)} if reason is None else {}
             rows.append(
                 {
                     "id": task.id,
@@ -80,7 +78,7 @@ def tasks_command(
                     "configs": configs,
                 }
             )
-    except TaskError as exc:
+    except BadInput as exc:
         _err(str(exc))
         raise typer.Exit(EXIT_BAD_INPUT) from None
     if json_out:
@@ -110,16 +108,20 @@ def tasks_command(
 
 
 def baseline_command(
-    platform: Annotated[str, typer.Option("--platform", "-p", help="Platform.")] = "plena",
-    task: Annotated[list[str] | None, typer.Option("--task", "-t", help="Task id; repeatable.")] = None,
-    config: Annotated[list[str] | None, typer.Option("--config", "-c", help="C1..C5; repeatable.")] = None,
+    platform: Annotated[str, typer.Option("--platform", "-p", help="Platform.")] = DEFAULT_PLATFORM,
+    task: Annotated[
+        list[str] | None, typer.Option("--task", "-t", help="Task id; repeatable or comma-separated.")
+    ] = None,
+    config: Annotated[
+        list[str] | None, typer.Option("--config", "-c", help="C1..C5; repeatable or comma-separated.")
+    ] = None,
     seed: Annotated[int, typer.Option("--seed", help="Input seed.")] = 0,
     json_out: Annotated[bool, typer.Option("--json", help="Machine-readable output.")] = False,
     emit: Annotated[bool, typer.Option("--emit", help="Print the baseline assembly.")] = False,
 ) -> None:
     """Generate and evaluate the compiler baseline per task and configuration."""
     try:
-        code = run_baseline(platform, task or [], config or [], seed, json_out, emit)
+        code = run_baseline(platform, split_list(task), split_list(config), seed, json_out, emit)
     except BadInput as exc:
         _err(str(exc))
         code = EXIT_BAD_INPUT
@@ -129,20 +131,22 @@ def baseline_command(
 def run_baseline(
     platform_name: str, task_ids: list[str], configs: list[str], seed: int, json_out: bool, emit: bool
 ) -> int:
-    from kernelcraft.tasks import CONFIG_NAMES, all_tasks
+    from kernelcraft.platforms.api import CONFIG_NAMES, normalise_config
+    from kernelcraft.tasks import all_tasks
 
     platform = _platform(platform_name)
     tasks = (
-        [_task(t, platform.name) for t in task_ids]
+        [_task(t, platform) for t in task_ids]
         if task_ids
-        else [t for t in all_tasks() if t.supports(platform.name)]
+        else [t for t in all_tasks() if platform.supports(t)]
     )
+    configs = [normalise_config(c) for c in configs]
     for c in configs:
         if c not in CONFIG_NAMES:
             raise BadInput(f"unknown configuration {c!r}; choose from {', '.join(CONFIG_NAMES)}")
     cells, any_bad = [], False
     for task in tasks:
-        for config in configs or list(task.config_names):
+        for config in configs or list(platform.config_names(task)):
             cell = {"task": task.id, "config": config}
             try:
                 source = platform.baseline(task, config)
@@ -160,7 +164,7 @@ def run_baseline(
                     "status": "correct" if result.correct else "incorrect",
                     "match_rate": result.match_rate,
                     "cycles": result.cycles,
-                    "instructions": len(result.program) if result.program else None,
+                    "instructions": _size(platform, result.program),
                     "summary": None if result.correct else result.format_summary(),
                 }
             )
@@ -189,6 +193,13 @@ def run_baseline(
     return EXIT_INCORRECT if any_bad else EXIT_OK
 
 
+def _size(platform, program) -> int | None:
+    if program is None:
+        return None
+    sizes = platform.instruction_size(program)
+    return int(sizes.get("total", sum(sizes.values())))
+
+
 # ---------------------------------------------------------------------------- eval
 
 
@@ -209,7 +220,7 @@ def evaluate_kernel_cli(
     """
     try:
         plat = _platform(platform)
-        task_obj = _task(task, plat.name)
+        task_obj = _task(task, plat)
         path = Path(kernel_path)
         if not path.is_file():
             raise BadInput(f"kernel file not found: {path}")
@@ -221,15 +232,17 @@ def evaluate_kernel_cli(
     except BadInput as exc:
         _err(str(exc))
         return EXIT_BAD_INPUT
+    writer = plat.trace_writer() if trace_path is not None else None
+    if trace_path is not None and writer is None:
+        _err(f"platform {plat.name} does not write traces")
+        return EXIT_BAD_INPUT
     result = plat.evaluate(source, instance, trace=trace_path is not None)
     trace_note = None
-    if trace_path is not None and result.program is not None and result.trace is not None:
-        from kernelcraft.platforms.plena.chrome_trace import write_chrome_trace
-
+    if writer is not None and result.program is not None and result.trace is not None:
         try:
-            n = write_chrome_trace(result.program, result.trace, Path(trace_path))
+            n = writer(result, Path(trace_path))
             trace_note = f"trace: {n} events written to {trace_path}"
-        except OSError as exc:
+        except (OSError, ValueError) as exc:
             _err(f"cannot write trace {trace_path}: {exc}")
             return EXIT_BAD_INPUT
     if json_out:
@@ -250,7 +263,7 @@ def eval_command(
     kernel: Annotated[Path, typer.Argument(help="Kernel assembly file.")],
     task: Annotated[str, typer.Option("--task", "-t", help="Task id.")],
     config: Annotated[str, typer.Option("--config", "-c", help="C1..C5.")] = "C1",
-    platform: Annotated[str, typer.Option("--platform", "-p", help="Platform.")] = "plena",
+    platform: Annotated[str, typer.Option("--platform", "-p", help="Platform.")] = DEFAULT_PLATFORM,
     seed: Annotated[int, typer.Option("--seed", help="Input seed.")] = 0,
     json_out: Annotated[bool, typer.Option("--json", help="Machine-readable output.")] = False,
     trace: Annotated[

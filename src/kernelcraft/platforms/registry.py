@@ -1,20 +1,52 @@
-"""Platforms by name. Each platform is one folder; registering it here makes it reachable
-from the CLI, the agent tools and the runner."""
+"""Platforms by name: the one list of platforms. Each platform is one folder under platforms/;
+one line here makes it reachable from the CLI, the agent tools, the runner and the
+environments."""
 
 from __future__ import annotations
 
 import importlib
+from collections.abc import Callable
 from typing import Any
 
-_FACTORIES = {"plena": "kernelcraft.platforms.plena.platform:PlenaPlatform"}
+from .api import Platform
+
+_FACTORIES: dict[str, str] = {
+    "plena": "kernelcraft.platforms.plena.platform:PlenaPlatform",
+}
+# What commands and run files use when they name no platform.
+DEFAULT_PLATFORM = "plena"
+# Platforms added at run time (tests register a fake platform as their double).
+_EXTRA: dict[str, Callable[..., Platform]] = {}
+
+
+def platform_names() -> tuple[str, ...]:
+    return tuple(_FACTORIES) + tuple(name for name in _EXTRA if name not in _FACTORIES)
+
+
 PLATFORMS: tuple[str, ...] = tuple(_FACTORIES)
 
 
-def get_platform(name: str, config: Any = None) -> Any:
-    """The platform object for `name` (with its default hardware configuration unless given)."""
-    ref = _FACTORIES.get(name.lower() if isinstance(name, str) else name)
+def register_platform(name: str, factory: Callable[..., Platform]) -> None:
+    """Make `factory` (a Platform class, or a callable taking an optional config) reachable as `name`."""
+    _EXTRA[name.lower()] = factory
+
+
+def unregister_platform(name: str) -> None:
+    _EXTRA.pop(name.lower(), None)
+
+
+def platform_class(name: str) -> Callable[..., Platform]:
+    key = name.lower().strip() if isinstance(name, str) else name
+    if key in _EXTRA:
+        return _EXTRA[key]
+    ref = _FACTORIES.get(key)
     if ref is None:
-        raise ValueError(f"unknown platform {name!r}; known platforms: {', '.join(PLATFORMS)}")
+        raise ValueError(f"unknown platform {name!r}; known platforms: {', '.join(platform_names())}")
     module_name, _, attr = ref.partition(":")
-    factory = getattr(importlib.import_module(module_name), attr)
+    return getattr(importlib.import_module(module_name), attr)
+
+
+def get_platform(name: str, config: Any = None) -> Platform:
+    """The platform object for `name` (with its default hardware configuration unless given)."""
+    factory = platform_class(name)
     return factory() if config is None else factory(config)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from . import ops
 from .base import InputSpec, Task, table
 
-ELEMENTWISE_PLENA = table([(4, 64), (8, 128), (16, 128), (32, 256), (64, 256)], "R H")
+ELEMENTWISE_SHAPES = table([(4, 64), (8, 128), (16, 128), (32, 256), (64, 256)], "R H")
 
 
 def _x_spec() -> tuple[InputSpec, ...]:
@@ -28,7 +28,7 @@ SILU = Task(
     input_specs=_x_spec(),
     output_rule=_rows,
     compute=lambda v, p, r: ops.silu(v["x"], r),
-    configs={"plena": ELEMENTWISE_PLENA},
+    default_configs=ELEMENTWISE_SHAPES,
     hidden_param="H",
 )
 
@@ -43,7 +43,7 @@ RELU = Task(
     input_specs=_x_spec(),
     output_rule=_rows,
     compute=lambda v, p, r: ops.relu(v["x"], r),
-    configs={"plena": ELEMENTWISE_PLENA},
+    default_configs=ELEMENTWISE_SHAPES,
     hidden_param="H",
 )
 
@@ -61,7 +61,7 @@ GELU = Task(
     input_specs=_x_spec(),
     output_rule=_rows,
     compute=lambda v, p, r: ops.gelu(v["x"], r),
-    configs={"plena": ELEMENTWISE_PLENA},
+    default_configs=ELEMENTWISE_SHAPES,
     hidden_param="H",
 )
 

@@ -12,7 +12,7 @@ import numpy as np
 from . import ops
 from .base import InputSpec, Rounder, Task, table
 
-SDPA_PLENA = table([(32, 64), (64, 128), (64, 256), (128, 128), (128, 256)], "S D")
+SDPA_SHAPES = table([(32, 64), (64, 128), (64, 256), (128, 128), (128, 256)], "S D")
 
 
 def _rope(v, p, r: Rounder) -> np.ndarray:
@@ -32,6 +32,17 @@ def projected_attention(v, p, r: Rounder) -> np.ndarray:
     val = ops.matmul(x, v["Wv"], r)
     heads = ops.multi_head(q, k, val, p["nh"], p.get("nkv", p["nh"]), r)
     return ops.matmul(heads, v["Wo"], r)
+
+
+def projected_attention_macs(p) -> int:
+    """Wq and Wo (H x H each), Wk and Wv (H x kv width each), then Q K^T and P V over all heads."""
+    s, h = p["S"], p["H"]
+    return 2 * s * h * h + 2 * s * h * _kv_width(p) + attention_core_macs(s, h)
+
+
+def attention_core_macs(s: int, width: int) -> int:
+    """Q K^T and P V: two S x S x width products."""
+    return 2 * s * s * width
 
 
 def _dhead(p) -> int:
@@ -75,7 +86,7 @@ ROPE = Task(
     ),
     output_rule=lambda p: (p["S"], p["D"]),
     compute=_rope,
-    configs={"plena": table([(32, 64), (64, 128), (128, 64), (128, 128), (256, 128)], "S D")},
+    default_configs=table([(32, 64), (64, 128), (128, 64), (128, 128), (256, 128)], "S D"),
     hidden_param="D",
 )
 
@@ -92,7 +103,8 @@ SDPA = Task(
     input_specs=_QKV,
     output_rule=lambda p: (p["S"], p["D"]),
     compute=_sdpa,
-    configs={"plena": SDPA_PLENA},
+    default_configs=SDPA_SHAPES,
+    macs=lambda p: attention_core_macs(p["S"], p["D"]),
     hidden_param="D",
     dhead=lambda p: p["D"],
 )
@@ -123,9 +135,8 @@ MHA = Task(
     input_specs=projection_inputs(_kv_width),
     output_rule=lambda p: (p["S"], p["H"]),
     compute=projected_attention,
-    configs={
-        "plena": table([(32, 64, 1), (64, 128, 2), (64, 256, 4), (128, 256, 4), (128, 512, 8)], "S H nh")
-    },
+    macs=projected_attention_macs,
+    default_configs=table([(32, 64, 1), (64, 128, 2), (64, 256, 4), (128, 256, 4), (128, 512, 8)], "S H nh"),
     hidden_param="H",
     dhead=_dhead,
 )
@@ -144,12 +155,11 @@ GQA = Task(
     input_specs=projection_inputs(_kv_width),
     output_rule=lambda p: (p["S"], p["H"]),
     compute=projected_attention,
-    configs={
-        "plena": table(
-            [(32, 128, 2, 1), (64, 256, 4, 2), (64, 512, 8, 4), (128, 512, 8, 4), (128, 512, 8, 2)],
-            "S H nh nkv",
-        )
-    },
+    macs=projected_attention_macs,
+    default_configs=table(
+        [(32, 128, 2, 1), (64, 256, 4, 2), (64, 512, 8, 4), (128, 512, 8, 4), (128, 512, 8, 2)],
+        "S H nh nkv",
+    ),
     hidden_param="H",
     dhead=_dhead,
 )
@@ -168,13 +178,12 @@ MQA = Task(
     input_specs=projection_inputs(_kv_width),
     output_rule=lambda p: (p["S"], p["H"]),
     compute=projected_attention,
-    configs={
-        "plena": {
-            name: {**cfg, "nkv": 1}
-            for name, cfg in table(
-                [(32, 128, 2), (64, 256, 4), (64, 512, 8), (128, 512, 8), (128, 512, 8)], "S H nh"
-            ).items()
-        }
+    macs=projected_attention_macs,
+    default_configs={
+        name: {**cfg, "nkv": 1}
+        for name, cfg in table(
+            [(32, 128, 2), (64, 256, 4), (64, 512, 8), (128, 512, 8), (128, 512, 8)], "S H nh"
+        ).items()
     },
     hidden_param="H",
     dhead=_dhead,

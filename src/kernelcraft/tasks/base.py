@@ -1,10 +1,16 @@
-"""What a task is: shapes per platform and configuration, seeded inputs, a float64 reference.
+"""What a task is: the math of an operator, its seeded inputs and an exact reference.
 
 A task is data plus three small functions (input shapes, output shape, the computation), so
-adding a task or a platform's configurations never touches the harness. The computation is
-written once against a rounding hook: identity gives the float64 reference, BF16 rounding
-after every stage emulates what a correct on-chip kernel computes, which is how tolerances
-are checked against evidence rather than guessed.
+adding a task never touches the harness. Tasks know no platform: which shapes a platform
+runs a task at, and how inputs are laid out in its memories, live in the platform's folder.
+A task carries neutral default shapes (the suite's C1..C5), plain scalars (eps, the hidden
+size, the head size) and its MAC count for roofline bounds.
+
+The float form's computation is written once against a rounding hook: identity gives the
+float64 reference, rounding after every stage emulates what a correct on-chip kernel
+computes, which is how tolerances are checked against evidence rather than guessed. A task
+may also have an integer form (integer inputs such as int8, an exact integer reference with
+a documented algorithm) for integer-only targets; a platform says which form it runs.
 """
 
 from __future__ import annotations
@@ -20,8 +26,8 @@ Params = Mapping[str, int]
 Rounder = Callable[[np.ndarray], np.ndarray]
 
 CONFIG_NAMES = ("C1", "C2", "C3", "C4", "C5")
-KNOWN_PLATFORMS = ("plena",)
 ITERATION_CAPS = {1: 15, 2: 20, 3: 25}
+FORMS = ("float", "integer")
 
 # Value profiles: how activations are drawn. Weights keep ~1/sqrt(fan_in) in every profile.
 PROFILES = ("normal", "large", "small", "near_zero", "mixed_signs")
@@ -42,8 +48,7 @@ HEAVY_TAIL_CLIP = 12.0  # |value| cap for mixed_signs (Student-t tails); keeps e
 # the normal profile while V and the other inputs keep the heavy tails the profile tests.
 LOGIT_CLIP = 3.0  # in standard deviations
 
-# Default FP SRAM constants; tasks override eps / inv_hidden / inv_sqrt_dhead.
-DEFAULT_EPS = 1e-6
+DEFAULT_EPS = 1e-6  # the norms' epsilon unless a task sets its own
 
 
 def exact(x: np.ndarray) -> np.ndarray:
@@ -51,7 +56,7 @@ def exact(x: np.ndarray) -> np.ndarray:
 
 
 class TaskError(ValueError):
-    """A task asked for something it does not have (unknown platform, config or profile)."""
+    """A task asked for something it does not have (unknown task, form or profile)."""
 
 
 @dataclass(frozen=True)
@@ -70,6 +75,9 @@ class InputSpec:
     feeds_scores: the activation is projected to Q and K (x of MHA, GQA, MQA; the encoder
     states of a cross-attention): under "mixed_signs" its tails are capped at LOGIT_CLIP
     standard deviations for the same reason.
+    dtype: "float32" for the float form; an integer dtype ("int8", "uint8", "int16",
+    "int32", "int64", "uint32", ...) for integer forms, drawn by draw_integers over
+    int_range (inclusive; the dtype's whole range by default).
     """
 
     name: str
@@ -79,6 +87,30 @@ class InputSpec:
     counter_gain: bool = False
     logits: bool = False
     feeds_scores: bool = False
+    dtype: str = "float32"
+    int_range: tuple[int, int] | None = None
+
+    @property
+    def is_integer(self) -> bool:
+        return np.issubdtype(np.dtype(self.dtype), np.integer)
+
+
+@dataclass(frozen=True)
+class IntegerForm:
+    """A task in integer arithmetic: integer inputs and an exact integer reference.
+
+    compute(inputs, params) must be exact (integer NumPy arithmetic); `algorithm` states
+    how the result is defined (accumulator width, requantisation with multiplier and shift,
+    rounding, saturation, lookup tables) in words the task prompt shows; `constants(params)`
+    gives the integer parameters (multipliers, shifts, zero points) the contract states.
+    """
+
+    input_specs: tuple[InputSpec, ...]
+    output_rule: Callable[[Params], tuple[int, ...]]
+    compute: Callable[[Mapping[str, np.ndarray], Params], np.ndarray]
+    output_dtype: str = "int32"
+    algorithm: str = ""
+    constants: Callable[[Params], dict[str, int]] | None = None
 
 
 @dataclass(frozen=True)
@@ -88,112 +120,144 @@ class Task:
     level: int
     category: str
     description: str
-    input_specs: tuple[InputSpec, ...]
-    output_rule: Callable[[Params], tuple[int, ...]]
-    compute: Callable[[Mapping[str, np.ndarray], Params, Rounder], np.ndarray]
-    configs: Mapping[str, Mapping[str, Params]]  # platform -> config name -> params
-    unsupported: Mapping[str, str] = field(default_factory=dict)  # platform -> reason
-    spec_configs: Mapping[str, Params] = field(default_factory=dict)  # shapes when no platform has them
+    # The float form: float inputs, a float64 reference (None for integer-only tasks).
+    input_specs: tuple[InputSpec, ...] = ()
+    output_rule: Callable[[Params], tuple[int, ...]] | None = None
+    compute: Callable[[Mapping[str, np.ndarray], Params, Rounder], np.ndarray] | None = None
+    integer: IntegerForm | None = None
+    # Neutral default shapes, C1..C5: what a platform runs unless its own table says otherwise.
+    default_configs: Mapping[str, Params] = field(default_factory=dict)
     eps: float = DEFAULT_EPS
-    hidden_param: str | None = None  # param whose inverse goes to the inv_hidden slot
-    dhead: Callable[[Params], int] | None = None
+    hidden_param: str | None = None  # the parameter that is the normalised (hidden) size
+    dhead: Callable[[Params], int] | None = None  # attention head size (default: the hidden size)
+    macs: Callable[[Params], int] | None = None  # multiply-accumulates the operator needs
+    iteration_cap_override: int | None = None  # None: the level's default (15 / 20 / 25)
     config_names: tuple[str, ...] = CONFIG_NAMES
     # Whether the output grows with the activations (so the absolute tolerance scales with the
     # "large" profile's gain); False for normalisations whose output is O(1) whatever the input.
     scales_with_input: bool = True
 
-    # ------------------------------------------------------------------ platform coverage
+    # ------------------------------------------------------------------ forms
     @property
     def iteration_cap(self) -> int:
-        return ITERATION_CAPS[self.level]
+        return self.iteration_cap_override or ITERATION_CAPS[self.level]
 
-    def supports(self, platform: str) -> bool:
-        return self.unsupported_reason(platform) is None
+    @property
+    def forms(self) -> tuple[str, ...]:
+        return tuple(
+            name
+            for name, present in (("float", self.compute is not None), ("integer", self.integer))
+            if present
+        )
 
-    def unsupported_reason(self, platform: str) -> str | None:
-        _check_platform(platform)
-        if platform in self.unsupported:
-            return self.unsupported[platform]
-        if platform not in self.configs:
-            return f"task {self.id} has no configurations for platform {platform}"
-        return None
+    def has_form(self, form: str) -> bool:
+        return form in self.forms
+
+    def _specs(self, form: str) -> tuple[InputSpec, ...]:
+        self._check_form(form)
+        return self.input_specs if form == "float" else self.integer.input_specs
+
+    def _check_form(self, form: str) -> None:
+        if form not in FORMS:
+            raise TaskError(f"unknown task form {form!r}; choose one of {', '.join(FORMS)}")
+        if not self.has_form(form):
+            raise TaskError(f"task {self.id} has no {form} form")
 
     # ------------------------------------------------------------------ shapes
-    def params(self, platform: str, config: str) -> dict[str, int]:
-        reason = self.unsupported_reason(platform)
-        if reason is not None:
-            raise TaskError(f"task {self.id} is not supported on {platform}: {reason}")
-        table = self.configs[platform]
-        if config not in table:
-            raise TaskError(
-                f"unknown configuration {config!r} for task {self.id}; choose one of {', '.join(table)}"
-            )
-        return dict(table[config])
+    def inputs_for(self, params: Params, form: str = "float") -> list[tuple[str, tuple[int, ...]]]:
+        return [(spec.name, tuple(spec.shape(params))) for spec in self._specs(form)]
 
-    def inputs(self, platform: str, config: str) -> list[tuple[str, tuple[int, ...]]]:
-        return self.inputs_for(self.params(platform, config))
+    def input_dtypes(self, form: str = "float") -> dict[str, str]:
+        return {spec.name: spec.dtype for spec in self._specs(form)}
 
-    def inputs_for(self, params: Params) -> list[tuple[str, tuple[int, ...]]]:
-        return [(spec.name, tuple(spec.shape(params))) for spec in self.input_specs]
+    def output_shape_for(self, params: Params, form: str = "float") -> tuple[int, ...]:
+        self._check_form(form)
+        rule = self.output_rule if form == "float" else self.integer.output_rule
+        return tuple(rule(params))
 
-    def output_shape(self, platform: str, config: str) -> tuple[int, ...]:
-        return tuple(self.output_rule(self.params(platform, config)))
+    def macs_for(self, params: Params) -> int:
+        """The operator's mathematical MACs (0 when it has no matrix products or none are counted)."""
+        if self.macs is None:
+            return 0
+        try:
+            return int(self.macs(params))
+        except KeyError:  # parameters renamed: no compute bound rather than a wrong one
+            return 0
+
+    def scalars_for(self, params: Params) -> dict[str, float]:
+        """Plain scalars of the math: eps, the normalised (hidden) size and the head size."""
+        hidden = params[self.hidden_param] if self.hidden_param else self.output_shape_for(params)[-1]
+        dhead = self.dhead(params) if self.dhead else hidden
+        return {"eps": self.eps, "hidden": hidden, "dhead": dhead}
 
     # ------------------------------------------------------------------ values
-    def make_inputs(
-        self, platform: str, config: str, seed: int, profile: str = "normal"
+    def make_inputs_for(
+        self, params: Params, seed: int, profile: str = "normal", form: str = "float"
     ) -> dict[str, np.ndarray]:
-        return self.make_inputs_for(self.params(platform, config), seed, profile)
-
-    def make_inputs_for(self, params: Params, seed: int, profile: str = "normal") -> dict[str, np.ndarray]:
         if profile not in PROFILES:
             raise TaskError(f"unknown value profile {profile!r}; choose one of {', '.join(PROFILES)}")
         out = {}
-        for spec in self.input_specs:
+        for spec in self._specs(form):
             # One stream per (seed, task, input): adding an input never shifts the others.
             rng = np.random.default_rng([seed & 0xFFFFFFFF, _stable(self.id), _stable(spec.name)])
-            out[spec.name] = _draw(spec, tuple(spec.shape(params)), params, rng, profile).astype(np.float32)
+            shape = tuple(spec.shape(params))
+            if spec.is_integer:
+                out[spec.name] = draw_integers(shape, spec.dtype, spec.int_range, rng, profile)
+            else:
+                out[spec.name] = _draw(spec, shape, params, rng, profile).astype(np.float32)
         return out
 
-    def reference(self, inputs: Mapping[str, np.ndarray], params: Params) -> np.ndarray:
-        """Float64 result on the inputs exactly as given (callers pass MXFP8-roundtripped values)."""
+    def reference(self, inputs: Mapping[str, np.ndarray], params: Params, form: str = "float") -> np.ndarray:
+        """The exact result on the inputs as given: float64 for the float form (callers pass the
+        values the hardware sees, e.g. after quantisation), exact integers for the integer form."""
+        self._check_form(form)
+        if form == "integer":
+            result = np.asarray(self.integer.compute(inputs, params))
+            return result.astype(self.integer.output_dtype)
         as64 = {k: np.asarray(v, dtype=np.float64) for k, v in inputs.items()}
         return np.asarray(self.compute(as64, params, exact), dtype=np.float64)
 
     def emulate(self, inputs: Mapping[str, np.ndarray], params: Params, rounder: Rounder) -> np.ndarray:
-        """The computation with `rounder` applied after every stage (e.g. BF16 on-chip values)."""
+        """The float computation with `rounder` applied after every stage (e.g. BF16 on-chip values)."""
+        self._check_form("float")
         as64 = {k: np.asarray(v, dtype=np.float64) for k, v in inputs.items()}
         return np.asarray(self.compute(as64, params, rounder), dtype=np.float64)
 
-    # ------------------------------------------------------------------ constants
-    def fp_constants(self, platform: str, config: str) -> dict[str, float]:
-        return self.fp_constants_for(self.params(platform, config))
 
-    def fp_constants_for(self, params: Params) -> dict[str, float]:
-        hidden = params[self.hidden_param] if self.hidden_param else self.output_rule(params)[-1]
-        dhead = self.dhead(params) if self.dhead else hidden
-        return {
-            "neg_inf": float("-inf"),
-            "eps": self.eps,
-            "inv_hidden": 1.0 / hidden,
-            "one": 1.0,
-            "gelu_c1": 2.0 * np.sqrt(2.0 / np.pi),
-            "inv_sqrt_dhead": 1.0 / np.sqrt(dhead),
-            "gelu_c3": 2.0 * np.sqrt(2.0 / np.pi) * 0.044715,
-            "half": 0.5,
-            "zero": 0.0,
-        }
+def draw_integers(
+    shape: tuple[int, ...], dtype: str, int_range: tuple[int, int] | None, rng, profile: str
+) -> np.ndarray:
+    """Integer inputs per value profile: "normal" uniform over the range, "large" mostly at its
+    extremes (saturation and overflow paths), "small" within +-8, "near_zero" in {-1, 0, 1},
+    "mixed_signs" alternating signs with uniform magnitudes."""
+    info = np.iinfo(np.dtype(dtype))
+    lo, hi = int_range if int_range is not None else (int(info.min), int(info.max))
+    # Drawn as int64: a uint64 range is capped at 2^63 - 1.
+    lo, hi = max(lo, int(info.min)), min(hi, int(info.max), 2**63 - 1)
+    n = int(np.prod(shape)) if shape else 1
+
+    def uniform(a: int, b: int, size: int) -> np.ndarray:
+        return rng.integers(a, b, size=size, endpoint=True, dtype=np.int64) if size else np.zeros(0, np.int64)
+
+    if profile == "large":
+        values = uniform(lo, hi, n)
+        edge = rng.random(n) < 0.5
+        values[edge] = np.where(rng.random(int(edge.sum())) < 0.5, lo, hi)
+    elif profile == "small":
+        values = uniform(max(lo, -8), min(hi, 8), n)
+    elif profile == "near_zero":
+        values = uniform(max(lo, -1), min(hi, 1), n)
+    elif profile == "mixed_signs":
+        magnitude = uniform(0, min(hi, -lo if lo < 0 else hi), n)
+        signs = np.where(np.arange(n) % 2 == 0, 1, -1) if lo < 0 else np.ones(n, dtype=np.int64)
+        values = np.clip(magnitude * signs, lo, hi)
+    else:
+        values = uniform(lo, hi, n)
+    return values.astype(dtype).reshape(shape)
 
 
 def _stable(text: str) -> int:
     return zlib.crc32(text.encode())
-
-
-def _check_platform(platform: str) -> None:
-    if platform not in KNOWN_PLATFORMS:
-        raise TaskError(
-            f"unknown platform {platform!r}; tasks define configurations for: {', '.join(KNOWN_PLATFORMS)}"
-        )
 
 
 def _activation(

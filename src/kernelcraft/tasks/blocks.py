@@ -5,10 +5,11 @@ from __future__ import annotations
 import numpy as np
 
 from . import ops
+from .attention import attention_core_macs
 from .base import InputSpec, Rounder, Task, table
 from .mlp import swiglu
 
-DECODER_PLENA = table(
+DECODER_SHAPES = table(
     [(32, 64, 1, 128), (64, 128, 2, 256), (64, 256, 4, 512), (128, 256, 4, 512), (128, 512, 8, 1024)],
     "S H nh I",
 )
@@ -69,7 +70,10 @@ DECODER_LLAMA = Task(
     ),
     output_rule=lambda p: (p["S"], p["H"]),
     compute=_llama,
-    configs={"plena": DECODER_PLENA},
+    default_configs=DECODER_SHAPES,
+    macs=lambda p: (
+        4 * p["S"] * p["H"] ** 2 + attention_core_macs(p["S"], p["H"]) + 3 * p["S"] * p["H"] * p["I"]
+    ),
     eps=RMS_EPS,
     hidden_param="H",
     dhead=lambda p: p["H"] // p["nh"],
@@ -106,7 +110,10 @@ DECODER_T5 = Task(
     ),
     output_rule=lambda p: (p["S"], p["H"]),
     compute=_t5,
-    configs={"plena": DECODER_PLENA},
+    default_configs=DECODER_SHAPES,
+    macs=lambda p: (
+        8 * p["S"] * p["H"] ** 2 + 2 * attention_core_macs(p["S"], p["H"]) + 2 * p["S"] * p["H"] * p["I"]
+    ),
     eps=RMS_EPS,
     hidden_param="H",
     dhead=lambda p: p["H"] // p["nh"],

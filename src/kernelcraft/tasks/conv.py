@@ -1,8 +1,4 @@
-"""Spatial tasks: Conv2D, DepthwiseConv and ConvBlock (conv, batch-norm, ReLU), NCHW, batch 1.
-
-PLENA has no convolution support (im2col would need a gather DMA it lacks), so these carry
-only the shapes named by the task definition until a platform that runs them is added.
-"""
+"""Spatial tasks: Conv2D, DepthwiseConv and ConvBlock (conv, batch-norm, ReLU), NCHW, batch 1."""
 
 from __future__ import annotations
 
@@ -10,7 +6,6 @@ import numpy as np
 
 from .base import InputSpec, Rounder, Task, table
 
-PLENA_REASON = "the PLENA ISA has no convolution support; im2col would need gather DMA it lacks"
 CONV_SHAPES = table([(8, 4, 8, 1), (8, 8, 8, 3), (8, 8, 16, 3), (8, 8, 32, 3), (8, 32, 8, 3)], "H Cin Cout k")
 DEPTHWISE_SHAPES = table([(8, 16, 3), (16, 8, 3), (16, 16, 3), (16, 16, 5), (16, 32, 5)], "H C k")
 
@@ -69,9 +64,8 @@ CONV2D = Task(
     input_specs=_CONV_INPUTS,
     output_rule=lambda p: (p["Cout"], p["H"], p["H"]),
     compute=lambda v, p, r: r(conv2d_same(v["x"], v["w"])),
-    configs={},
-    unsupported={"plena": PLENA_REASON},
-    spec_configs=CONV_SHAPES,
+    default_configs=CONV_SHAPES,
+    macs=lambda p: p["Cout"] * p["Cin"] * p["H"] * p["H"] * p["k"] ** 2,
     hidden_param="H",
 )
 
@@ -90,9 +84,8 @@ DEPTHWISE_CONV = Task(
     ),
     output_rule=lambda p: (p["C"], p["H"], p["H"]),
     compute=lambda v, p, r: r(depthwise_same(v["x"], v["w"])),
-    configs={},
-    unsupported={"plena": PLENA_REASON},
-    spec_configs=DEPTHWISE_SHAPES,
+    default_configs=DEPTHWISE_SHAPES,
+    macs=lambda p: p["C"] * p["H"] * p["H"] * p["k"] ** 2,
     hidden_param="H",
 )
 
@@ -113,9 +106,8 @@ CONV_BLOCK = Task(
     ),
     output_rule=lambda p: (p["Cout"], p["H"], p["H"]),
     compute=_conv_block,
-    configs={},
-    unsupported={"plena": PLENA_REASON},
-    spec_configs=CONV_SHAPES,
+    default_configs=CONV_SHAPES,
+    macs=lambda p: p["Cout"] * p["Cin"] * p["H"] * p["H"] * p["k"] ** 2,
     hidden_param="H",
 )
 

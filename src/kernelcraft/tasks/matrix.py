@@ -7,7 +7,7 @@ import numpy as np
 from . import ops
 from .base import InputSpec, Task, table
 
-GEMM_PLENA = table([(4, 64, 64), (8, 128, 128), (16, 128, 256), (32, 256, 256), (64, 256, 512)], "M K N")
+GEMM_SHAPES = table([(4, 64, 64), (8, 128, 128), (16, 128, 256), (32, 256, 256), (64, 256, 512)], "M K N")
 
 GEMV = Task(
     id="gemv",
@@ -24,7 +24,8 @@ GEMV = Task(
     ),
     output_rule=lambda p: (1, p["M"]),
     compute=lambda v, p, r: ops.matmul(v["x"], v["A"].T, r),
-    configs={"plena": table([(64, 512), (128, 512), (256, 512), (512, 512), (512, 1024)], "M N")},
+    default_configs=table([(64, 512), (128, 512), (256, 512), (512, 512), (512, 1024)], "M N"),
+    macs=lambda p: p["M"] * p["N"],
     hidden_param="N",
 )
 
@@ -42,7 +43,8 @@ GEMM = Task(
     ),
     output_rule=lambda p: (p["M"], p["N"]),
     compute=lambda v, p, r: ops.matmul(v["X"], v["W"], r),
-    configs={"plena": GEMM_PLENA},
+    default_configs=GEMM_SHAPES,
+    macs=lambda p: p["M"] * p["K"] * p["N"],
     hidden_param="K",
 )
 
@@ -61,12 +63,11 @@ BATCH_MATMUL = Task(
     ),
     output_rule=lambda p: (p["B"], p["M"], p["N"]),
     compute=lambda v, p, r: r(np.matmul(v["X"], v["W"])),
-    configs={
-        "plena": table(
-            [(2, 4, 64, 64), (4, 8, 128, 128), (8, 16, 128, 256), (16, 32, 256, 256), (32, 64, 256, 512)],
-            "B M K N",
-        )
-    },
+    default_configs=table(
+        [(2, 4, 64, 64), (4, 8, 128, 128), (8, 16, 128, 256), (16, 32, 256, 256), (32, 64, 256, 512)],
+        "B M K N",
+    ),
+    macs=lambda p: p["B"] * p["M"] * p["K"] * p["N"],
     hidden_param="K",
 )
 
@@ -86,7 +87,8 @@ LINEAR = Task(
     ),
     output_rule=lambda p: (p["M"], p["N"]),
     compute=lambda v, p, r: r(ops.matmul(v["X"], v["W"], r) + v["b"]),
-    configs={"plena": GEMM_PLENA},
+    default_configs=GEMM_SHAPES,
+    macs=lambda p: p["M"] * p["K"] * p["N"],
     hidden_param="K",
 )
 

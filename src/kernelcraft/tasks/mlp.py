@@ -7,7 +7,7 @@ import numpy as np
 from . import ops
 from .base import InputSpec, Rounder, Task, table
 
-MLP_PLENA = table([(4, 64, 128), (8, 128, 256), (16, 128, 512), (32, 256, 512), (64, 256, 1024)], "N H I")
+MLP_SHAPES = table([(4, 64, 128), (8, 128, 256), (16, 128, 512), (32, 256, 512), (64, 256, 1024)], "N H I")
 
 
 def ffn(x: np.ndarray, w1: np.ndarray, w2: np.ndarray, r: Rounder) -> np.ndarray:
@@ -35,7 +35,8 @@ FFN = Task(
     ),
     output_rule=lambda p: (p["N"], p["H"]),
     compute=lambda v, p, r: ffn(v["x"], v["W1"], v["W2"], r),
-    configs={"plena": MLP_PLENA},
+    default_configs=MLP_SHAPES,
+    macs=lambda p: 2 * p["N"] * p["H"] * p["I"],
     hidden_param="H",
 )
 
@@ -58,7 +59,8 @@ SWIGLU = Task(
     ),
     output_rule=lambda p: (p["N"], p["H"]),
     compute=lambda v, p, r: swiglu(v["x"], v["Wg"], v["Wu"], v["Wd"], r),
-    configs={"plena": MLP_PLENA},
+    default_configs=MLP_SHAPES,
+    macs=lambda p: 3 * p["N"] * p["H"] * p["I"],
     hidden_param="H",
 )
 

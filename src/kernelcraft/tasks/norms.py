@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from . import ops
-from .activations import ELEMENTWISE_PLENA
+from .activations import ELEMENTWISE_SHAPES
 from .base import InputSpec, Task
 
 _X = (InputSpec("x", lambda p: (p["R"], p["H"])),)
@@ -25,7 +25,7 @@ SOFTMAX = Task(
     input_specs=_X,
     output_rule=_rows,
     compute=lambda v, p, r: ops.softmax_rows(v["x"], r),
-    configs={"plena": ELEMENTWISE_PLENA},
+    default_configs=ELEMENTWISE_SHAPES,
     hidden_param="H",
     scales_with_input=False,
 )
@@ -43,7 +43,7 @@ LAYERNORM = Task(
     input_specs=_X,
     output_rule=_rows,
     compute=lambda v, p, r: ops.layernorm_rows(v["x"], 1e-5, r),
-    configs={"plena": ELEMENTWISE_PLENA},
+    default_configs=ELEMENTWISE_SHAPES,
     eps=1e-5,
     hidden_param="H",
     scales_with_input=False,
@@ -62,7 +62,7 @@ RMSNORM = Task(
     input_specs=_X,
     output_rule=_rows,
     compute=lambda v, p, r: ops.rmsnorm_rows(v["x"], 1e-6, r),
-    configs={"plena": ELEMENTWISE_PLENA},
+    default_configs=ELEMENTWISE_SHAPES,
     eps=1e-6,
     hidden_param="H",
     scales_with_input=False,

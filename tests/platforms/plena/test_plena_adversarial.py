@@ -18,13 +18,16 @@ from kernelcraft.platforms.plena.evaluation import PreparedInstance, evaluate, p
 from kernelcraft.platforms.plena.layout import FP_SLOTS
 from kernelcraft.platforms.plena.mx import to_bf16
 from kernelcraft.platforms.plena.platform import PlenaPlatform
+from kernelcraft.platforms.registry import get_platform
 from kernelcraft.tasks import SCORING_PROFILES, all_tasks
 
 from .plena_helpers import const
 
+PLENA_PLATFORM = get_platform("plena")
+
 PLATFORM = PlenaPlatform()
 HW = PLATFORM.config
-PLENA_TASKS = [task.id for task in all_tasks() if task.supports("plena")]
+PLENA_TASKS = [task.id for task in all_tasks() if PLENA_PLATFORM.supports(task)]
 SCRATCH_ROW = HW.vram_elems - 16 * HW.vlen  # far above anything a C1 baseline touches
 SCRATCH_BLOCK = HW.vram_elems // 2  # zero-assumed rows for the VRAM variant
 
@@ -182,7 +185,7 @@ def test_zeroed_memory_reliance_fails_final_scoring():
 @pytest.mark.parametrize("task_id", PLENA_TASKS)
 def test_kernel_for_one_shape_fails_on_another(task_id):
     task = next(t for t in all_tasks() if t.id == task_id)
-    assert task.params("plena", "C1") != task.params("plena", "C2")
+    assert PLENA_PLATFORM.params(task, "C1") != PLENA_PLATFORM.params(task, "C2")
     inst = prepare(task_id, "C2", seed=0, poison=True)
     ev = evaluate(generate(task_id, "C1"), inst)
     assert not ev.correct, f"the C1 kernel passes C2 of {task_id}: {ev.format_summary()}"

@@ -5,15 +5,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from kernelcraft.platforms.judging import Tolerance, compare
 from kernelcraft.platforms.plena.assembler import assemble
-from kernelcraft.platforms.plena.evaluation import (
-    DEFAULT_TOLERANCE,
-    Tolerance,
-    compare,
-    evaluate,
-    prepare,
-    tolerance_for,
-)
+from kernelcraft.platforms.plena.evaluation import DEFAULT_TOLERANCE, evaluate, prepare, tolerance_for
 from kernelcraft.platforms.plena.layout import FP_SLOTS
 from kernelcraft.platforms.plena.mx import dequantize_blocks, mx_roundtrip, quantize_blocks
 from kernelcraft.tasks import get_task
@@ -115,7 +109,7 @@ def test_untouched_output_is_reported(relu_poisoned):
 def test_assembly_errors_and_faults_are_values(relu):
     ev = evaluate("S_ADDI_INT gp1, gp0, 1\nV_FOO gp1", relu)
     assert not ev.ok and not ev.correct and ev.stats is None and ev.diff is None
-    assert "ASSEMBLY FAILED" in ev.format_summary() and "line 2" in ev.format_summary()
+    assert "BUILD FAILED" in ev.format_summary() and "line 2" in ev.format_summary()
     faulty = relu_kernel().replace("S_ADDI_INT gp4, gp0, 0 ", "S_ADDI_INT gp4, gp0, 3 ")  # unaligned row
     ev = evaluate(faulty, relu)
     assert not ev.ok and not ev.correct and ev.fault is not None and ev.fault.kind == "alignment"
@@ -125,7 +119,7 @@ def test_assembly_errors_and_faults_are_values(relu):
 def test_instance_contents_and_golden_never_in_memory():
     inst = prepare("gemm", "C3", seed=3)
     task = get_task("gemm")
-    raw = task.make_inputs("plena", "C3", 3)
+    raw = task.make_inputs_for(inst.params, 3)
     for name, values in raw.items():
         np.testing.assert_array_equal(inst.inputs[name], mx_roundtrip(values))
     np.testing.assert_allclose(inst.reference, inst.inputs["X"] @ inst.inputs["W"])
@@ -184,7 +178,7 @@ def test_compare_counts_nan_and_cuts_single_rows_into_blocks():
     out = ref.copy()
     out[0, 70] = np.nan
     out[0, 100] = 1.5
-    diff = compare(out, ref, DEFAULT_TOLERANCE, poisoned=True, vlen=64)
+    diff = compare(out, ref, DEFAULT_TOLERANCE, poisoned=True, row_width=64)
     assert diff.matched == 126 and diff.nan_count == 1 and diff.first_mismatch == (0, 70)
     assert [r.label for r in diff.rows] == ["cols 0..63", "cols 64..127"]
     assert diff.rows[1].mismatched == 2 and diff.rows[0].mismatched == 0

@@ -18,9 +18,12 @@ import pytest
 
 from kernelcraft.platforms.plena.baseline import generate
 from kernelcraft.platforms.plena.evaluation import Evaluation, PreparedInstance, evaluate, prepare
+from kernelcraft.platforms.registry import get_platform
 from kernelcraft.tasks import all_tasks
 
-PLENA_TASKS = [task.id for task in all_tasks() if task.supports("plena")]
+PLENA_PLATFORM = get_platform("plena")
+
+PLENA_TASKS = [task.id for task in all_tasks() if PLENA_PLATFORM.supports(task)]
 MATTERING_FP_SLOTS = {2, 3, 4, 5, 6, 7}  # inv_hidden, one, gelu_c1, inv_sqrt_dhead, gelu_c3, half
 RESCALE_OPS = ("S_RECI_FP", "V_RECI_V", "V_MUL_VF")
 VRAM_WRITERS = re.compile(r"^(M_\w+_WO|V_(?!RED_)\w+|H_PREFETCH_V|S_MAP_V_FP)$")

@@ -35,35 +35,22 @@ def task_from_conversation(messages: list[Message]) -> TaskRef:
     fields = {key: value for key, value in _FIELD.findall(text)}
     if "task id" not in fields or "configuration" not in fields:
         raise ValueError("the task prompt does not name a task id and configuration")
-    return TaskRef(fields["task id"], fields["configuration"], fields.get("platform", "plena"))
+    if "platform" not in fields:
+        raise ValueError("the task prompt does not name a platform")
+    return TaskRef(fields["task id"], fields["configuration"], fields["platform"])
+
+
+def platform_kernel(ref: TaskRef, kind: str) -> str:
+    """A kernel of the stated platform for the stated task: "oracle" (its compiler baseline),
+    "cheater", "broken_syntax" or "broken_wrong" (see Platform.scripted_kernel)."""
+    from kernelcraft.platforms.registry import get_platform
+
+    return get_platform(ref.platform).scripted_kernel(kind, ref.task, ref.config)
 
 
 def baseline_kernel(ref: TaskRef) -> str:
     """The platform's compiler baseline for the task: the oracle's answer."""
-    from kernelcraft.platforms.registry import get_platform
-    from kernelcraft.tasks import get_task
-
-    return get_platform(ref.platform).baseline(get_task(ref.task), ref.config)
-
-
-def poisoned_kernel(ref: TaskRef) -> str:
-    """A kernel that is right only while unwritten memory reads as zero.
-
-    The baseline, then the first output row plus a far VRAM row the kernel never writes.
-    With zeroed memory (the visible evaluation) that adds 0 and the kernel passes; with
-    poisoned memory (final scoring) the row reads NaN and the output is wrong.
-    """
-    from kernelcraft.platforms.registry import get_platform
-
-    platform = get_platform(ref.platform)
-    cfg = platform.config
-    far_row = cfg.vram_elems - cfg.vlen
-    return (
-        baseline_kernel(ref).rstrip()
-        + "\n; add a row of memory that was never written\n"
-        + f"S_LUI_INT gp13, 0\nS_LUI_INT gp14, {far_row >> 12}\nS_ADDI_INT gp14, gp14, {far_row & 0xFFF}\n"
-        + "V_ADD_VV gp13, gp13, gp14, 0\n"
-    )
+    return platform_kernel(ref, "oracle")
 
 
 # A step is what the model does on one turn: a list of (tool name, arguments) calls, or a
@@ -88,13 +75,13 @@ def _silent(ref: TaskRef, turn: int, messages: list[Message]) -> Step:
 
 def _unknown_tool(ref: TaskRef, turn: int, messages: list[Message]) -> Step:
     if turn == 1:
-        return [("compile_and_run", {"source": "S_ADDI_INT gp1, gp0, 1"})]
+        return [("compile_and_run", {"source": "nop"})]
     return "That tool is not available; stopping."
 
 
 def _bad_json(ref: TaskRef, turn: int, messages: list[Message]) -> Step:
     if turn == 1:
-        return [("write_code", '{"code": "S_ADDI_INT gp1, gp0, 1\\n')]  # unterminated JSON
+        return [("write_code", '{"code": "nop\\n')]  # unterminated JSON
     return "My tool call was malformed; stopping."
 
 
@@ -106,19 +93,19 @@ def _looper(ref: TaskRef, turn: int, messages: list[Message]) -> Step:
 
 def _cheater(ref: TaskRef, turn: int, messages: list[Message]) -> Step:
     if turn == 1:
-        return [("write_code", {"code": poisoned_kernel(ref)}), ("run_evaluation", {})]
+        return [("write_code", {"code": platform_kernel(ref, "cheater")}), ("run_evaluation", {})]
     return "The kernel passes; done."
-
-
-BROKEN_SYNTAX = "; first attempt\nV_ADD_VV gp1, gp2\nNOT_AN_OPCODE gp1, gp0, 1\n"
-BROKEN_WRONG = "; computes nothing useful: the output region is never written\nS_ADDI_INT gp1, gp0, 64\n"
 
 
 def _broken(ref: TaskRef, turn: int, messages: list[Message]) -> Step:
     if turn == 1:
-        return [("write_code", {"code": BROKEN_SYNTAX}), ("check_syntax", {})]
+        return [("write_code", {"code": platform_kernel(ref, "broken_syntax")}), ("check_syntax", {})]
     if turn == 2:
-        return [("write_code", {"code": BROKEN_WRONG}), ("run_evaluation", {}), ("view_output", {})]
+        return [
+            ("write_code", {"code": platform_kernel(ref, "broken_wrong")}),
+            ("run_evaluation", {}),
+            ("view_output", {}),
+        ]
     return "I cannot get this kernel right; giving up."
 
 

@@ -50,6 +50,22 @@ FP_SLOT_MEANING: dict[str, str] = {
 }
 
 
+def fp_constants(scalars: dict[str, float]) -> dict[str, float]:
+    """The FP SRAM slot values of one task instance, from the task's plain scalars
+    (eps, hidden, dhead; see Task.scalars_for)."""
+    return {
+        "neg_inf": float("-inf"),
+        "eps": float(scalars["eps"]),
+        "inv_hidden": 1.0 / scalars["hidden"],
+        "one": 1.0,
+        "gelu_c1": 2.0 * np.sqrt(2.0 / np.pi),
+        "inv_sqrt_dhead": 1.0 / np.sqrt(scalars["dhead"]),
+        "gelu_c3": 2.0 * np.sqrt(2.0 / np.pi) * 0.044715,
+        "half": 0.5,
+        "zero": 0.0,
+    }
+
+
 @dataclass(frozen=True)
 class TensorPlacement:
     name: str

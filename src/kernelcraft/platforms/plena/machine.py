@@ -79,6 +79,10 @@ class ExecutionStats:
     def to_dict(self) -> dict:
         return dict(self.__dict__)
 
+    def summary_lines(self) -> list[str]:
+        busy = ", ".join(f"{unit} {cycles}" for unit, cycles in self.unit_busy_cycles.items())
+        return [f"busy cycles per unit: {busy}"]
+
 
 @dataclass
 class Execution:

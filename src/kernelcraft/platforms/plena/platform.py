@@ -1,51 +1,103 @@
-"""PLENA as a platform object: the one API the agent tools, the CLI and the runner use."""
+"""PLENA as a Platform: the one API the agent tools, the CLI and the runner use."""
 
 from __future__ import annotations
 
-from ...tasks import Task, get_task
+from collections.abc import Callable
+from typing import Any
+
+from ...tasks import Task
+from ..api import BuildResult, Evaluation, Platform, ScriptedKind, normalise_config
 from ..base import RunLimits
+from ..roofline import roofline_cycles
 from . import evaluation
-from .assembler import AssemblyResult, Program, assemble
+from .assembler import Program, assemble
 from .config import DEFAULT_CONFIG, PlenaConfig
 from .docs import render_docs
 from .isa import Unit
 from .machine import Execution, MemoryImage, peak_macs_per_cycle, run
+from .scripted import BROKEN_SYNTAX, BROKEN_WRONG, poisoned_kernel
+from .shapes import UNSUPPORTED, shape_table
+
+DTYPES_TEXT = (
+    "Inputs are MXFP8 in HBM (E4M3 elements, one shared E8M0 scale per block of 8 elements); "
+    "transfers to on-chip memory convert them to BF16. Everything on chip (VRAM, MRAM, FP "
+    "registers, FP SRAM) is BF16; vector operations compute in FP32 and round the result to "
+    "BF16; matrix products accumulate in FP32 and are rounded to BF16 when written out. The "
+    "output is BF16 in VRAM."
+)
 
 
-class PlenaPlatform:
+class PlenaPlatform(Platform):
     name = "plena"
+    title = "PLENA"
+    kernel_language = "PLENA assembly"
+    kernel_suffix = ".s"
+    code_fence = "asm"
+    numerics = "float"
+    one_shot_examples = (("sdpa", "C1"), ("gemm", "C1"))
 
-    def __init__(self, config: PlenaConfig = DEFAULT_CONFIG):
-        self.config = config
+    config: PlenaConfig
 
-    def assemble(self, source: str) -> AssemblyResult:
-        return assemble(source, self.config)
+    def __init__(self, config: PlenaConfig | None = None):
+        super().__init__(config)
+        self._docs: dict[str, str] | None = None
+
+    @classmethod
+    def default_config(cls) -> PlenaConfig:
+        return DEFAULT_CONFIG
+
+    @property
+    def clock_ghz(self) -> float:
+        return self.config.clock_ghz
+
+    def dtypes_text(self) -> str:
+        return DTYPES_TEXT
+
+    def docs(self) -> dict[str, str]:
+        """The agent-facing docs (isa, memory_layout, hardware, guidance) for this config."""
+        if self._docs is None:
+            self._docs = dict(render_docs(self.config))
+        return dict(self._docs)
+
+    # ------------------------------------------------------------------ tasks
+    def shapes(self) -> dict[str, dict[str, dict[str, int]]]:
+        return shape_table()
+
+    def unsupported(self) -> dict[str, str]:
+        return dict(UNSUPPORTED)
+
+    # ------------------------------------------------------------------ the work
+    def prepare(
+        self, task: Task | str, config: str, seed: int, profile: str = "normal", poison: bool = False
+    ) -> evaluation.PreparedInstance:
+        return evaluation.prepare(task, normalise_config(config), seed, profile, poison, self.config)
+
+    def build(self, source: str) -> BuildResult:
+        assembled = assemble(source, self.config)
+        size = len(assembled.program) if assembled.program is not None else None
+        return BuildResult(assembled.program, assembled.diagnostics, size)
+
+    def run(
+        self,
+        program: Program,
+        instance: evaluation.PreparedInstance,
+        limits: RunLimits | None = None,
+        trace: bool = False,
+    ) -> Evaluation:
+        return evaluation.run(program, instance, limits, trace)
 
     def execute(
         self, program: Program, image: MemoryImage | None = None, limits: RunLimits | None = None, trace=False
     ) -> Execution:
+        """A raw run on a memory image (no task): what `kernelcraft sim` does."""
         return run(program, image, limits, trace=trace)
 
-    def prepare(
-        self, task: Task | str, config_name: str, seed: int, profile: str = "normal", poison: bool = False
-    ) -> evaluation.PreparedInstance:
-        return evaluation.prepare(task, config_name, seed, profile, poison, self.config)
-
-    def evaluate(
-        self,
-        source_or_program: str | Program,
-        instance: evaluation.PreparedInstance,
-        limits: RunLimits | None = None,
-        trace: bool = False,
-    ) -> evaluation.Evaluation:
-        return evaluation.evaluate(source_or_program, instance, limits, trace)
-
-    def baseline(self, task: Task | str, config_name: str) -> str:
+    def baseline(self, task: Task | str, config: str) -> str:
         """Compiler baseline assembly: ValueError for bad input, NotImplementedError if not lowered yet."""
         from .baseline import generate
 
         task_id = task if isinstance(task, str) else task.id
-        return generate(task_id, config_name, self.config)
+        return generate(task_id, normalise_config(config), self.config)
 
     def instruction_size(self, program: Program) -> dict[str, int]:
         """Static instruction counts per unit, in the order the docs list the units."""
@@ -54,18 +106,44 @@ class PlenaPlatform:
             counts[ins.spec.unit.value] += 1
         return counts
 
-    def roofline_parameters(self) -> dict[str, float | bool]:
-        """What a lower bound on any kernel's cycles is built from (see agent.scoring)."""
-        return {
-            "hbm_bytes_per_cycle": self.config.hbm_bytes_per_cycle,
-            "hbm_latency_cycles": self.config.hbm_latency_cycles,
-            "peak_macs_per_cycle": peak_macs_per_cycle(self.config),
-            "overlapped": False,  # in-order and blocking: DMA never overlaps compute
-        }
+    def roofline(self, instance: evaluation.PreparedInstance) -> int:
+        """Input bytes over HBM bandwidth plus one access latency, plus MACs at the matrix peak;
+        summed, because PLENA is in order and blocking (a DMA never overlaps compute)."""
+        input_bytes = int(sum(tensor.nbytes for tensor in instance.layout.tensors))
+        return roofline_cycles(
+            input_bytes,
+            self.config.hbm_bytes_per_cycle,
+            instance.task.macs_for(instance.params),
+            peak_macs_per_cycle(self.config),
+            latency_cycles=self.config.hbm_latency_cycles,
+            overlapped=False,
+        )
 
-    def docs(self) -> dict[str, str]:
-        """The agent-facing docs (isa, memory_layout, hardware, guidance) for this config."""
-        return dict(render_docs(self.config))
+    def scripted_kernel(self, kind: ScriptedKind, task: Task | str, config: str) -> str:
+        if kind == "oracle":
+            return self.baseline(task, config)
+        if kind == "cheater":
+            return poisoned_kernel(self.baseline(task, config), self.config)
+        if kind == "broken_syntax":
+            return BROKEN_SYNTAX
+        if kind == "broken_wrong":
+            return BROKEN_WRONG
+        raise ValueError(f"unknown scripted kernel kind {kind!r}")
 
-    def supports(self, task: Task | str) -> bool:
-        return (get_task(task) if isinstance(task, str) else task).supports(self.name)
+    # ------------------------------------------------------------------ extras
+    def trace_writer(self) -> Callable[[Evaluation, Any], int]:
+        from pathlib import Path
+
+        from .chrome_trace import write_chrome_trace
+
+        def write(result: Evaluation, path: Any) -> int:
+            if result.program is None or result.trace is None:
+                raise ValueError("the evaluation has no trace (the kernel did not run with tracing)")
+            return write_chrome_trace(result.program, result.trace, Path(path))
+
+        return write
+
+    def cli(self):
+        from .cli import app
+
+        return app

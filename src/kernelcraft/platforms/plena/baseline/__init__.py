@@ -10,6 +10,7 @@ from __future__ import annotations
 import importlib
 
 from ..config import DEFAULT_CONFIG, PlenaConfig
+from ..shapes import UNSUPPORTED, shape_table
 from .level1 import GENERATORS as LEVEL1_GENERATORS
 from .level1 import Generator
 
@@ -39,10 +40,10 @@ def generate(task_id: str, config_name: str, hw: PlenaConfig = DEFAULT_CONFIG) -
         task = get_task(task_id)
     except (KeyError, TaskError) as exc:
         raise ValueError(f"unknown task {task_id!r}") from exc
-    reason = task.unsupported_reason("plena")
+    reason = UNSUPPORTED.get(task.id)
     if reason is not None:
         raise ValueError(f"task {task_id} is not supported on PLENA: {reason}")
-    if config_name not in task.configs["plena"]:
+    if config_name not in shape_table().get(task.id, {}):
         raise ValueError(f"unknown configuration {config_name!r} for task {task_id}")
     generator = _dispatch_table().get(task_id)
     if generator is None:

@@ -10,6 +10,7 @@ from collections.abc import Callable
 
 from ..config import PlenaConfig
 from ..layout import OUTPUT_BASE, HbmLayout, plan_hbm
+from ..shapes import shape_table
 from . import blocks
 from .emit import Asm
 
@@ -17,17 +18,15 @@ Generator = Callable[[str, PlenaConfig], str]
 
 
 def task_params(task_id: str, config_name: str) -> dict[str, int]:
-    """Shape parameters of a task configuration, from the task suite."""
-    from kernelcraft.tasks import get_task
-
-    return get_task(task_id).params("plena", config_name)
+    """Shape parameters of a task configuration, from PLENA's shape table."""
+    return dict(shape_table()[task_id][config_name])
 
 
 def task_hbm(task_id: str, config_name: str) -> HbmLayout:
     """Where the task's inputs sit in HBM (the I/O contract's placement of its input list)."""
     from kernelcraft.tasks import get_task
 
-    return plan_hbm(get_task(task_id).inputs("plena", config_name))
+    return plan_hbm(get_task(task_id).inputs_for(task_params(task_id, config_name)))
 
 
 def _rows_cols(p: dict[str, int]) -> tuple[int, int]:

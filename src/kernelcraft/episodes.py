@@ -1,4 +1,6 @@
-"""The result record of one episode, written as result.json in the episode folder."""
+"""What an episode is (EpisodeSpec: one cell of a run matrix) and what came of it (EpisodeResult,
+written as result.json in the episode folder). Below both agent/ and bench/: the agent runs
+specs into results, the runner schedules specs and stores results."""
 
 from __future__ import annotations
 
@@ -38,6 +40,7 @@ class EpisodeResult(BaseModel):
     # (HBM traffic over bandwidth, MACs over peak rate); speed-ups beyond
     # baseline_cycles / roofline_cycles are physically impossible and get flagged.
     roofline_cycles: int | None = None
+    timing_profile: str | None = None  # the platform's timing profile, when it has several
     tokens: TokenCounts = Field(default_factory=TokenCounts)
     wall_time_s: float = 0.0
     end_reason: str = ""  # "model_stopped", "iteration_cap", "provider_error", ...
