@@ -168,7 +168,7 @@ def build_image(hbm: list[str], vram: list[str], fpsram: list[str], intsram: lis
                     f"[{start}, {stop})"
                 )
         placed.append((addr, end, name))
-        elements, scales = quantize_blocks(values, config.mx_block)
+        elements, scales = quantize_blocks(values, config.mx_block, config.mx_quantiser)
         if end > hbm_bytes.size:
             hbm_bytes = np.concatenate([hbm_bytes, np.zeros(end - hbm_bytes.size, dtype=np.uint8)])
         hbm_bytes[addr : addr + values.size] = elements
