@@ -78,7 +78,12 @@ def test_spec_differences_listed(default_docs):
         "M_TMM takes the VRAM rows in rs1",
         "gp0 is not write-protected",
         "C_BREAK",
-        "bmm_scale = 1/sqrt(HLEN) = 0.25",
+        "bmm_scale = 0.25",
+        "not 1/sqrt(HLEN)",
+        "Two head packings",
+        "bit 14",
+        "Trailing all-zero operands",
+        "MXFP8 is PLENA's, not OCP's",
         "Masked reductions",
         "rmask is encoded in rs3",
         "every\nclass is MXFP8".replace("\n", " "),
@@ -199,3 +204,44 @@ def test_module_writes_files(tmp_path):
 
 def test_every_config_field_has_a_description():
     assert set(docs.FIELD_DOCS) == {f.name for f in fields(PlenaConfig)}
+
+
+def test_references_between_docs_name_sections_grep_docs_finds(default_docs):
+    """Docs point at each other the way grep_docs titles sections ("doc > title > heading")."""
+    from kernelcraft.agent.docs_search import split_sections
+
+    titles = {s.title for name, text in default_docs.items() for s in split_sections(name, text)}
+    refs = set()
+    for text in default_docs.values():
+        assert not re.search(r"\b(isa|memory_layout|hardware|guidance)\.md\b", text)
+        refs |= set(
+            re.findall(r'"((?:isa|memory_layout|hardware|guidance) > [^"]+)"', " ".join(text.split()))
+        )
+    assert len(refs) >= 5
+    assert refs <= titles, refs - titles
+
+
+def test_initial_state_and_partial_tiles_are_documented(default_docs):
+    isa, mem = default_docs["isa"], default_docs["memory_layout"]
+    state = isa.split("## Initial state", 1)[1].split("\n## ", 1)[0]
+    for row in (
+        "| gp0..gp15 | 0 |",
+        "| f0..f7 | 0.0 |",
+        "| SCALE_REG | 0 |",
+        "| STRIDE_REG | 1 |",
+        "| V_MASK | 0",
+    ):
+        assert row in state
+    assert "accum" in state and "poisoned" in state
+    tiles = mem.split("## Partial tiles", 1)[1]
+    assert "always 64 rows" in tiles and "NaN" in tiles and "does not fault" in tiles
+    assert "tile_base + c" in isa.split("### M_BMM\n", 1)[1].split("### ", 1)[0]
+    assert "## Reductions and softmax" in default_docs["guidance"]
+
+
+def test_memory_layout_lists_the_constants_each_task_uses(default_docs):
+    mem = default_docs["memory_layout"]
+    assert (
+        "| rmsnorm | 1 `eps`, 2 `inv_hidden` |" in mem and "| sdpa | 0 `neg_inf`, 5 `inv_sqrt_dhead` |" in mem
+    )
+    assert "| gemm | none |" in mem

@@ -121,3 +121,17 @@ def test_baselines_read_nothing_unwritten(task_id):
     instance = prepare(task_id, "C1", seed=0, poison=True)
     ex = execute(generate(task_id, "C1"), instance.image)
     assert ex.warnings == [], [w.format() for w in ex.warnings]
+
+
+def test_per_head_scores_from_keys_past_the_end_stay_in_their_columns():
+    """M_BTMM gives one score column per tile row: keys past a 32-row K only spoil their own
+    columns, which a masked softmax leaves out; reading the whole row is reported."""
+    w = np.random.default_rng(1).normal(size=(32, V)).astype(np.float32)
+    layout = plan_hbm([("k", (32, V))])
+    src = const("gp1", layout["k"].numel) + "C_SET_SCALE_REG gp1\nH_PREFETCH_M gp0, gp0, a0, 0, 0\n"
+    src += "S_ADDI_INT gp5, gp0, 8192\nM_BTMM 0, gp0, gp5\nM_BMM_WO gp0, 0\n"
+    image = MemoryImage(hbm=build_hbm_image(layout, {"k": w}), vram={8192: np.ones(V * V, np.float32)})
+    masked = src + "S_ADDI_INT gp1, gp0, 3\nC_SET_V_MASK_REG gp1\nV_RED_MAX f1, gp0, 1\n"  # keys 0..31
+    assert _warnings(masked, image) == []
+    (w,) = _warnings(src + "V_RED_MAX f1, gp0, 0\n", image)
+    assert "VRAM [32, 64)" in w.message and "loaded from HBM" in w.message

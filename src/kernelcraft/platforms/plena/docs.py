@@ -187,19 +187,30 @@ def spec_differences(cfg: PlenaConfig) -> list[str]:
         "the low 32 bits.",
         "**gp0 is not write-protected** (spec: always 0). Every kernel treats it as 0; the assembler "
         "warns about any write to it except the no-op `S_ADDI_INT gp0, gp0, 0`.",
-        f"**bmm_scale = 1/sqrt(HLEN) = {cfg.bmm_scale:g}** is multiplied into every M_BMM, M_BTMM, M_BMV "
-        "and M_BTMV product inside the hardware; no instruction changes it.",
+        f"**bmm_scale = {cfg.bmm_scale:g}** is multiplied into every M_BMM, M_BTMM, M_BMV and M_BTMV "
+        "product inside the hardware; no instruction changes it. It is the emulator's constant "
+        "(registers.rs initialises it to 0.25), not 1/sqrt(HLEN): for HLEN other than 16 the two differ.",
         "**C_BREAK** leaves the innermost hardware loop after the current iteration (the spec lists it "
         "as a breakpoint).",
         "**V_SHFT_V** shifts toward higher element indices with zero fill (the spec text says left).",
         "**Masked reductions are defined**: with rmask=1, V_RED_SUM and V_RED_MAX only read the heads "
-        "enabled in V_MASK (the emulator's masked reductions are irregular).",
-        "**rmask is encoded in rs3 (bits [21:18]) for every vector op**, including V_EXP_V, V_RECI_V, "
-        "V_RED_SUM and V_RED_MAX (the public assembler misplaces it for these four).",
+        "enabled in V_MASK. The emulator's masked forms replace each enabled head by its sum (or max) "
+        "and then reduce the whole row, disabled heads included; its masked V_EXP_V also clamps the "
+        "disabled heads' values to [-88, 88].",
+        "**rmask is encoded in rs3 (bits [21:18]) for every vector op**, where the emulator reads it. The "
+        "public assembler puts V_EXP_V's, V_RECI_V's and V_RED_MAX's rmask at bit 14 and drops "
+        "V_RED_SUM's, so masking these four through the public toolchain does nothing on its emulator; "
+        "disasm rejects a word with bit 14 set for these three and says why.",
+        "**Trailing all-zero operands** that the public compiler writes and its assembler ignores "
+        "(`S_RECI_FP f1, f1, 0`, `S_EXP_FP f1, f1, 0`, `V_EXP_V gp1, gp1, 0, 0`, `V_RED_SUM f1, gp1, 0, 0`, "
+        "six-operand H_PREFETCH_V / H_PREFETCH_M / H_STORE_V) are accepted with a warning.",
         "**H_PREFETCH_M loads whole rows**: row r comes from `offset + r*stride` (the emulator), not "
         "element (row, col) from `col*stride + row` (the spec's wording).",
         "**Precision class flag**: accepted (0 or 1) on H_PREFETCH_M / H_PREFETCH_V / H_STORE_V, but every "
         f"class is MXFP8 here (E4M3 elements, one E8M0 scale per {cfg.mx_block} elements).",
+        "**MXFP8 is PLENA's, not OCP's**: as the emulator, an E4M3 exponent field of 15 is Inf/NaN (the "
+        "largest element is 240) and subnormals are m/8 * 2^-7; H_STORE_V quantises with PLENA's hardware "
+        "rule (see " + ref("memory_layout", "MXFP8 in HBM") + ").",
         f"**HBM offsets must be multiples of the MX block ({cfg.mx_block} elements)**, and so must "
         "STRIDE_REG for strided transfers; anything else is an alignment fault instead of silently mixing "
         "scales.",
@@ -207,13 +218,17 @@ def spec_differences(cfg: PlenaConfig) -> list[str]:
         f"{cfg.gp_regs} gp and {cfg.fp_regs} f registers.",
         "**No pipeline hazards**: instructions take effect in order, so no NOP spacing between dependent "
         "instructions is needed (the RTL needs some; the emulator, like this simulator, does not).",
-        f"**One head packing for M_BMM and M_BTMM**: head h is columns [h*{cfg.hlen}, (h+1)*{cfg.hlen}) "
-        "of each VRAM row for both. The emulator reads M_BTMM that way but M_BMM's rows interleaved "
-        "(element i of head h at i*lanes + h); here one packing serves both, matching V_MASK heads.",
+        f"**Two head packings, as the emulator**: M_BTMM and M_BTMV read head h of a VRAM row as columns "
+        f"[h*{cfg.hlen}, (h+1)*{cfg.hlen}) (as V_MASK does); M_BMM and M_BMV read it interleaved, element "
+        f"j of head h at column j*{cfg.heads_per_row} + h.",
+        "**Per-head products** are exact products summed and rounded to FP32 once, then scaled and added "
+        "to the FP32 accumulator; the emulator's FP32 matmul sums in FP32 in its BLAS's order, so the two "
+        "can differ in the last FP32 bit (rarely visible after the BF16 write-out).",
     ]
 
 
 def render_isa(cfg: PlenaConfig) -> str:
+    b, m = cfg.blen, cfg.mlen
     out = [
         "# PLENA instruction set reference",
         "",
@@ -239,6 +254,29 @@ def render_isa(cfg: PlenaConfig) -> str:
         "- Numerics: everything on chip is BF16; vector and scalar ops compute in FP32 and round to BF16 "
         "(nearest-even) on every write; matrix products accumulate in FP32 and round to BF16 when "
         "written out.",
+        "",
+        "## Initial state",
+        "",
+        "Every register starts defined; only memory can hold garbage:",
+        "",
+        "| state | at the start of a run |",
+        "|---|---|",
+        f"| gp0..gp{cfg.gp_regs - 1} | 0 |",
+        f"| f0..f{cfg.fp_regs - 1} | 0.0 |",
+        f"| a0..a{cfg.addr_regs - 1} | 0 |",
+        "| SCALE_REG | 0 |",
+        "| STRIDE_REG | 1 |",
+        "| V_MASK | 0 (no head enabled: an rmask=1 op changes nothing and a masked reduction reads nothing) |",
+        f"| m_accum ({b} x {b}), v_accum ({b}), hm_accum ({cfg.heads_per_row} x {m} x {m}), "
+        f"hv_accum ({cfg.heads_per_row} x {m}) | all 0.0; each matching write-out (M_MM_WO, M_MV_WO, "
+        "M_BMM_WO, M_BMV_WO) clears its accumulator again |",
+        "| hardware loop stack | empty |",
+        "",
+        "Memory is another matter: VRAM, MRAM, FP SRAM and INT SRAM words the task contract does not "
+        "preload, and HBM outside the task's inputs, are poisoned when a kernel is scored (NaN on chip, "
+        "random bytes in HBM). A run reports every read of memory nothing wrote as a warning (the "
+        "instruction's line, the region and the address range), and reads of values computed from such "
+        "memory separately.",
         "",
         "## Encoding",
         "",
@@ -313,6 +351,25 @@ def render_memory_layout(cfg: PlenaConfig) -> str:
     ]
     spaces = "\n".join("| " + " | ".join(row) + " |" for row in space_rows)
     scale_lo = base + numel + row_off // blk
+    quantiser_text = {
+        "plena": (
+            "PLENA's hardware quantiser: scale = 2^floor(log2(max|x| + 1e-9)); each x/scale gets the\n"
+            "exponent floor(log2|x/scale|) clamped to [-7, 7] (-7 is the subnormal code); its mantissa\n"
+            "(x/scale/2^e - 1)*8 is truncated to a quarter, rounded half to even and clamped to 0..7,\n"
+            "with no carry into the next binade. So 1.328125 stores as 1.25 (not 1.375), 1.96875 as\n"
+            "1.875, and magnitudes in [2^-7, 2^-6) of the scale as 7/8 * 2^-7. A NaN stays NaN."
+        ),
+        "ocp": (
+            "the OCP rule on PLENA's element format: scale = 2^(floor(log2(max|x|)) - 7), elements\n"
+            "rounded to the nearest PLENA E4M3 value (ties to even) and saturated at +-240."
+        ),
+    }[cfg.mx_quantiser]
+    p_rows, v_rows, s_rows = cfg.prefetch_m_rows, cfg.prefetch_v_rows, cfg.store_v_rows
+    constants = _task_constants(cfg)
+    constant_rows = "\n".join(
+        f"| {task} | {', '.join(f'{FP_SLOTS[n]} `{n}`' for n in names) or 'none'} |"
+        for task, names in constants.items()
+    )
     return f"""# PLENA memory layout
 
 Generated for MLEN={m}, VLEN={v}, BLEN={b}, HLEN={cfg.hlen}, MX block={blk}.
@@ -329,10 +386,14 @@ All on-chip addresses live in gp registers (u32); HBM base addresses in a regist
 
 A tensor of n elements occupies n element bytes (E4M3, one per element, row-major) followed by
 n/{blk} scale bytes (E8M0, one per block of {blk} consecutive elements): {blk + 1} bytes per {blk}
-elements. Element e's value is `E4M3(byte[e]) * 2^(scale[e/{blk}] - 127)`. On the way into VRAM or
-MRAM the values are decoded exactly to BF16; on the way out (H_STORE_V) each block of {blk} is
-re-quantised: scale = 2^(floor(log2(max|x|)) - 8), elements rounded to nearest-even E4M3 and
-saturated at +-448.
+elements. Element e's value is `E4M3(byte[e]) * 2^(scale[e/{blk}] - 127)`, in PLENA's E4M3 (the
+emulator's decoder, not OCP's): sign, 4 exponent bits, 3 mantissa bits, bias 7; exponent field 0
+is subnormal, m/8 * 2^-7; field 15 is Inf (mantissa 0) or NaN, so the largest element is
+1.875 * 2^7 = 240. Scale byte 0 reads as 0.0. On the way into VRAM or MRAM the values are
+converted to BF16 (rounding to nearest-even if a product is not representable).
+
+On the way out (H_STORE_V) each block of {blk} is re-quantised with
+{quantiser_text}
 
 Addresses of one transfer row r (H_PREFETCH_M / H_PREFETCH_V / H_STORE_V):
 
@@ -386,6 +447,13 @@ element (1, {v + 3}) is at base + 1*{rows_act}*{v} + 1*{v} + 3 = base + {rows_ac
 |---|---|---|
 {slots}
 
+Constants each task's compiler baseline loads (a kernel may use any slot; every task preloads
+all of them, with this instance's values listed in its task statement):
+
+| task | slots used |
+|---|---|
+{constant_rows}
+
 - **Output**: in VRAM from element address OUTPUT_BASE = {OUTPUT_BASE}, column-block-major as
   above: element (i, j) of an [R, C] output is at
   `{OUTPUT_BASE} + (j // {v})*R*{v} + i*{v} + (j % {v})`. A 3-D [B, R, C] output stores each
@@ -393,7 +461,53 @@ element (1, {v + 3}) is at base + 1*{rows_act}*{v} + 1*{v} + 3 = base + {rows_ac
   matrix. C must be a multiple of VLEN={v}.
 - Memory the kernel did not write is not zero during final scoring: read only what you wrote or
   what the contract preloads.
+
+## Partial tiles: transfers past a tensor's end
+
+Transfers move fixed amounts: H_PREFETCH_M always {p_rows} rows of {m} elements, H_PREFETCH_V {v_rows} rows
+and H_STORE_V {s_rows} rows of {v}. When a tensor has fewer rows left (32 keys, a [32, {m}] weight, the
+last rows of an activation), the extra rows come from whatever follows in HBM: the next input
+tensor, the zero padding between tensors, or, past the inputs, poison (random bytes when scored).
+Decoded as MXFP8 such bytes can be any value, including NaN and Inf (exponent field 15).
+
+- Loading them does not fault: no instruction faults on NaN or Inf; they only propagate.
+- They matter only when an instruction uses them:
+  - M_MM and M_MV contract over all {m} rows of a tile: rows past the end must hold zeros (copy
+    the tensor to HBM scratch followed by zero rows, as the baseline does for V with fewer than
+    {m} keys).
+  - M_BTMM and M_BTMV give one output column per tile row: rows past the end give garbage
+    (possibly NaN) columns, which the following steps must leave out (rmask=1 vector ops and
+    masked reductions read only the heads V_MASK enables).
+  - M_TMM, M_TMV, M_BMM and M_BMV read only the tile rows their address selects, so they work on
+    partial tiles directly.
+- A run warns where such rows are used: "reads MRAM [..), which line N loaded from HBM [..), which
+  nothing wrote".
+- H_STORE_V always writes {s_rows} whole rows: storing past a tensor's end overwrites what follows it.
 """
+
+
+def _task_constants(cfg: PlenaConfig) -> dict[str, list[str]]:
+    """FP SRAM slots each task's C1 baseline loads (S_LD_FP fX, gp0, slot), for the docs."""
+    from ...tasks import all_tasks
+    from .assembler import assemble
+    from .baseline import generate
+
+    out: dict[str, list[str]] = {}
+    names = {slot: name for name, slot in FP_SLOTS.items()}
+    for task in all_tasks():
+        try:
+            program = assemble(generate(task.id, "C1", cfg), cfg).program
+        except (NotImplementedError, ValueError):
+            continue
+        if program is None:
+            continue
+        used = {
+            ins.operands[2]
+            for ins in program.instructions
+            if ins.name == "S_LD_FP" and ins.operands[1] == 0 and ins.operands[2] in names
+        }
+        out[task.id] = [names[s] for s in sorted(used)]
+    return out
 
 
 # ----------------------------------------------------------------------------- hardware.md

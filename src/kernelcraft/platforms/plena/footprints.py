@@ -260,8 +260,9 @@ def _matrix(
 ) -> FootprintBuilder:
     """Footprint of a compute op reading `vram_rows` consecutive VRAM rows and part of one tile.
 
-    tile_rows: "all" (a column slice of every tile row), "row_block" (rows c..c+count with
-    c = offset / MLEN, M_TMM) or "element" (rows c..c+count with c = the element offset).
+    tile_rows: "all" (a column slice of every tile row), "columns" (every tile row, each feeding
+    its own output column: M_BTMM, M_BTMV), "row_block" (rows c..c+count with c = offset / MLEN,
+    M_TMM) or "element" (rows c..c+count with c = the element offset).
     """
 
     def build(m: Machine, ops) -> Footprint:
@@ -279,6 +280,8 @@ def _matrix(
             bad = t.read_vram(x, n * cfg.vlen)
             if tile_rows == "all":
                 bad |= t.read_mram(first, cfg.mlen)
+            elif tile_rows == "columns":
+                t.key_columns(acc, first)
             else:
                 c = off // cfg.mlen if tile_rows == "row_block" else off
                 if c + k <= cfg.mlen:
@@ -311,9 +314,9 @@ FOOTPRINTS["M_TMM"] = _matrix("m", 1, 2, _blen, "row_block", _blen)
 FOOTPRINTS["M_MV"] = _matrix("v", 2, 1, _one, "all")
 FOOTPRINTS["M_TMV"] = _matrix("v", 2, 1, _one, "element", _blen)
 FOOTPRINTS["M_BMM"] = _matrix("hm", 2, 1, _mlen, "element", _hlen)
-FOOTPRINTS["M_BTMM"] = _matrix("hm", 2, 1, _mlen, "all")
+FOOTPRINTS["M_BTMM"] = _matrix("hm", 2, 1, _mlen, "columns")
 FOOTPRINTS["M_BMV"] = _matrix("hv", 2, 1, _one, "element", _hlen, plus_rd=True)
-FOOTPRINTS["M_BTMV"] = _matrix("hv", 2, 1, _one, "all", plus_rd=True)
+FOOTPRINTS["M_BTMV"] = _matrix("hv", 2, 1, _one, "columns", plus_rd=True)
 
 
 @footprint("M_MM_WO")
@@ -348,9 +351,19 @@ def _write_out(acc: str, elems: Callable[[Machine], int]) -> FootprintBuilder:
     return build
 
 
+def _head_write_out(acc: str, rows: Callable[[Machine], int]) -> FootprintBuilder:
+    def build(m: Machine, ops) -> Footprint:
+        rd, imm = ops
+        t: PoisonTracker = m.poison
+        g, n = m.g, rows(m)
+        return lambda: t.write_out(acc, g[rd] + imm, n)
+
+    return build
+
+
 FOOTPRINTS["M_MV_WO"] = _write_out("v", _blen)
-FOOTPRINTS["M_BMM_WO"] = _write_out("hm", lambda m: m.config.heads_per_row * m.config.mlen * m.config.vlen)
-FOOTPRINTS["M_BMV_WO"] = _write_out("hv", lambda m: m.config.heads_per_row * m.config.vlen)
+FOOTPRINTS["M_BMM_WO"] = _head_write_out("hm", lambda m: m.config.heads_per_row * m.config.mlen)
+FOOTPRINTS["M_BMV_WO"] = _head_write_out("hv", lambda m: m.config.heads_per_row)
 
 
 # ----------------------------------------------------------------------------- DMA

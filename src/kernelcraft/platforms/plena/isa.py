@@ -309,7 +309,8 @@ INSTRUCTIONS: tuple[InstrSpec, ...] = (
         "c + HLEN <= MLEN) selects rows c..c+HLEN-1 of the tile T containing G[rs1]. For lane h < "
         "MLEN/HLEN: X_h[i, j] = element j*(MLEN/HLEN) + h of the i-th of the MLEN VRAM rows starting at "
         "G[rs2] (heads interleaved); hm_accum[h] += bmm_scale * X_h @ T[c:c+HLEN, :] (MLEN x MLEN, FP32).",
-        "bmm_scale (see hardware.md) is applied inside the hardware and cannot be changed. M_BMM and "
+        'bmm_scale (see "hardware > PLENA hardware configuration > Derived sizes") is applied inside '
+        "the hardware and cannot be changed. M_BMM and "
         "M_BMV read the heads of a row interleaved (element j of head h at column j*(MLEN/HLEN) + h), "
         "as the public emulator does; M_BTMM, M_BTMV and V_MASK use contiguous heads (head h = columns "
         "h*HLEN..(h+1)*HLEN-1).",

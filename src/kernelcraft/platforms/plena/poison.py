@@ -82,6 +82,9 @@ class PoisonTracker:
         self.hbm[:hbm_initialised] = CLEAN
         self.f = [False] * cfg.fp_regs
         self.acc = {"m": False, "v": False, "hm": False, "hv": False}
+        # M_BTMM/M_BTMV write one output column per tile row: the columns' states, per key.
+        self.acc_cols: dict[str, np.ndarray | None] = {"hm": None, "hv": None}
+        self.acc_origin: dict[str, tuple[int, int, int] | None] = {"hm": None, "hv": None}
         self.reports: dict[tuple[int, str, str], PoisonRead] = {}
         # (region, row) -> (line, HBM lo, HBM hi) for rows a transfer filled from never-written HBM
         self.origin: dict[tuple[str, int], tuple[int, int, int]] = {}
@@ -215,6 +218,34 @@ class PoisonTracker:
         mlen = self.config.mlen
         arr = np.frombuffer(bytes(states), dtype=np.uint8).repeat(mlen)
         return self._states("MRAM", arr, first_row * mlen)
+
+    def key_columns(self, acc: str, first_row: int) -> None:
+        """M_BTMM/M_BTMV: tile row k feeds output column k; carry the rows' states to the columns."""
+        mlen = self.config.mlen
+        states = np.frombuffer(bytes(self.mram_row[first_row : first_row + mlen]), dtype=np.uint8)
+        if (states == CLEAN).all():
+            return
+        current = self.acc_cols[acc]
+        self.acc_cols[acc] = states.copy() if current is None else worst(current, states)
+        if self.acc_origin[acc] is None:
+            for k in np.flatnonzero(states == NEVER).tolist():
+                found = self.origin.get(("MRAM", first_row + k))
+                if found is not None:
+                    self.acc_origin[acc] = found
+                    break
+
+    def write_out(self, acc: str, addr: int, rows: int) -> None:
+        """A per-head write-out: rows of the accumulator, each with the columns' states."""
+        cols = self.acc_cols[acc]
+        if cols is None:
+            self.write_vram(addr, rows * self.config.vlen, self.acc[acc])
+        else:
+            row = worst(cols, np.full(cols.size, TAINT if self.acc[acc] else CLEAN, dtype=np.uint8))
+            if 0 <= addr and addr + rows * self.config.vlen <= self.config.vram_elems:
+                self.move_to_vram(addr, np.tile(row, rows), self.acc_origin[acc])
+        self.acc[acc] = False
+        self.acc_cols[acc] = None
+        self.acc_origin[acc] = None
 
     def move_to_mram(
         self, first_row: int, row_states: np.ndarray, origin: tuple[int, int, int] | None
