@@ -229,7 +229,7 @@ def test_initial_state_and_partial_tiles_are_documented(default_docs):
         "| f0..f7 | 0.0 |",
         "| SCALE_REG | 0 |",
         "| STRIDE_REG | 1 |",
-        "| V_MASK | 0",
+        "| V_MASK | 0: no head",
     ):
         assert row in state
     assert "accum" in state and "poisoned" in state

@@ -266,7 +266,8 @@ def render_isa(cfg: PlenaConfig) -> str:
         f"| a0..a{cfg.addr_regs - 1} | 0 |",
         "| SCALE_REG | 0 |",
         "| STRIDE_REG | 1 |",
-        "| V_MASK | 0 (no head enabled: an rmask=1 op changes nothing and a masked reduction reads nothing) |",
+        "| V_MASK | 0: no head enabled (an rmask=1 elementwise op copies rs1 to rd, a masked "
+        "reduction reads nothing) |",
         f"| m_accum ({b} x {b}), v_accum ({b}), hm_accum ({cfg.heads_per_row} x {m} x {m}), "
         f"hv_accum ({cfg.heads_per_row} x {m}) | all 0.0; each matching write-out (M_MM_WO, M_MV_WO, "
         "M_BMM_WO, M_BMV_WO) clears its accumulator again |",

@@ -23,7 +23,8 @@ def test_pointer_increment_after_its_last_use_is_removed():
 
 
 def test_increment_read_by_the_next_loop_iteration_is_kept():
-    src = "S_ADDI_INT gp1, gp0, 64\nC_LOOP_START gp2, 4\nV_EXP_V gp1, gp1, 0\nS_ADDI_INT gp1, gp1, 64\nC_LOOP_END gp2\n"
+    src = "S_ADDI_INT gp1, gp0, 64\nC_LOOP_START gp2, 4\nV_EXP_V gp1, gp1, 0\n"
+    src += "S_ADDI_INT gp1, gp1, 64\nC_LOOP_END gp2\n"
     assert _opt(src) == src.strip().splitlines()
 
 
