@@ -343,3 +343,16 @@ def test_mram_cache_sees_new_prefetch():
     )
     ex = execute(src, MemoryImage(hbm=hbm, vram={4096: x}))
     assert float(ex.machine.vram[0]) == M and float(ex.machine.vram[1024]) == 2 * M
+
+
+def test_kv_written_with_h_store_v_and_read_back_matches_plenas_quantiser():
+    """The projected-attention baselines store K and V with H_STORE_V and prefetch them as tiles;
+    on the public emulator that round trip uses PLENA's hardware quantiser and E4M3 decoding,
+    which is where our mha C3 / decoder_llama C3 outputs used to differ from it."""
+    k = bf16(RNG.standard_t(3, size=(4, V)))
+    src = const("gp1", 1 << 16) + "C_SET_SCALE_REG gp1\nS_ADDI_INT gp2, gp0, 4096\n"
+    src += "H_STORE_V gp2, gp0, a0, 0, 0\nH_PREFETCH_V gp0, gp0, a0, 0, 0\n"
+    ex = execute(src, MemoryImage(vram={4096: k.reshape(-1)}))
+    back = ex.machine.vram[: 4 * V].astype(np.float64).reshape(4, V)
+    np.testing.assert_array_equal(back, mx_roundtrip(k, quantiser="plena"))
+    assert not np.array_equal(back, mx_roundtrip(k, quantiser="ocp"))  # the rules differ on such data
