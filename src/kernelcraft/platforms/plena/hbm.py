@@ -491,12 +491,14 @@ class HbmModel:
         rb, acc, n = self.h.request_bytes, self.access, self.per_request
         addrs = (blocks[:, None] * rb + acc * np.arange(n, dtype=np.int64)[None, :]).reshape(-1)
         _, bank, row = self.map(addrs)
-        rows: dict[int, set[int]] = {}
-        for b, r in zip(bank.tolist(), row.tolist(), strict=True):
-            rows.setdefault(b, set()).add(r - base_row)
-        banks = np.array(sorted(rows), dtype=np.int64)
-        wanted = np.array([min(rows[b]) for b in banks.tolist()], dtype=np.int64)
-        multi = tuple((i, frozenset(rows[b])) for i, b in enumerate(banks.tolist()) if len(rows[b]) > 1)
+        key = np.unique(bank * (1 << 40) + (row - base_row))  # sorted: by bank, then row
+        key_bank, key_row = key >> 40, key & ((1 << 40) - 1)
+        banks, first, counts = np.unique(key_bank, return_index=True, return_counts=True)
+        wanted = key_row[first]  # each bank's lowest row
+        multi = tuple(
+            (i, frozenset(key_row[first[i] : first[i] + counts[i]].tolist()))
+            for i in np.flatnonzero(counts > 1)
+        )
         return banks, wanted, multi
 
 
