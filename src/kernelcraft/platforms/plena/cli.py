@@ -281,12 +281,12 @@ def sim_command(
 
         raise typer.Exit(evaluate_kernel_cli("plena", task, config, kernel, seed, json_out, trace))
 
+    from dataclasses import replace
+
     import numpy as np
 
     from kernelcraft.platforms.base import RunLimits
     from kernelcraft.platforms.plena.assembler import assemble
-    from dataclasses import replace
-
     from kernelcraft.platforms.plena.config import DEFAULT_CONFIG, TIMING_PROFILES
     from kernelcraft.platforms.plena.machine import run
 
