@@ -51,6 +51,7 @@ from .config import PlenaConfig
 NEVER = -(1 << 40)
 VECTOR_MIN_ACCESSES = 96  # batches with more accesses take the NumPy path
 CACHE_LIMIT = 1 << 14  # stored schedules before the memo starts again
+BLOCK_CACHE_LIMIT = 1 << 16  # mapped 64-byte blocks kept
 
 
 def _log2(n: int) -> int:
@@ -122,6 +123,35 @@ class HbmModel:
         bank_id = (pch_id * h.bankgroups + bg) * h.banks + bank
         return pch_id, bank_id, row
 
+    def _map_block(self, block: int) -> tuple[tuple[int, int, int], ...]:
+        """(pseudo-channel, bank, row) of each access of one 64-byte block, memoised.
+
+        The accesses of a block differ only in the lowest column bits, which MOP4CLXOR XORs into
+        the channel bits alone (when there are at least as many channel bits): one mapping and
+        three XORs give all four.
+        """
+        mapped = self._block_map.get(block)
+        if mapped is not None:
+            return mapped
+        rb, acc, n = self.h.request_bytes, self.access, self.per_request
+        first = self._map_one(block * rb)
+        if self._level_bits[0] >= self._col_lo and n <= 1 << self._col_lo:
+            p0, b0, r0 = first
+            per_ch = self.h.pseudochannels
+            ch0, pch = divmod(p0, per_ch)
+            inner = b0 - p0 * self.h.bankgroups * self.h.banks
+            out = []
+            for k in range(n):
+                p = (ch0 ^ k) * per_ch + pch
+                out.append((p, p * self.h.bankgroups * self.h.banks + inner, r0))
+            mapped = tuple(out)
+        else:
+            mapped = tuple(self._map_one(block * rb + k * acc) for k in range(n))
+        if len(self._block_map) >= BLOCK_CACHE_LIMIT:
+            self._block_map.clear()
+        self._block_map[block] = mapped
+        return mapped
+
     def _map_one(self, addr: int) -> tuple[int, int, int]:
         a = addr >> self._shift
         col = a & ((1 << self._col_lo) - 1)
@@ -166,14 +196,8 @@ class HbmModel:
         if len(blocks) * n <= VECTOR_MIN_ACCESSES:
             seen: dict[tuple[int, int], int] = {}
             pch_l, bank_l, row_l, cnt_l = [], [], [], []
-            cache = self._block_map
             for b in blocks:
-                mapped = cache.get(b)
-                if mapped is None:
-                    mapped = tuple(self._map_one(b * rb + k * acc) for k in range(n))
-                    if len(cache) < 1 << 20:
-                        cache[b] = mapped
-                for p, bk, r in mapped:
+                for p, bk, r in self._map_block(b):
                     i = seen.get((bk, r))
                     if i is None:
                         seen[(bk, r)] = len(cnt_l)
@@ -489,6 +513,16 @@ class HbmModel:
         """Banks a transfer touches, the row each needs (relative to base_row), and the
         banks needing several rows with their row sets."""
         rb, acc, n = self.h.request_bytes, self.access, self.per_request
+        if blocks.size * n <= VECTOR_MIN_ACCESSES:
+            rows: dict[int, set[int]] = {}
+            for b in blocks.tolist():
+                for _, bank_id, row_id in self._map_block(b):
+                    rows.setdefault(bank_id, set()).add(row_id - base_row)
+            ordered = sorted(rows)
+            banks = np.array(ordered, dtype=np.int64)
+            wanted = np.array([min(rows[b]) for b in ordered], dtype=np.int64)
+            multi = tuple((i, frozenset(rows[b])) for i, b in enumerate(ordered) if len(rows[b]) > 1)
+            return banks, wanted, multi
         addrs = (blocks[:, None] * rb + acc * np.arange(n, dtype=np.int64)[None, :]).reshape(-1)
         _, bank, row = self.map(addrs)
         key = np.unique(bank * (1 << 40) + (row - base_row))  # sorted: by bank, then row
