@@ -1,4 +1,4 @@
-"""The suite's shape: 23 tasks in paper order, default configurations, forms, scalars and MACs."""
+"""The suite's shape: 23 ML tasks in paper order, then 10 CPU tasks; configurations, forms, scalars, MACs."""
 
 from __future__ import annotations
 
@@ -12,12 +12,14 @@ PAPER_ORDER = [
     "conv2d", "depthwise_conv", "rope", "ffn", "swiglu", "sdpa", "flash_attention", "mha", "gqa", "mqa",
     "conv_block", "decoder_llama", "decoder_t5",
 ]  # fmt: skip
+CPU_ORDER = ["multiply", "vvadd", "copy", "median", "dotprod", "qsort", "rsort", "towers", "dhrystone", "pmp"]
 
 
 def test_suite_order_levels_and_caps():
-    tasks = all_tasks()
-    assert [t.id for t in tasks] == PAPER_ORDER
-    assert TASK_SET_VERSION == "kc-tasks-2"
+    everything = all_tasks()
+    assert [t.id for t in everything] == PAPER_ORDER + CPU_ORDER
+    assert TASK_SET_VERSION == "kc-tasks-3"
+    tasks = everything[: len(PAPER_ORDER)]
     levels = [t.level for t in tasks]
     assert levels == [1] * 12 + [2] * 8 + [3] * 3
     assert {t.level: t.iteration_cap for t in tasks} == {1: 15, 2: 20, 3: 25}
@@ -29,7 +31,10 @@ def test_tasks_name_no_platform():
     """Tasks hold math: shape tables and unsupported reasons belong to the platforms."""
     for task in all_tasks():
         assert not hasattr(task, "configs") and not hasattr(task, "unsupported")
-        assert task.forms == ("float",)
+        if task.id in CPU_ORDER:
+            assert task.forms == ("integer",)
+        else:
+            assert task.forms[0] == "float" and set(task.forms) <= {"float", "integer"}
 
 
 def test_bad_names_are_clear_value_errors():
@@ -38,8 +43,9 @@ def test_bad_names_are_clear_value_errors():
     relu = get_task("relu")
     with pytest.raises(ValueError, match="unknown value profile"):
         relu.make_inputs_for(relu.default_configs["C1"], 0, profile="huge")
+    rope = get_task("rope")
     with pytest.raises(TaskError, match="no integer form"):
-        relu.make_inputs_for(relu.default_configs["C1"], 0, form="integer")
+        rope.make_inputs_for(rope.default_configs["C1"], 0, form="integer")
 
 
 @pytest.mark.parametrize(
@@ -142,3 +148,15 @@ def test_an_integer_form_draws_integers_and_references_exactly():
     assert int(ref[0]) == sum(int(x) * int(y) for x, y in zip(normal["a"], normal["b"], strict=True))
     with pytest.raises(TaskError, match="no float form"):
         task.reference(normal, params)
+
+
+@pytest.mark.parametrize("profile", ["normal", "large", "small", "near_zero", "mixed_signs"])
+@pytest.mark.parametrize("int_range", [(16, 100), (-100, -16), (0, 255), (1, 1), (-128, 127)])
+def test_integer_profiles_stay_inside_any_range(profile, int_range):
+    from kernelcraft.tasks.base import draw_integers
+
+    values = draw_integers((500,), "int16", int_range, np.random.default_rng(3), profile)
+    assert values.min() >= int_range[0] and values.max() <= int_range[1]
+    if profile == "near_zero":
+        nearest = min(range(int_range[0], int_range[1] + 1), key=abs)
+        assert abs(int(np.abs(values).min())) == abs(nearest)

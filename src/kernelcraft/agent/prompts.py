@@ -51,18 +51,17 @@ def tool_list(specs: Iterable[ToolSpec]) -> str:
     return "\n".join(blocks)
 
 
-def system_prompt(platform: Platform, specs: Iterable[ToolSpec], iteration_cap: int) -> str:
-    """The four parts joined: base, tools, platform content, platform guidance."""
+def system_prompt(platform: Platform, specs: Iterable[ToolSpec]) -> str:
+    """The four parts joined: base, tools, platform content, platform guidance.
+
+    Nothing here depends on the task or its level (the budget is in the task prompt), so every
+    episode on a platform sends the same system prompt: one cacheable prefix.
+    """
     title = platform.title
     docs: Mapping[str, str] = platform.docs()
     missing = "(not provided for this platform)"
     parts = [
-        _render(
-            "base",
-            platform_title=title,
-            kernel_language=platform.kernel_language,
-            iteration_cap=iteration_cap,
-        ),
+        _render("base", platform_title=title, kernel_language=platform.kernel_language),
         _render("tools", tool_list=tool_list(specs), kernel_file=f"kernel{platform.kernel_suffix}"),
         _render(
             "platform", platform_title=title, **{k: docs.get(k, missing).strip() for k in PLATFORM_DOC_KEYS}
@@ -86,6 +85,8 @@ class TaskPromptInputs:
     dtypes: str
     contract: str
     iteration_cap: int
+    tool_calls_per_turn: int | None = None
+    time_budget_s: float | None = None
 
 
 @dataclass(frozen=True)
@@ -113,6 +114,7 @@ def task_prompt(inputs: TaskPromptInputs, example: OneShotExample | None = None)
         dtypes=inputs.dtypes.strip(),
         contract=inputs.contract.strip(),
         iteration_cap=inputs.iteration_cap,
+        limits=_limits_text(inputs),
     )
     if example is not None:
         text += "\n\n" + _render(
@@ -123,6 +125,15 @@ def task_prompt(inputs: TaskPromptInputs, example: OneShotExample | None = None)
             code_fence=example.code_fence,
         )
     return text + "\n"
+
+
+def _limits_text(inputs: TaskPromptInputs) -> str:
+    parts = []
+    if inputs.tool_calls_per_turn:
+        parts.append(f"At most {inputs.tool_calls_per_turn} tool calls are answered per turn.")
+    if inputs.time_budget_s:
+        parts.append(f"The session ends after {inputs.time_budget_s / 60:g} minutes of wall-clock time.")
+    return "".join(part + " " for part in parts)
 
 
 def dtypes_text(platform: Platform, tolerance: Tolerance | None = None) -> str:

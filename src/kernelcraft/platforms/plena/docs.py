@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import itertools
 import re
-import sys
 from dataclasses import fields
 from pathlib import Path
 
@@ -460,8 +459,8 @@ all of them, with this instance's values listed in its task statement):
   `{OUTPUT_BASE} + (j // {v})*R*{v} + i*{v} + (j % {v})`. A 3-D [B, R, C] output stores each
   [R, C] matrix that way, matrix b starting at b*R*C. A 1-D output of C elements is a [1, C]
   matrix. C must be a multiple of VLEN={v}.
-- Memory the kernel did not write is not zero during final scoring: read only what you wrote or
-  what the contract preloads.
+- Memory the kernel did not write is not zero: every evaluation (yours and final scoring) fills it
+  with poison. Read only what you wrote or what the contract preloads.
 
 ## Partial tiles: transfers past a tensor's end
 
@@ -778,28 +777,3 @@ def render_docs(config: PlenaConfig = DEFAULT_CONFIG) -> dict[str, str]:
         "hardware": render_hardware(config),
         "guidance": render_guidance(config),
     }
-
-
-def write_docs(outdir: str | Path, config: PlenaConfig = DEFAULT_CONFIG) -> list[Path]:
-    out = Path(outdir)
-    out.mkdir(parents=True, exist_ok=True)
-    written = []
-    for name, text in render_docs(config).items():
-        path = out / f"{name}.md"
-        path.write_text(text, encoding="utf-8")
-        written.append(path)
-    return written
-
-
-def main(argv: list[str] | None = None) -> int:
-    args = sys.argv[1:] if argv is None else argv
-    if len(args) != 1:
-        print("usage: python -m kernelcraft.platforms.plena.docs OUTDIR", file=sys.stderr)
-        return 2
-    for path in write_docs(args[0]):
-        print(path)
-    return 0
-
-
-if __name__ == "__main__":
-    raise SystemExit(main())
