@@ -185,9 +185,9 @@ def test_guidance_gemm_example_computes_the_block():
     np.testing.assert_allclose(got, expected[:, b : 2 * b], rtol=2e-2, atol=1e-2)
 
 
-def test_module_writes_files(tmp_path):
+def test_docs_command_writes_files(tmp_path):
     proc = subprocess.run(
-        [sys.executable, "-m", "kernelcraft.platforms.plena.docs", str(tmp_path)],
+        [sys.executable, "-c", "from kernelcraft.cli.main import main; main()", "docs", "--out", str(tmp_path)],
         capture_output=True,
         text=True,
         check=False,
