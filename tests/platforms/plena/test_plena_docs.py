@@ -187,7 +187,14 @@ def test_guidance_gemm_example_computes_the_block():
 
 def test_docs_command_writes_files(tmp_path):
     proc = subprocess.run(
-        [sys.executable, "-c", "from kernelcraft.cli.main import main; main()", "docs", "--out", str(tmp_path)],
+        [
+            sys.executable,
+            "-c",
+            "from kernelcraft.cli.main import main; main()",
+            "docs",
+            "--out",
+            str(tmp_path),
+        ],
         capture_output=True,
         text=True,
         check=False,
