@@ -137,13 +137,13 @@ def prepare(
     out_index = output_indices(out_shape, hw)  # raises when the width is not a multiple of VLEN
     if int(out_index.max()) >= hw.vram_elems:
         raise ValueError(f"{task.id} {config_name}: the output does not fit in VRAM")
-    seen = {name: mx_roundtrip(values, hw.mx_block) for name, values in raw.items()}
+    seen = {name: mx_roundtrip(values, hw.mx_block, hw.mx_quantiser) for name, values in raw.items()}
     constants = fp_constants(task.scalars_for(params))
     slots = np.zeros(max(FP_SLOTS.values()) + 1, dtype=np.float32)
     for name, slot in FP_SLOTS.items():
         slots[slot] = constants[name]
     image = MemoryImage(
-        hbm=build_hbm_image(layout, raw, hw.mx_block),
+        hbm=build_hbm_image(layout, raw, hw.mx_block, hw.mx_quantiser),
         fpsram={0: slots},
         poison=poison,
         poison_seed=zlib.crc32(f"poison:{seed}:{task.id}:{config_name}".encode()),
@@ -303,6 +303,7 @@ def run(
         output=output,
         program=program,
         trace=execution.trace,
+        diagnostics=tuple(execution.warnings),  # reads of memory nothing wrote
     )
 
 
@@ -319,5 +320,5 @@ def evaluate(
     if assembled.program is None:
         return Evaluation(instance.label(), False, False, 0.0, instance.tolerance, assembled.diagnostics)
     evaluation = run(assembled.program, instance, limits, trace)
-    evaluation.diagnostics = tuple(assembled.diagnostics)
+    evaluation.diagnostics = tuple(assembled.diagnostics) + evaluation.diagnostics
     return evaluation
