@@ -72,3 +72,17 @@ def test_branchy_code_on_random_data_mispredicts():
     ev = PLATFORM.evaluate(PLATFORM.baseline("median", "C1"), instance("median", seed=2))
     assert ev.stats.mispredicts > 100 and ev.stats.branches > ev.stats.mispredicts
     assert 0 < ev.stats.ipc < PLATFORM.config.decode_width and ev.stats.l1d_misses > 0
+
+
+def test_returning_with_callee_saved_registers_changed_is_an_abi_fault():
+    # The trial's shape: the right dot product, with s0, s11 and sp left changed.
+    ev = _run(kernel("    li s0, 5\n    li s11, 7\n    addi sp, sp, -32\n    li a0, 0\n    ret"), "dotprod")
+    assert not ev.ok and not ev.correct and ev.fault.kind == "abi"
+    assert set(ev.fault.state) == {"s0", "s11", "sp"}
+    assert "s0 = 0x5 (was 0x0)" in ev.fault.message and "sp = 0x8013ffe0 (was 0x80140000)" in ev.fault.message
+    # Saving and restoring them on the stack is fine.
+    saved = (
+        "    addi sp, sp, -16\n    sd s0, 0(sp)\n    sd s11, 8(sp)\n    li s0, 5\n    li s11, 7\n"
+        "    ld s0, 0(sp)\n    ld s11, 8(sp)\n    addi sp, sp, 16\n    li a0, 0\n    ret"
+    )
+    assert _run(kernel(saved), "dotprod").ok

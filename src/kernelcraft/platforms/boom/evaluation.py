@@ -9,6 +9,7 @@ output back and judges it exactly with the platform-neutral judging.
 from __future__ import annotations
 
 import zlib
+from collections import Counter
 from dataclasses import dataclass
 
 import numpy as np
@@ -190,6 +191,91 @@ def stray_writes(instance: BoomInstance, read) -> Fault | None:
     return None
 
 
+def abi_fault(execution: Execution) -> Fault | None:
+    """A Fault when kernel returned with sp or s0..s11 changed (the start-up code calls it
+    with every s-register zero and sp at the stack top, and touches none of them after)."""
+    entry = {name: 0 for name in execution.callee_saved}
+    if "sp" in entry:
+        entry["sp"] = STACK_TOP
+    changed = [name for name, value in execution.callee_saved.items() if value != entry[name]]
+    if not changed:
+        return None
+    detail = ", ".join(
+        f"{name} = {execution.callee_saved[name]:#x} (was {entry[name]:#x})" for name in changed
+    )
+    return Fault(
+        "abi",
+        f"kernel returned with callee-saved registers changed: {detail}. The LP64 calling "
+        "convention requires sp and s0..s11 to be as they were at entry: save the s-registers "
+        "you use on the stack and restore them (and sp) before `ret`",
+        None,
+        "",
+        None,
+        {name: f"{execution.callee_saved[name]:#x}" for name in changed},
+    )
+
+
+ACCESS_FAULTS = {5: "load", 7: "store"}
+
+
+def trap_mechanism(instance: BoomInstance, execution: Execution) -> Fault | None:
+    """A Fault when the contract's trap records did not come from real user-mode traps.
+
+    The denied records of the reference must be exactly the load/store access faults the run
+    took from user mode (same mcause, mtval - base): a kernel that works the decisions out in
+    software, or in machine mode, writes the right numbers without the mechanism the task
+    is about.
+    """
+    check = instance.layout.contract.trap_records
+    if check is None or execution.stop != "exit" or execution.traps is None:
+        return None
+    base = instance.layout.buffer(check.base).address
+    records = instance.reference[layout.output_span(instance.layout, check.records)].reshape(-1, 2)
+    expected = Counter((int(c), int(off)) for c, off in records.tolist() if c != 0)
+    user = execution.traps.from_user()
+    taken = Counter((t.cause, t.tval - base) for t in user if t.cause in ACCESS_FAULTS)
+    if taken == expected:
+        return None
+
+    def describe(items: Counter) -> str:
+        shown = [f"{ACCESS_FAULTS.get(c, c)} at {check.base}+{off:#x}" for c, off in sorted(items.elements())]
+        more = f" and {len(shown) - 4} more" if len(shown) > 4 else ""
+        return ", ".join(shown[:4]) + more
+
+    denied = sum(expected.values())
+    got = sum(taken.values())
+    parts = [
+        f"the {check.records} are not the PMP's work: {denied} denied access(es) should each trap from "
+        f"user mode (mcause 5 load / 7 store, mtval = the address), but the run took {got} such trap(s)"
+    ]
+    if not user:
+        parts.append(
+            "nothing trapped from user mode: program pmpcfg0/pmpaddr, drop to user mode (mret with "
+            "mstatus.MPP = 0) and perform every access there"
+        )
+    missing, extra = expected - taken, taken - expected
+    if missing:
+        parts.append(f"no trap for: {describe(missing)}")
+    if extra:
+        parts.append(f"traps no record explains: {describe(extra)}")
+    fetch = [t for t in user if t.cause == 1]
+    if fetch:
+        parts.append(
+            f"{len(fetch)} user-mode instruction fetch(es) were denied (mcause 1, first at {fetch[0].tval:#x}): "
+            "grant your user code X with a PMP entry outside the arena"
+        )
+    if execution.traps.unobserved:
+        parts.append(f"{execution.traps.unobserved} trap(s) were taken where the harness could not read them")
+    return Fault(
+        "pmp_check",
+        "; ".join(parts),
+        None,
+        "",
+        None,
+        {"denied_records": denied, "user_access_faults": got},
+    )
+
+
 def _instruction_at(program: Program, pc: int) -> str:
     for ins in program.instructions():
         if ins.address == pc:
@@ -205,8 +291,14 @@ def run(
     trace: bool = False,
 ) -> Evaluation:
     """Simulate a built kernel on an instance and judge its output; never raises for a bad kernel."""
-    execution = simulate(instance.image(program), cfg, limits)
-    fault = fault_of(execution, program) or stray_writes(instance, execution.memory.read)
+    sites = program.xret_sites() if instance.layout.contract.trap_records is not None else None
+    execution = simulate(instance.image(program), cfg, limits, trap_sites=sites)
+    fault = (
+        fault_of(execution, program)
+        or abi_fault(execution)
+        or stray_writes(instance, execution.memory.read)
+        or trap_mechanism(instance, execution)
+    )
     dtype = instance.task.integer.output_dtype
     output = layout.read_output(
         instance.layout, execution.memory.read, returned(execution.memory)[0], dtype, instance.output_shape

@@ -36,11 +36,25 @@ class Arg:
 
 
 @dataclass(frozen=True)
+class TrapRecords:
+    """Records a kernel writes for accesses that must really trap in user mode.
+
+    Record j of buffer `records` is two int64; a denied access is (mcause, mtval - `base`'s
+    address). The harness follows the run's traps and accepts the output only if the denied
+    records of the reference are exactly the user-mode access faults taken.
+    """
+
+    records: str
+    base: str
+
+
+@dataclass(frozen=True)
 class Contract:
     signature: str  # the C prototype, shown to the agent
     args: tuple[Arg, ...]
     outputs: tuple[str, ...] = ()  # buffer names read back, in order; () means the return value a0
     notes: str = ""
+    trap_records: TrapRecords | None = None
 
 
 def _n(key: str) -> Callable[[Mapping[str, int]], int]:
@@ -139,7 +153,18 @@ CONTRACTS: dict[str, Contract] = {
         ("records", "arena"),
         "the arena is the highest buffer: the program, the stack, the argument block and every other "
         "buffer lie below it. BOOM has 8 PMP entries (pmpcfg0, pmpaddr0..7); machine mode starts with "
-        "none set. Return to the caller in machine mode with the stack pointer and ra it gave you",
+        "none set. The harness follows the run's traps: every denied access must trap from user mode "
+        "(mcause 5 for a load, 7 for a store, mtval its address), exactly once, and the run is "
+        "incorrect unless those traps are exactly the denied records, so the decisions must come from "
+        "the PMP, not from software. User mode can fetch and touch nothing no PMP entry grants it: "
+        "cover your user-mode code and the data it touches (stack, records, values, your own "
+        "variables) with an entry of your own with X (and R/W) that does not overlap the arena (an "
+        "instruction fetch it denies traps with mcause 1). Install your own trap handler in mtvec and "
+        "put the start-up code's handler back before returning. A faulting instruction may be 2 bytes "
+        "long (the assembler compresses where it can): put `.option norvc` around the user-mode "
+        "accesses or resume at a label, not at mepc + 4. Return to the caller in machine mode with "
+        "the stack pointer and ra it gave you",
+        TrapRecords("records", "arena"),
     ),
 }
 
@@ -256,6 +281,17 @@ def output_poison(layout: Layout, window: bytes, dtype: str, shape: tuple[int, .
         return window[address - DATA_BASE : address - DATA_BASE + length]
 
     return read_output(layout, read, 0, dtype, shape)
+
+
+def output_span(layout: Layout, name: str) -> slice:
+    """Where buffer `name` lies in the flattened output (the output buffers concatenated)."""
+    start = 0
+    for out in layout.contract.outputs:
+        buf = layout.buffer(out)
+        if out == name:
+            return slice(start, start + buf.count)
+        start += buf.count
+    raise KeyError(name)
 
 
 def touched_bytes(layout: Layout) -> int:

@@ -18,6 +18,10 @@ from ..base import RunLimits
 from .config import BoomConfig
 from .runtime import EXIT_OK, FAULT_ADDR, RAM_BASE, RAM_BYTES, RESULT_ADDR
 
+# The registers the LP64 calling convention makes the callee preserve (ra aside: without it
+# kernel cannot return at all), by register number.
+CALLEE_SAVED = {"sp": 2, "s0": 8, "s1": 9, **{f"s{i}": 16 + i for i in range(2, 12)}}
+
 CHUNK_CYCLES = 2_000_000  # between wall-time checks
 # Without a limit from the caller, a run may take this many cycles per retired-instruction limit.
 CYCLES_PER_INSTRUCTION_CAP = 64
@@ -169,6 +173,8 @@ class Execution:
     trap: dict[str, int] | None = None  # mcause, mepc, mtval when the start-up handler caught a trap
     message: str = ""
     wall_s: float = 0.0
+    traps: TrapLog | None = None  # every trap taken, when the run was asked to follow them
+    callee_saved: dict[str, int] = field(default_factory=dict)  # sp, s0..s11 at exit
 
 
 class MemoryReader:
@@ -210,8 +216,85 @@ def read_stats(sim: Any, cfg: BoomConfig) -> RunStats:
     )
 
 
-def simulate(elf: bytes, cfg: BoomConfig, limits: RunLimits | None = None) -> Execution:
-    """Run a complete program (task image included) until it exits, traps or hits a limit."""
+@dataclass(frozen=True)
+class TrapEvent:
+    """A trap the harness saw taken (mcause, mtval, mepc as the handler found them)."""
+
+    cause: int
+    tval: int
+    epc: int
+    from_mode: str  # "U", "S" or "M": mstatus.MPP at the handler's first instruction
+
+
+@dataclass
+class TrapLog:
+    """Traps followed through a run: every trap that reached the current mtvec, and the total."""
+
+    events: list[TrapEvent] = field(default_factory=list)
+    total: int = 0  # rvsim's count of every trap taken
+    unobserved: int = 0  # traps taken where the harness could not read their cause
+
+    def from_user(self) -> list[TrapEvent]:
+        return [t for t in self.events if t.from_mode == "U"]
+
+
+_MODES = {0: "U", 1: "S", 3: "M"}
+
+
+class _TrapWatcher:
+    """Stops the run at the trap vector to read mcause/mtval/mepc of each trap taken.
+
+    User mode is entered only through mret/sret, and user code cannot change mtvec, so
+    stopping at every xRET site (to re-read mtvec) and at mtvec itself sees every trap taken
+    from user mode. A stop at mtvec is a trap exactly when rvsim's trap count rose by one.
+    """
+
+    def __init__(self, sim: Any, sites: tuple[int, ...]):
+        self.sim = sim
+        self.sites = list(sites)
+        self.log = TrapLog()
+
+    def _count(self) -> int:
+        return int(self.sim.stats.get("hart0.traps") or 0)
+
+    def targets(self) -> list[int]:
+        return self.sites + [int(self.sim.csrs["mtvec"]) & ~3]
+
+    def stopped(self) -> None:
+        sim, log = self.sim, self.log
+        count = self._count()
+        if count == log.total:
+            return
+        vector = int(sim.csrs["mtvec"]) & ~3
+        if count == log.total + 1 and sim.pc == vector and sim.privilege == "M":
+            mpp = (int(sim.csrs["mstatus"]) >> 11) & 3
+            log.events.append(
+                TrapEvent(
+                    int(sim.csrs["mcause"]), int(sim.csrs["mtval"]), int(sim.csrs["mepc"]), _MODES.get(mpp, "?")
+                )
+            )
+        else:
+            log.unobserved += count - log.total
+        log.total = count
+
+    def finish(self) -> TrapLog:
+        count = self._count()
+        self.log.unobserved += max(0, count - self.log.total)
+        self.log.total = count
+        return self.log
+
+
+def simulate(
+    elf: bytes,
+    cfg: BoomConfig,
+    limits: RunLimits | None = None,
+    trap_sites: tuple[int, ...] | None = None,
+) -> Execution:
+    """Run a complete program (task image included) until it exits, traps or hits a limit.
+
+    With `trap_sites` (the program's mret/sret addresses) the run also records every trap taken
+    (Execution.traps); stopping to read them does not change the cycle count.
+    """
     limits = limits or RunLimits()
     try:
         from rvsim import Simulator
@@ -234,6 +317,7 @@ def simulate(elf: bytes, cfg: BoomConfig, limits: RunLimits | None = None) -> Ex
             MemoryReader(None),
             message=f"the simulator could not load the program: {exc}",
         )
+    watcher = _TrapWatcher(sim, trap_sites) if trap_sites is not None else None
     max_cycles = limits.max_instructions * CYCLES_PER_INSTRUCTION_CAP
     stop, code, message = "error", None, ""
     while True:
@@ -245,6 +329,7 @@ def simulate(elf: bytes, cfg: BoomConfig, limits: RunLimits | None = None) -> Ex
             reason, value = sim.run_to(
                 cycles=min(CHUNK_CYCLES, remaining),
                 instructions=max(1, limits.max_instructions - sim.instructions_retired),
+                pc=watcher.targets() if watcher is not None else None,
             )
         except Exception as exc:
             stop, message = "error", f"the simulator stopped: {exc}"
@@ -253,6 +338,8 @@ def simulate(elf: bytes, cfg: BoomConfig, limits: RunLimits | None = None) -> Ex
             code = int(value) if value is not None else None
             stop = "exit" if code == EXIT_OK else "trap"
             break
+        if reason == "pc" and watcher is not None:
+            watcher.stopped()
         if sim.instructions_retired >= limits.max_instructions:
             stop, message = "instruction_limit", f"more than {limits.max_instructions} instructions executed"
             break
@@ -270,7 +357,20 @@ def simulate(elf: bytes, cfg: BoomConfig, limits: RunLimits | None = None) -> Ex
             }
         else:
             message = f"the program ended with exit code {code}"
-    return Execution(stop, code, read_stats(sim, cfg), memory, trap, message, time.perf_counter() - started)
+    saved = {}
+    if stop == "exit":  # the start-up code touches none of them after kernel returns
+        saved = {name: int(sim.regs[number]) for name, number in CALLEE_SAVED.items()}
+    return Execution(
+        stop,
+        code,
+        read_stats(sim, cfg),
+        memory,
+        trap,
+        message,
+        time.perf_counter() - started,
+        traps=watcher.finish() if watcher is not None else None,
+        callee_saved=saved,
+    )
 
 
 def returned(memory: MemoryReader) -> tuple[int, int]:
