@@ -101,6 +101,16 @@ def test_faults_are_values_with_the_source_line(body, kind, line):
     assert fault.format()
 
 
+def test_main_returning_with_callee_saved_registers_changed_is_an_abi_fault():
+    instance = P.prepare("relu", "C1", 0)
+    evaluation = P.evaluate(_kernel("    li s0, 5\n    li s11, 7\n    addi sp, sp, -16"), instance)
+    assert not evaluation.ok and evaluation.fault.kind == "abi"
+    assert set(evaluation.fault.state) == {"s0", "s11", "sp"}
+    assert "s0 = 0x5 (was 0x0)" in evaluation.fault.message
+    saved = "    addi sp, sp, -16\n    sw s0, 0(sp)\n    li s0, 5\n    lw s0, 0(sp)\n    addi sp, sp, 16"
+    assert P.evaluate(_kernel(saved), instance).fault is None
+
+
 def test_endless_loops_hit_the_instruction_and_wall_time_limits():
     loop = _kernel("1:  j 1b")
     instance = P.prepare("relu", "C1", 0)

@@ -72,9 +72,39 @@ def run_program(
     return RunResult(machine, stop, stats, fault_of(stop, program, machine), traced)
 
 
+# Registers the ilp32 calling convention makes main preserve (ra aside: main could not have
+# returned without it), by number. The start-up code calls main with every s-register zero.
+CALLEE_SAVED = {"sp": 2, "s0": 8, "s1": 9, **{f"s{i}": 16 + i for i in range(2, 12)}}
+
+
+def abi_fault(program: Program, machine: Machine) -> Fault | None:
+    """A Fault when main returned (through the start-up code's mpause) with sp or s0-s11 changed."""
+    entry = {name: 0 for name in CALLEE_SAVED}
+    entry["sp"] = program.symbols.get("__stack_end", 0)
+    changed = {
+        name: machine.x[number] for name, number in CALLEE_SAVED.items() if machine.x[number] != entry[name]
+    }
+    if not changed:
+        return None
+    detail = ", ".join(f"{name} = {value:#x} (was {entry[name]:#x})" for name, value in changed.items())
+    return Fault(
+        "abi",
+        f"main returned with callee-saved registers changed: {detail}. The ilp32 calling convention "
+        "requires sp and s0-s11 to be as they were at entry: save the s-registers you use on the "
+        "stack and restore them (and sp) before `ret`",
+        None,
+        "",
+        None,
+        {name: f"{value:#x}" for name, value in changed.items()},
+    )
+
+
 def fault_of(stop: Stop, program: Program, machine: Machine) -> Fault | None:
     """The Fault a stop means, with the kernel-file line; None for a clean mpause."""
-    if stop.kind == "mpause" or stop.kind == "stop_pc":
+    if stop.kind == "mpause":
+        halt = program.symbols.get("__crt_halt")
+        return abi_fault(program, machine) if halt is not None and stop.pc == halt else None
+    if stop.kind == "stop_pc":
         return None
     line = program.line_of(stop.pc)
     state = {"pc": f"{stop.pc:#x}"}
