@@ -101,6 +101,39 @@ def test_faults_are_values_with_the_source_line(body, kind, line):
     assert fault.format()
 
 
+def test_falling_off_the_end_of_main_hints_at_a_missing_ret():
+    source = "    .text\n    .globl main\nmain:\n    li a0, 0\n"
+    fault = P.evaluate(source, P.prepare("relu", "C1", 0)).fault
+    assert fault.kind == "illegal_instruction" and "does main end with `ret`" in fault.message
+    # a fault inside the code does not get the hint
+    inside = P.evaluate(_kernel("    .word 0"), P.prepare("relu", "C1", 0)).fault
+    assert inside.kind == "illegal_instruction" and "ret" not in inside.message
+
+
+def test_fault_pcs_read_in_hex():
+    fault = P.evaluate(_kernel("    ebreak"), P.prepare("relu", "C1", 0)).fault
+    text = fault.format()
+    assert f"at pc {fault.pc:#x} (line 4)" in text and f"pc {fault.pc} " not in text
+
+
+def test_a_misaligned_register_group_fault_names_the_register_and_the_group():
+    body = "    vsetvli t0, zero, e8, m4, ta, ma\n    vadd.vv v3, v4, v8"
+    fault = P.evaluate(_kernel(body), P.prepare("relu", "C1", 0)).fault
+    assert fault.kind == "illegal_instruction"
+    assert "vd = v3 must start a group of 4 registers" in fault.message and "e8, m4" in fault.message
+
+
+def test_an_address_made_of_poison_is_called_so():
+    # a pointer read from DTCM nobody wrote: poison under hidden scoring
+    body = "    li t0, 0x17000\n    lw t1, 0(t0)\n    lw t2, 16(t1)"
+    poisoned = P.evaluate(_kernel(body), P.prepare("relu", "C1", 0, poison=True)).fault
+    assert poisoned.kind == "load_access" and "looks like poison" in poisoned.message
+    elsewhere = P.evaluate(
+        _kernel("    li t1, 0x40000000\n    lw t2, 0(t1)"), P.prepare("relu", "C1", 0)
+    ).fault
+    assert elsewhere.kind == "load_access" and "poison" not in elsewhere.message
+
+
 def test_main_returning_with_callee_saved_registers_changed_is_an_abi_fault():
     instance = P.prepare("relu", "C1", 0)
     evaluation = P.evaluate(_kernel("    li s0, 5\n    li s11, 7\n    addi sp, sp, -16"), instance)

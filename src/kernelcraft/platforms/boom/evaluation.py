@@ -261,8 +261,8 @@ def trap_mechanism(instance: BoomInstance, execution: Execution) -> Fault | None
     fetch = [t for t in user if t.cause == 1]
     if fetch:
         parts.append(
-            f"{len(fetch)} user-mode instruction fetch(es) were denied (mcause 1, first at {fetch[0].tval:#x}): "
-            "grant your user code X with a PMP entry outside the arena"
+            f"{len(fetch)} user-mode instruction fetch(es) were denied (mcause 1, first at "
+            f"{fetch[0].tval:#x}): grant your user code X with a PMP entry outside the arena"
         )
     if execution.traps.unobserved:
         parts.append(f"{execution.traps.unobserved} trap(s) were taken where the harness could not read them")

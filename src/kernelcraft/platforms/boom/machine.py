@@ -270,7 +270,10 @@ class _TrapWatcher:
             mpp = (int(sim.csrs["mstatus"]) >> 11) & 3
             log.events.append(
                 TrapEvent(
-                    int(sim.csrs["mcause"]), int(sim.csrs["mtval"]), int(sim.csrs["mepc"]), _MODES.get(mpp, "?")
+                    int(sim.csrs["mcause"]),
+                    int(sim.csrs["mtval"]),
+                    int(sim.csrs["mepc"]),
+                    _MODES.get(mpp, "?"),
                 )
             )
         else:

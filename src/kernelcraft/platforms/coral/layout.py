@@ -14,6 +14,7 @@ import numpy as np
 
 from ...tasks import Task
 from .config import CoralConfig
+from .toolchain import extdata_base
 
 OUTPUT_ALIGN = 4096
 INPUT_ALIGN = 16
@@ -83,8 +84,10 @@ def plan(task: Task, params: dict[str, int], config: CoralConfig) -> Layout:
             scalars.append((name, int(value)))
     out_shape = tuple(task.output_shape_for(params, "integer"))
     output = Tensor(output_name(task), _align(cursor, OUTPUT_ALIGN), form.output_dtype, out_shape, "output")
-    if output.end > config.ext_end:
-        raise ValueError(f"{task.id} does not fit the {config.ext_size // 1024} KB external memory")
+    if output.end > extdata_base(config):
+        raise ValueError(
+            f"{task.id} does not fit below {extdata_base(config):#x}, where kernels' .extdata begins"
+        )
     return Layout(tuple(inputs), tuple(tables), output, tuple(scalars))
 
 
