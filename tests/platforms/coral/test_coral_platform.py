@@ -6,12 +6,11 @@ import numpy as np
 import pytest
 
 from kernelcraft.platforms.base import RunLimits
-from kernelcraft.platforms.coral.docs import WORKED_EXAMPLE
 from kernelcraft.platforms.coral.isa import TABLE
 from kernelcraft.platforms.coral.platform import CoralPlatform
 from kernelcraft.tasks import get_task
 
-from .coral_helpers import needs_toolchain
+from .coral_helpers import RELU_C1, needs_toolchain
 
 pytestmark = needs_toolchain
 P = CoralPlatform()
@@ -44,30 +43,61 @@ def test_reference_and_inputs_are_the_tasks_integer_form():
     assert (instance.reference == ref).all() and instance.tolerance.exact
 
 
-def test_the_worked_example_in_the_guidance_is_correct_on_relu_c1():
+def test_a_hand_written_relu_is_correct_and_beats_the_baseline():
     instance = P.prepare("relu", "C1", 3)
     assert instance.layout.inputs[0].address == 0x20000000 and instance.layout.output.address == 0x20001000
-    evaluation = P.evaluate(WORKED_EXAMPLE, instance)
+    evaluation = P.evaluate(RELU_C1, instance)
     assert evaluation.correct, evaluation.format_summary()
     assert evaluation.cycles < P.evaluate(P.baseline("relu", "C1"), instance).cycles
 
 
+def test_the_worked_example_in_the_guidance_computes_what_it_says():
+    from kernelcraft.platforms.coral.docs import WORKED_EXAMPLE, WORKED_EXAMPLE_ADDRESSES, WORKED_EXAMPLE_N
+    from kernelcraft.platforms.coral.runner import run_program
+
+    from .coral_helpers import built
+
+    rng = np.random.default_rng(4)
+    a = rng.integers(-128, 128, WORKED_EXAMPLE_N).astype(np.int8)
+    b = rng.integers(-128, 128, WORKED_EXAMPLE_N).astype(np.int8)
+    a[:3], b[:3] = (127, -128, 5), (-128, 127, 5)  # both saturating cases and a zero
+    where = WORKED_EXAMPLE_ADDRESSES
+    result = run_program(
+        built(WORKED_EXAMPLE), P.config, placements=[(where["a"], a.tobytes()), (where["b"], b.tobytes())]
+    )
+    assert result.fault is None, result.fault.format()
+    y = np.frombuffer(result.machine.mem.read(where["y"], WORKED_EXAMPLE_N), dtype=np.int8)
+    expected = np.minimum(np.abs(a.astype(np.int16) - b.astype(np.int16)), 127).astype(np.int8)
+    assert (y == expected).all() and list(y[:3]) == [127, 127, 0]
+    assert WORKED_EXAMPLE in P.docs()["guidance"]
+
+
+def test_no_guidance_example_is_a_task_answer():
+    from kernelcraft.tasks import all_tasks
+
+    guidance = P.docs()["guidance"]
+    example = guidance[guidance.index("## Worked example") :]
+    for task in all_tasks():
+        assert f"task {task.id} " not in example and f"({task.id} " not in example.lower()
+    assert "vmax.vx v8, v8, zero" not in guidance  # the ReLU answer
+
+
 def test_off_by_one_kernel_fails_exactly_with_a_diff():
-    source = WORKED_EXAMPLE.replace("vmax.vx v8, v8, zero", "vmax.vx v8, v8, zero\n    vadd.vi v8, v8, 1")
+    source = RELU_C1.replace("vmax.vx v8, v8, zero", "vmax.vx v8, v8, zero\n    vadd.vi v8, v8, 1")
     evaluation = P.evaluate(source, P.prepare("relu", "C1", 0))
     assert evaluation.ok and not evaluation.correct and evaluation.match_rate == 0.0
     assert evaluation.diff.first_mismatch is not None
 
 
 def test_untouched_output_is_reported_under_poison():
-    half = WORKED_EXAMPLE.replace(".equ N, 512", ".equ N, 256")
+    half = RELU_C1.replace(".equ N, 512", ".equ N, 256")
     evaluation = P.evaluate(half, P.prepare("relu", "C1", 0, poison=True))
     assert not evaluation.correct and evaluation.diff.untouched == 256
 
 
 def test_reading_uninitialised_dtcm_fails_only_under_poison():
     # sum a DTCM word nobody wrote into the first output byte
-    source = WORKED_EXAMPLE.replace(
+    source = RELU_C1.replace(
         "    li a0, 0                            # success",
         "    li t1, 0x17000\n    lb t2, 0(t1)\n    li t3, 0x20001000\n    lb t4, 0(t3)\n    add t4, t4, t2\n"
         "    sb t4, 0(t3)\n    li a0, 0",
@@ -154,7 +184,7 @@ def test_endless_loops_hit_the_instruction_and_wall_time_limits():
 
 
 def test_instruction_size_counts_the_kernels_own_code_by_category():
-    built = P.build(WORKED_EXAMPLE)
+    built = P.build(RELU_C1)
     sizes = P.instruction_size(built.program)
     assert sizes["total"] == built.size == 13  # li expands to lui + addi twice
     assert sizes["vector_load"] == 1 and sizes["vector_store"] == 1 and sizes["vset"] == 1
@@ -192,8 +222,8 @@ def test_oct2025_profile_is_a_configuration():
     old = CoralPlatform(CoralConfig.oct2025())
     assert old.profile_name() == "oct2025"
     instance = old.prepare("relu", "C1", 0)
-    new_cycles = P.evaluate(WORKED_EXAMPLE, P.prepare("relu", "C1", 0)).cycles
-    evaluation = old.evaluate(WORKED_EXAMPLE, instance)
+    new_cycles = P.evaluate(RELU_C1, P.prepare("relu", "C1", 0)).cycles
+    evaluation = old.evaluate(RELU_C1, instance)
     assert evaluation.correct and evaluation.cycles != new_cycles
 
 

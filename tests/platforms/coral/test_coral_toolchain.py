@@ -172,3 +172,24 @@ def test_the_baselines_draw_no_warnings():
     for task in ("relu", "gemm", "depthwise_conv", "softmax"):
         built = platform.build(platform.baseline(task, "C1"))
         assert built.ok and not [d for d in built.diagnostics if d.severity == "warning"], task
+
+
+def test_every_documented_pseudo_instruction_assembles_to_what_the_docs_say():
+    from kernelcraft.platforms.coral.decode import decode
+    from kernelcraft.platforms.coral.docs import render_docs
+    from kernelcraft.platforms.coral.isa import PSEUDO
+
+    isa_doc = render_docs(CFG)["isa"]
+    for pseudo in PSEUDO:
+        out = build_program(kernel("    vsetvli t0, zero, e8, m1, ta, ma\n    " + pseudo.example), "asm", CFG)
+        assert out.ok, pseudo.name
+        program = read_program(out.elf, "kernel.S")
+        main = program.symbols["main"]
+        seg = next(s for s in program.segments if s.address <= main < s.address + len(s.data))
+        words = [
+            int.from_bytes(seg.data[main - seg.address + 4 * k : main - seg.address + 4 * k + 4], "little")
+            for k in range(1, 1 + len(pseudo.expands_to))
+        ]
+        assert tuple(decode(w)[0].name for w in words) == pseudo.expands_to, pseudo.name
+        assert f"| `{pseudo.name}` |" in isa_doc
+    assert "vncvt.x.x.w" in isa_doc

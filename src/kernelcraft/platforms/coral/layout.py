@@ -133,15 +133,15 @@ def contract_text(
     lines += ["", f"Integer algorithm (exact, results must match bit for bit): {form.algorithm}", ""]
     lines += [
         "`main` is a normal function (ilp32 ABI): it is called with no arguments and must return 0 in a0 "
-        "(any other value, an ebreak or a trap is a failure); save and restore s0-s11 and ra if you use "
-        "them. "
+        "(any other value, an ebreak or a trap is a failure) with sp and s0-s11 as it found them (checked): "
+        "save and restore the s-registers (and ra) you use. "
         f"Code and read-only data live in the {config.itcm_size // 1024} KB ITCM, `.data`/`.bss` and the "
         "stack in "
         f"the {config.dtcm_size // 1024} KB DTCM ({config.dtcm_base:#x}..{config.dtcm_end:#x}; free for "
         "scratch). "
-        "Memory the contract does not initialise (the output buffer, DTCM, the rest of external memory) "
-        "holds garbage in every evaluation (yours and final scoring, which also runs other input "
-        "values): never read it before writing it.",
+        "`.data` and `.bss` start as declared. Memory the contract does not initialise (the output buffer, "
+        "DTCM you did not declare, the rest of external memory) holds garbage in every evaluation (yours "
+        "and final scoring, which also runs other input values): never read it before writing it.",
         "",
         "The same addresses as assembler constants:",
         "",
