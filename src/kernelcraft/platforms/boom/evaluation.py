@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import zlib
 from collections import Counter
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
@@ -133,6 +133,34 @@ def prepare_with_inputs(
     )
 
 
+@dataclass(frozen=True)
+class BoomFault(Fault):
+    """A Fault that shows addresses (pc, mtval, the address of a stray write) in hex."""
+
+    def format(self) -> str:
+        where = ""
+        if self.pc is not None:
+            where = f" at pc {self.pc:#x}"
+            if self.line:
+                where += f" (line {self.line})"
+            if self.instruction:
+                where += f": {self.instruction}"
+        elif isinstance(self.state.get("address"), int):
+            where = f" at address {self.state['address']:#x}"
+        out = f"{self.kind} fault{where}\n    {self.message}"
+        if self.state:
+            shown = (
+                f"{k}={v:#x}" if k in HEX_STATE and isinstance(v, int) else f"{k}={v}"
+                for k, v in self.state.items()
+            )
+            out += "\n    state: " + ", ".join(shown)
+        return out
+
+
+HEX_STATE = {"mtval", "address", "pc", "mepc"}
+PAST_THE_END = 16  # bytes after the kernel's last instruction where falling through lands
+
+
 def fault_of(execution: Execution, program: Program) -> Fault | None:
     """The run's problem as a Fault (pc, instruction, kernel line), or None for a clean exit."""
     if execution.stop == "exit":
@@ -140,32 +168,98 @@ def fault_of(execution: Execution, program: Program) -> Fault | None:
     if execution.stop == "trap" and execution.trap is not None:
         cause = execution.trap["mcause"]
         pc = execution.trap["mepc"]
+        tval = execution.trap["mtval"]
         name = TRAP_NAMES.get(cause, f"mcause {cause}")
         text = _instruction_at(program, pc)
         line = program.line_at(pc)
+        past_the_end = program.kernel_end <= pc < program.kernel_end + PAST_THE_END
         if line:
-            where = f"line {line}"
+            where = ""
         elif program.kernel_start <= pc < program.kernel_end:
-            where = "in your kernel, at data or a directive with no source line"
+            where = " (in your kernel, at data or a directive with no source line)"
+        elif past_the_end:
+            where = " (just past the last instruction of your kernel)"
         else:
-            where = "outside your kernel's code"
-        message = f"{name} ({where}); mtval = {execution.trap['mtval']:#x}"
-        if cause in (5, 7):
+            where = " (outside your kernel's code)"
+        message = f"{name}{where}; mtval = {tval:#x}"
+        if past_the_end and cause in (1, 2):
+            message += ": the pc ran off the end of your code: does every path of kernel end with `ret`?"
+        elif cause in (5, 7):
             message += ": the address is outside RAM or denied by PMP"
         elif cause in (4, 6):
             message += ": BOOM traps misaligned loads and stores; align to the access size"
         elif cause == 2:
             message += ": not an RV64GC instruction, or a CSR that does not exist"
-        return Fault("trap", message, pc, text, line, {"mcause": cause, "mtval": execution.trap["mtval"]})
+        return BoomFault("trap", message, pc, text, line, {"mcause": cause, "mtval": tval})
     kind = {"instruction_limit": "instruction_limit", "wall_time": "wall_time"}.get(execution.stop, "error")
-    hint = "; did the kernel return (ret with the ra it was given)?" if kind != "error" else ""
-    return Fault(
+    pc = execution.stop_pc
+    line = program.line_at(pc)
+    message = execution.message or execution.stop
+    if kind != "error":
+        if pc is None:
+            at = ""
+        elif line:
+            at = f" at line {line}"
+        elif program.kernel_start <= pc < program.kernel_end:
+            at = " inside your kernel"
+        else:
+            at = " outside your kernel's code"
+        message += (
+            f"; it was running{at} when stopped: an endless loop, or a kernel that did not return "
+            "(ret with the ra it was given)?"
+        )
+    return BoomFault(
         kind,
-        (execution.message or execution.stop) + hint,
-        None,
-        "",
-        None,
+        message,
+        pc,
+        _instruction_at(program, pc) if pc is not None else "",
+        line,
         {"cycles": execution.stats.cycles, "instructions": execution.stats.instructions},
+    )
+
+
+# An address within this of a 64-bit poison word (or of a sign-extended 32-bit one, closer) was
+# computed from it: an immediate offset reaches +-2048. The 32-bit window is narrow because random
+# 32-bit words are dense enough to be near any address by chance (< 1% here).
+POISON_NEAR_64 = 2048
+POISON_NEAR_32 = 256
+
+
+def poison_values(instance: BoomInstance) -> tuple[np.ndarray, np.ndarray]:
+    """The aligned 8-byte words and the sign-extended aligned 4-byte words of the poison bytes the
+    run started with (stack, outputs, scratch and the gaps between buffers), as uint64."""
+    chunks = [(STACK_BASE, instance.stack)] if instance.stack is not None else []
+    ranges = [(b.address, b.end) for b in instance.layout.buffers if b.role in ("output", "scratch")]
+    ranges += [(lo, hi) for lo, hi, what in layout.untouchable(instance.layout) if what.startswith("the gap")]
+    chunks += [(lo, instance.window[lo - DATA_BASE : hi - DATA_BASE]) for lo, hi in ranges]
+    words64, words32 = [np.zeros(0, dtype=np.uint64)], [np.zeros(0, dtype=np.uint64)]
+    for address, data in chunks:
+        for size, out, dtype in ((8, words64, "<u8"), (4, words32, "<i4")):
+            body = data[-address % size :]
+            values = np.frombuffer(body[: len(body) // size * size], dtype=dtype)
+            out.append(values.astype(np.int64).view(np.uint64) if size == 4 else values)
+    return np.concatenate(words64), np.concatenate(words32)
+
+
+def with_poison_hint(fault: Fault | None, instance: BoomInstance) -> Fault | None:
+    """The fault, told that its address looks like poison when it does (a pointer or address read
+    from memory the kernel never wrote)."""
+    if fault is None or not instance.poison or fault.kind != "trap":
+        return fault
+    if fault.state.get("mcause") not in (1, 4, 5, 6, 7):
+        return fault
+    address = np.uint64(fault.state["mtval"])
+    words64, words32 = poison_values(instance)
+    with np.errstate(over="ignore"):
+        near = ((words64 - address) < POISON_NEAR_64) | ((address - words64) < POISON_NEAR_64)
+        near32 = ((words32 - address) < POISON_NEAR_32) | ((address - words32) < POISON_NEAR_32)
+    if not near.any() and not near32.any():
+        return fault
+    return replace(
+        fault,
+        message=fault.message + "; the address looks like poison: it was computed from memory you never "
+        "wrote (every evaluation fills outputs, scratch, the gaps between buffers and the stack with random "
+        "bytes)",
     )
 
 
@@ -179,7 +273,7 @@ def stray_writes(instance: BoomInstance, read) -> Fault | None:
         hits = np.flatnonzero(changed[lo - start : hi - start])
         if hits.size:
             first = lo + int(hits[0])
-            return Fault(
+            return BoomFault(
                 "out_of_bounds",
                 f"the kernel wrote {hits.size} byte(s) of {what}, first at {first:#x}; "
                 "write only the output and scratch buffers (and your own stack and data)",
@@ -203,7 +297,7 @@ def abi_fault(execution: Execution) -> Fault | None:
     detail = ", ".join(
         f"{name} = {execution.callee_saved[name]:#x} (was {entry[name]:#x})" for name in changed
     )
-    return Fault(
+    return BoomFault(
         "abi",
         f"kernel returned with callee-saved registers changed: {detail}. The LP64 calling "
         "convention requires sp and s0..s11 to be as they were at entry: save the s-registers "
@@ -266,7 +360,7 @@ def trap_mechanism(instance: BoomInstance, execution: Execution) -> Fault | None
         )
     if execution.traps.unobserved:
         parts.append(f"{execution.traps.unobserved} trap(s) were taken where the harness could not read them")
-    return Fault(
+    return BoomFault(
         "pmp_check",
         "; ".join(parts),
         None,
@@ -294,7 +388,7 @@ def run(
     sites = program.xret_sites() if instance.layout.contract.trap_records is not None else None
     execution = simulate(instance.image(program), cfg, limits, trap_sites=sites)
     fault = (
-        fault_of(execution, program)
+        with_poison_hint(fault_of(execution, program), instance)
         or abi_fault(execution)
         or stray_writes(instance, execution.memory.read)
         or trap_mechanism(instance, execution)

@@ -127,7 +127,8 @@ class RunStats:
     branches: int = 0
     mispredicts: int = 0
     l1d_accesses: int = 0
-    l1d_misses: int = 0
+    l1d_misses: int = 0  # primary + secondary
+    l1d_secondary_misses: int = 0  # misses on a line already being fetched (they wait, fetch nothing)
     l1i_misses: int = 0
     clock_ghz: float = 1.0
     extra: dict[str, float] = field(default_factory=dict)
@@ -135,6 +136,11 @@ class RunStats:
     @property
     def ipc(self) -> float:
         return self.instructions / self.cycles if self.cycles else 0.0
+
+    @property
+    def l1d_primary_misses(self) -> int:
+        """Misses that fetched a line from the L2."""
+        return self.l1d_misses - self.l1d_secondary_misses
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -145,6 +151,8 @@ class RunStats:
             "branch_mispredicts": self.mispredicts,
             "l1d_accesses": self.l1d_accesses,
             "l1d_misses": self.l1d_misses,
+            "l1d_primary_misses": self.l1d_primary_misses,
+            "l1d_secondary_misses": self.l1d_secondary_misses,
             "l1i_misses": self.l1i_misses,
             "time_us": round(self.cycles / (self.clock_ghz * 1000.0), 3),
         }
@@ -155,10 +163,11 @@ class RunStats:
             if self.branches
             else ""
         )
-        miss = f" of {self.l1d_accesses} accesses" if self.l1d_accesses else ""
         return [
             f"IPC {self.ipc:.2f}; branch mispredicts {self.mispredicts}{rate}",
-            f"L1D misses {self.l1d_misses}{miss}; L1I misses {self.l1i_misses}",
+            f"L1D: {self.l1d_accesses} accesses, {self.l1d_accesses - self.l1d_misses} hits, "
+            f"{self.l1d_primary_misses} primary misses (a line fetched), {self.l1d_secondary_misses} "
+            f"secondary (waiting on a line already being fetched); L1I misses {self.l1i_misses}",
         ]
 
 
@@ -175,6 +184,7 @@ class Execution:
     wall_s: float = 0.0
     traps: TrapLog | None = None  # every trap taken, when the run was asked to follow them
     callee_saved: dict[str, int] = field(default_factory=dict)  # sp, s0..s11 at exit
+    stop_pc: int | None = None  # the next instruction to retire when a limit stopped the run
 
 
 class MemoryReader:
@@ -211,6 +221,7 @@ def read_stats(sim: Any, cfg: BoomConfig) -> RunStats:
         mispredicts=mispredicts,
         l1d_accesses=_stat(core, "core0.cache.l1d.hits") + l1d_misses,
         l1d_misses=l1d_misses,
+        l1d_secondary_misses=_stat(core, "core0.cache.l1d.mshr_hits"),
         l1i_misses=_stat(core, "core0.cache.l1i.misses"),
         clock_ghz=cfg.clock_ghz,
     )
@@ -360,6 +371,7 @@ def simulate(
             }
         else:
             message = f"the program ended with exit code {code}"
+    stop_pc = int(sim.pc) if stop in ("instruction_limit", "wall_time") else None
     saved = {}
     if stop == "exit":  # the start-up code touches none of them after kernel returns
         saved = {name: int(sim.regs[number]) for name, number in CALLEE_SAVED.items()}
@@ -373,6 +385,7 @@ def simulate(
         time.perf_counter() - started,
         traps=watcher.finish() if watcher is not None else None,
         callee_saved=saved,
+        stop_pc=stop_pc,
     )
 
 
