@@ -129,7 +129,7 @@ def fault_of(stop: Stop, program: Program, machine: Machine) -> Fault | None:
         return None
     line = program.line_of(stop.pc)
     state = {"pc": f"{stop.pc:#x}"}
-    where = program.symbol_at(stop.pc)
+    where = program.symbol_at(stop.pc) if program.text_start <= stop.pc < program.text_end + 16 else None
     if where:
         state["symbol"] = where
     kind, message = stop.kind, stop.message
@@ -177,7 +177,7 @@ def _hints(stop: Stop, program: Program, machine: Machine) -> str:
             bad = misaligned(found[0], found[1], machine.v.sew, machine.v.lmul)
             if bad:
                 hints.append(describe_misaligned(bad, machine.v.sew, machine.v.lmul))
-    if stop.tval is not None and stop.kind.endswith("_access") and looks_like_poison(stop.tval):
+    if stop.tval is not None and stop.kind.endswith(("_access", "fetch")) and looks_like_poison(stop.tval):
         hints.append(
             "the address looks like poison (memory nobody wrote holds the bytes "
             f"{POISON_PATTERN.hex(' ')} repeated, {_POISON_WORDS[0]:#x} as a word): it was computed from "
