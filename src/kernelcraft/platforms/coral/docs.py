@@ -196,7 +196,8 @@ def isa_doc(c: CoralConfig) -> str:
         "",
         "## Vector pseudo-instructions",
         "",
-        "The assembler also accepts these; each becomes the real instruction shown (its timing class).",
+        "The assembler also accepts these; each becomes the real instruction(s) shown and costs what "
+        "they cost.",
         "",
         "| pseudo-instruction | operands | becomes | what it does |",
         "|---|---|---|---|",
