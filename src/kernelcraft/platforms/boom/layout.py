@@ -163,7 +163,7 @@ CONTRACTS: dict[str, Contract] = {
         "put the start-up code's handler back before returning. A faulting instruction may be 2 bytes "
         "long (the assembler compresses where it can): put `.option norvc` around the user-mode "
         "accesses or resume at a label, not at mepc + 4. Return to the caller in machine mode with "
-        "the stack pointer and ra it gave you",
+        "sp, ra and s0..s11 as it gave them",
         TrapRecords("records", "arena"),
     ),
 }
