@@ -258,3 +258,78 @@ def prog_word(prog, address: int) -> int:
             data = image.section_bytes(sec)
             return int.from_bytes(data[address - sec.addr : address - sec.addr + 4], "little")
     raise AssertionError(address)
+
+
+def _deny_all_cheat_c() -> str:
+    """The baseline, changed to decide in software: its PMP regions grant nothing, only the accesses
+    the software says are denied are made in user mode (so they trap as they should), and the
+    allowed ones are made afterwards in machine mode."""
+    from kernelcraft.platforms.boom.baselines import c_source
+
+    source = c_source("pmp")
+    edits = [
+        ("static const uint8_t perms[4] = {0, 1, 3, 7};", "static const uint8_t perms[4] = {0, 0, 0, 0};"),
+        (
+            "static void user_main(void) {\n    for (long j = 0; j < g_count; j++) {\n",
+            "static int g_allowed[16];\nstatic void user_main(void) {\n"
+            "    for (long j = 0; j < g_count; j++) {\n        if (g_allowed[j]) continue;\n",
+        ),
+        (
+            "    pmp_run_user(user_main);\n}",
+            """    for (int j = 0; j < 16; j++) {
+        long offset = 8 * (accesses[2 * j + 1] & 511);
+        int store = accesses[2 * j] & 1, perm = -1;
+        for (int r = 0; r < 3 && perm < 0; r++) {
+            const int32_t *g = regions + 4 * r;
+            long size = 256L << (g[2] & 3), lo = 64L * g[1], hi;
+            if (g[0] & 1) { lo &= ~(size - 1); hi = lo + size; }
+            else hi = lo + size < 4096 ? lo + size : 4096;
+            if (lo <= offset && offset < hi) perm = (int[]){0, 1, 3, 7}[g[3] & 3];
+        }
+        g_allowed[j] = perm >= 0 && (perm & (store ? 2 : 1));
+    }
+    pmp_run_user(user_main);
+    for (int j = 0; j < 16; j++) {
+        if (!g_allowed[j]) continue;
+        int64_t *slot = arena + (accesses[2 * j + 1] & 511);
+        if (accesses[2 * j] & 1) { *slot = values[j]; records[2 * j] = 0; records[2 * j + 1] = 0; }
+        else { records[2 * j] = 0; records[2 * j + 1] = *slot; }
+    }
+}""",
+        ),
+    ]
+    for old, new in edits:
+        assert source.count(old) == 1, old
+        source = source.replace(old, new)
+    return source
+
+
+def test_real_traps_under_a_pmp_that_does_not_implement_the_table_fail_the_check():
+    from kernelcraft.platforms.boom.toolchain import compile_c
+
+    from .boom_helpers import built, instance
+
+    asm, diagnostics = compile_c(_deny_all_cheat_c())
+    assert asm is not None, diagnostics
+    inst = instance("pmp", seed=5, poison=True)
+    evaluation = PLATFORM.run(built(asm), inst)
+    assert evaluation.diff.matched == evaluation.diff.total  # every number right, every denied access trapped
+    assert not evaluation.correct and evaluation.fault.kind == "pmp_check"
+    assert "does not implement the region table" in evaluation.fault.message
+    assert "denied by it but allowed by the table" in evaluation.fault.message
+
+
+def test_the_pmp_decision_follows_the_spec():
+    from kernelcraft.platforms.boom.evaluation import pmp_allows_user
+
+    base = 0x8030_0000
+    tor = (0x0B << 8) | 0x00  # entry 1 TOR R+W over [pmpaddr0, pmpaddr1)
+    setting = (tor, base >> 2, (base + 256) >> 2, 0, 0, 0, 0, 0, 0)
+    assert pmp_allows_user(setting, base, 8, True) and pmp_allows_user(setting, base + 248, 8, False)
+    assert not pmp_allows_user(setting, base + 252, 8, False)  # partly inside: denied
+    assert not pmp_allows_user(setting, base + 256, 8, False)  # no entry: denied in user mode
+    napot = (0x19, ((base + 512) >> 2) | 0x3F, 0, 0, 0, 0, 0, 0, 0)  # 512 bytes at base + 512, R only
+    assert pmp_allows_user(napot, base + 1016, 8, False) and not pmp_allows_user(napot, base + 1016, 8, True)
+    assert not pmp_allows_user(napot, base + 1024, 8, False)
+    na4 = (0x13, (base >> 2), 0, 0, 0, 0, 0, 0, 0)  # 4 bytes, R+W
+    assert pmp_allows_user(na4, base, 4, True) and not pmp_allows_user(na4, base, 8, False)

@@ -310,6 +310,33 @@ def abi_fault(execution: Execution) -> Fault | None:
 
 
 ACCESS_FAULTS = {5: "load", 7: "store"}
+PMPADDR_BITS = 54  # RV64: pmpaddr holds physical address bits 55:2
+
+
+def pmp_allows_user(pmp: tuple[int, ...], address: int, size: int, store: bool) -> bool:
+    """The privileged spec's PMP decision for a user-mode access of `size` bytes at `address`,
+    under pmp = (pmpcfg0, pmpaddr0, ...): the lowest-numbered entry that matches any byte decides;
+    an access only partly inside it fails; no match fails."""
+    cfg, addrs = pmp[0], [a & ((1 << PMPADDR_BITS) - 1) for a in pmp[1:]]
+    for i, raw in enumerate(addrs):
+        entry = (cfg >> (8 * i)) & 0xFF
+        mode = (entry >> 3) & 3
+        if mode == 0:
+            continue
+        if mode == 1:  # TOR: [pmpaddr(i-1), pmpaddr(i))
+            lo, hi = (addrs[i - 1] << 2 if i else 0), raw << 2
+        elif mode == 2:  # NA4
+            lo, hi = raw << 2, (raw << 2) + 4
+        else:  # NAPOT: trailing ones give the size
+            ones = (~raw & (raw + 1)).bit_length() - 1
+            lo = (raw & ~((1 << ones) - 1)) << 2
+            hi = lo + (1 << (ones + 3))
+        if address + size <= lo or address >= hi:
+            continue
+        if not (lo <= address and address + size <= hi):
+            return False
+        return bool(entry & (2 if store else 1))
+    return False
 
 
 def trap_mechanism(instance: BoomInstance, execution: Execution) -> Fault | None:
@@ -328,8 +355,6 @@ def trap_mechanism(instance: BoomInstance, execution: Execution) -> Fault | None
     expected = Counter((int(c), int(off)) for c, off in records.tolist() if c != 0)
     user = execution.traps.from_user()
     taken = Counter((t.cause, t.tval - base) for t in user if t.cause in ACCESS_FAULTS)
-    if taken == expected:
-        return None
 
     def describe(items: Counter) -> str:
         shown = [f"{ACCESS_FAULTS.get(c, c)} at {check.base}+{off:#x}" for c, off in sorted(items.elements())]
@@ -338,6 +363,8 @@ def trap_mechanism(instance: BoomInstance, execution: Execution) -> Fault | None
 
     denied = sum(expected.values())
     got = sum(taken.values())
+    if taken == expected:
+        return _pmp_setting_fault(instance, records, base, user, check)
     parts = [
         f"the {check.records} are not the PMP's work: {denied} denied access(es) should each trap from "
         f"user mode (mcause 5 load / 7 store, mtval = the address), but the run took {got} such trap(s)"
@@ -368,6 +395,34 @@ def trap_mechanism(instance: BoomInstance, execution: Execution) -> Fault | None
         None,
         {"denied_records": denied, "user_access_faults": got},
     )
+
+
+def _pmp_setting_fault(instance: BoomInstance, records, base: int, user, check) -> Fault | None:
+    """A Fault when the PMP in force at a user-mode trap does not decide every access of the task
+    as the reference does (the denied ones trapping is not enough: the allowed ones must be
+    allowed by the same setting, or the decisions were made elsewhere)."""
+    accesses = check.accesses(instance.inputs, base)
+    for setting in dict.fromkeys(t.pmp for t in user if t.pmp):
+        for j, (address, size, store) in enumerate(accesses):
+            allowed = pmp_allows_user(setting, address, size, store)
+            if allowed == (int(records[j][0]) == 0):
+                continue
+            what = f"{'store to' if store else 'load from'} {check.base}+{address - base:#x}"
+            detail = f"pmpcfg0={setting[0]:#x}, " + ", ".join(
+                f"pmpaddr{i}={a:#x}" for i, a in enumerate(setting[1:])
+            )
+            return BoomFault(
+                "pmp_check",
+                f"the PMP setting in force when user mode trapped does not implement the region table: "
+                f"access {j} ({what}) is {'allowed' if allowed else 'denied'} by it but "
+                f"{'denied' if allowed else 'allowed'} by the table. Program the PMP once so that it decides "
+                f"every access, then perform all of them in user mode ({detail})",
+                None,
+                "",
+                None,
+                {"access": j, "pmpcfg0": f"{setting[0]:#x}"},
+            )
+    return None
 
 
 def _instruction_at(program: Program, pc: int) -> str:

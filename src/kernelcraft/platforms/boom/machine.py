@@ -235,6 +235,7 @@ class TrapEvent:
     tval: int
     epc: int
     from_mode: str  # "U", "S" or "M": mstatus.MPP at the handler's first instruction
+    pmp: tuple[int, ...] = ()  # pmpcfg0, pmpaddr0..7 when it was taken (what decided the access)
 
 
 @dataclass
@@ -250,6 +251,7 @@ class TrapLog:
 
 
 _MODES = {0: "U", 1: "S", 3: "M"}
+PMPCFG0, PMPADDR0, PMP_ENTRIES = 0x3A0, 0x3B0, 8
 
 
 class _TrapWatcher:
@@ -278,13 +280,12 @@ class _TrapWatcher:
             return
         vector = int(sim.csrs["mtvec"]) & ~3
         if count == log.total + 1 and sim.pc == vector and sim.privilege == "M":
-            mpp = (int(sim.csrs["mstatus"]) >> 11) & 3
+            csrs = sim.csrs
+            mpp = (int(csrs["mstatus"]) >> 11) & 3
+            pmp = (int(csrs[PMPCFG0]), *(int(csrs[PMPADDR0 + i]) for i in range(PMP_ENTRIES)))
             log.events.append(
                 TrapEvent(
-                    int(sim.csrs["mcause"]),
-                    int(sim.csrs["mtval"]),
-                    int(sim.csrs["mepc"]),
-                    _MODES.get(mpp, "?"),
+                    int(csrs["mcause"]), int(csrs["mtval"]), int(csrs["mepc"]), _MODES.get(mpp, "?"), pmp
                 )
             )
         else:
