@@ -263,7 +263,9 @@ def real_box(tmp_path) -> ToolBox:
 def test_real_grep_docs_finds_the_instruction_entry_first(real_box):
     text = call(real_box, "grep_docs", query="V_RED_SUM").content
     assert text.split("\n")[0].endswith("> V_RED_SUM ===")
-    assert call(real_box, "grep_docs", query="tensor core warp").content.startswith("No section contains all of")
+    assert call(real_box, "grep_docs", query="tensor core warp").content.startswith(
+        "No section contains all of"
+    )
     assert call(real_box, "grep_docs", query="warp").content.startswith("No matches")
 
 
