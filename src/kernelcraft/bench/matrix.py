@@ -145,6 +145,16 @@ class RunMatrix(BaseModel):
     iteration_cap: int | None = Field(None, ge=1)
     one_shot: bool = False
     options: dict[str, str] = Field(default_factory=dict)  # for every model; per-model options win
+    mode: str = "kernel"  # kernel, template or codesign (kernelcraft.modes)
+
+    @field_validator("mode")
+    @classmethod
+    def _known_mode(cls, value: str) -> str:
+        from kernelcraft.modes import mode_names
+
+        if value not in mode_names():
+            raise ValueError(f"unknown mode {value!r}; choose one of {', '.join(mode_names())}")
+        return value
 
     @model_validator(mode="before")
     @classmethod
@@ -306,6 +316,9 @@ def build_specs(matrix: RunMatrix, catalog: TaskCatalog) -> list[EpisodeSpec]:
                             f"unknown configuration {config!r} (task {task.id} has {', '.join(known)} "
                             f"on {platform})"
                         )
+                if matrix.mode == "template":  # one episode scores the template at every configuration
+                    task_configs = [ALL if ALL in configs else ",".join(task_configs)]
+                for config in task_configs:
                     for sample in range(matrix.samples):
                         specs.append(
                             EpisodeSpec(
@@ -318,6 +331,7 @@ def build_specs(matrix: RunMatrix, catalog: TaskCatalog) -> list[EpisodeSpec]:
                                 iteration_cap=matrix.iteration_cap,
                                 one_shot=matrix.one_shot,
                                 model_options=options,
+                                mode=matrix.mode,
                             )
                         )
     if not specs:

@@ -74,6 +74,14 @@ def run(
     option: Annotated[list[str] | None, typer.Option("--option", help="Model option key=value.")] = None,
     retry_errors: Annotated[bool, typer.Option("--retry-errors", help="Re-run harness errors.")] = False,
     prices: Annotated[Path | None, typer.Option("--prices", help="Price table (TOML) for costs.")] = None,
+    mode: Annotated[
+        str | None,
+        typer.Option(
+            "--mode",
+            help="kernel (write a kernel), template (improve a compiler template at every "
+            "configuration) or codesign (propose instructions; see docs/modes.md).",
+        ),
+    ] = None,
 ) -> None:
     """Run a matrix of episodes into a run directory; re-run to resume."""
     from kernelcraft.bench.executors import (
@@ -102,6 +110,7 @@ def run(
             "iteration_cap": iteration_cap,
             "one_shot": one_shot,
             "options": parse_options(option) if option else None,
+            "mode": mode,
         }
         matrix, specs, catalog = specs_from_flags(run_file=run_file, **overrides)
     except (MatrixError, PriceError) as exc:

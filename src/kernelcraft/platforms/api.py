@@ -216,6 +216,29 @@ def _json_float(value: Any) -> Any:
     return value
 
 
+@dataclass(frozen=True)
+class TemplateSpec:
+    """A compiler template the agent can edit in template mode: Python that generates kernels.
+
+    `source` is a self-contained module whose `entry(config_name, ...)` returns the kernel
+    source for one configuration of `task`. It only ever runs in the sandbox
+    (kernelcraft.sandbox), where it may import `allowed_imports` (the platform's emitter
+    API) and the pure standard library; `runner` ("module:function", trusted platform code)
+    is what the sandbox calls: runner(module, entry=..., configs=[...], **runner_args) ->
+    config -> {"source": text} or {"error": message, "traceback": text}.
+    """
+
+    name: str
+    task: str
+    source: str
+    entry: str
+    runner: str
+    runner_args: Mapping[str, Any] = field(default_factory=dict)
+    allowed_imports: tuple[str, ...] = ()
+    language: str = "python"
+    api_doc: str = ""  # Markdown reference of what the template may import (searchable by grep_docs)
+
+
 # ---------------------------------------------------------------------------- the platform
 
 
@@ -363,6 +386,10 @@ class Platform(abc.ABC):
     def trace_writer(self) -> Callable[[Evaluation, Any], int] | None:
         """A function writing an evaluation's trace to a path (returns events written), if any."""
         return None
+
+    def templates(self) -> Mapping[str, TemplateSpec]:
+        """The platform's compiler templates by name (template mode); empty when it has none."""
+        return {}
 
     def cli(self) -> typer.Typer | None:
         """The platform's own subcommands (raw simulation, asm/disasm, ...), mounted as

@@ -87,7 +87,8 @@ def _layers(workdir: str, limits: dict[str, int], python_guard: bool) -> dict[st
 
 def _template_traceback(exc: BaseException, filename: str) -> str:
     frames = [f for f in traceback.extract_tb(exc.__traceback__) if f.filename == filename]
-    return "".join(traceback.format_list(frames[-TEMPLATE_FRAMES:])).rstrip()
+    text = "".join(traceback.format_list(frames[-TEMPLATE_FRAMES:])).rstrip()
+    return text.replace(filename, os.path.basename(filename))
 
 
 def _failure(kind: str, exc: BaseException, filename: str) -> dict[str, Any]:
@@ -119,6 +120,7 @@ def main(argv: list[str]) -> int:
         return 0
     module = types.ModuleType(request.get("module_name", "job"))
     module.__file__ = filename
+    sys.modules[module.__name__] = module  # dataclasses and pickling look the module up there
     if python_guard:
         module.__dict__["__builtins__"] = guard.restricted_builtins(request.get("allowed_imports", []))
     try:

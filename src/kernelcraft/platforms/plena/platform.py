@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from ...tasks import Task
-from ..api import BuildResult, Evaluation, Platform, ScriptedKind, normalise_config
+from ..api import BuildResult, Evaluation, Platform, ScriptedKind, TemplateSpec, normalise_config
 from ..base import RunLimits
 from ..roofline import roofline_cycles
 from . import evaluation
@@ -131,6 +131,12 @@ class PlenaPlatform(Platform):
         raise ValueError(f"unknown scripted kernel kind {kind!r}")
 
     # ------------------------------------------------------------------ extras
+    def templates(self) -> Mapping[str, TemplateSpec]:
+        """Every baseline generator as an editable template (see templates.py)."""
+        from .templates import TemplateTable
+
+        return TemplateTable(self.config.to_dict())
+
     def trace_writer(self) -> Callable[[Evaluation, Any], int]:
         from pathlib import Path
 
