@@ -50,15 +50,17 @@ class TaskCatalog:
     tasks: tuple[TaskLike, ...]
     version: str
     configs: Callable[[str, str], Sequence[str]]  # (task id, platform) -> configuration names
+    # Tasks that may be named but that "all" does not select (the case studies' tasks).
+    extra: tuple[TaskLike, ...] = ()
 
     def get(self, task_id: str) -> TaskLike | None:
-        for task in self.tasks:
+        for task in (*self.tasks, *self.extra):
             if task.id == task_id:
                 return task
         return None
 
     def levels(self) -> dict[str, int]:
-        return {task.id: task.level for task in self.tasks}
+        return {task.id: task.level for task in (*self.tasks, *self.extra)}
 
 
 def import_object(ref: str) -> Any:
@@ -84,10 +86,11 @@ def load_task_catalog() -> TaskCatalog:
     try:
         tasks_module = importlib.import_module("kernelcraft.tasks")
         tasks = tuple(tasks_module.all_tasks())
+        extra = tuple(tasks_module.case_study_tasks())
         version = str(tasks_module.TASK_SET_VERSION)
     except (ImportError, AttributeError) as exc:
         raise MatrixError(f"the task catalogue (kernelcraft.tasks) is not available: {exc}") from None
-    return TaskCatalog(tasks=tasks, version=version, configs=platform_configs)
+    return TaskCatalog(tasks=tasks, version=version, configs=platform_configs, extra=extra)
 
 
 @functools.cache
@@ -257,7 +260,7 @@ def matrix_from_sources(run_file: Path | None = None, overrides: dict[str, Any] 
 
 
 def _unknown_task_message(name: str, catalog: TaskCatalog) -> str:
-    known = [task.id for task in catalog.tasks]
+    known = [task.id for task in (*catalog.tasks, *catalog.extra)]
     close = difflib.get_close_matches(name, known, n=1)
     hint = f" (did you mean {close[0]!r}?)" if close else f"; known tasks: {', '.join(known)}"
     return f"unknown task {name!r}{hint}"
@@ -278,7 +281,8 @@ def build_specs(matrix: RunMatrix, catalog: TaskCatalog) -> list[EpisodeSpec]:
         except Exception:  # noqa: BLE001
             return False
 
-    known_platforms = {p for p in matrix.platforms if any(supports(t, p) for t in catalog.tasks)}
+    nameable = (*catalog.tasks, *catalog.extra)
+    known_platforms = {p for p in matrix.platforms if any(supports(t, p) for t in nameable)}
     for platform in matrix.platforms:
         if platform not in known_platforms:
             raise MatrixError(f"unknown platform {platform!r}: no task supports it")

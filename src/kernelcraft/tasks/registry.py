@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from . import activations, attention, blocks, conv, matrix, mlp, norms
+from . import activations, attention, blocks, conv, matrix, mlp, norms, sampling
 from .base import Task, TaskError, close_matches
 
 _ORDER = (
@@ -16,11 +16,19 @@ _ORDER = (
     + (conv.CONV_BLOCK,)  # 21
     + blocks.TASKS  # 22-23
 )
-_BY_ID = {task.id: task for task in _ORDER}
+# Tasks of the paper's case studies (ISA co-design): found by id, not part of the 23.
+_CASE_STUDIES = sampling.TASKS
+_BY_ID = {task.id: task for task in _ORDER + _CASE_STUDIES}
 
 
 def all_tasks() -> list[Task]:
+    """The benchmark: the paper's 23 tasks, in its order."""
     return list(_ORDER)
+
+
+def case_study_tasks() -> list[Task]:
+    """Tasks of the case studies (e.g. get_transfer_index for ISA co-design); not in all_tasks()."""
+    return list(_CASE_STUDIES)
 
 
 def get_task(task_id: str) -> Task:

@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 
 from kernelcraft.platforms.registry import get_platform
+from kernelcraft.tasks import case_study_tasks
 
 TABLE = json.loads((Path(__file__).parent / "data" / "baseline_cycles_emulator.json").read_text())
 PLENA = get_platform("plena")
@@ -28,7 +29,9 @@ def _check(task: str, config: str) -> None:
 
 
 def test_the_table_covers_every_plena_cell():
-    assert {(t, c) for t in PLENA.shapes() for c in PLENA.shapes()[t]} == set(CELLS)
+    case_studies = {task.id for task in case_study_tasks()}  # measured by their own tests
+    shapes = PLENA.shapes()
+    assert {(t, c) for t in shapes if t not in case_studies for c in shapes[t]} == set(CELLS)
 
 
 @pytest.mark.parametrize(("task", "config"), [c for c in CELLS if c[1] in ("C1", "C2")])
