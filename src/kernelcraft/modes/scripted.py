@@ -112,3 +112,87 @@ SCRIPTS = {
     "template_improver": template_improver,
     "template_special_case": template_special_case,
 }
+
+
+# ---------------------------------------------------------------------------- codesign
+
+MASKED_TOPK = {
+    "mnemonic": "V_MASKED_TOPK",
+    "operands": [
+        {"name": "gk", "kind": "int", "access": "read", "doc": "how many to keep"},
+        {
+            "name": "vcand",
+            "kind": "vector",
+            "access": "read",
+            "doc": "non-zero where a position may be chosen",
+        },
+        {"name": "vscore", "kind": "vector", "access": "read", "doc": "confidences"},
+        {"name": "vd", "kind": "vector", "access": "write", "doc": "1.0 at the chosen positions"},
+    ],
+    "semantics": "vd = 1.0 at the gk positions with the largest vscore among those with vcand != 0 "
+    "(lower position first on ties), 0.0 elsewhere.",
+    "reference": (
+        "import numpy as np\n\n"
+        "def reference(k, candidates, scores):\n"
+        "    idx = np.flatnonzero(candidates != 0)\n"
+        "    keep = idx[np.argsort(-scores[idx], kind='stable')][:k]\n"
+        "    out = np.zeros(len(scores))\n"
+        "    out[keep] = 1.0\n"
+        "    return out\n"
+    ),
+    "cost": 80,
+}
+RUNNING_ARGMAX = {
+    "mnemonic": "V_ARGMAX_ACC",
+    "operands": [
+        {"name": "fbest", "kind": "fp", "access": "readwrite"},
+        {"name": "vrow", "kind": "vector", "access": "read"},
+        {"name": "gbase", "kind": "int", "access": "read"},
+        {"name": "gwhere", "kind": "int", "access": "readwrite"},
+    ],
+    "semantics": "If the row's maximum beats fbest, fbest takes it and gwhere = gbase + its first position.",
+    "reference": (
+        "import numpy as np\n\n"
+        "def reference(best, row, base, where):\n"
+        "    top = row.max()\n"
+        "    if top > best:\n"
+        "        return float(top), int(base + np.argmax(row))\n"
+        "    return best, where\n"
+    ),
+    "cost": 6,
+}
+VECTOR_AND = {
+    "mnemonic": "V_AND_VV",
+    "operands": [
+        {"name": "vd", "kind": "vector", "access": "write"},
+        {"name": "va", "kind": "vector", "access": "read"},
+        {"name": "vb", "kind": "vector", "access": "read"},
+    ],
+    "semantics": "vd = 1.0 where both va and vb are non-zero, else 0.0.",
+    "reference": (
+        "import numpy as np\n\ndef reference(a, b):\n    return ((a != 0) & (b != 0)).astype(float)\n"
+    ),
+    "cost": 1,
+}
+
+
+def codesign_proposer(ref: Any, turn: int, messages: list[Message]):
+    from kernelcraft.agent.providers.scripted import platform_kernel
+
+    if turn == 1:
+        return [("grep_docs", {"query": "argmax"}), ("grep_docs", {"query": "select integer mask"})]
+    if turn == 2:
+        return [
+            ("propose_instruction", MASKED_TOPK),
+            ("propose_instruction", RUNNING_ARGMAX),
+            ("propose_instruction", VECTOR_AND),
+        ]
+    if turn == 3:
+        return [("write_code", {"code": platform_kernel(ref, "oracle")}), ("run_evaluation", {})]
+    return (
+        "The ISA has no argmax or masked top-k: I proposed V_MASKED_TOPK, V_ARGMAX_ACC and V_AND_VV, "
+        "and wrote the kernel with V_TOPK as the argmax meanwhile."
+    )
+
+
+SCRIPTS["codesign_proposer"] = codesign_proposer

@@ -28,6 +28,7 @@ from typing import TYPE_CHECKING, Any, ClassVar, Literal, Protocol, runtime_chec
 import numpy as np
 
 from .base import Diagnostic, Fault, RunLimits, errors_only
+from .behaviour import Behaviour
 from .judging import OutputDiff, Tolerance, format_number
 
 if TYPE_CHECKING:
@@ -239,6 +240,22 @@ class TemplateSpec:
     api_doc: str = ""  # Markdown reference of what the template may import (searchable by grep_docs)
 
 
+@dataclass(frozen=True)
+class ExtensionSet:
+    """Instructions a hardware configuration may include or leave out (ISA co-design).
+
+    Each instruction's behaviour (typed operands and a NumPy reference, see behaviour.py) is
+    what codesign mode compares an agent's proposals with; `vlen` is the vector length its
+    references work on, `source` where the instructions come from."""
+
+    name: str
+    title: str
+    source: str
+    behaviours: tuple[Behaviour, ...]
+    vlen: int
+    doc: str = ""
+
+
 # ---------------------------------------------------------------------------- the platform
 
 
@@ -390,6 +407,14 @@ class Platform(abc.ABC):
     def templates(self) -> Mapping[str, TemplateSpec]:
         """The platform's compiler templates by name (template mode); empty when it has none."""
         return {}
+
+    def instruction_extensions(self) -> Mapping[str, ExtensionSet]:
+        """Extension sets this platform defines, by name (empty when it has none)."""
+        return {}
+
+    def enabled_extensions(self) -> tuple[str, ...]:
+        """The extension sets the current hardware configuration includes."""
+        return ()
 
     def cli(self) -> typer.Typer | None:
         """The platform's own subcommands (raw simulation, asm/disasm, ...), mounted as

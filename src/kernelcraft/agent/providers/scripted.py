@@ -130,6 +130,7 @@ SCRIPTS: dict[str, Script] = {
     "broken": _broken,
     "template_improver": _mode_script("template_improver"),
     "template_special_case": _mode_script("template_special_case"),
+    "codesign_proposer": _mode_script("codesign_proposer"),
 }
 
 

@@ -6,7 +6,15 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from ...tasks import Task
-from ..api import BuildResult, Evaluation, Platform, ScriptedKind, TemplateSpec, normalise_config
+from ..api import (
+    BuildResult,
+    Evaluation,
+    ExtensionSet,
+    Platform,
+    ScriptedKind,
+    TemplateSpec,
+    normalise_config,
+)
 from ..base import RunLimits
 from ..roofline import roofline_cycles
 from . import evaluation
@@ -131,6 +139,15 @@ class PlenaPlatform(Platform):
         raise ValueError(f"unknown scripted kernel kind {kind!r}")
 
     # ------------------------------------------------------------------ extras
+    def instruction_extensions(self) -> dict[str, ExtensionSet]:
+        """The extension sets PLENA defines (extensions.py): the co-design case study's "dllm"."""
+        from .extensions import extension_sets
+
+        return extension_sets(self.config)
+
+    def enabled_extensions(self) -> tuple[str, ...]:
+        return tuple(getattr(self.config, "extensions", ()))
+
     def templates(self) -> Mapping[str, TemplateSpec]:
         """Every baseline generator as an editable template (see templates.py)."""
         from .templates import TemplateTable
