@@ -10,10 +10,16 @@ from pydantic import BaseModel, Field
 
 
 class TokenCounts(BaseModel):
+    """An episode's tokens. ``input`` counts every prompt token: those read from the
+    provider's prompt cache (``cached``) and those written to it (``cache_write_5m``,
+    ``cache_write_1h``, by the entry's lifetime) included."""
+
     input: int = 0
     output: int = 0
     reasoning: int = 0
     cached: int = 0
+    cache_write_5m: int = 0
+    cache_write_1h: int = 0
 
 
 class EpisodeResult(BaseModel):
@@ -43,6 +49,8 @@ class EpisodeResult(BaseModel):
     # baseline_cycles / roofline_cycles are physically impossible and get flagged.
     roofline_cycles: int | None = None
     timing_profile: str | None = None  # the platform's timing profile, when it has several
+    scored_kernel: str | None = None  # which visible-correct kernel final scoring scored
+    cycles_consistent: bool = True  # False: cycles differed between scoring runs (flagged)
     tokens: TokenCounts = Field(default_factory=TokenCounts)
     wall_time_s: float = 0.0
     end_reason: str = ""  # "model_stopped", "iteration_cap", "provider_error", ...
@@ -78,6 +86,10 @@ class EpisodeSpec(BaseModel):
     seed: int = 0  # visible evaluation seed (hidden scoring seeds are derived, never shown)
     iteration_cap: int | None = None  # None: the level's default (15 / 20 / 25)
     one_shot: bool = False  # add an example kernel of another task to the prompt
+    # Bounds every episode has: tool calls answered per model turn (more are refused), and
+    # the episode's wall-clock budget in seconds (None: unbounded). Both are stated in the prompt.
+    tool_calls_per_turn: int = 16
+    time_budget_s: float | None = 7200.0
     model_options: dict[str, str] = Field(default_factory=dict)  # e.g. reasoning_effort
     # "kernel" (the benchmark episode), "template" or "codesign" (kernelcraft.modes). In template
     # mode `config` names the configurations the template is scored at: "all" or "C1,C2,...".

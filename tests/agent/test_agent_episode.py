@@ -47,7 +47,7 @@ def test_oracle_succeeds_on_silu_c1(tmp_path):
     ):
         assert (tmp_path / name).is_file(), name
     scoring = json.loads((tmp_path / "scoring.json").read_text())
-    assert scoring["success"] and scoring["kernel"] == "best"
+    assert scoring["success"] and scoring["kernel"] == "evaluation 1"
     hidden = [r for r in scoring["runs"] if r["label"].startswith("hidden")]
     assert len(hidden) == 2 and all(r["poison"] and r["correct"] for r in hidden)
     assert {r["profile"] for r in hidden} == {"large", "mixed_signs"}
@@ -116,16 +116,16 @@ def test_looper_hits_the_iteration_cap(tmp_path):
     assert len(events(tmp_path, "assistant")) == 5
 
 
-def test_cheater_passes_visible_seed_but_fails_hidden_scoring(tmp_path):
+def test_cheater_sees_its_kernel_fail_on_poisoned_memory(tmp_path):
+    """The agent's own evaluations poison memory as scoring does: no misleading CORRECT."""
     result = run_episode(spec("cheater", task="relu"), tmp_path)
-    assert result.visible_correct and result.iterations_to_first_correct == 1
-    assert not result.success
-    assert result.best_cycles is None and result.speedup is None
+    assert not result.visible_correct and result.iterations_to_first_correct is None
+    assert not result.success and result.best_cycles is None and result.speedup is None
     assert result.error_categories == ["F"]
+    evaluation = next(e["text"] for e in events(tmp_path, "tool_result") if e["name"] == "run_evaluation")
+    assert "success: false" in evaluation and "NaN" in evaluation
     scoring = json.loads((tmp_path / "scoring.json").read_text())
-    visible, *hidden = scoring["runs"]
-    assert visible["correct"] and visible["match_rate"] == 1.0
-    assert hidden and not any(r["correct"] for r in hidden)
+    assert scoring["kernel"] == "none" and not scoring["runs"]
 
 
 def test_broken_model_sees_syntax_and_functional_errors(tmp_path):

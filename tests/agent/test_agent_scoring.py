@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from kernelcraft.agent.scoring import HIDDEN_PROFILES, hidden_seeds, score_kernel
+from kernelcraft.agent.scoring import HIDDEN_PROFILES, hidden_seeds, score_candidates, score_kernel
 from kernelcraft.platforms.roofline import roofline_cycles
 
 from .agent_fakes import CORRECT, SYNTAX_ERROR, FakeEvaluation, FakeInstance, FakePlatform
@@ -57,11 +57,11 @@ class _ScoringPlatform(FakePlatform):
         return FakeEvaluation(correct, 1.0 if correct else 0.5, cycles)
 
 
-def test_success_needs_every_run_correct_and_uses_visible_cycles():
+def test_success_needs_every_run_correct_and_every_run_is_poisoned():
     platform = _ScoringPlatform([(True, 50), (True, 50), (True, 50)])
     report = score_kernel(platform, "t", "C1", 5, CORRECT, kernel_label="best", baseline_cycles=100)
-    assert report.success and report.visible_cycles == 50 and report.speedup == 2.0
-    assert platform.prepared[0] == (5, "normal", False)
+    assert report.success and report.visible_cycles == report.scored_cycles == 50 and report.speedup == 2.0
+    assert platform.prepared[0] == (5, "normal", True)
     assert [p[1:] for p in platform.prepared[1:]] == [("large", True), ("mixed_signs", True)]
     assert [p[0] for p in platform.prepared[1:]] == hidden_seeds(5)
 
@@ -80,9 +80,10 @@ def test_a_hidden_failure_is_not_a_success():
     assert [r.correct for r in report.runs] == [True, True, False]
 
 
-def test_cycles_that_differ_between_runs_are_recorded():
+def test_cycles_that_differ_between_runs_score_the_slowest_and_are_flagged():
+    """A kernel whose hidden runs are slower (data-dependent loops) is scored by its slowest run."""
     report = score_kernel(
-        _ScoringPlatform([(True, 50), (True, 60), (True, 50)]),
+        _ScoringPlatform([(True, 50), (True, 6000), (True, 50)]),
         "t",
         "C1",
         5,
@@ -91,7 +92,48 @@ def test_cycles_that_differ_between_runs_are_recorded():
         baseline_cycles=100,
     )
     assert report.success and not report.cycles_consistent and report.visible_cycles == 50
-    assert any("cycles differ" in note for note in report.notes)
+    assert report.scored_cycles == 6000 and report.speedup == pytest.approx(100 / 6000)
+    assert any("cycles differ" in note and "6000" in note for note in report.notes)
+
+
+class _ByKernel(FakePlatform):
+    """Scoring outcomes decided by the kernel: a V_MUL_VV kernel with an extra S_ADDI_INT passes."""
+
+    def prepare(self, task, config, seed, profile="normal", poison=False):
+        return FakeInstance()
+
+    def run(self, program, instance, limits=None, trace=False):
+        names = [ins.name for ins in program.instructions]
+        passes = names.count("S_ADDI_INT") > 1
+        return FakeEvaluation(passes, 1.0 if passes else 0.5, 10 * len(names))
+
+
+def test_a_faster_kernel_that_fails_hidden_scoring_falls_back_to_the_next():
+    fast_bad = CORRECT  # 2 instructions, fails
+    slow_good = "S_ADDI_INT gp2, gp0, 1\n" + CORRECT  # 3 instructions, passes
+    report = score_candidates(
+        _ByKernel(),
+        "t",
+        "C1",
+        5,
+        [("evaluation 2", fast_bad), ("evaluation 1", slow_good)],
+        baseline_cycles=60,
+    )
+    assert report.success and report.kernel == "evaluation 1" and report.speedup == pytest.approx(2.0)
+    assert report.rejected == [
+        {"kernel": "evaluation 2", "reason": "the kernel is not correct on the visible seed"}
+    ]
+    assert any("faster visible-correct kernel" in note for note in report.notes)
+    capped = score_candidates(
+        _ByKernel(),
+        "t",
+        "C1",
+        5,
+        [("e3", fast_bad), ("e2", fast_bad), ("e1", slow_good)],
+        baseline_cycles=60,
+        max_candidates=2,
+    )
+    assert not capped.success and any("only the 2 fastest" in note for note in capped.notes)
 
 
 def test_visible_failure_skips_hidden_runs_and_missing_kernels_score_nothing():

@@ -186,8 +186,7 @@ def test_hidden_scoring_poisons_memory(name):
     report = score_kernel(
         plat, get_task(task_id), config, 0, cheat, kernel_label="best", baseline_cycles=None
     )
-    assert report.visible_correct and not report.success
-    assert all(run.poison for run in report.runs[1:])
+    assert not report.success and report.runs and all(run.poison for run in report.runs)
 
 
 @pytest.mark.parametrize("name", NAMES)

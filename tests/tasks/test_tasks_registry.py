@@ -1,4 +1,4 @@
-"""The suite's shape: 23 tasks in paper order, default configurations, forms, scalars and MACs."""
+"""The suite's shape: 23 ML tasks in paper order, then 10 CPU tasks; configurations, forms, scalars, MACs."""
 
 from __future__ import annotations
 
@@ -12,12 +12,14 @@ PAPER_ORDER = [
     "conv2d", "depthwise_conv", "rope", "ffn", "swiglu", "sdpa", "flash_attention", "mha", "gqa", "mqa",
     "conv_block", "decoder_llama", "decoder_t5",
 ]  # fmt: skip
+CPU_ORDER = ["multiply", "vvadd", "copy", "median", "dotprod", "qsort", "rsort", "towers", "dhrystone", "pmp"]
 
 
 def test_suite_order_levels_and_caps():
-    tasks = all_tasks()
-    assert [t.id for t in tasks] == PAPER_ORDER
-    assert TASK_SET_VERSION == "kc-tasks-2"
+    everything = all_tasks()
+    assert [t.id for t in everything] == PAPER_ORDER + CPU_ORDER
+    assert TASK_SET_VERSION == "kc-tasks-3"
+    tasks = everything[: len(PAPER_ORDER)]
     levels = [t.level for t in tasks]
     assert levels == [1] * 12 + [2] * 8 + [3] * 3
     assert {t.level: t.iteration_cap for t in tasks} == {1: 15, 2: 20, 3: 25}
@@ -29,7 +31,7 @@ def test_tasks_name_no_platform():
     """Tasks hold math: shape tables and unsupported reasons belong to the platforms."""
     for task in all_tasks():
         assert not hasattr(task, "configs") and not hasattr(task, "unsupported")
-        assert task.forms == ("float",)
+        assert task.forms == (("integer",) if task.id in CPU_ORDER else ("float",))
 
 
 def test_bad_names_are_clear_value_errors():

@@ -61,15 +61,19 @@ STOPWORDS = frozenset(
 )
 
 
+MAX_QUERY_WORDS = 16  # distinct words searched; a longer query is cut, so search stays linear
+
+
 def query_words(query: str) -> list[str]:
-    """Distinct lower-case words of a query, in order; trailing dots and stopwords dropped."""
-    seen: list[str] = []
+    """Distinct lower-case words of a query, in order (at most MAX_QUERY_WORDS); trailing dots
+    and stopwords dropped."""
+    seen: dict[str, None] = {}
     for word in _WORD.findall(query.lower()):
         word = word.strip(".")
-        if word and word not in seen:
-            seen.append(word)
+        if word:
+            seen.setdefault(word, None)
     meaningful = [w for w in seen if w not in STOPWORDS]
-    return meaningful or seen
+    return (meaningful or list(seen))[:MAX_QUERY_WORDS]
 
 
 def _pattern(word: str) -> re.Pattern[str]:

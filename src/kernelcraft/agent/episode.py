@@ -123,8 +123,10 @@ def _record_scoring(result: EpisodeResult, report: ScoringReport) -> None:
         result.mode_metrics = metrics()
     result.success = report.success
     result.visible_correct = result.visible_correct or report.visible_correct
+    result.cycles_consistent = report.cycles_consistent
+    result.scored_kernel = report.kernel if report.kernel != "none" else None
     if report.success:
-        result.best_cycles = report.visible_cycles
+        result.best_cycles = report.scored_cycles
         result.speedup = report.speedup
 
 
@@ -147,6 +149,8 @@ def _tokens(usage: Usage) -> TokenCounts:
         output=usage.output_tokens,
         reasoning=usage.reasoning_tokens,
         cached=usage.cached_tokens,
+        cache_write_5m=usage.cache_write_5m_tokens,
+        cache_write_1h=usage.cache_write_1h_tokens,
     )
 
 

@@ -2,22 +2,28 @@
 
 There is no scaffold beyond this: the model decides what to call and when to stop, which
 is what the benchmark measures. The loop ends when the model answers without tool calls
-("model_stopped"), when the iteration cap is reached ("iteration_cap"), or when the
-provider fails for good ("provider_error"); a provider failure is recorded, never raised.
+("model_stopped"), when the iteration cap is reached ("iteration_cap"), when the episode's
+time budget is used up ("time_budget"), or when the provider fails for good
+("provider_error"); a provider failure is recorded, never raised. Model text that no file or
+API accepts (lone surrogates) is replaced with U+FFFD on arrival, and the transcript records
+how many characters were replaced.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import time
 from dataclasses import dataclass, field
 
-from kernelcraft.agent.messages import Message, Model, ProviderError, ToolResult, Usage
+from kernelcraft.agent.messages import Message, Model, ProviderError, ToolCall, ToolResult, Usage
 from kernelcraft.agent.session import Session, SessionStart
 from kernelcraft.agent.transcript import Transcript
+from kernelcraft.safetext import scrub, scrub_value
 
 MODEL_STOPPED = "model_stopped"
 ITERATION_CAP = "iteration_cap"
 PROVIDER_ERROR = "provider_error"
+TIME_BUDGET = "time_budget"
 
 
 @dataclass
@@ -43,6 +49,9 @@ def run_loop(model: Model, session: Session, start: SessionStart, transcript: Tr
     iteration = 0
     while iteration < iteration_cap:
         turn = iteration + 1
+        if session.out_of_time:
+            transcript.write("end", reason=TIME_BUDGET, iteration=iteration)
+            return LoopOutcome(TIME_BUDGET, iteration, usage, messages)
         started = time.perf_counter()
         try:
             response = model.generate(messages, specs)
@@ -52,7 +61,7 @@ def run_loop(model: Model, session: Session, start: SessionStart, transcript: Tr
         iteration = turn
         duration = response.duration_s or (time.perf_counter() - started)
         usage = usage + response.usage
-        reply = response.message
+        reply, replaced = _scrubbed(response.message)
         messages.append(reply)
         transcript.write(
             "assistant",
@@ -60,6 +69,7 @@ def run_loop(model: Model, session: Session, start: SessionStart, transcript: Tr
             text=reply.text,
             stop_reason=response.stop_reason,
             tool_calls=len(reply.tool_calls),
+            **({"replaced_characters": replaced} if replaced else {}),
         )
         transcript.write(
             "usage", iteration=turn, duration_s=round(duration, 3), **_usage_fields(response.usage)
@@ -92,10 +102,21 @@ def run_loop(model: Model, session: Session, start: SessionStart, transcript: Tr
     return LoopOutcome(ITERATION_CAP, iteration, usage, messages)
 
 
+def _scrubbed(message: Message) -> tuple[Message, int]:
+    """The model's message with lone surrogates replaced (text, tool names and arguments):
+    echoing them back to the provider or writing them anywhere would fail."""
+    text, total = scrub(message.text)
+    calls = []
+    for call in message.tool_calls:
+        name, n_name = scrub(call.name)
+        arguments, n_args = scrub_value(call.arguments)
+        raw, n_raw = scrub(call.raw_arguments)
+        total += n_name + n_args + n_raw
+        calls.append(ToolCall(call.id, name, arguments, raw))
+    if not total:
+        return message, 0
+    return dataclasses.replace(message, text=text, tool_calls=calls), total
+
+
 def _usage_fields(usage: Usage) -> dict[str, int]:
-    return {
-        "input_tokens": usage.input_tokens,
-        "output_tokens": usage.output_tokens,
-        "reasoning_tokens": usage.reasoning_tokens,
-        "cached_tokens": usage.cached_tokens,
-    }
+    return usage.as_fields()  # cache reads and writes included

@@ -8,6 +8,10 @@ as MCP prompts so the client can show the agent the same instructions.
 
 from __future__ import annotations
 
+import io
+import json
+import os
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -20,6 +24,7 @@ from mcp.server.stdio import stdio_server
 from kernelcraft.agent.messages import ToolCall
 from kernelcraft.agent.session import Session
 from kernelcraft.episodes import EpisodeSpec
+from kernelcraft.safetext import scrub_value
 
 SERVER_NAME = "kernelcraft"
 PROMPTS = {
@@ -53,8 +58,14 @@ def create_session(platform: str, task: str, config: str, seed: int, workspace: 
 
 
 def build_server(session: McpSession) -> Server[Any]:
-    """A low-level MCP server whose tool schemas are the native ToolSpecs, unchanged."""
+    """A low-level MCP server whose tool schemas are the native ToolSpecs, unchanged.
+
+    A session's calls run one at a time, in the order they arrive (a client may send several
+    requests before the first is answered); results are scrubbed of characters the protocol's
+    JSON cannot carry, so every request gets a response.
+    """
     calls = 0
+    one_at_a_time = anyio.Lock()
 
     async def list_tools(ctx: Any, params: Any) -> types.ListToolsResult:
         tools = [
@@ -65,10 +76,12 @@ def build_server(session: McpSession) -> Server[Any]:
 
     async def call_tool(ctx: Any, params: types.CallToolRequestParams) -> types.CallToolResult:
         nonlocal calls
-        calls += 1
-        call = ToolCall(id=f"mcp-{calls}", name=params.name, arguments=dict(params.arguments or {}))
-        # Simulation is CPU-bound; keep the event loop answering while it runs.
-        result = await anyio.to_thread.run_sync(lambda: session.session.step(call, iteration=calls))
+        async with one_at_a_time:
+            calls += 1
+            call = ToolCall(id=f"mcp-{calls}", name=params.name, arguments=dict(params.arguments or {}))
+            # Simulation is CPU-bound; keep the event loop answering while it runs.
+            number = calls
+            result = await anyio.to_thread.run_sync(lambda: session.session.step(call, iteration=number))
         return types.CallToolResult(
             content=[types.TextContent(type="text", text=result.content)], is_error=result.is_error
         )
@@ -97,12 +110,38 @@ def build_server(session: McpSession) -> Server[Any]:
     )
 
 
+class _ScrubbedLines:
+    """Stdin lines with lone surrogates (JSON escapes like \\ud800, valid JSON that the MCP
+    SDK's parser rejects, dropping the request unanswered) replaced by U+FFFD."""
+
+    def __init__(self, lines: Any):
+        self.lines = lines
+
+    async def __aiter__(self):
+        async for line in self.lines:
+            yield scrub_json_line(line)
+
+
+def scrub_json_line(line: str) -> str:
+    if "\\u" not in line:
+        return line
+    try:
+        value = json.loads(line)
+    except (ValueError, RecursionError):
+        return line
+    value, replaced = scrub_value(value)
+    return json.dumps(value, ensure_ascii=False) + "\n" if replaced else line
+
+
 def serve_stdio(session: McpSession) -> None:
     """Serve until the client closes stdin."""
     server = build_server(session)
 
     async def main() -> None:
-        async with stdio_server() as (read_stream, write_stream):
+        stdin = anyio.wrap_file(
+            io.TextIOWrapper(io.FileIO(os.dup(sys.stdin.fileno()), "rb"), encoding="utf-8", errors="replace")
+        )
+        async with stdio_server(stdin=_ScrubbedLines(stdin)) as (read_stream, write_stream):
             await server.run(read_stream, write_stream, server.create_initialization_options())
 
     anyio.run(main)

@@ -6,7 +6,7 @@ agent loop, the transcript and the scripted models never see a vendor SDK type.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import asdict, astuple, dataclass, field
 from typing import Any, Literal, Protocol
 
 
@@ -62,18 +62,31 @@ class Message:
 
 @dataclass(frozen=True)
 class Usage:
+    """Tokens one or more turns used, counted the same way for every provider.
+
+    ``input_tokens`` is every prompt token, however billed: it includes the tokens read
+    from the provider's prompt cache (``cached_tokens``) and the tokens written to it
+    (``cache_write_5m_tokens``, ``cache_write_1h_tokens``: Anthropic bills writes at a
+    premium that depends on the entry's lifetime). ``output_tokens`` includes reasoning.
+    """
+
     input_tokens: int = 0
     output_tokens: int = 0
     reasoning_tokens: int = 0
     cached_tokens: int = 0
+    cache_write_5m_tokens: int = 0
+    cache_write_1h_tokens: int = 0
 
     def __add__(self, other: Usage) -> Usage:
-        return Usage(
-            self.input_tokens + other.input_tokens,
-            self.output_tokens + other.output_tokens,
-            self.reasoning_tokens + other.reasoning_tokens,
-            self.cached_tokens + other.cached_tokens,
-        )
+        return Usage(*(a + b for a, b in zip(astuple(self), astuple(other), strict=True)))
+
+    @property
+    def cache_write_tokens(self) -> int:
+        return self.cache_write_5m_tokens + self.cache_write_1h_tokens
+
+    def as_fields(self) -> dict[str, int]:
+        """Every count by field name, as transcripts record a turn's usage."""
+        return asdict(self)
 
 
 @dataclass

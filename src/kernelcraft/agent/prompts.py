@@ -86,6 +86,8 @@ class TaskPromptInputs:
     dtypes: str
     contract: str
     iteration_cap: int
+    tool_calls_per_turn: int | None = None
+    time_budget_s: float | None = None
 
 
 @dataclass(frozen=True)
@@ -113,6 +115,7 @@ def task_prompt(inputs: TaskPromptInputs, example: OneShotExample | None = None)
         dtypes=inputs.dtypes.strip(),
         contract=inputs.contract.strip(),
         iteration_cap=inputs.iteration_cap,
+        limits=_limits_text(inputs),
     )
     if example is not None:
         text += "\n\n" + _render(
@@ -123,6 +126,15 @@ def task_prompt(inputs: TaskPromptInputs, example: OneShotExample | None = None)
             code_fence=example.code_fence,
         )
     return text + "\n"
+
+
+def _limits_text(inputs: TaskPromptInputs) -> str:
+    parts = []
+    if inputs.tool_calls_per_turn:
+        parts.append(f"At most {inputs.tool_calls_per_turn} tool calls are answered per turn.")
+    if inputs.time_budget_s:
+        parts.append(f"The session ends after {inputs.time_budget_s / 60:g} minutes of wall-clock time.")
+    return "".join(part + " " for part in parts)
 
 
 def dtypes_text(platform: Platform, tolerance: Tolerance | None = None) -> str:

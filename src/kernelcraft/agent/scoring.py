@@ -2,10 +2,17 @@
 
 A kernel passes only if it is 100% correct on the visible seed and on two hidden seeds the
 agent never saw, drawn with other value profiles, with every byte of memory the task does
-not initialise filled with a poison pattern. That rejects kernels that hard-code outputs,
-fit one input distribution, or rely on memory happening to be zero. Cycles are taken from
-the visible seed; the simulator's timing does not depend on data values, and a kernel
-whose cycles differ between runs is recorded as such.
+not initialise filled with a poison pattern (the visible run is poisoned too, as the
+agent's own evaluations are). That rejects kernels that hard-code outputs, fit one input
+distribution, or rely on memory happening to be zero.
+
+The scored cycles are the largest of all runs: a kernel whose control flow depends on the
+data (or on poisoned memory) cannot be scored by its luckiest run. A kernel whose cycles
+differ between runs is flagged (cycles_consistent = False) and reports show it.
+
+Candidates are tried fastest first: when the fastest visible-correct kernel fails hidden
+scoring, the next one is scored (up to MAX_CANDIDATES), and the report says which kernel
+was scored and why the faster ones were not.
 """
 
 from __future__ import annotations
@@ -18,6 +25,7 @@ from kernelcraft.platforms.api import Platform
 from kernelcraft.tasks import SCORING_PROFILES as HIDDEN_PROFILES
 
 SEED_SPACE = 2**31 - 1
+MAX_CANDIDATES = 3  # visible-correct kernels scored at most per episode, fastest first
 
 
 def hidden_seeds(seed: int, count: int = len(HIDDEN_PROFILES), secret: str | None = None) -> list[int]:
@@ -49,16 +57,18 @@ class ScoringRun:
 
 @dataclass
 class ScoringReport:
-    kernel: str  # "best" (the best kernel that reached 100% on the visible seed) or "none"
+    kernel: str  # which kernel was scored: "best", "evaluation 3", ... or "none"
     success: bool = False
     visible_correct: bool = False
     visible_cycles: int | None = None
+    scored_cycles: int | None = None  # the largest cycle count of all scoring runs
     baseline_cycles: int | None = None
-    speedup: float | None = None
+    speedup: float | None = None  # baseline_cycles / scored_cycles, on success
     roofline_cycles: int | None = None
     cycles_consistent: bool = True
     runs: list[ScoringRun] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
+    rejected: list[dict[str, Any]] = field(default_factory=list)  # faster candidates that failed
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -89,7 +99,7 @@ def score_kernel(
         report.notes.append("the kernel does not build")
         return report
     program = built.program
-    visible = _run(platform, task, config, seed, "normal", False, program, "visible", limits)
+    visible = _run(platform, task, config, seed, "normal", True, program, "visible", limits)
     report.runs.append(visible)
     report.visible_correct = visible.correct
     report.visible_cycles = visible.cycles
@@ -105,12 +115,58 @@ def score_kernel(
     report.success = all(run.correct for run in report.runs)
     cycles = {run.cycles for run in report.runs if run.cycles is not None}
     report.cycles_consistent = len(cycles) <= 1
+    report.scored_cycles = max(cycles) if cycles else None
     if not report.cycles_consistent:
-        report.notes.append(f"cycles differ between runs: {sorted(cycles)}; the visible seed's count is used")
+        report.notes.append(
+            f"cycles differ between runs: {sorted(cycles)}; the largest, {report.scored_cycles}, is scored"
+        )
     if not report.success:
         report.notes.append("the kernel fails on hidden inputs with poisoned memory")
-    elif baseline_cycles and visible.cycles:
-        report.speedup = baseline_cycles / visible.cycles
+    elif baseline_cycles and report.scored_cycles:
+        report.speedup = baseline_cycles / report.scored_cycles
+    return report
+
+
+def score_candidates(
+    platform: Platform,
+    task: Any,
+    config: str,
+    seed: int,
+    candidates: list[tuple[str, str]],
+    *,
+    baseline_cycles: int | None,
+    roofline: int | None = None,
+    limits: Any = None,
+    secret: str | None = None,
+    max_candidates: int = MAX_CANDIDATES,
+) -> ScoringReport:
+    """Score (label, source) candidates fastest first; the first that passes is the episode's
+    kernel. The report names the scored kernel and records why faster ones were rejected."""
+    rejected: list[dict[str, Any]] = []
+    report = ScoringReport(kernel="none", baseline_cycles=baseline_cycles, roofline_cycles=roofline)
+    for label, source in candidates[:max_candidates]:
+        report = score_kernel(
+            platform,
+            task,
+            config,
+            seed,
+            source,
+            kernel_label=label,
+            baseline_cycles=baseline_cycles,
+            roofline=roofline,
+            limits=limits,
+            secret=secret,
+        )
+        if report.success:
+            break
+        rejected.append({"kernel": label, "reason": "; ".join(report.notes) or "failed"})
+    report.rejected = rejected[:-1] if not report.success and rejected else rejected
+    if report.success and rejected:
+        report.notes.append(
+            f"scored {report.kernel}: {len(rejected)} faster visible-correct kernel(s) failed hidden scoring"
+        )
+    if len(candidates) > max_candidates and not report.success:
+        report.notes.append(f"only the {max_candidates} fastest visible-correct kernels were scored")
     return report
 
 

@@ -6,23 +6,30 @@ loop (agent.loop), the MCP server, the Gymnasium environment and the inspect_ai 
 - reset() resolves the spec (task, platform, visible instance, baseline cycles, roofline)
   and returns what the agent starts from: the system prompt, the task prompt and the tools.
 - step(call) serves one tool call and returns its result (never raises).
-- finish() scores the episode's best kernel on hidden seeds with poisoned memory and writes
-  best<suffix> and scoring.json into the workspace.
+- finish() scores the episode's visible-correct kernels, fastest first, on hidden seeds with
+  poisoned memory, and writes best<suffix> and scoring.json into the workspace.
+
+Every episode is bounded here, whoever drives it: at most spec.tool_calls_per_turn calls
+are answered per model turn (the rest are refused with an error result), and once
+spec.time_budget_s has passed no tool runs and the loop ends the episode ("time_budget").
+Simulations get no more wall time than the budget has left.
 """
 
 from __future__ import annotations
 
 import json
+import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from kernelcraft.agent import prompts
 from kernelcraft.agent.messages import ToolCall, ToolResult, ToolSpec
-from kernelcraft.agent.scoring import ScoringReport, score_kernel
+from kernelcraft.agent.scoring import ScoringReport, score_candidates
 from kernelcraft.agent.tools import ToolBox, ToolStats, Workspace
 from kernelcraft.episodes import EpisodeSpec
 from kernelcraft.platforms.api import Instance, Platform, PlatformError, normalise_config
+from kernelcraft.platforms.base import RunLimits
 from kernelcraft.tasks import Task
 
 
@@ -70,6 +77,9 @@ class Session:
         self.toolbox: ToolBox | None = None
         self.report: ScoringReport | None = None
         self.mode: Any = None  # a kernelcraft.modes.Mode when spec.mode is not "kernel"
+        self.deadline: float | None = None
+        self._turn: int | None = None
+        self._calls_this_turn = 0
 
     @classmethod
     def around(cls, toolbox: ToolBox, spec: EpisodeSpec | None = None) -> Session:
@@ -94,13 +104,41 @@ class Session:
             clock_ghz=platform.clock_ghz,
         )
         self.report = None
+        budget = self.spec.time_budget_s
+        self.deadline = time.monotonic() + budget if budget else None
         return SessionStart(
             self.setup.system_prompt, self.setup.user_prompt, self.toolbox.specs, self.setup.iteration_cap
         )
 
     def step(self, call: ToolCall, iteration: int = 0) -> ToolResult:
         """Serve one tool call; every failure is an error result the model can read."""
-        return self._tools().call(call, iteration)
+        toolbox = self._tools()
+        if iteration != self._turn:
+            self._turn, self._calls_this_turn = iteration, 0
+        self._calls_this_turn += 1
+        cap = self.spec.tool_calls_per_turn
+        if self._calls_this_turn > cap:
+            return toolbox.refuse(call, f"not run: at most {cap} tool calls are answered per turn")
+        if self.out_of_time:
+            return toolbox.refuse(
+                call, f"not run: the episode's time budget ({self.spec.time_budget_s:g} s) is used up"
+            )
+        toolbox.limits = self._run_limits()
+        return toolbox.call(call, iteration)
+
+    @property
+    def out_of_time(self) -> bool:
+        return self.deadline is not None and time.monotonic() >= self.deadline
+
+    def _run_limits(self) -> RunLimits:
+        """The simulator's limits, with no more wall time than the episode has left."""
+        default = RunLimits()
+        if self.deadline is None:
+            return default
+        left = max(1.0, self.deadline - time.monotonic())
+        return RunLimits(
+            max_instructions=default.max_instructions, wall_time_s=min(default.wall_time_s, left)
+        )
 
     def run_tool(self, name: str, arguments: dict[str, Any] | None = None, iteration: int = 0) -> ToolResult:
         """step() for callers without a model-issued call (CLI, tests)."""
@@ -113,8 +151,8 @@ class Session:
         if self.mode is not None:
             return self._finish_mode()
         setup, toolbox = self._setup(), self._tools()
-        best = toolbox.stats.best
-        if best is None:
+        candidates = toolbox.stats.candidates()
+        if not candidates:
             # Success needs a kernel the agent itself saw reach 100% through run_evaluation; a
             # kernel that was written but never (or never successfully) evaluated is not scored.
             report = ScoringReport(
@@ -122,18 +160,20 @@ class Session:
             )
             report.notes.append("no kernel reached 100% on the visible seed during the episode")
         else:
-            toolbox.workspace.write_best(best.source)
-            report = score_kernel(
+            report = score_candidates(
                 setup.platform,
                 setup.task,
                 setup.config,
                 self.spec.seed,
-                best.source,
-                kernel_label="best",
+                [(f"evaluation {k.evaluation}", k.source) for k in candidates],
                 baseline_cycles=setup.baseline_cycles,
                 roofline=setup.roofline_cycles,
                 secret=self.scoring_secret,
             )
+            scored = next(
+                (k for k in candidates if f"evaluation {k.evaluation}" == report.kernel), candidates[0]
+            )
+            toolbox.workspace.write_best(scored.source)
         path = self.workspace_root / "scoring.json"
         path.write_text(json.dumps(report.to_dict(), indent=2) + "\n", encoding="utf-8")
         self.report = report
@@ -146,6 +186,8 @@ class Session:
         self.mode = get_mode(self.spec.mode)
         started = self.mode.start(self.spec, self.workspace_root, self.sim_pool)
         self.setup, self.toolbox, self.report = started.setup, started.toolbox, None
+        budget = self.spec.time_budget_s
+        self.deadline = time.monotonic() + budget if budget else None
         return SessionStart(
             self.setup.system_prompt, self.setup.user_prompt, self.toolbox.specs, self.setup.iteration_cap
         )
@@ -193,12 +235,14 @@ def setup_episode(spec: EpisodeSpec, sim_pool: Any = None) -> EpisodeSetup:
         raise PlatformError(f"task {task.id} is not supported on {platform.name}: {reason}")
     config = normalise_config(spec.config)
     platform = pooled_platform(platform, sim_pool)
-    instance = platform.prepare(task, config, spec.seed)
+    # The agent's own evaluations poison memory exactly as final scoring does: a kernel that
+    # reads memory it never wrote must not look correct to the agent.
+    instance = platform.prepare(task, config, spec.seed, poison=True)
     baseline_cycles = baseline_cycles_for(platform, task, config, instance)
     cap = spec.iteration_cap or task.iteration_cap
     system = prompts.system_prompt(platform, ToolBox.tool_specs(), cap)
     user = prompts.task_prompt(
-        task_prompt_inputs(task, platform, config, instance, cap),
+        task_prompt_inputs(task, platform, config, instance, cap, spec),
         example=one_shot_example(platform, task.id) if spec.one_shot else None,
     )
     return EpisodeSetup(
@@ -207,7 +251,12 @@ def setup_episode(spec: EpisodeSpec, sim_pool: Any = None) -> EpisodeSetup:
 
 
 def task_prompt_inputs(
-    task: Task, platform: Platform, config: str, instance: Instance, iteration_cap: int
+    task: Task,
+    platform: Platform,
+    config: str,
+    instance: Instance,
+    iteration_cap: int,
+    spec: EpisodeSpec | None = None,
 ) -> prompts.TaskPromptInputs:
     return prompts.TaskPromptInputs(
         platform=platform.name,
@@ -220,6 +269,8 @@ def task_prompt_inputs(
         dtypes=prompts.dtypes_text(platform, instance.tolerance),
         contract=instance.contract_text(),
         iteration_cap=iteration_cap,
+        tool_calls_per_turn=spec.tool_calls_per_turn if spec else None,
+        time_budget_s=spec.time_budget_s if spec else None,
     )
 
 

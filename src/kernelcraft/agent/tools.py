@@ -19,7 +19,9 @@ from typing import Any
 
 from kernelcraft.agent.docs_search import Section, search, split_sections
 from kernelcraft.agent.messages import ToolCall, ToolResult, ToolSpec
+from kernelcraft.agent.transcript import redact
 from kernelcraft.platforms.api import BuildResult, Platform
+from kernelcraft.safetext import scrub, scrub_value
 
 MAX_CODE_BYTES = 2_000_000
 MAX_RESULT_CHARS = 20_000
@@ -27,6 +29,7 @@ MAX_VIEW_ROWS = 32
 GREP_SECTIONS = 4
 GREP_SECTION_CHARS = 3_000
 MAX_DIAGNOSTICS = 50
+MAX_QUERY_CHARS = 1_000  # grep_docs queries are words, not documents
 NO_KERNEL = "No kernel saved yet: call write_code with the complete assembly first."
 BUILD_CACHE_SIZE = 16  # builds kept per episode, by source text (check, evaluate and size share them)
 
@@ -123,7 +126,7 @@ class Workspace:
 
     def write_kernel(self, code: str) -> None:
         tmp = self.kernel_path.with_name(self.kernel_path.name + ".tmp")
-        tmp.write_text(code, encoding="utf-8")
+        tmp.write_text(redact(code), encoding="utf-8")
         tmp.replace(self.kernel_path)
 
     def read_kernel(self) -> str | None:
@@ -134,14 +137,14 @@ class Workspace:
 
     def write_best(self, code: str) -> Path:
         path = self.root / f"best{self.suffix}"
-        path.write_text(code, encoding="utf-8")
+        path.write_text(redact(code), encoding="utf-8")
         return path
 
     def keep_evaluated(self, number: int, code: str) -> Path:
         """Keep a copy of an evaluated kernel: kernels/eval_001.s, ..."""
         self.kernels_dir.mkdir(exist_ok=True)
         path = self.kernels_dir / f"eval_{number:03d}{self.suffix}"
-        path.write_text(code, encoding="utf-8")
+        path.write_text(redact(code), encoding="utf-8")
         return path
 
     def append_evaluation(self, record: dict[str, Any]) -> None:
@@ -152,7 +155,7 @@ class Workspace:
 
 @dataclass
 class BestKernel:
-    """The lowest-cycle kernel that reached 100% on the visible seed so far."""
+    """A kernel that reached 100% on the visible seed."""
 
     source: str
     cycles: int
@@ -168,9 +171,14 @@ class ToolStats:
     functional_failures: int = 0  # F: evaluations that ran but mismatched or faulted
     tool_failures: int = 0  # T: unknown tools, invalid JSON, bad arguments, no kernel yet
     calls_by_tool: dict[str, int] = field(default_factory=dict)
-    best: BestKernel | None = None
+    best: BestKernel | None = None  # the fastest of `correct`
+    correct: list[BestKernel] = field(default_factory=list)  # distinct visible-correct kernels
     first_correct_iteration: int | None = None
     last_evaluated_source: str | None = None
+
+    def candidates(self) -> list[BestKernel]:
+        """Visible-correct kernels, fastest first (earlier evaluations first among equals)."""
+        return sorted(self.correct, key=lambda k: (k.cycles, k.evaluation))
 
 
 class ToolBox:
@@ -221,20 +229,40 @@ class ToolBox:
         return list(TOOL_SPECS)
 
     def call(self, call: ToolCall, iteration: int = 0) -> ToolResult:
-        """Run one tool call; every failure becomes an error result the model can read."""
+        """Run one tool call; every failure becomes an error result the model can read.
+
+        Arguments and results are scrubbed of characters no file or API accepts (lone
+        surrogates), and the result says when that happened.
+        """
+        name, _ = scrub(str(call.name))
+        arguments, replaced = scrub_value(call.arguments)
+        call = ToolCall(call.id, name, arguments, scrub(call.raw_arguments)[0])
         self.stats.tool_calls += 1
         self.stats.calls_by_tool[call.name] = self.stats.calls_by_tool.get(call.name, 0) + 1
+        note = (
+            f"note: {replaced} character(s) of the arguments were not valid Unicode (lone surrogates) "
+            "and were replaced with U+FFFD.\n"
+            if replaced
+            else ""
+        )
         try:
             arguments = self._validated_arguments(call)
             text = self._handlers[call.name](arguments, iteration)
         except ToolInputError as exc:
             self.stats.tool_failures += 1
-            return ToolResult(call.id, call.name, _truncate(f"Error: {exc}"), is_error=True)
+            return _result(call, f"{note}Error: {exc}", is_error=True)
         except Exception as exc:  # a platform defect must not end the episode
             self.stats.tool_failures += 1
-            message = f"Error: internal error in {call.name}: {type(exc).__name__}: {exc}"
-            return ToolResult(call.id, call.name, _truncate(message), is_error=True)
-        return ToolResult(call.id, call.name, _truncate(text))
+            return _result(
+                call, f"{note}Error: internal error in {call.name}: {type(exc).__name__}: {exc}", True
+            )
+        return _result(call, note + text)
+
+    def refuse(self, call: ToolCall, reason: str) -> ToolResult:
+        """Answer a call without running it (a bound was hit); counted as a tool-use failure."""
+        self.stats.tool_calls += 1
+        self.stats.tool_failures += 1
+        return _result(call, f"Error: {reason}.", is_error=True)
 
     def run(self, name: str, arguments: dict[str, Any] | None = None, iteration: int = 0) -> ToolResult:
         """Convenience for callers without a model-issued call (MCP, CLI, tests)."""
@@ -331,13 +359,19 @@ class ToolBox:
         number = self.stats.evaluations
         kept = self.workspace.keep_evaluated(number, source)
         self.stats.last_evaluated_source = source
-        built = self.build(source)
         record: dict[str, Any] = {
             "evaluation": number,
             "iteration": iteration,
             "kernel": str(kept.relative_to(self.workspace.root)),
             "time": time.time(),
         }
+        try:
+            built = self.build(source)
+        except Exception as exc:  # every evaluation leaves a record, a defect included
+            self.last_evaluation = None
+            record.update(assembled=False, correct=False, error=f"{type(exc).__name__}: {exc}")
+            self.workspace.append_evaluation(record)
+            raise
         if not built.ok:
             self.stats.syntax_errors += 1
             self.last_evaluation = None
@@ -346,7 +380,13 @@ class ToolBox:
             self.workspace.append_evaluation(record)
             lines = ["success: false", "The kernel does not build, so it was not run:"]
             return "\n".join(lines + _format_diagnostics(built.diagnostics))
-        evaluation = self.platform.run(built.program, self.instance, limits=self.limits)
+        try:
+            evaluation = self.platform.run(built.program, self.instance, limits=self.limits)
+        except Exception as exc:
+            self.last_evaluation = None
+            record.update(assembled=True, correct=False, error=f"{type(exc).__name__}: {exc}")
+            self.workspace.append_evaluation(record)
+            raise
         if built.diagnostics:  # build warnings stay visible next to the run's own
             evaluation.diagnostics = tuple(built.diagnostics) + tuple(evaluation.diagnostics)
         self.last_evaluation = evaluation
@@ -371,9 +411,12 @@ class ToolBox:
     def _note_correct(self, source: str, cycles: int, number: int, iteration: int) -> None:
         if self.stats.first_correct_iteration is None:
             self.stats.first_correct_iteration = iteration
+        kernel = BestKernel(source, cycles, number, iteration)
+        if all(known.source != source for known in self.stats.correct):
+            self.stats.correct.append(kernel)
         best = self.stats.best
         if best is None or cycles < best.cycles:
-            self.stats.best = BestKernel(source, cycles, number, iteration)
+            self.stats.best = kernel
 
     def _format_evaluation(self, evaluation: Any, correct: bool, cycles: int | None) -> str:
         lines = [
@@ -428,6 +471,11 @@ class ToolBox:
         query: str = args["query"]
         if not query.strip():
             raise ToolInputError("the query is empty; give one or more words to search for.")
+        if len(query) > MAX_QUERY_CHARS:
+            raise ToolInputError(
+                f"the query is {len(query)} characters; the limit is {MAX_QUERY_CHARS}. "
+                "Search for a few words."
+            )
         hits = search(self._doc_sections(), query, limit=GREP_SECTIONS)
         if not hits:
             return f"No matches for {query!r}."
@@ -444,6 +492,10 @@ class ToolBox:
             docs: dict[str, str] = self.platform.docs()
             self._sections = [s for name, text in docs.items() for s in split_sections(name, text)]
         return self._sections
+
+
+def _result(call: ToolCall, text: str, is_error: bool = False) -> ToolResult:
+    return ToolResult(call.id, call.name, _truncate(scrub(text)[0]), is_error=is_error)
 
 
 def format_match_rate(rate: float | None) -> str:

@@ -2,7 +2,9 @@
 
 Written as the episode runs so a killed episode still leaves a readable record up to its
 last event. Secrets never reach the file: any value of an environment variable whose name
-looks like a credential is replaced before a line is written.
+looks like a credential is replaced before a line is written. Any string a model can send is
+written: a line holding characters UTF-8 cannot encode (lone surrogates) is written with JSON
+escapes instead (lossless), and marked "escaped": true.
 """
 
 from __future__ import annotations
@@ -13,6 +15,8 @@ import re
 import time
 from pathlib import Path
 from typing import Any
+
+from kernelcraft.safetext import has_surrogates
 
 _SECRET_NAME = re.compile(r"(API_KEY|APIKEY|TOKEN|SECRET|PASSWORD)", re.IGNORECASE)
 _MIN_SECRET_LEN = 8
@@ -46,8 +50,10 @@ class Transcript:
 
     def write(self, event_type: str, **fields: Any) -> None:
         record = {"type": event_type, "time": round(time.time(), 3), **fields}
-        line = redact(json.dumps(record, ensure_ascii=False, default=str), self._secrets)
-        self._fh.write(line + "\n")
+        line = json.dumps(record, ensure_ascii=False, default=str)
+        if has_surrogates(line):
+            line = json.dumps({**record, "escaped": True}, ensure_ascii=True, default=str)
+        self._fh.write(redact(line, self._secrets) + "\n")
         self._fh.flush()
 
     def close(self) -> None:

@@ -5,7 +5,13 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from kernelcraft.bench.executors import RunContext, default_episode_fn, pending_specs, run_episodes
+from kernelcraft.bench.executors import (
+    RunContext,
+    default_episode_fn,
+    pending_specs,
+    run_episodes,
+    with_scoring_secret,
+)
 from kernelcraft.bench.matrix import specs_from_flags
 from kernelcraft.bench.metrics import load_prices
 from kernelcraft.bench.report import ReportFiles, write_report
@@ -24,6 +30,7 @@ def run(
     concurrency: int = 1,
     executor: str = "local",
     sim_workers: int = 0,
+    scoring_secret: str | None = None,
     **matrix_fields: Any,
 ) -> LoadedRun:
     """Run (or resume) a matrix into `out` and return what it holds. Raises MatrixError or
@@ -38,9 +45,12 @@ def run(
         **matrix_fields,
     }
     matrix, specs, catalog = specs_from_flags(**overrides)
-    store = open_run(Path(out), matrix, specs, catalog.version, invocation={"api": True})
+    store = open_run(
+        Path(out), matrix, specs, catalog.version, invocation={"api": True}, scoring_secret=scoring_secret
+    )
     try:
-        ctx = RunContext(store, default_episode_fn(), catalog.levels(), catalog.version)
+        episode_fn = with_scoring_secret(default_episode_fn(), store.scoring_secret)
+        ctx = RunContext(store, episode_fn, catalog.levels(), catalog.version)
         run_episodes(
             pending_specs(store, specs, False), ctx, executor, concurrency, None, sim_workers=sim_workers
         )

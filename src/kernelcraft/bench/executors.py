@@ -7,6 +7,8 @@ episode becomes a failed result ("harness_error"), never a failed run.
 
 from __future__ import annotations
 
+import functools
+import inspect
 import os
 import queue
 import shutil
@@ -49,6 +51,20 @@ def default_episode_fn() -> EpisodeFn:
             f"the episode runner (kernelcraft.agent.episode.run_episode) is not available: {exc}"
         ) from None
     return run_episode
+
+
+def with_scoring_secret(episode_fn: EpisodeFn, secret: str | None) -> EpisodeFn:
+    """`episode_fn` with the run's scoring secret bound, when it takes one (stand-in episode
+    functions need not)."""
+    if secret is None:
+        return episode_fn
+    try:
+        parameters = inspect.signature(episode_fn).parameters
+    except (TypeError, ValueError):
+        return episode_fn
+    if "scoring_secret" not in parameters:
+        return episode_fn
+    return functools.partial(episode_fn, scoring_secret=secret)
 
 
 class ProgressSink(Protocol):
@@ -318,7 +334,7 @@ def pending_specs(
     """Cells still to run: unfinished ones, plus harness errors when asked to retry them."""
     pending = []
     for spec in specs:
-        if not store.is_finished(spec):
+        if not store.check_finished(spec):
             pending.append(spec)
         elif retry_errors:
             result = store.read_result(spec)

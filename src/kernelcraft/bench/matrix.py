@@ -147,6 +147,8 @@ class RunMatrix(BaseModel):
     seed: int = Field(0, ge=0)
     iteration_cap: int | None = Field(None, ge=1)
     one_shot: bool = False
+    tool_calls_per_turn: int = Field(16, ge=1, le=1000)
+    time_budget_s: float | None = Field(7200.0, gt=0)  # None: unbounded
     options: dict[str, str] = Field(default_factory=dict)  # for every model; per-model options win
     mode: str = "kernel"  # kernel, template or codesign (kernelcraft.modes)
 
@@ -185,6 +187,11 @@ class RunMatrix(BaseModel):
         if "options" in data:
             data["options"] = _stringify_options(data["options"])
         return data
+
+    @field_validator("time_budget_s", mode="before")
+    @classmethod
+    def _zero_is_unbounded(cls, value: Any) -> Any:
+        return None if value in (0, 0.0, "0", "none", "unbounded") else value
 
     def model_names(self) -> list[str]:
         return [entry.name for entry in self.models]
@@ -334,6 +341,8 @@ def build_specs(matrix: RunMatrix, catalog: TaskCatalog) -> list[EpisodeSpec]:
                                 seed=sample_seed(matrix.seed, sample),
                                 iteration_cap=matrix.iteration_cap,
                                 one_shot=matrix.one_shot,
+                                tool_calls_per_turn=matrix.tool_calls_per_turn,
+                                time_budget_s=matrix.time_budget_s,
                                 model_options=options,
                                 mode=matrix.mode,
                             )

@@ -24,29 +24,48 @@ ERROR_TYPES = ("S", "F", "T")  # syntax, functional, tool-use failure
 PASS_AT_K = (1, 2, 5, 10, 20, 50, 100)
 
 
+PRICE_FIELDS = frozenset({"input", "output", "cached_input", "reasoning", "cache_write_5m", "cache_write_1h"})
+
+
 class PriceError(ValueError):
     """Unusable price table; the message is one line."""
 
 
 @dataclass(frozen=True)
 class Price:
-    """USD per million tokens."""
+    """USD per million tokens.
+
+    Input tokens are priced by how they were billed: read from the prompt cache at
+    ``cached_input``, written to it at ``cache_write_5m`` or ``cache_write_1h`` (Anthropic
+    charges a premium for writes, by the entry's lifetime), the rest at ``input``. A rate
+    left unset is the input rate: no discount, no premium.
+    """
 
     input: float
     output: float
     cached_input: float | None = None
     reasoning: float = 0.0
+    cache_write_5m: float | None = None
+    cache_write_1h: float | None = None
 
     def cost(self, tokens: TokenCounts) -> float:
-        cached = min(max(tokens.cached, 0), tokens.input)
-        cached_rate = self.input if self.cached_input is None else self.cached_input
+        total = max(tokens.input, 0)
+        cached = min(max(tokens.cached, 0), total)
+        write_5m = min(max(tokens.cache_write_5m, 0), total - cached)
+        write_1h = min(max(tokens.cache_write_1h, 0), total - cached - write_5m)
         usd = (
-            (tokens.input - cached) * self.input
-            + cached * cached_rate
+            (total - cached - write_5m - write_1h) * self.input
+            + cached * _rate(self.cached_input, self.input)
+            + write_5m * _rate(self.cache_write_5m, self.input)
+            + write_1h * _rate(self.cache_write_1h, self.input)
             + tokens.output * self.output
             + tokens.reasoning * self.reasoning
         )
         return usd / 1e6
+
+
+def _rate(rate: float | None, fallback: float) -> float:
+    return fallback if rate is None else rate
 
 
 @dataclass
@@ -82,7 +101,7 @@ def parse_prices(text: str, source: str = "price table") -> PriceTable:
     for name, fields in data.items():
         if not isinstance(fields, dict):
             raise PriceError(f"{source}: [{name!r}] must be a table with input and output prices")
-        unknown = set(fields) - {"input", "output", "cached_input", "reasoning"}
+        unknown = set(fields) - PRICE_FIELDS
         if unknown:
             raise PriceError(f"{source}: [{name!r}] has unknown field {sorted(unknown)[0]!r}")
         try:
@@ -328,6 +347,7 @@ class GroupMetrics:
     end_reasons: dict[str, int]
     tokens: TokenCounts
     mean_total_tokens: float | None
+    cache_hit_rate: float | None  # share of input tokens read from the prompt cache
     cost_usd: float | None  # None when no episode could be priced
     unpriced_models: list[str]
     wall_time_s: float
@@ -350,6 +370,7 @@ class GroupMetrics:
             "end_reasons": self.end_reasons,
             "tokens": self.tokens.model_dump(),
             "mean_total_tokens": self.mean_total_tokens,
+            "cache_hit_rate": self.cache_hit_rate,
             "cost_usd": self.cost_usd,
             "unpriced_models": self.unpriced_models,
             "wall_time_s": self.wall_time_s,
@@ -362,16 +383,18 @@ def total_tokens(tokens: TokenCounts) -> int:
     return tokens.input + tokens.output
 
 
+def cache_hit_rate(tokens: TokenCounts) -> float | None:
+    """Share of input tokens served from the prompt cache; None without input."""
+    return min(tokens.cached, tokens.input) / tokens.input if tokens.input > 0 else None
+
+
 def group_metrics(results: Sequence[EpisodeResult], prices: PriceTable | None = None) -> GroupMetrics:
     n = len(results)
     successes = sum(r.success for r in results)
     speedups = [s for r in results if (s := episode_speedup(r)) is not None]
     errors = Counter(c for r in results for c in set(r.error_categories))
     tokens = TokenCounts(
-        input=sum(r.tokens.input for r in results),
-        output=sum(r.tokens.output for r in results),
-        reasoning=sum(r.tokens.reasoning for r in results),
-        cached=sum(r.tokens.cached for r in results),
+        **{name: sum(getattr(r.tokens, name) for r in results) for name in TokenCounts.model_fields}
     )
     cost = None
     unpriced: set[str] = set()
@@ -400,6 +423,7 @@ def group_metrics(results: Sequence[EpisodeResult], prices: PriceTable | None = 
         end_reasons=dict(sorted(Counter(r.end_reason or "unknown" for r in results).items())),
         tokens=tokens,
         mean_total_tokens=_mean([total_tokens(r.tokens) for r in results]),
+        cache_hit_rate=cache_hit_rate(tokens),
         cost_usd=cost,
         unpriced_models=sorted(unpriced),
         wall_time_s=sum(r.wall_time_s for r in results),

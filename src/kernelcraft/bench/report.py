@@ -30,6 +30,7 @@ from kernelcraft.bench.metrics import (
     SpeedUp,
     SuccessTable,
     TaskInfo,
+    cache_hit_rate,
     episode_cost,
     episode_speedup,
     load_prices,
@@ -71,6 +72,8 @@ CSV_FIELDS = (
     "output_tokens",
     "reasoning_tokens",
     "cached_tokens",
+    "cache_write_5m_tokens",
+    "cache_write_1h_tokens",
     "cost_usd",
     "wall_time_s",
     "end_reason",
@@ -165,6 +168,7 @@ def _metric_rows(by_column: dict[Column, GroupMetrics]) -> tuple[list[str], list
         "Evaluations",
         "S / F / T",
         "Tokens in / out (reasoning)",
+        "Cache hit",
         "Cost",
     ]
     rows = []
@@ -184,6 +188,7 @@ def _metric_rows(by_column: dict[Column, GroupMetrics]) -> tuple[list[str], list
                 _fmt(m.mean_evaluations, 1),
                 " / ".join(str(m.error_types[t]) for t in ("S", "F", "T")),
                 f"{_tokens(m.tokens.input)} / {_tokens(m.tokens.output)} ({_tokens(m.tokens.reasoning)})",
+                _pct(m.cache_hit_rate),
                 cost,
             ]
         )
@@ -511,8 +516,13 @@ def _episode_page(record: Record, prices: PriceTable | None, back_href: str) -> 
             + (f" (reported {s.raw:.2f}×, above the roofline bound)" if s and s.clamped else ""),
         ),
         (
-            "Tokens in / out / reasoning / cached",
-            f"{r.tokens.input} / {r.tokens.output} / {r.tokens.reasoning} / {r.tokens.cached}",
+            "Tokens in / out / reasoning",
+            f"{r.tokens.input} / {r.tokens.output} / {r.tokens.reasoning}",
+        ),
+        (
+            "Prompt cache: read / written (5 min, 1 h)",
+            f"{r.tokens.cached} ({_pct(cache_hit_rate(r.tokens))} of input) / "
+            f"{r.tokens.cache_write_5m}, {r.tokens.cache_write_1h}",
         ),
         ("Cost", _usd(episode_cost(r, prices))),
         ("Wall time", f"{r.wall_time_s:.1f} s"),
@@ -609,6 +619,8 @@ def _csv_rows(records: Sequence[Record], prices: PriceTable | None, page_of: dic
                 "output_tokens": r.tokens.output,
                 "reasoning_tokens": r.tokens.reasoning,
                 "cached_tokens": r.tokens.cached,
+                "cache_write_5m_tokens": r.tokens.cache_write_5m,
+                "cache_write_1h_tokens": r.tokens.cache_write_1h,
                 "cost_usd": None if cost is None else round(cost, 6),
                 "wall_time_s": r.wall_time_s,
                 "end_reason": r.end_reason,

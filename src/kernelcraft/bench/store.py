@@ -12,6 +12,7 @@ import contextlib
 import fcntl
 import json
 import os
+import secrets
 import shutil
 import subprocess
 import tempfile
@@ -32,6 +33,7 @@ EPISODES = "episodes"
 RESULT = "result.json"
 TRANSCRIPT = "transcript.jsonl"
 LOCK = ".lock"
+CORRUPT = "corrupt"  # unreadable results, kept as evidence
 # Hidden work folders: ".s0.tmp-XXXX" (episode in progress), ".s0.old-XXXX" (being replaced).
 _WORK_MARKERS = (".tmp-", ".old-")
 
@@ -51,6 +53,10 @@ class Manifest(BaseModel):
     updated: str
     matrix: RunMatrix
     seeds: dict[str, int] = Field(default_factory=dict)  # sample -> visible seed
+    # Keys the hidden scoring seeds: random per run (or given, for reproducible runs). It is
+    # kept here only, never in an episode's folder or prompt, so the hidden inputs cannot be
+    # computed from the package and the visible seed.
+    scoring_secret: str | None = None
     episodes: list[EpisodeSpec]
     history: list[dict[str, Any]] = Field(default_factory=list)
 
@@ -97,6 +103,7 @@ class RunStore:
 
     root: Path
     _lock_fh: Any = field(default=None, repr=False)
+    scoring_secret: str | None = field(default=None, repr=False)  # set by open_run
 
     @property
     def episodes_root(self) -> Path:
@@ -111,6 +118,20 @@ class RunStore:
 
     def is_finished(self, spec: EpisodeSpec) -> bool:
         return (self.final_dir(spec) / RESULT).is_file()
+
+    def check_finished(self, spec: EpisodeSpec) -> bool:
+        """Finished with a readable result. A result.json that does not validate (a damaged
+        disk, a hand edit) is moved to corrupt/<key>/ as evidence, and the episode counts as
+        not finished, so a resume runs it again."""
+        if not self.is_finished(spec):
+            return False
+        if self.read_result(spec) is not None:
+            return True
+        evidence = self.root / CORRUPT / spec.key()
+        evidence.mkdir(parents=True, exist_ok=True)
+        stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S%f")
+        shutil.move(str(self.final_dir(spec)), str(evidence / f"episode-{stamp}"))
+        return False
 
     def read_result(self, spec: EpisodeSpec) -> EpisodeResult | None:
         path = self.final_dir(spec) / RESULT
@@ -217,6 +238,7 @@ def open_run(
     specs: list[EpisodeSpec],
     task_set_version: str,
     invocation: dict[str, Any] | None = None,
+    scoring_secret: str | None = None,
 ) -> RunStore:
     """Create a run directory, or resume/extend an existing one with the same matrix.
 
@@ -243,12 +265,20 @@ def open_run(
                 updated=now,
                 matrix=matrix,
                 seeds={str(s.sample): s.seed for s in specs},
+                scoring_secret=scoring_secret or secrets.token_hex(16),
                 episodes=specs,
                 history=[{**event, "action": "created", "episodes": len(specs)}],
             )
             store.write_manifest(manifest)
         else:
             _check_resumable(root, existing, specs, task_set_version)
+            if scoring_secret is not None and existing.scoring_secret not in (None, scoring_secret):
+                raise RunDirError(
+                    f"{root} was scored with another --scoring-secret; "
+                    "resume without one or choose another --out"
+                )
+            existing.scoring_secret = existing.scoring_secret or scoring_secret or secrets.token_hex(16)
+            manifest = existing
             old_keys = {spec.key() for spec in existing.episodes}
             added = [spec for spec in specs if spec.key() not in old_keys]
             if added:
@@ -260,6 +290,7 @@ def open_run(
                 existing.history.append({**event, "action": "resumed"})
             existing.updated = now
             store.write_manifest(existing)
+        store.scoring_secret = manifest.scoring_secret
         store.clean_stale()
     except BaseException:
         store.unlock()

@@ -35,6 +35,8 @@ def mcp(
         session = create_session(platform, task, config, seed, folder)
     except (ValueError, KeyError, NotImplementedError) as exc:
         _fail(str(exc).strip("'\""))
+    except OSError as exc:
+        _fail(f"cannot use workspace {folder}: {exc.strerror or exc}")
     print(f"kernelcraft mcp: serving {session.label}; workspace {folder}", file=sys.stderr)
     serve_stdio(session)
 

@@ -71,9 +71,24 @@ def run(
         int | None, typer.Option("--iteration-cap", help="Override the level cap.")
     ] = None,
     one_shot: Annotated[bool | None, typer.Option("--one-shot", help="Add an example kernel.")] = None,
+    tool_calls_per_turn: Annotated[
+        int | None,
+        typer.Option("--tool-calls-per-turn", min=1, help="Tool calls answered per model turn (16)."),
+    ] = None,
+    time_budget: Annotated[
+        float | None,
+        typer.Option("--time-budget", min=0, help="Wall-clock seconds per episode (7200; 0: unbounded)."),
+    ] = None,
     option: Annotated[list[str] | None, typer.Option("--option", help="Model option key=value.")] = None,
     retry_errors: Annotated[bool, typer.Option("--retry-errors", help="Re-run harness errors.")] = False,
     prices: Annotated[Path | None, typer.Option("--prices", help="Price table (TOML) for costs.")] = None,
+    scoring_secret: Annotated[
+        str | None,
+        typer.Option(
+            "--scoring-secret",
+            help="Fixed secret for the hidden scoring seeds, for reproducible runs (default: random).",
+        ),
+    ] = None,
     mode: Annotated[
         str | None,
         typer.Option(
@@ -90,6 +105,7 @@ def run(
         default_episode_fn,
         pending_specs,
         run_episodes,
+        with_scoring_secret,
     )
     from kernelcraft.bench.matrix import MatrixError, parse_options, specs_from_flags
     from kernelcraft.bench.metrics import PriceError, load_prices
@@ -110,6 +126,8 @@ def run(
             "iteration_cap": iteration_cap,
             "one_shot": one_shot,
             "options": parse_options(option) if option else None,
+            "tool_calls_per_turn": tool_calls_per_turn,
+            "time_budget_s": time_budget,
             "mode": mode,
         }
         matrix, specs, catalog = specs_from_flags(run_file=run_file, **overrides)
@@ -130,11 +148,15 @@ def run(
                 "executor": executor,
                 "concurrency": concurrency,
                 "sim_workers": workers,
-                "argv": sys.argv[1:],
+                "argv": _argv_without_secret(sys.argv[1:]),
             },
+            scoring_secret=scoring_secret,
         )
+        episode_fn = with_scoring_secret(episode_fn, store.scoring_secret)
     except (RunDirError, EpisodeRunnerUnavailable, MatrixError) as exc:
         raise _fail(str(exc)) from None
+    except OSError as exc:
+        raise _fail(f"cannot use run directory {out_dir}: {exc.strerror or exc}") from None
 
     console = _console()
     try:
@@ -149,6 +171,11 @@ def run(
                 outcome = run_episodes(todo, ctx, executor, concurrency, ray_address, sim_workers=workers)
             except (EpisodeRunnerUnavailable, MatrixError) as exc:
                 raise _fail(str(exc)) from None
+            except OSError as exc:  # disk full, folder removed: finished episodes are on disk
+                raise _fail(
+                    f"the run stopped: cannot write to {out_dir} ({exc.strerror or exc}). Finished episodes "
+                    f"are kept; fix the cause and run the same command with --out {out_dir} to resume."
+                ) from None
     finally:
         store.unlock()
 
@@ -159,6 +186,23 @@ def run(
         )
         raise typer.Exit(EXIT_INTERRUPTED)
     console.print(f"Run directory: {out_dir}   report: kernelcraft report {out_dir}")
+
+
+def _argv_without_secret(argv: list[str]) -> list[str]:
+    """The command line as recorded in the manifest: the secret is stored once, not echoed."""
+    out, hide = [], False
+    for arg in argv:
+        if hide:
+            out.append("[secret]")
+            hide = False
+        elif arg == "--scoring-secret":
+            out.append(arg)
+            hide = True
+        elif arg.startswith("--scoring-secret="):
+            out.append("--scoring-secret=[secret]")
+        else:
+            out.append(arg)
+    return out
 
 
 def _check_models(specs: list, episode_fn: object) -> None:
@@ -257,7 +301,10 @@ def report(
     except PriceError as exc:
         raise _fail(str(exc)) from None
     out_dir = out or (run_dirs[0] / "report" if len(run_dirs) == 1 else Path("report"))
-    files = write_report(run_dirs, out_dir, price_table)
+    try:
+        files = write_report(run_dirs, out_dir, price_table)
+    except OSError as exc:
+        raise _fail(f"cannot write the report to {out_dir}: {exc.strerror or exc}") from None
     console = _console()
     for note in files.notes:
         console.print(f"note: {note}", soft_wrap=True)

@@ -59,6 +59,48 @@ def parse_int(text: str, what: str) -> int:
     return value
 
 
+def load_npy(path: Path, max_elements: int, where: str = "the target memory"):
+    """A numeric .npy file, flattened. The header is read first: a file asking for more
+    elements than fit in `where` (or more than it holds) is refused before anything is allocated."""
+    import numpy as np
+    from numpy.lib import format as npy_format
+
+    if not path.is_file():
+        raise BadInput(f"file not found: {path}")
+    try:
+        with open(path, "rb") as fh:
+            version = npy_format.read_magic(fh)
+            if version == (1, 0):
+                shape, _, dtype = npy_format.read_array_header_1_0(fh)
+            else:
+                shape, _, dtype = npy_format.read_array_header_2_0(fh)
+            data_start = fh.tell()
+    except (OSError, ValueError, SyntaxError) as exc:
+        raise BadInput(f"cannot read {path} as .npy: {exc}") from None
+    if dtype.hasobject or not (np.issubdtype(dtype, np.number) or dtype == np.bool_):
+        raise BadInput(f"{path} holds {dtype}, not numbers")
+    count = int(np.prod(shape, dtype=object)) if shape else 1
+    if count > max_elements:
+        raise BadInput(f"{path} holds {count} elements; at most {max_elements} fit in {where}")
+    if data_start + count * dtype.itemsize > path.stat().st_size:
+        raise BadInput(f"{path} is shorter than its header says ({count} elements of {dtype})")
+    try:
+        return np.load(path, allow_pickle=False).reshape(-1)
+    except (OSError, ValueError) as exc:
+        raise BadInput(f"cannot read {path} as .npy: {exc}") from None
+
+
+def save_npy(path: Path, data) -> None:
+    """Write `data` to exactly `path` (numpy would append .npy to a name without it)."""
+    import numpy as np
+
+    try:
+        with open(path, "wb") as fh:
+            np.save(fh, data)
+    except OSError as exc:
+        raise BadInput(f"cannot write {path}: {exc.strerror or exc}") from None
+
+
 def print_diagnostics(diagnostics, path: Path) -> None:
     err = console(stderr=True)
     for d in diagnostics:

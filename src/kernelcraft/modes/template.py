@@ -566,7 +566,8 @@ class TemplateMode(Mode):
             raise PlatformError(f"task {task.id} is not supported on {platform.name}: {reason}")
         configs = config_list(platform, task.id, spec.config)
         platform = pooled_platform(platform, sim_pool)
-        instances = {c: platform.prepare(task, c, spec.seed) for c in configs}
+        # Poisoned as in final scoring: a kernel reading memory it never wrote must not look correct.
+        instances = {c: platform.prepare(task, c, spec.seed, poison=True) for c in configs}
         lowerer = TemplateLowerer(platform, template, configs, self.sandbox_limits)
         original = lowerer.lower(template.source)
         if original.failure is not None:

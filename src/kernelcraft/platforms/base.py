@@ -9,6 +9,8 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field
 from typing import Any, Literal
 
+MAX_SHOWN_TEXT = 120  # characters of the offending text a formatted diagnostic shows
+
 
 @dataclass(frozen=True)
 class Diagnostic:
@@ -25,7 +27,8 @@ class Diagnostic:
         where = f"line {self.line}" + (f":{self.column}" if self.column else "")
         out = f"{where}: {self.severity}: {self.message}"
         if self.text:
-            out += f"  [{self.text}]"
+            text = self.text if len(self.text) <= MAX_SHOWN_TEXT else self.text[:MAX_SHOWN_TEXT] + "..."
+            out += f"  [{text}]"
         if self.hint:
             out += f"\n    hint: {self.hint}"
         return out

@@ -12,6 +12,7 @@ from .api import Platform
 
 _FACTORIES: dict[str, str] = {
     "plena": "kernelcraft.platforms.plena.platform:PlenaPlatform",
+    "boom": "kernelcraft.platforms.boom.platform:BoomPlatform",
 }
 # What commands and run files use when they name no platform.
 DEFAULT_PLATFORM = "plena"

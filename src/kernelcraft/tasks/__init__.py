@@ -12,7 +12,7 @@ from __future__ import annotations
 from .base import CONFIG_NAMES, FORMS, PROFILES, SCORING_PROFILES, InputSpec, IntegerForm, Task, TaskError
 from .registry import all_tasks, case_study_tasks, get_task
 
-TASK_SET_VERSION = "kc-tasks-2"
+TASK_SET_VERSION = "kc-tasks-3"
 
 __all__ = [
     "CONFIG_NAMES",

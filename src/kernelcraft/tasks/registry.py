@@ -1,8 +1,8 @@
-"""The 23 tasks in the paper's order (Table 4), looked up by id."""
+"""The 23 ML tasks in the paper's order (Table 4), then the 10 CPU tasks (Table 10), looked up by id."""
 
 from __future__ import annotations
 
-from . import activations, attention, blocks, conv, matrix, mlp, norms, sampling
+from . import activations, attention, blocks, conv, cpu, matrix, mlp, norms, sampling
 from .base import Task, TaskError, close_matches
 
 _ORDER = (
@@ -15,6 +15,7 @@ _ORDER = (
     + attention.TASKS[1:]  # 16-20
     + (conv.CONV_BLOCK,)  # 21
     + blocks.TASKS  # 22-23
+    + cpu.TASKS  # the CPU case study
 )
 # Tasks of the paper's case studies (ISA co-design): found by id, not part of the 23.
 _CASE_STUDIES = sampling.TASKS

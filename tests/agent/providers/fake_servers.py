@@ -2,14 +2,22 @@
 
 Each test talks to a real HTTP server on 127.0.0.1 through the official SDK, so the
 adapters are checked against the exact JSON shapes the SDKs send and parse. The server
-replays scripted replies in order and records every request it received.
+replays scripted replies in order (or asks a responder when none is queued), records every
+request it received with its raw body, and may pass each reply through a biller that fills
+in usage from the request (``AnthropicPromptCache`` bills as the Messages API's cache does).
 """
 
 from __future__ import annotations
 
+import copy
+import hashlib
 import json
+import math
+import re
 import threading
+import time
 from collections import deque
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
@@ -31,13 +39,20 @@ class RecordedRequest:
     path: str
     headers: dict[str, str]  # lower-case names
     body: Any  # parsed JSON, or the raw text when it was not JSON
+    raw: str = ""  # the body exactly as the client sent it
+
+
+Responder = Callable[[RecordedRequest], Reply]
+Biller = Callable[[RecordedRequest, Reply], Reply]
 
 
 class FakeServer:
     """A threaded HTTP server on a random local port that replays queued replies."""
 
-    def __init__(self) -> None:
+    def __init__(self, *, responder: Responder | None = None, biller: Biller | None = None) -> None:
         self.requests: list[RecordedRequest] = []
+        self.responder = responder
+        self.biller = biller
         self._replies: deque[Reply] = deque()
         self._lock = threading.Lock()
         self._stopping = threading.Event()
@@ -71,17 +86,33 @@ class FakeServer:
         self.stop()
 
     def _next_reply(self, request: RecordedRequest) -> Reply:
-        with self._lock:
+        with self._lock:  # one request at a time, so billing sees them in arrival order
             self.requests.append(request)
             if self._replies:
-                return self._replies.popleft()
-        return Reply(status=500, body={"error": {"message": "fake server: no scripted reply left"}})
+                reply = self._replies.popleft()
+            elif self.responder is not None:
+                reply = self.responder(request)
+            else:
+                return Reply(status=500, body={"error": {"message": "fake server: no scripted reply left"}})
+            return self.biller(request, reply) if self.biller is not None else reply
 
     def _handler_class(self) -> type[BaseHTTPRequestHandler]:
         server = self
 
         class Handler(BaseHTTPRequestHandler):
             def do_POST(self) -> None:  # noqa: N802 (http.server naming)
+                self._answer("POST")
+
+            def do_PATCH(self) -> None:  # noqa: N802
+                self._answer("PATCH")
+
+            def do_GET(self) -> None:  # noqa: N802
+                self._answer("GET")
+
+            def do_DELETE(self) -> None:  # noqa: N802
+                self._answer("DELETE")
+
+            def _answer(self, method: str) -> None:
                 length = int(self.headers.get("Content-Length") or 0)
                 raw = self.rfile.read(length).decode("utf-8") if length else ""
                 try:
@@ -89,7 +120,7 @@ class FakeServer:
                 except json.JSONDecodeError:
                     body = raw
                 headers = {k.lower(): v for k, v in self.headers.items()}
-                reply = server._next_reply(RecordedRequest("POST", self.path, headers, body))
+                reply = server._next_reply(RecordedRequest(method, self.path, headers, body, raw))
                 if reply.delay_s and server._stopping.wait(reply.delay_s):
                     return
                 payload = json.dumps(reply.body).encode("utf-8")
@@ -173,7 +204,18 @@ def anthropic_message(
     input_tokens: int = 12,
     output_tokens: int = 7,
     cache_read_input_tokens: int = 0,
+    cache_creation_input_tokens: int = 0,
+    cache_creation: dict[str, int] | None = None,
 ) -> Reply:
+    """A Message; ``cache_creation`` is the write split by lifetime, sent only when given."""
+    usage: dict[str, Any] = {
+        "input_tokens": input_tokens,
+        "output_tokens": output_tokens,
+        "cache_creation_input_tokens": cache_creation_input_tokens,
+        "cache_read_input_tokens": cache_read_input_tokens,
+    }
+    if cache_creation is not None:
+        usage["cache_creation"] = cache_creation
     return Reply(
         body={
             "id": "msg_test",
@@ -183,14 +225,125 @@ def anthropic_message(
             "content": content,
             "stop_reason": stop_reason,
             "stop_sequence": None,
-            "usage": {
-                "input_tokens": input_tokens,
-                "output_tokens": output_tokens,
-                "cache_creation_input_tokens": 0,
-                "cache_read_input_tokens": cache_read_input_tokens,
-            },
+            "usage": usage,
         }
     )
+
+
+TTL_SECONDS = {"5m": 300.0, "1h": 3600.0}
+
+
+@dataclass
+class AnthropicPromptCache:
+    """Bills Messages requests' input tokens as the API's prompt cache does.
+
+    The prompt is a sequence of blocks: each tool, each system block, then each message's
+    content blocks, in that order. A block marked with cache_control is a breakpoint: the
+    prefix up to it is written to the cache (when it reaches ``min_tokens``) with the
+    marker's lifetime; a later request reads the longest such prefix that one of its
+    breakpoints, or a block up to ``lookback`` blocks before one, ends, and every entry a
+    breakpoint finds has its lifetime refreshed. The
+    usage then splits the prompt as the API does: tokens read, tokens written (by
+    lifetime) and the rest in input_tokens. A block's token count is its JSON text (marker
+    removed) over ``chars_per_token``; the numbers, not the tokenizer, are the point.
+    """
+
+    min_tokens: int = 1024  # the API's minimum cacheable prefix for Sonnet and Opus 4 models
+    lookback: int = 20  # blocks before a breakpoint searched for an earlier entry
+    chars_per_token: int = 4
+    clock: Callable[[], float] = time.monotonic
+    entries: dict[str, tuple[float, float]] = field(default_factory=dict)  # digest -> (expiry, ttl)
+
+    def bill(self, request: RecordedRequest, reply: Reply) -> Reply:
+        if reply.status != 200 or not isinstance(reply.body, dict) or reply.body.get("type") != "message":
+            return reply
+        blocks = prompt_blocks(request.body)
+        ends = [0]  # ends[i]: tokens in the first i blocks
+        digests = []
+        running = hashlib.sha256(str(request.body.get("model")).encode())
+        for text, _ in blocks:
+            ends.append(ends[-1] + math.ceil(len(text) / self.chars_per_token))
+            running.update(text.encode() + b"\0")
+            digests.append(running.copy().hexdigest())
+        breakpoints = [(i, marker.get("ttl", "5m")) for i, (_, marker) in enumerate(blocks) if marker]
+        now = self.clock()
+        read = 0  # blocks served from the cache
+        for index, _ in breakpoints:
+            for i in range(index, max(index - self.lookback, -1), -1):
+                entry = self.entries.get(digests[i])
+                if entry is not None and entry[0] > now:
+                    self.entries[digests[i]] = (now + entry[1], entry[1])  # a hit refreshes
+                    read = max(read, i + 1)
+                    break
+        written = {"5m": 0, "1h": 0}
+        cached_to = read
+        for index, ttl in breakpoints:
+            if index + 1 <= cached_to or ends[index + 1] < self.min_tokens:
+                continue
+            written[ttl] += ends[index + 1] - ends[cached_to]
+            self.entries[digests[index]] = (now + TTL_SECONDS[ttl], TTL_SECONDS[ttl])
+            cached_to = index + 1
+        reply = copy.deepcopy(reply)
+        reply.body["usage"].update(
+            input_tokens=ends[-1] - ends[cached_to],
+            cache_read_input_tokens=ends[read],
+            cache_creation_input_tokens=written["5m"] + written["1h"],
+            cache_creation={
+                "ephemeral_5m_input_tokens": written["5m"],
+                "ephemeral_1h_input_tokens": written["1h"],
+            },
+        )
+        return reply
+
+
+# A scripted model's move on one turn: tool calls as (name, arguments), or a final text.
+Step = list[tuple[str, dict[str, Any]]] | str
+
+
+def anthropic_agent(script: Callable[[int, dict[str, Any]], Step], chars_per_token: int = 4) -> Responder:
+    """A responder playing `script(turn, request body)` as Claude would answer on the wire.
+
+    The turn is counted from the request's assistant messages, so the agent is stateless;
+    output tokens are the reply's JSON length over `chars_per_token`.
+    """
+
+    def respond(request: RecordedRequest) -> Reply:
+        turn = sum(m["role"] == "assistant" for m in request.body["messages"]) + 1
+        step = script(turn, request.body)
+        if isinstance(step, str):
+            content, stop = [{"type": "text", "text": step}], "end_turn"
+        else:
+            content = [{"type": "text", "text": f"Turn {turn}."}]
+            content += [
+                {"type": "tool_use", "id": f"toolu_{turn:02d}_{i}", "name": name, "input": args}
+                for i, (name, args) in enumerate(step)
+            ]
+            stop = "tool_use"
+        output = math.ceil(len(json.dumps(content)) / chars_per_token)
+        return anthropic_message(content, stop_reason=stop, output_tokens=output)
+
+    return respond
+
+
+def prompt_blocks(body: dict[str, Any]) -> list[tuple[str, dict[str, Any] | None]]:
+    """A Messages request as (canonical text, cache_control marker or None) per block."""
+    out: list[tuple[str, dict[str, Any] | None]] = []
+
+    def add(kind: str, block: Any) -> None:
+        marker = block.get("cache_control") if isinstance(block, dict) else None
+        plain = {k: v for k, v in block.items() if k != "cache_control"} if isinstance(block, dict) else block
+        out.append((json.dumps([kind, plain], sort_keys=True), marker))
+
+    for tool in body.get("tools") or []:
+        add("tool", tool)
+    system = body.get("system")
+    for block in [{"type": "text", "text": system}] if isinstance(system, str) else system or []:
+        add("system", block)
+    for message in body.get("messages", []):
+        content = message["content"]
+        for block in [{"type": "text", "text": content}] if isinstance(content, str) else content:
+            add(message["role"], block)
+    return out
 
 
 def anthropic_error(status: int, message: str, *, headers: dict[str, str] | None = None) -> Reply:
@@ -244,6 +397,21 @@ def gemini_response(
     )
 
 
+def gemini_cached_content(name: str, *, model: str = "gemini-test", total_tokens: int = 0) -> Reply:
+    """A ``CachedContent`` resource, as cachedContents create and patch return it."""
+    return Reply(
+        body={
+            "name": name,
+            "model": f"models/{model}",
+            "displayName": "kernelcraft",
+            "createTime": "2026-01-01T00:00:00.000000Z",
+            "updateTime": "2026-01-01T00:00:00.000000Z",
+            "expireTime": "2026-01-01T00:05:00.000000Z",
+            "usageMetadata": {"totalTokenCount": total_tokens},
+        }
+    )
+
+
 def gemini_error(code: int, message: str, *, headers: dict[str, str] | None = None) -> Reply:
     status = {400: "INVALID_ARGUMENT", 401: "UNAUTHENTICATED", 429: "RESOURCE_EXHAUSTED"}.get(
         code, "INTERNAL"
@@ -253,3 +421,43 @@ def gemini_error(code: int, message: str, *, headers: dict[str, str] | None = No
         body={"error": {"code": code, "message": message, "status": status}},
         headers=headers or {},
     )
+
+
+# ---------------------------------------------------------------------------
+# Raw request bodies
+# ---------------------------------------------------------------------------
+
+_DECODER = json.JSONDecoder()
+_SPACE = re.compile(r"[ \t\n\r]*")
+
+
+def raw_members(raw: str) -> dict[str, str]:
+    """Each member of a JSON object as the exact text that was sent for its value."""
+    return dict(_raw_items(raw, "{", "}", keyed=True))
+
+
+def raw_elements(raw: str) -> list[str]:
+    """Each element of a JSON array as the exact text that was sent."""
+    return [text for _, text in _raw_items(raw, "[", "]", keyed=False)]
+
+
+def _raw_items(raw: str, opening: str, closing: str, *, keyed: bool) -> list[tuple[str, str]]:
+    i = _SPACE.match(raw, 0).end()
+    if raw[i] != opening:
+        raise ValueError(f"expected {opening!r} at {i}")
+    items: list[tuple[str, str]] = []
+    i = _SPACE.match(raw, i + 1).end()
+    while raw[i] != closing:
+        key = ""
+        if keyed:
+            key, i = _DECODER.raw_decode(raw, i)
+            i = _SPACE.match(raw, i).end()
+            if raw[i] != ":":
+                raise ValueError(f"expected ':' at {i}")
+            i = _SPACE.match(raw, i + 1).end()
+        _, end = _DECODER.raw_decode(raw, i)
+        items.append((key, raw[i:end]))
+        i = _SPACE.match(raw, end).end()
+        if raw[i] == ",":
+            i = _SPACE.match(raw, i + 1).end()
+    return items

@@ -26,6 +26,7 @@ pytestmark = pytest.mark.usefixtures("provider_keys")
 THINKING = {"type": "thinking", "thinking": "SiLU is x * sigmoid(x).", "signature": "EqQBCkYIBxgCKkD0c2ln=="}
 REDACTED = {"type": "redacted_thinking", "data": "EmwKAhgBEgy3va3pzix/LafPsn4aDFIT"}
 WRITE_CALL = {"type": "tool_use", "id": "toolu_01", "name": "write_code", "input": {"code": KERNEL}}
+EPHEMERAL = {"type": "ephemeral"}
 
 
 def make_model(server: FakeServer, **options: Any) -> Any:
@@ -54,8 +55,11 @@ def test_tool_call_round_trip_with_thinking(server: FakeServer) -> None:
     )
     assert ANTHROPIC_KEY in sent_keys
     assert request.body["model"] == "claude-test"
-    assert request.body["system"] == SYSTEM_PROMPT
-    assert request.body["messages"] == [{"role": "user", "content": [{"type": "text", "text": TASK_PROMPT}]}]
+    # caching is on by default: the system prompt travels as a marked block (see test_providers_caching)
+    assert request.body["system"] == [{"type": "text", "text": SYSTEM_PROMPT, "cache_control": EPHEMERAL}]
+    assert request.body["messages"] == [
+        {"role": "user", "content": [{"type": "text", "text": TASK_PROMPT, "cache_control": EPHEMERAL}]}
+    ]
     assert request.body["tools"][0] == {
         "name": "write_code",
         "description": TOOLS[0].description,
@@ -89,7 +93,13 @@ def test_thinking_blocks_and_tool_results_go_back_in_wire_shape(server: FakeServ
     assert [m["role"] for m in messages] == ["user", "assistant", "user"]
     assert messages[1]["content"] == [THINKING, REDACTED, WRITE_CALL]  # signatures intact, thinking first
     assert messages[2]["content"] == [
-        {"type": "tool_result", "tool_use_id": "toolu_01", "content": "write_code ok", "is_error": True}
+        {
+            "type": "tool_result",
+            "tool_use_id": "toolu_01",
+            "content": "write_code ok",
+            "is_error": True,
+            "cache_control": EPHEMERAL,
+        }
     ]
     assert server.requests[1].body["max_tokens"] == 8192
     assert second.message.text == "Kernel written." and second.stop_reason == "end_turn"
@@ -113,7 +123,7 @@ def test_handwritten_history_and_a_follow_up_user_turn_stay_alternating(server: 
     ]
     assert messages[2]["content"] == [
         {"type": "tool_result", "tool_use_id": "call_abc", "content": "write_code ok"},
-        {"type": "text", "text": "3 iterations left."},
+        {"type": "text", "text": "3 iterations left.", "cache_control": EPHEMERAL},
     ]
     assert "thinking" not in server.requests[0].body
 

@@ -114,7 +114,11 @@ def test_unset_options_are_ignored() -> None:
         ("openai:gpt-5.2", {"timeout_s": "-1"}, "timeout_s must be at least"),
         ("openai:gpt-5.2", {"max_retries": -1}, "max_retries must be at least 0"),
         ("openai:gpt-5.2", {"base_url": "localhost:1234"}, "base URL must start with http"),
-        ("openai:gpt-5.2", {"colour": "blue"}, "accepted: base_url, max_retries, max_tokens"),
+        ("openai:gpt-5.2", {"colour": "blue"}, "accepted: base_url, cache_ttl, max_retries, max_tokens"),
+        ("anthropic:c", {"prompt_cache": "sometimes"}, "prompt_cache must be one of on, off, explicit"),
+        ("anthropic:c", {"cache_ttl": "24h"}, "cache_ttl must be one of auto, 5m, 1h"),
+        ("openai:gpt-5.2", {"prompt_cache_key": "my run"}, "prompt_cache_key must be 1 to 64 characters"),
+        ("openai:gpt-5.2", {"prompt_cache_key": "k" * 65}, "prompt_cache_key must be 1 to 64 characters"),
     ],
 )
 def test_bad_options_are_one_line_value_errors(spec: str, options: dict[str, Any], fragment: str) -> None:

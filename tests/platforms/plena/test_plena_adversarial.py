@@ -171,12 +171,15 @@ def test_kernel_relying_on_zeroed_memory_fails_under_poison(task_id, memory):
         assert poisoned.diff.untouched > 0, "NaN poison should show as untouched output"
 
 
-def test_zeroed_memory_reliance_fails_final_scoring():
+def test_zeroed_memory_reliance_fails_final_scoring_from_the_visible_run_on():
+    """Final scoring poisons the visible run too, so such a kernel fails there already."""
     report = _score("silu", generate("silu", "C1") + "\n" + zero_vram_reliance(_instance("silu")))
-    assert report.visible_correct and not report.success
-    hidden = report.runs[1:]
-    assert [run.profile for run in hidden] == list(SCORING_PROFILES)
-    assert all(run.poison and not run.correct for run in hidden)
+    assert not report.visible_correct and not report.success
+    [visible] = report.runs
+    assert visible.poison and not visible.correct and visible.profile == "normal"
+    general = _score("silu", generate("silu", "C1"))
+    assert [run.profile for run in general.runs[1:]] == list(SCORING_PROFILES)
+    assert general.success and all(run.poison for run in general.runs)
 
 
 # ---------------------------------------------------------------------------- one shape only

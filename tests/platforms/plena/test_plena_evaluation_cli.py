@@ -75,7 +75,7 @@ def test_cli_commands_through_typer(kernel, tmp_path):
     result = runner.invoke(app, ["tasks", "--json"])
     assert result.exit_code == 0
     data = json.loads(result.stdout)
-    assert len(data["tasks"]) == 23 and sum(t["supported"] for t in data["tasks"]) == 20
+    assert len(data["tasks"]) == 33 and sum(t["supported"] for t in data["tasks"]) == 20
     assert data["tasks"][0]["configs"]["C1"] == {"R": 4, "H": 64}
     result = runner.invoke(app, ["tasks"])
     assert result.exit_code == 0 and "decoder_t5" in result.stdout

@@ -1,9 +1,20 @@
-"""Anthropic Messages API adapter, with extended thinking and native tool use."""
+"""Anthropic Messages API adapter, with extended thinking, native tool use and prompt caching.
+
+Prompt caching (on unless the prompt_cache option is off) marks four cache breakpoints, the
+API's limit: the last tool (the tool schemas), the system prompt, the end of the previous
+request (so its cached prefix is read back whatever the number of blocks in between) and
+the end of this request (written for the next turn). The markers move with the conversation
+but the content before them never changes, so every turn reads what the one before wrote.
+Entries live 5 minutes (refreshed by every read) or, with cache_ttl=1h, an hour at a higher
+write price; cache_ttl=auto (the default) switches an episode to hour-long entries once one
+of its turns takes long enough that 5-minute entries would expire before the next request.
+"""
 
 from __future__ import annotations
 
 import json
 import time
+from collections.abc import Callable
 from typing import Any
 
 import anthropic
@@ -22,10 +33,16 @@ PROVIDER = "anthropic"
 DEFAULT_MAX_TOKENS = 16_000  # the API requires a limit; this leaves room for a long kernel
 MIN_THINKING_BUDGET = 1024  # the API's lower bound for budget_tokens
 THINKING_BLOCK_TYPES = ("thinking", "redacted_thinking")
+MAX_CACHE_BREAKPOINTS = 4  # the API rejects requests with more cache_control markers
+# Under cache_ttl=auto, a gap between two requests longer than this (5 minutes less a margin
+# for the time the API takes to write the entry) makes the episode's entries hour-long.
+SLOW_TURN_S = 240.0
 
 
 class AnthropicModel:
     """One Claude model; thinking blocks travel in Message.provider_state between turns."""
+
+    clock: Callable[[], float] = staticmethod(time.monotonic)  # times the gaps between turns
 
     def __init__(self, settings: ProviderSettings, *, name: str | None = None, api_key: str | None = None):
         self.max_tokens = resolve_max_tokens(settings)
@@ -40,8 +57,22 @@ class AnthropicModel:
         if settings.base_url:
             client_kwargs["base_url"] = settings.base_url
         self._client = anthropic.Anthropic(**client_kwargs)
+        self.long_ttl = settings.cache_ttl == "1h"
+        self._last_request_at: float | None = None
+
+    @property
+    def cache_control(self) -> dict[str, str] | None:
+        """The marker for this request's breakpoints, or None with caching off."""
+        if self.settings.prompt_cache == "off":
+            return None
+        # 5 minutes is the API's default, so its marker names no ttl.
+        return {"type": "ephemeral", "ttl": "1h"} if self.long_ttl else {"type": "ephemeral"}
 
     def generate(self, messages: list[Message], tools: list[ToolSpec]) -> ModelResponse:
+        now = self.clock()
+        if self.settings.cache_ttl == "auto" and self._last_request_at is not None:
+            self.long_ttl = self.long_ttl or now - self._last_request_at > SLOW_TURN_S
+        self._last_request_at = now
         request = self.build_request(messages, tools)
         started = time.monotonic()
         reply = call_with_retries(
@@ -51,7 +82,7 @@ class AnthropicModel:
             provider=PROVIDER,
             secrets=[self._api_key],
         )
-        response = parse_response(reply)
+        response = parse_response(reply, default_write_ttl="1h" if self.long_ttl else "5m")
         response.duration_s = time.monotonic() - started
         return response
 
@@ -68,11 +99,38 @@ class AnthropicModel:
             request["tools"] = [
                 {"name": t.name, "description": t.description, "input_schema": t.parameters} for t in tools
             ]
+        marker = self.cache_control
+        if marker is not None:
+            mark_cache_breakpoints(request, marker)
         if self.settings.thinking_budget is not None:
             request["thinking"] = {"type": "enabled", "budget_tokens": self.settings.thinking_budget}
         if self.settings.temperature is not None:
             request["temperature"] = self.settings.temperature
         return request
+
+
+def mark_cache_breakpoints(request: dict[str, Any], marker: dict[str, str]) -> None:
+    """Put cache_control markers on tools, system prompt and the conversation's two ends.
+
+    The API caches the prefix up to each marked block (tools, then system, then messages).
+    A turn appends an assistant message and a user message, so the previous request ended
+    at the user message three from the end; marking it too makes its cached prefix an
+    exact hit however many blocks the last turn added (the API looks back only about 20
+    blocks from a marker for an earlier entry). The request's dicts are built afresh for
+    every call, so marking them in place touches nothing the conversation keeps.
+    """
+    targets: list[dict[str, Any]] = []
+    if request.get("tools"):
+        targets.append(request["tools"][-1])
+    if isinstance(request.get("system"), str):
+        request["system"] = [{"type": "text", "text": request["system"]}]
+        targets.append(request["system"][0])
+    messages = request["messages"]
+    for index in (len(messages) - 3, len(messages) - 1):
+        if index >= 0 and messages[index]["role"] == "user" and messages[index]["content"]:
+            targets.append(messages[index]["content"][-1])
+    for block in targets[-MAX_CACHE_BREAKPOINTS:]:
+        block["cache_control"] = dict(marker)
 
 
 def resolve_max_tokens(settings: ProviderSettings) -> int:
@@ -148,7 +206,7 @@ def thinking_blocks_from_state(state: Any) -> list[dict[str, Any]]:
     return [dict(block) for block in state.get("thinking_blocks", [])]
 
 
-def parse_response(reply: Any) -> ModelResponse:
+def parse_response(reply: Any, *, default_write_ttl: str = "5m") -> ModelResponse:
     texts: list[str] = []
     calls: list[ToolCall] = []
     thinking: list[dict[str, Any]] = []
@@ -166,7 +224,9 @@ def parse_response(reply: Any) -> ModelResponse:
         provider_state={"provider": PROVIDER, "thinking_blocks": thinking} if thinking else None,
     )
     return ModelResponse(
-        message=message, usage=usage_from_wire(reply.usage), stop_reason=(reply.stop_reason or "").lower()
+        message=message,
+        usage=usage_from_wire(reply.usage, default_write_ttl=default_write_ttl),
+        stop_reason=(reply.stop_reason or "").lower(),
     )
 
 
@@ -190,19 +250,33 @@ def parse_tool_use(block: Any) -> ToolCall:
     )
 
 
-def usage_from_wire(usage: Any) -> Usage:
+def usage_from_wire(usage: Any, *, default_write_ttl: str = "5m") -> Usage:
+    """Anthropic counts cache reads and writes apart from input_tokens (which holds only the
+    tokens after the last breakpoint); the other providers' input counts include cached
+    tokens, and so does ours. Writes are split by lifetime as the API reports them; a
+    response without the split is attributed to the lifetime that was asked for."""
     if usage is None:
         return Usage()
     details = getattr(usage, "output_tokens_details", None)
     cache_read = usage.cache_read_input_tokens or 0
-    cache_write = getattr(usage, "cache_creation_input_tokens", None) or 0
-    # Anthropic counts cached prompt tokens apart from input_tokens; the other providers
-    # include them, and metrics assume cached is part of input.
+    cache_write = usage.cache_creation_input_tokens or 0
+    split = getattr(usage, "cache_creation", None)
+    if split is not None:
+        write_1h = split.ephemeral_1h_input_tokens or 0
+        write_5m = split.ephemeral_5m_input_tokens or 0
+        cache_write = max(cache_write, write_1h + write_5m)
+        write_5m = cache_write - write_1h  # a total above the split's sum is taken as 5-minute
+    elif default_write_ttl == "1h":
+        write_5m, write_1h = 0, cache_write
+    else:
+        write_5m, write_1h = cache_write, 0
     return Usage(
         input_tokens=(usage.input_tokens or 0) + cache_read + cache_write,
         output_tokens=usage.output_tokens or 0,
         reasoning_tokens=(getattr(details, "thinking_tokens", None) or 0),
         cached_tokens=cache_read,
+        cache_write_5m_tokens=write_5m,
+        cache_write_1h_tokens=write_1h,
     )
 
 

@@ -1,11 +1,22 @@
-"""Gemini adapter over google-genai ``models.generate_content``, with function calling."""
+"""Gemini adapter over google-genai ``models.generate_content``, with function calling.
+
+Gemini caches repeated prefixes on its own (implicit caching); the request keeps its prefix
+stable for that. With the prompt_cache option ``explicit`` the system instruction and the
+tool declarations also go into an explicit context cache (a ``cachedContents`` resource)
+that requests name instead of resending them; it is shared by every episode of the process
+with the same model, prompt and tools, and kept alive while they run.
+"""
 
 from __future__ import annotations
 
+import hashlib
 import json
 import re
+import threading
 import time
 import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 import httpx2
@@ -30,6 +41,11 @@ LOCAL_ID_PREFIX = "kc-call-"
 MALFORMED_ID_PREFIX = "kc-call-malformed-"
 # Gemini reports e.g. "Malformed function call: print(default_api.write_code(code=...".
 _MALFORMED_NAME = re.compile(r"default_api\.(\w+)\(")
+# "auto" is an hour: an expired cache must be created again, while an idle hour of storage
+# for a system prompt costs a few cents at most.
+TTL_SECONDS = {"5m": 300, "1h": 3600, "auto": 3600}
+# A request naming a cache the server no longer has (expired, deleted) fails with one of these.
+STALE_CACHE_STATUSES = (400, 403, 404)
 
 
 class GoogleModel:
@@ -47,23 +63,82 @@ class GoogleModel:
             base_url=settings.base_url,
         )
         self._client = genai.Client(api_key=api_key, vertexai=False, http_options=http_options)
+        self.explicit_cache_error: str | None = None  # why the last explicit cache was refused
 
     def generate(self, messages: list[Message], tools: list[ToolSpec]) -> ModelResponse:
         contents = conversation_to_wire(messages)
         config = self.build_config(messages, tools)
         started = time.monotonic()
-        reply = call_with_retries(
+        cache = self.explicit_cache(config) if self.settings.prompt_cache == "explicit" else None
+        try:
+            reply = self._generate(contents, config if cache is None else cache.apply(config))
+        except ProviderError as exc:
+            if cache is None or exc.status not in STALE_CACHE_STATUSES:
+                raise
+            # The cache may have gone (expired, deleted): forget it and send the prefix in full.
+            EXPLICIT_CACHES.forget(cache)
+            reply = self._generate(contents, config)
+        response = parse_response(reply)
+        response.duration_s = time.monotonic() - started
+        return response
+
+    def _generate(self, contents: list[types.Content], config: types.GenerateContentConfig) -> Any:
+        return self._with_retries(
             lambda: self._client.models.generate_content(
                 model=self.settings.model, contents=contents, config=config
-            ),
+            )
+        )
+
+    def explicit_cache(self, config: types.GenerateContentConfig) -> ExplicitCache | None:
+        """The live context cache holding this config's system instruction and tools.
+
+        None when there is nothing to cache or the API refused to create one (a prefix
+        below the model's minimum, a model without explicit caching): the request then
+        sends its prefix in full and implicit caching still applies.
+        """
+        if config.system_instruction is None and not config.tools:
+            return None
+        prefix = config.model_dump(mode="json", include={"system_instruction", "tools"}, exclude_none=True)
+        identity = [self.settings.base_url, _digest(self._api_key), self.settings.model, prefix]
+        return EXPLICIT_CACHES.get_or_create(
+            _digest(json.dumps(identity, sort_keys=True)),
+            create=lambda: self._create_cache(config),
+            extend=self._extend_cache,
+            ttl_s=TTL_SECONDS[self.settings.cache_ttl],
+        )
+
+    def _create_cache(self, config: types.GenerateContentConfig) -> str | None:
+        cache_config = types.CreateCachedContentConfig(
+            display_name="kernelcraft",
+            system_instruction=config.system_instruction,
+            tools=config.tools,
+            ttl=f"{TTL_SECONDS[self.settings.cache_ttl]}s",
+        )
+        try:
+            created = self._with_retries(
+                lambda: self._client.caches.create(model=self.settings.model, config=cache_config)
+            )
+        except ProviderError as exc:
+            self.explicit_cache_error = str(exc)
+            return None
+        return created.name
+
+    def _extend_cache(self, name: str) -> bool:
+        ttl = f"{TTL_SECONDS[self.settings.cache_ttl]}s"
+        try:
+            self._with_retries(lambda: self._client.caches.update(name=name, config={"ttl": ttl}))
+        except ProviderError:
+            return False
+        return True
+
+    def _with_retries(self, call: Any) -> Any:
+        return call_with_retries(
+            call,
             lambda exc: classify_google_error(exc, self.settings.timeout_s),
             self.settings.retry,
             provider=PROVIDER,
             secrets=[self._api_key],
         )
-        response = parse_response(reply)
-        response.duration_s = time.monotonic() - started
-        return response
 
     def build_config(self, messages: list[Message], tools: list[ToolSpec]) -> types.GenerateContentConfig:
         system = "\n\n".join(m.text for m in messages if m.role == "system" and m.text)
@@ -94,6 +169,79 @@ class GoogleModel:
         if self.settings.temperature is not None:
             config.temperature = self.settings.temperature
         return config
+
+
+@dataclass
+class ExplicitCache:
+    """One context cache: its resource name (None: the API refused it) and when it expires."""
+
+    key: str
+    name: str | None
+    expires_at: float  # on the registry's clock
+
+    def apply(self, config: types.GenerateContentConfig) -> types.GenerateContentConfig:
+        """The config naming this cache; what the cache holds may not be sent again."""
+        return config.model_copy(
+            update={"cached_content": self.name, "system_instruction": None, "tools": None}
+        )
+
+
+class ExplicitCaches:
+    """The process's context caches, one per endpoint, key, model and prefix.
+
+    Episodes run in threads and each builds its own model, so the caches live here: the
+    first episode creates one, the others reuse it, and whoever finds it past half its
+    lifetime extends it. A refused creation is remembered for half a lifetime too, so a
+    model without explicit caching is not asked on every turn.
+    """
+
+    EXTEND_MARGIN_S = 10.0  # closer to expiry than this, a new cache is safer than extending
+
+    def __init__(self) -> None:
+        self._entries: dict[str, ExplicitCache] = {}
+        self._lock = threading.Lock()
+        self.clock = time.monotonic
+
+    def get_or_create(
+        self,
+        key: str,
+        *,
+        create: Callable[[], str | None],
+        extend: Callable[[str], bool],
+        ttl_s: float,
+    ) -> ExplicitCache | None:
+        with self._lock:  # held across the API call, so concurrent episodes create one cache
+            now = self.clock()
+            entry = self._entries.get(key)
+            if entry is not None and entry.expires_at - now > ttl_s / 2:
+                return entry if entry.name else None
+            if (
+                entry is not None
+                and entry.name
+                and entry.expires_at - now > self.EXTEND_MARGIN_S
+                and extend(entry.name)
+            ):
+                entry.expires_at = now + ttl_s
+                return entry
+            entry = ExplicitCache(key, create(), now + ttl_s)
+            self._entries[key] = entry
+            return entry if entry.name else None
+
+    def forget(self, cache: ExplicitCache) -> None:
+        with self._lock:
+            if self._entries.get(cache.key) is cache:
+                del self._entries[cache.key]
+
+    def clear(self) -> None:
+        with self._lock:
+            self._entries.clear()
+
+
+EXPLICIT_CACHES = ExplicitCaches()
+
+
+def _digest(text: str) -> str:
+    return hashlib.sha256(text.encode()).hexdigest()
 
 
 def conversation_to_wire(messages: list[Message]) -> list[types.Content]:

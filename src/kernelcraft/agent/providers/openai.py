@@ -1,7 +1,14 @@
-"""OpenAI Chat Completions adapter (also the base for OpenAI-compatible servers)."""
+"""OpenAI Chat Completions adapter (also the base for OpenAI-compatible servers).
+
+OpenAI caches long prompt prefixes on its own. The request keeps its prefix byte-stable
+(tools and system prompt first, the conversation only appended to, nothing per turn before
+it) and names a ``prompt_cache_key`` per task, so every turn of an episode, and every
+sample of the same cell, is routed to where its prefix is already cached.
+"""
 
 from __future__ import annotations
 
+import hashlib
 import json
 import time
 import uuid
@@ -12,7 +19,7 @@ import openai
 from kernelcraft.agent.messages import Message, ModelResponse, ProviderError, ToolCall, ToolSpec, Usage
 from kernelcraft.agent.providers.retry import Failure, call_with_retries, classify_common, error_text
 from kernelcraft.agent.providers.retry import parse_retry_after as _parse_retry_after
-from kernelcraft.agent.providers.settings import ProviderSettings, api_key_from_env
+from kernelcraft.agent.providers.settings import MAX_CACHE_KEY_CHARS, ProviderSettings, api_key_from_env
 
 
 class OpenAIModel:
@@ -21,6 +28,9 @@ class OpenAIModel:
     provider = "openai"
     # Newer OpenAI models reject max_tokens; most self-hosted servers only know it.
     token_limit_field = "max_completion_tokens"
+    # Whether a prompt_cache_key is sent when the user named none (servers other than
+    # OpenAI may not know the field).
+    derives_cache_key = True
 
     def __init__(self, settings: ProviderSettings, *, name: str | None = None, api_key: str | None = None):
         if api_key is None:
@@ -62,7 +72,21 @@ class OpenAIModel:
             request[self.token_limit_field] = self.settings.max_tokens
         if self.settings.temperature is not None:
             request["temperature"] = self.settings.temperature
+        key = self.cache_key(messages)
+        if key is not None:
+            request["prompt_cache_key"] = key
         return request
+
+    def cache_key(self, messages: list[Message]) -> str | None:
+        """``<run namespace>-<digest of system prompt and task prompt>``, or None.
+
+        The digest makes the key per task cell without anyone passing the task in; the
+        namespace is the prompt_cache_key option (per run) or "kernelcraft".
+        """
+        namespace = self.settings.prompt_cache_key
+        if self.settings.prompt_cache == "off" or (namespace is None and not self.derives_cache_key):
+            return None
+        return prompt_cache_key(messages, namespace or "kernelcraft")
 
     def message_to_wire(self, message: Message) -> list[dict[str, Any]]:
         if message.role in ("system", "user"):
@@ -117,6 +141,14 @@ class OpenAIModel:
     def state_from_message(self, wire: Any) -> Any:
         """Provider data to echo back next turn; plain Chat Completions needs none."""
         return None
+
+
+def prompt_cache_key(messages: list[Message], namespace: str) -> str:
+    """A stable key for a conversation: the namespace and a digest of how it opens."""
+    system = "\n\n".join(m.text for m in messages if m.role == "system")
+    task = next((m.text for m in messages if m.role == "user"), "")
+    digest = hashlib.sha256(f"{system}\0{task}".encode()).hexdigest()[:16]
+    return f"{namespace[: MAX_CACHE_KEY_CHARS - len(digest) - 1]}-{digest}"
 
 
 def tool_to_wire(tool: ToolSpec) -> dict[str, Any]:

@@ -4,6 +4,9 @@ They differ from OpenAI in small ways handled here: a base URL is mandatory, a l
 server needs no key, the token limit is the older ``max_tokens``, and reasoning models
 return their reasoning beside the answer (``reasoning_content`` or ``reasoning``);
 DeepSeek in thinking mode wants ``reasoning_content`` back on the next turn.
+Servers cache prefixes on their own (vLLM and SGLang prefix caching, DeepSeek's disk cache)
+when the prefix is stable, which the shared request builder keeps it; a
+``prompt_cache_key`` is sent only when the user names one, since not every server knows it.
 """
 
 from __future__ import annotations
@@ -24,6 +27,7 @@ REASONING_FIELDS = ("reasoning_content", "reasoning")
 class OpenAICompatibleModel(OpenAIModel):
     provider = "openai-compatible"
     token_limit_field = "max_tokens"
+    derives_cache_key = False
 
     def __init__(self, settings: ProviderSettings, *, name: str | None = None, api_key: str | None = None):
         if not settings.base_url:

@@ -15,15 +15,31 @@ from typing import Any
 from kernelcraft.agent.messages import ProviderError
 from kernelcraft.agent.providers.retry import RetryPolicy
 
-COMMON_OPTIONS = ("max_tokens", "temperature", "timeout_s", "max_retries", "retry_base_s", "base_url")
+COMMON_OPTIONS = (
+    "max_tokens",
+    "temperature",
+    "timeout_s",
+    "max_retries",
+    "retry_base_s",
+    "base_url",
+    "prompt_cache",
+)
 PROVIDER_OPTIONS: dict[str, tuple[str, ...]] = {
-    "openai": ("reasoning_effort",),
-    "openai-compatible": ("reasoning_effort",),
-    "anthropic": ("thinking_budget",),
-    "google": ("thinking_level", "thinking_budget"),
+    "openai": ("reasoning_effort", "prompt_cache_key"),
+    "openai-compatible": ("reasoning_effort", "prompt_cache_key"),
+    "anthropic": ("thinking_budget", "cache_ttl"),
+    "google": ("thinking_level", "thinking_budget", "cache_ttl"),
 }
 REASONING_EFFORTS = ("none", "minimal", "low", "medium", "high", "xhigh")
 THINKING_LEVELS = ("minimal", "low", "medium", "high")
+# on: every provider's prompt caching is used (Anthropic needs it asked for); off: nothing is
+# asked for (OpenAI and Gemini still cache long prefixes on their own); explicit: as on, and
+# Gemini models also keep system prompt and tools in an explicit context cache.
+PROMPT_CACHE_MODES = ("on", "off", "explicit")
+# auto: Anthropic entries live 5 minutes until a turn of the episode takes longer than that
+# would survive, then 1 hour; Gemini explicit caches live 1 hour (storage is cheap).
+CACHE_TTLS = ("auto", "5m", "1h")
+MAX_CACHE_KEY_CHARS = 64
 DEFAULT_TIMEOUT_S = 600.0  # reasoning models can think for minutes before the first byte
 
 
@@ -38,6 +54,9 @@ class ProviderSettings:
     reasoning_effort: str | None = None
     thinking_budget: int | None = None
     thinking_level: str | None = None
+    prompt_cache: str = "on"
+    cache_ttl: str = "auto"
+    prompt_cache_key: str | None = None
 
 
 def parse_settings(provider: str, model: str, options: Mapping[str, Any]) -> ProviderSettings:
@@ -73,6 +92,9 @@ def parse_settings(provider: str, model: str, options: Mapping[str, Any]) -> Pro
         reasoning_effort=_choice(given, "reasoning_effort", REASONING_EFFORTS),
         thinking_budget=_number(given, "thinking_budget", int, minimum=0),
         thinking_level=_choice(given, "thinking_level", THINKING_LEVELS),
+        prompt_cache=_choice(given, "prompt_cache", PROMPT_CACHE_MODES) or "on",
+        cache_ttl=_choice(given, "cache_ttl", CACHE_TTLS) or "auto",
+        prompt_cache_key=_cache_key(given.get("prompt_cache_key")),
     )
 
 
@@ -109,6 +131,18 @@ def _base_url(raw: Any) -> str | None:
     if not url.startswith(("http://", "https://")):
         raise ValueError(f"base URL must start with http:// or https://, got {raw!r}")
     return url.rstrip("/")
+
+
+def _cache_key(raw: Any) -> str | None:
+    if raw is None:
+        return None
+    key = str(raw).strip()
+    if not key or len(key) > MAX_CACHE_KEY_CHARS or any(ch.isspace() for ch in key):
+        raise ValueError(
+            f"option prompt_cache_key must be 1 to {MAX_CACHE_KEY_CHARS} characters "
+            f"without spaces, got {raw!r}"
+        )
+    return key
 
 
 def api_key_from_env(provider: str, *names: str) -> tuple[str, str]:

@@ -99,6 +99,10 @@ def _parse_int(text: str) -> int:
     return int(text, 10)
 
 
+def _clip(text: str, limit: int = 40) -> str:
+    return text if len(text) <= limit else text[:limit] + "..."
+
+
 def _strip_comment(line: str) -> str:
     cut = len(line)
     for marker in (";", "//"):
@@ -119,10 +123,26 @@ def _imm_hint(op: Operand, value: int) -> str:
     return f"the immediate must be in {op.min_value}..{op.max_value}"
 
 
+MAX_IMMEDIATE_CHARS = 40  # longer digit strings are no immediate any field can hold
+MAX_SUGGESTED = 64  # distinct unknown mnemonics given "did you mean" hints; the rest get a pointer
+
+
 class _LineParser:
     def __init__(self, config: PlenaConfig, diagnostics: list[Diagnostic]):
         self.config = config
         self.diagnostics = diagnostics
+        self._suggestions: dict[str, str] = {}  # unknown mnemonic -> hint: each is looked up once
+
+    def _unknown_hint(self, mnemonic: str) -> str:
+        key = mnemonic.upper()
+        hint = self._suggestions.get(key)
+        if hint is None:
+            close = []
+            if len(self._suggestions) < MAX_SUGGESTED and len(key) <= 64:
+                close = difflib.get_close_matches(key, BY_NAME.keys(), n=3, cutoff=0.5)
+            hint = f"did you mean {', '.join(close)}?" if close else "see the ISA reference for valid opcodes"
+            self._suggestions[key] = hint
+        return hint
 
     def error(self, line: int, column: int, message: str, text: str = "", hint: str = "") -> None:
         self.diagnostics.append(Diagnostic(line, column, message, text, hint))
@@ -149,9 +169,13 @@ class _LineParser:
         mnemonic = head
         spec = BY_NAME.get(mnemonic.upper()) if _MNEMONIC.match(mnemonic) else None
         if spec is None:
-            close = difflib.get_close_matches(mnemonic.upper(), BY_NAME.keys(), n=3, cutoff=0.5)
-            hint = f"did you mean {', '.join(close)}?" if close else "see the ISA reference for valid opcodes"
-            self.error(lineno, col0, f"unknown instruction '{mnemonic}'", mnemonic, hint)
+            self.error(
+                lineno,
+                col0,
+                f"unknown instruction '{_clip(mnemonic)}'",
+                mnemonic,
+                self._unknown_hint(mnemonic),
+            )
             return None
         operand_texts = self._split_operands(rest, col0 + end + 1)
         return self._operands(lineno, spec, operand_texts, stripped.strip())
@@ -256,11 +280,20 @@ class _LineParser:
                 "immediates are unsigned; compute the value in a register with S_SUB_INT",
             )
             return None
+        if len(text) > MAX_IMMEDIATE_CHARS and _INT.match(text):
+            self.error(
+                lineno,
+                col,
+                f"immediate '{_clip(text)}' has {len(text)} characters: far out of range for {op.name}",
+                text,
+                f"{op.name} of {spec.name} must be in {op.min_value}..{op.max_value}",
+            )
+            return None
         if not _INT.match(text):
             self.error(
                 lineno,
                 col,
-                f"invalid operand '{text}'",
+                f"invalid operand '{_clip(text)}'",
                 text,
                 f"expected an integer immediate (decimal, 0x.. or 0b..); {syntax}",
             )

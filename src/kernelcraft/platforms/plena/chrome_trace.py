@@ -1,7 +1,9 @@
 """Chrome trace-event JSON for a traced PLENA run (opens in Perfetto or chrome://tracing).
 
 One track per unit, one complete event per executed instruction, named by opcode, with
-the pc, the source line and the instruction text in its args.
+the pc, the source line and the instruction text in its args. The simulator keeps at most
+MAX_TRACE_EVENTS events of a run (a spinning kernel would otherwise fill memory and disk);
+a cut trace says so in its metadata and with a marker event at the cut.
 """
 
 from __future__ import annotations
@@ -11,8 +13,7 @@ from pathlib import Path
 
 from .assembler import Program
 from .isa import Unit
-
-MAX_EVENTS = 500_000  # keeps the file loadable; the rest is summarised in the metadata
+from .machine import MAX_TRACE_EVENTS
 
 
 def trace_events(program: Program, trace: list[tuple[int, int, int, str]]) -> dict:
@@ -31,7 +32,7 @@ def trace_events(program: Program, trace: list[tuple[int, int, int, str]]) -> di
                 "args": {"sort_index": tid[unit]},
             }
         )
-    for pc, start, duration, unit in trace[:MAX_EVENTS]:
+    for pc, start, duration, unit in trace:
         ins = program.instructions[pc]
         events.append(
             {
@@ -44,10 +45,27 @@ def trace_events(program: Program, trace: list[tuple[int, int, int, str]]) -> di
                 "args": {"pc": pc, "line": ins.line, "text": ins.text(), "cycle": start, "cycles": duration},
             }
         )
+    dropped = int(getattr(trace, "dropped", 0))
+    if dropped and trace:
+        pc, start, duration, _ = trace[-1]
+        events.append(
+            {
+                "name": f"trace cut: {dropped} later instructions not recorded",
+                "ph": "i",
+                "s": "g",
+                "pid": 1,
+                "ts": (start + duration) * per_cycle_us,
+            }
+        )
     return {
         "traceEvents": events,
         "displayTimeUnit": "ns",
-        "otherData": {"events": len(trace), "truncated": len(trace) > MAX_EVENTS},
+        "otherData": {
+            "events": len(trace),
+            "events_dropped": dropped,
+            "truncated": bool(dropped),
+            "limit": MAX_TRACE_EVENTS,
+        },
     }
 
 
@@ -55,4 +73,4 @@ def write_chrome_trace(program: Program, trace: list[tuple[int, int, int, str]],
     """Write the trace; returns the number of instruction events written."""
     data = trace_events(program, trace)
     Path(path).write_text(json.dumps(data, separators=(",", ":")))
-    return min(len(trace), MAX_EVENTS)
+    return len(trace)

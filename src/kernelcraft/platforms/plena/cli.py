@@ -16,7 +16,17 @@ from typing import Annotated, Any
 import typer
 from rich.table import Table
 
-from ...cli.common import EXIT_BAD_INPUT, EXIT_FAULT, BadInput, fail, print_diagnostics, read_text, write_text
+from ...cli.common import (
+    EXIT_BAD_INPUT,
+    EXIT_FAULT,
+    BadInput,
+    fail,
+    load_npy,
+    print_diagnostics,
+    read_text,
+    save_npy,
+    write_text,
+)
 from ...cli.common import console as _console
 from ...cli.common import parse_int as _int
 
@@ -30,19 +40,8 @@ app = typer.Typer(
 )
 
 
-def _load_npy(path_text: str):
-    import numpy as np
-
-    path = Path(path_text)
-    if not path.is_file():
-        raise BadInput(f"file not found: {path}")
-    try:
-        data = np.load(path, allow_pickle=False)
-    except (OSError, ValueError) as exc:
-        raise BadInput(f"cannot read {path} as .npy: {exc}") from None
-    if not np.issubdtype(data.dtype, np.number) and data.dtype != np.bool_:
-        raise BadInput(f"{path} holds {data.dtype}, not numbers")
-    return data.reshape(-1)
+def _load_npy(path_text: str, max_elements: int, where: str):
+    return load_npy(Path(path_text), max_elements, where)
 
 
 def _split_at(spec: str, option: str, target: str) -> tuple[str, int]:
@@ -153,7 +152,7 @@ def build_image(hbm: list[str], vram: list[str], fpsram: list[str], intsram: lis
         if not sep or not name:
             raise BadInput(f"--hbm expects NAME=FILE.npy@ADDR, got '{spec}'")
         file_text, addr = _split_at(rest, "--hbm", "ADDR")
-        values = _load_npy(file_text).astype(np.float32)
+        values = _load_npy(file_text, config.hbm_bytes, "HBM").astype(np.float32)
         if values.size % config.mx_block:
             raise BadInput(
                 f"--hbm {name}: {values.size} elements is not a multiple of the MX block ({config.mx_block})"
@@ -182,7 +181,7 @@ def build_image(hbm: list[str], vram: list[str], fpsram: list[str], intsram: lis
     ):
         for spec in specs:
             file_text, where = _split_at(spec, option, what)
-            values = _load_npy(file_text)
+            values = _load_npy(file_text, size, option.removeprefix("--").upper())
             if where + values.size > size:
                 raise BadInput(f"{option} {spec}: [{where}, {where + values.size}) is outside 0..{size}")
             if option == "--intsram" and (values.min(initial=0) < 0 or values.max(initial=0) >= 1 << 32):
@@ -273,8 +272,6 @@ def sim_command(
 
         raise typer.Exit(evaluate_kernel_cli("plena", task, config, kernel, seed, json_out, trace))
 
-    import numpy as np
-
     from kernelcraft.platforms.base import RunLimits
     from kernelcraft.platforms.plena.assembler import assemble
     from kernelcraft.platforms.plena.config import DEFAULT_CONFIG
@@ -303,10 +300,7 @@ def sim_command(
     try:
         for d in dumps:
             data = read_region(execution.machine, d)
-            try:
-                np.save(d.path, data)
-            except OSError as exc:
-                raise BadInput(f"cannot write {d.path}: {exc}") from None
+            save_npy(d.path, data)
             written.append({"region": d.region, "address": d.address, "count": d.count, "path": str(d.path)})
     except BadInput as exc:
         raise fail(str(exc)) from None

@@ -69,6 +69,16 @@ class ExecutionStats:
         return [f"busy cycles per unit: {busy}"]
 
 
+MAX_TRACE_EVENTS = 100_000  # a traced run keeps this many events; later ones are only counted
+
+
+class TraceEvents(list):
+    """(pc, start cycle, duration, unit) per executed instruction, cut at MAX_TRACE_EVENTS;
+    `dropped` counts the events not kept."""
+
+    dropped: int = 0
+
+
 @dataclass
 class Execution:
     stats: ExecutionStats
@@ -189,7 +199,7 @@ def _run(program: Program, image: MemoryImage | None, limits: RunLimits, trace: 
     ops, static_costs = compile_program(program, m)
     n = len(ops)
     counts = [0] * n
-    events: list[tuple[int, int, int, str]] | None = [] if trace else None
+    events: TraceEvents | None = TraceEvents() if trace else None
     pc = 0
     executed = 0
     fault = None
@@ -232,8 +242,10 @@ def _run_traced(program, ops, static_costs, counts, m, events):
         dma_before = m.dma_cycles
         nxt = ops[pc](executed)
         duration = static_costs[pc] + (m.dma_cycles - dma_before)
-        if len(events) < 2_000_000:
+        if len(events) < MAX_TRACE_EVENTS:
             events.append((pc, now, duration, units[pc]))
+        else:
+            events.dropped += 1
         now += duration
         pc = pc + 1 if nxt is None else nxt
     return pc, executed
