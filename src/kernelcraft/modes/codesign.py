@@ -29,18 +29,20 @@ from kernelcraft.episodes import EpisodeSpec
 from kernelcraft.platforms.api import Platform
 from kernelcraft.platforms.behaviour import (
     KINDS,
+    AddedInstruction,
     Behaviour,
     BehaviourError,
     compare,
     parse_operands,
     trial_inputs,
 )
-from kernelcraft.sandbox import SandboxJob, SandboxLimits, run_sandboxed
+from kernelcraft.sandbox import SandboxCallError, SandboxJob, SandboxLimits, SandboxServer, run_sandboxed
 
 from .base import Mode, ModeStart
 from .common import render
 
 PROBE_RUNNER = "kernelcraft.platforms.behaviour:probe"
+CALL_RUNNER = "kernelcraft.platforms.behaviour:call_reference"
 SMOKE_TRIALS = 8
 MAX_REFERENCE_BYTES = 20_000
 MAX_PROPOSALS = 20
@@ -131,12 +133,68 @@ class CodesignToolBox(ToolBox):
 
     sandbox_limits = SandboxLimits(cpu_s=10, wall_s=30, memory_bytes=1 << 30)
 
+    server_limits = SandboxLimits(cpu_s=600, wall_s=60, memory_bytes=1 << 30)
+
     def __init__(self, *args: Any, vlen: int, **kwargs: Any):
         super().__init__(*args, **kwargs)
         self.vlen = vlen
         self.proposals: list[Proposal] = []
         self._handlers["propose_instruction"] = self._propose_instruction
         self._extra_docs: dict[str, str] = {}
+        self.base_platform = self.platform
+        self.added: list[AddedInstruction] = []
+        self._servers: list[SandboxServer] = []
+
+    # ------------------------------------------------------------------ accepting proposals
+    def accept(self, number: int) -> str:
+        """Add proposal `number` to this session's ISA (the engineer's /accept): the platform's
+        assembler, simulator and docs then include it. Returns what happened, for people."""
+        proposal = next((p for p in self.proposals if p.number == number), None)
+        if proposal is None:
+            return f"there is no proposal {number}; proposals: {[p.number for p in self.proposals] or 'none'}"
+        if proposal.accepted:
+            return f"proposal {number} ({proposal.mnemonic}) is already part of this session's ISA"
+        try:
+            server = SandboxServer(
+                SandboxJob(
+                    source=proposal.reference,
+                    runner=CALL_RUNNER,
+                    allowed_imports=("numpy",),
+                    preload=("numpy", CALL_RUNNER.partition(":")[0]),
+                    filename=f"proposal_{number}.py",
+                    module_name=f"kc_proposal_{number}",
+                ),
+                self.server_limits,
+            )
+        except SandboxCallError as exc:
+            return f"proposal {number} could not be loaded in the sandbox: {exc}"
+        added = AddedInstruction(
+            Behaviour(
+                proposal.mnemonic, parse_operands(proposal.operands), _remote(server, proposal, self.vlen)
+            ),
+            proposal.semantics,
+            proposal.cost,
+            f"proposal {number} of this session",
+        )
+        try:
+            platform = self.base_platform.with_instructions([*self.added, added])
+        except (NotImplementedError, ValueError) as exc:
+            server.close()
+            return f"proposal {number} cannot be added: {exc}"
+        self._servers.append(server)
+        self.added.append(added)
+        proposal.accepted = True
+        self.platform = platform
+        self._sections = None  # the docs now describe it
+        self._builds.clear()  # the assembler now knows it
+        with (self.workspace.root / "proposals.jsonl").open("a", encoding="utf-8") as fh:
+            fh.write(json.dumps({"accepted": number, "mnemonic": proposal.mnemonic}) + "\n")
+        return f"proposal {number} ({proposal.mnemonic}) is now part of this session's ISA"
+
+    def close(self) -> None:
+        for server in self._servers:
+            server.close()
+        self._servers.clear()
 
     @property
     def specs(self) -> list[ToolSpec]:
@@ -205,6 +263,23 @@ class CodesignToolBox(ToolBox):
             docs = {**dict(self.platform.docs()), **self._extra_docs}
             self._sections = [s for name, text in docs.items() for s in split_sections(name, text)]
         return self._sections
+
+
+def _remote(server: SandboxServer, proposal: Proposal, vlen: int):
+    """The proposal's reference as a local function: each call goes to its sandbox server."""
+    operands = proposal.operands
+
+    def reference(*values: Any) -> Any:
+        inputs = [v.tolist() if hasattr(v, "tolist") else v for v in values]
+        try:
+            outputs = server.call(
+                {"function": "reference", "operands": operands, "inputs": inputs, "vlen": vlen}
+            )
+        except SandboxCallError as exc:
+            raise BehaviourError(f"{proposal.mnemonic}'s reference failed: {exc}") from None
+        return tuple(outputs) if len(outputs) > 1 else outputs[0]
+
+    return reference
 
 
 @dataclass

@@ -21,14 +21,14 @@ from __future__ import annotations
 
 import abc
 import hashlib
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, ClassVar, Literal, Protocol, runtime_checkable
 
 import numpy as np
 
 from .base import Diagnostic, Fault, RunLimits, errors_only
-from .behaviour import Behaviour
+from .behaviour import AddedInstruction, Behaviour
 from .judging import OutputDiff, Tolerance, format_number
 
 if TYPE_CHECKING:
@@ -415,6 +415,12 @@ class Platform(abc.ABC):
     def enabled_extensions(self) -> tuple[str, ...]:
         """The extension sets the current hardware configuration includes."""
         return ()
+
+    def with_instructions(self, instructions: Sequence[AddedInstruction]) -> Platform:
+        """A variant of this platform whose ISA also has `instructions`: its assembler accepts
+        them, its simulator runs them (calling each one's behaviour.reference) and its docs
+        describe them. NotImplementedError when the platform cannot add instructions."""
+        raise NotImplementedError(f"{self.title} cannot add instructions at run time")
 
     def cli(self) -> typer.Typer | None:
         """The platform's own subcommands (raw simulation, asm/disasm, ...), mounted as

@@ -222,6 +222,32 @@ def probe(
     return run_reference(Behaviour("proposal", roles, fn), inputs, vlen)
 
 
+def call_reference(
+    module: Any, function: str, operands: list[dict[str, str]], inputs: list[Any], vlen: int
+) -> Any:
+    """Sandbox server runner: one call of the model's reference (outputs, or BehaviourError)."""
+    roles = parse_operands(operands)
+    fn = getattr(module, function, None)
+    if not callable(fn):
+        raise BehaviourError(f"the reference source defines no function {function}()")
+    kinds = [r.kind for r in roles if r.reads]
+    values = [as_value(kind, raw) for kind, raw in zip(kinds, inputs, strict=True)]
+    return normalise_outputs(fn(*values), roles, vlen)
+
+
+@dataclass(frozen=True)
+class AddedInstruction:
+    """An instruction added to a platform's ISA at run time (an accepted proposal).
+
+    behaviour.reference is called with the read operands' values (as for any reference) and
+    returns the written operands' values; for a proposal it forwards to the sandbox."""
+
+    behaviour: Behaviour
+    semantics: str
+    cost: int
+    origin: str  # e.g. "proposal 2 of this session"
+
+
 # ---------------------------------------------------------------------------- comparison
 
 

@@ -21,6 +21,8 @@ _EXPORTS = {
     "SandboxLimits": "kernelcraft.sandbox.runner",
     "SandboxResult": "kernelcraft.sandbox.runner",
     "run_sandboxed": "kernelcraft.sandbox.runner",
+    "SandboxServer": "kernelcraft.sandbox.runner",
+    "SandboxCallError": "kernelcraft.sandbox.runner",
     "capabilities": "kernelcraft.sandbox.runner",
 }
 __all__ = list(_EXPORTS)

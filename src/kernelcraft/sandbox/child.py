@@ -100,7 +100,7 @@ def _failure(kind: str, exc: BaseException, filename: str) -> dict[str, Any]:
 def main(argv: list[str]) -> int:
     fd = int(argv[1])
     signal.signal(signal.SIGXFSZ, signal.SIG_IGN)  # an oversized write fails with EFBIG instead
-    request = json.loads(sys.stdin.buffer.read(MAX_REQUEST_BYTES))
+    request = json.loads(sys.stdin.buffer.readline(MAX_REQUEST_BYTES))
     workdir = os.getcwd()
     for name in request.get("preload", []):
         importlib.import_module(name)
@@ -125,6 +125,8 @@ def main(argv: list[str]) -> int:
         module.__dict__["__builtins__"] = guard.restricted_builtins(request.get("allowed_imports", []))
     try:
         exec(code, module.__dict__)
+        if request.get("serve"):
+            return _serve(fd, runner, module, filename)
         value = runner(module, **request.get("args", {}))
         _emit(fd, {"ok": True, "value": value})
     except guard.SandboxViolation as exc:
@@ -138,6 +140,20 @@ def main(argv: list[str]) -> int:
         _emit(fd, _failure("exception", exc, filename))
     except BaseException as exc:  # SystemExit and KeyboardInterrupt included: the job's own doing
         _emit(fd, _failure("exception", exc, filename))
+    return 0
+
+
+def _serve(fd: int, runner: Any, module: types.ModuleType, filename: str) -> int:
+    """One call per stdin line (JSON arguments for the runner), one result line each, until EOF."""
+    _emit(fd, {"ok": True, "value": "ready"})
+    for line in sys.stdin.buffer:
+        try:
+            value = runner(module, **json.loads(line))
+            _emit(fd, {"ok": True, "value": value})
+        except guard.SandboxViolation as exc:
+            _emit(fd, _failure("refused", exc, filename))
+        except Exception as exc:  # the job's failure on this call; the server stays up
+            _emit(fd, _failure("exception", exc, filename))
     return 0
 
 

@@ -98,7 +98,7 @@ def run_sandboxed(job: SandboxJob, limits: SandboxLimits | None = None) -> Sandb
         "python_guard": job.python_guard,
         "limits": limits.to_child(),
     }
-    payload = json.dumps(request).encode("utf-8", "surrogatepass")
+    payload = json.dumps(request).encode("utf-8", "surrogatepass") + b"\n"
     started = time.monotonic()
     with tempfile.TemporaryDirectory(prefix="kc-sandbox-") as work:
         out_path, err_path = Path(work, ".stdout"), Path(work, ".stderr")
@@ -123,8 +123,14 @@ def run_sandboxed(job: SandboxJob, limits: SandboxLimits | None = None) -> Sandb
         os.close(write_fd)
         feeder = threading.Thread(target=_feed, args=(proc, payload), daemon=True)
         feeder.start()
-        data, verdict = _collect(proc, read_fd, started + limits.wall_s, limits.result_bytes)
-        os.close(read_fd)
+        try:
+            data, verdict = _collect(proc, read_fd, started + limits.wall_s, limits.result_bytes)
+        except BaseException:  # Ctrl-C or any failure here: the job must not outlive the call
+            _kill_group(proc)
+            proc.wait()
+            raise
+        finally:
+            os.close(read_fd)
         if verdict is not None:
             _kill_group(proc)
         returncode = proc.wait()
@@ -236,6 +242,132 @@ def _tail(path: Path) -> str:
 
 def _tail_lines(text: str, count: int) -> str:
     return "\n".join(text.strip().splitlines()[-count:])
+
+
+class SandboxServer:
+    """A sandboxed job that stays up and answers calls: the job's module is executed once, then
+    each call(arguments) runs `runner(module, **arguments)` in the same confined process.
+
+    For model-written functions called many times (an accepted instruction's reference, once
+    per execution in the simulator). A call that exceeds its wall time kills the server; every
+    later call then fails with the reason. The CPU limit counts over the server's whole life.
+    """
+
+    def __init__(self, job: SandboxJob, limits: SandboxLimits | None = None):
+        self.limits = limits or SandboxLimits()
+        self.failure: str | None = None
+        self._work = tempfile.TemporaryDirectory(prefix="kc-sandbox-")
+        request = {
+            "source": job.source,
+            "runner": job.runner,
+            "allowed_imports": list(job.allowed_imports),
+            "preload": list(job.preload),
+            "filename": job.filename,
+            "module_name": job.module_name,
+            "python_guard": job.python_guard,
+            "limits": self.limits.to_child(),
+            "serve": True,
+        }
+        work = self._work.name
+        self._read_fd, write_fd = os.pipe()
+        self._err = Path(work, ".stderr").open("wb")
+        try:
+            self._proc = subprocess.Popen(
+                [sys.executable, "-I", "-B", "-m", "kernelcraft.sandbox.child", str(write_fd)],
+                cwd=work,
+                env=_child_env(work),
+                stdin=subprocess.PIPE,
+                stdout=self._err,
+                stderr=self._err,
+                pass_fds=(write_fd,),
+                start_new_session=True,
+                close_fds=True,
+            )
+        finally:
+            os.close(write_fd)
+        self._buffer = b""
+        self._send(json.dumps(request).encode("utf-8", "surrogatepass") + b"\n")
+        first = self._receive(self.limits.wall_s)  # the layers record
+        ready = self._receive(self.limits.wall_s) if first is not None and "layers" in first else first
+        self.layers = first.get("layers", {}) if first else {}
+        if ready is None or not ready.get("ok"):
+            self._fail(ready, "the sandbox did not start")
+
+    def call(self, arguments: dict[str, Any], wall_s: float = 5.0) -> Any:
+        """The runner's value for these arguments; SandboxCallError with the reason otherwise."""
+        if self.failure is not None:
+            raise SandboxCallError(self.failure)
+        self._send(json.dumps(arguments).encode("utf-8", "surrogatepass") + b"\n")
+        answer = self._receive(wall_s)
+        if answer is None:
+            self._fail(None, f"no answer within {wall_s:g} s")
+        if not answer.get("ok"):
+            text = f"{answer.get('error')}: {answer.get('message')}"
+            raise SandboxCallError(text + (f"\n{answer['traceback']}" if answer.get("traceback") else ""))
+        return answer.get("value")
+
+    def close(self) -> None:
+        if self._proc.poll() is None:
+            try:
+                self._proc.stdin.close()
+                self._proc.wait(timeout=2)
+            except (OSError, subprocess.TimeoutExpired):
+                _kill_group(self._proc)
+                self._proc.wait()
+        self._err.close()
+        try:
+            os.close(self._read_fd)
+        except OSError:
+            pass
+        self._work.cleanup()
+
+    def __enter__(self) -> SandboxServer:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def _fail(self, answer: dict | None, reason: str) -> None:
+        _kill_group(self._proc)
+        returncode = self._proc.wait()
+        if answer is not None and answer.get("message"):
+            reason = f"{answer.get('error')}: {answer['message']}"
+        elif returncode in (-signal.SIGXCPU, -signal.SIGKILL) and "within" not in reason:
+            reason = f"the sandbox used up its {self.limits.cpu_s} s of CPU time"
+        self.failure = reason
+        raise SandboxCallError(reason)
+
+    def _send(self, data: bytes) -> None:
+        try:
+            self._proc.stdin.write(data)
+            self._proc.stdin.flush()
+        except (BrokenPipeError, OSError, ValueError):
+            self._fail(None, "the sandboxed process is gone")
+
+    def _receive(self, wall_s: float) -> dict | None:
+        deadline = time.monotonic() + wall_s
+        while b"\n" not in self._buffer:
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                return None
+            ready, _, _ = select.select([self._read_fd], [], [], min(remaining, 0.5))
+            if not ready:
+                continue
+            chunk = os.read(self._read_fd, 1 << 16)
+            if not chunk:
+                return None
+            self._buffer += chunk
+            if len(self._buffer) > self.limits.result_bytes:
+                return None
+        line, _, self._buffer = self._buffer.partition(b"\n")
+        try:
+            return json.loads(line)
+        except ValueError:
+            return None
+
+
+class SandboxCallError(RuntimeError):
+    """A call to a SandboxServer that did not produce a value (the message says why)."""
 
 
 @cache
