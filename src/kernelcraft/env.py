@@ -33,7 +33,7 @@ from gymnasium import spaces
 
 from kernelcraft.agent.messages import ToolCall
 from kernelcraft.agent.scoring import ScoringReport, score_kernel
-from kernelcraft.agent.session import Session, baseline_cycles_for
+from kernelcraft.agent.session import Session, baseline_for
 from kernelcraft.episodes import EpisodeSpec
 from kernelcraft.platforms.api import normalise_config
 from kernelcraft.platforms.registry import DEFAULT_PLATFORM, get_platform
@@ -71,10 +71,17 @@ def kernel_reward(
     plat = get_platform(platform)
     task_obj = get_task(task)
     config = normalise_config(config)
-    instance = plat.prepare(task_obj, config, seed)
-    baseline = baseline_cycles_for(plat, task_obj, config, instance)
+    instance = plat.prepare(task_obj, config, seed, poison=True)
+    baseline_source, baseline_cycles = baseline_for(plat, task_obj, config, instance)
     report = score_kernel(
-        plat, task_obj, config, seed, source, kernel_label="completion", baseline_cycles=baseline
+        plat,
+        task_obj,
+        config,
+        seed,
+        source,
+        kernel_label="completion",
+        baseline_cycles=baseline_cycles,
+        baseline=baseline_source,
     )
     return report_reward(report)
 

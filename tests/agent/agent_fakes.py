@@ -50,6 +50,9 @@ class FakeEvaluation:
 
 
 class FakeInstance:
+    def __init__(self, poison: bool = False):
+        self.poison = poison
+
     def contract_text(self) -> str:
         return "x is in HBM at 0; write y to VRAM at 0."
 

@@ -50,7 +50,7 @@ class _ScoringPlatform(FakePlatform):
 
     def prepare(self, task, config, seed, profile="normal", poison=False):
         self.prepared.append((seed, profile, poison))
-        return FakeInstance()
+        return FakeInstance(poison)
 
     def run(self, program, instance, limits=None, trace=False):
         correct, cycles = self.outcomes[len(self.prepared) - 1]
@@ -100,7 +100,7 @@ class _ByKernel(FakePlatform):
     """Scoring outcomes decided by the kernel: a V_MUL_VV kernel with an extra S_ADDI_INT passes."""
 
     def prepare(self, task, config, seed, profile="normal", poison=False):
-        return FakeInstance()
+        return FakeInstance(poison)
 
     def run(self, program, instance, limits=None, trace=False):
         names = [ins.name for ins in program.instructions]
@@ -146,3 +146,36 @@ def test_visible_failure_skips_hidden_runs_and_missing_kernels_score_nothing():
     assert not broken.success and broken.runs == [] and "does not build" in broken.notes[0]
     none = score_kernel(FakePlatform(), "t", "C1", 5, None, kernel_label="last", baseline_cycles=None)
     assert none.kernel == "none" and not none.success
+
+
+class _DataDependent(FakePlatform):
+    """Cycles grow with the seed for every kernel (a data-dependent loop); longer kernels are slower."""
+
+    def prepare(self, task, config, seed, profile="normal", poison=False):
+        instance = FakeInstance(poison)
+        instance.seed = seed
+        return instance
+
+    def run(self, program, instance, limits=None, trace=False):
+        return FakeEvaluation(True, 1.0, len(program.instructions) * (1 + instance.seed % 7))
+
+
+def test_the_baseline_is_measured_on_the_same_runs_as_the_kernel():
+    """A kernel as fast as the baseline scores 1.0 even when cycles depend on the data."""
+    platform = _DataDependent()
+    report = score_kernel(
+        platform, "t", "C1", 5, CORRECT, kernel_label="k", baseline_cycles=1, baseline=CORRECT
+    )
+    assert report.success and not report.cycles_consistent
+    assert report.baseline_cycles == report.scored_cycles and report.speedup == pytest.approx(1.0)
+    faster = score_kernel(
+        platform,
+        "t",
+        "C1",
+        5,
+        CORRECT,
+        kernel_label="k",
+        baseline_cycles=1,
+        baseline="S_ADDI_INT gp1, gp0, 1\n" + CORRECT,
+    )
+    assert faster.speedup == pytest.approx(1.5)

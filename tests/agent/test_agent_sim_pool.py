@@ -162,14 +162,14 @@ def test_oracle_episode_through_the_pool(pool, monkeypatch, tmp_path):
     spec = EpisodeSpec(model="scripted:oracle", task="rmsnorm", config="C1", seed=11)
     pooled = run_episode(spec, tmp_path / "pooled", sim_pool=pool)
     assert pooled.success and pooled.end_reason == "model_stopped", pooled.error
-    # Baseline, one run_evaluation, three scoring runs.
-    assert len(jobs) == 5 and {job.seed for job in jobs} > {11}
+    # Baseline, one run_evaluation, three scoring runs, and the baseline on the three scoring runs.
+    assert len(jobs) == 8 and {job.seed for job in jobs} > {11}
     with activated(pool):
         assert active_pool() is pool
         again = run_episode(spec, tmp_path / "active")
-    assert active_pool() is None and len(jobs) == 10 and again.success
+    assert active_pool() is None and len(jobs) == 16 and again.success
     local = run_episode(spec, tmp_path / "local")
-    assert len(jobs) == 10
+    assert len(jobs) == 16
     for field in ("baseline_cycles", "best_cycles", "roofline_cycles", "speedup", "evaluations"):
         assert getattr(pooled, field) == getattr(local, field), field
     scoring = [json.loads((tmp_path / d / "scoring.json").read_text()) for d in ("pooled", "local")]

@@ -74,6 +74,67 @@ class ScoringReport:
         return asdict(self)
 
 
+@dataclass(frozen=True)
+class ScoringInput:
+    """One scoring run's instance: the visible seed, or a hidden seed with its value profile."""
+
+    label: str
+    seed: int
+    profile: str
+    instance: Any
+
+
+class ScoringInputs:
+    """The instances every kernel of an episode is scored on (prepared once, on demand), and
+    the baseline's cycles on the same runs, so a speed-up compares like with like."""
+
+    def __init__(
+        self,
+        platform: Platform,
+        task: Any,
+        config: str,
+        seed: int,
+        secret: str | None = None,
+        baseline: str | None = None,
+        limits: Any = None,
+    ):
+        self.platform, self.task, self.config, self.limits = platform, task, config, limits
+        self.plan = [("visible", seed, "normal")] + [
+            (f"hidden-{i}", hidden, profile)
+            for i, (hidden, profile) in enumerate(
+                zip(hidden_seeds(seed, secret=secret), HIDDEN_PROFILES, strict=True), 1
+            )
+        ]
+        self._prepared: list[ScoringInput] = []
+        self._baseline = baseline
+        self._baseline_cycles: int | None = None
+        self._baseline_done = False
+
+    def __getitem__(self, index: int) -> ScoringInput:
+        while len(self._prepared) <= index:
+            label, seed, profile = self.plan[len(self._prepared)]
+            instance = self.platform.prepare(self.task, self.config, seed, profile=profile, poison=True)
+            self._prepared.append(ScoringInput(label, seed, profile, instance))
+        return self._prepared[index]
+
+    def __len__(self) -> int:
+        return len(self.plan)
+
+    def baseline_cycles(self) -> int | None:
+        """The baseline's largest cycle count over every scoring run (None without a correct baseline)."""
+        if not self._baseline_done:
+            self._baseline_done = True
+            built = self.platform.build(self._baseline) if self._baseline else None
+            if built is not None and built.ok:
+                runs = [
+                    self.platform.run(built.program, self[i].instance, limits=self.limits)
+                    for i in range(len(self))
+                ]
+                if all(run.correct and run.cycles is not None for run in runs):
+                    self._baseline_cycles = max(int(run.cycles) for run in runs)
+        return self._baseline_cycles
+
+
 def score_kernel(
     platform: Platform,
     task: Any,
@@ -86,8 +147,15 @@ def score_kernel(
     roofline: int | None = None,
     limits: Any = None,
     secret: str | None = None,
+    baseline: str | None = None,
+    inputs: ScoringInputs | None = None,
 ) -> ScoringReport:
-    """Run `source` on the visible seed, then on the hidden seeds; success needs all 100%."""
+    """Run `source` on the visible seed, then on the hidden seeds; success needs all 100%.
+
+    With the baseline's source, the speed-up compares the kernel's and the baseline's largest
+    cycle counts over the same runs (a baseline whose cycles depend on the data is measured
+    as the kernel is); without it, against `baseline_cycles` (the visible run's).
+    """
     report = ScoringReport(
         kernel=kernel_label if source else "none", baseline_cycles=baseline_cycles, roofline_cycles=roofline
     )
@@ -98,20 +166,15 @@ def score_kernel(
     if not built.ok:
         report.notes.append("the kernel does not build")
         return report
-    program = built.program
-    visible = _run(platform, task, config, seed, "normal", True, program, "visible", limits)
-    report.runs.append(visible)
-    report.visible_correct = visible.correct
-    report.visible_cycles = visible.cycles
-    if not visible.correct:
-        report.notes.append("the kernel is not correct on the visible seed")
-        return report
-    for i, (hidden_seed, profile) in enumerate(
-        zip(hidden_seeds(seed, secret=secret), HIDDEN_PROFILES, strict=True), 1
-    ):
-        report.runs.append(
-            _run(platform, task, config, hidden_seed, profile, True, program, f"hidden-{i}", limits)
-        )
+    inputs = inputs or ScoringInputs(platform, task, config, seed, secret, baseline, limits)
+    for index in range(len(inputs)):
+        run = _run(platform, built.program, inputs[index], limits)
+        report.runs.append(run)
+        if index == 0:
+            report.visible_correct, report.visible_cycles = run.correct, run.cycles
+            if not run.correct:
+                report.notes.append("the kernel is not correct on the visible seed")
+                return report
     report.success = all(run.correct for run in report.runs)
     cycles = {run.cycles for run in report.runs if run.cycles is not None}
     report.cycles_consistent = len(cycles) <= 1
@@ -122,8 +185,15 @@ def score_kernel(
         )
     if not report.success:
         report.notes.append("the kernel fails on hidden inputs with poisoned memory")
-    elif baseline_cycles and report.scored_cycles:
-        report.speedup = baseline_cycles / report.scored_cycles
+        return report
+    reference = inputs.baseline_cycles() or baseline_cycles
+    if reference is not None and reference != baseline_cycles:
+        report.baseline_cycles = reference
+        report.notes.append(
+            f"the baseline's largest cycle count over the same runs, {reference}, is the reference"
+        )
+    if reference and report.scored_cycles:
+        report.speedup = reference / report.scored_cycles
     return report
 
 
@@ -138,11 +208,13 @@ def score_candidates(
     roofline: int | None = None,
     limits: Any = None,
     secret: str | None = None,
+    baseline: str | None = None,
     max_candidates: int = MAX_CANDIDATES,
 ) -> ScoringReport:
     """Score (label, source) candidates fastest first; the first that passes is the episode's
     kernel. The report names the scored kernel and records why faster ones were rejected."""
     rejected: list[dict[str, Any]] = []
+    inputs = ScoringInputs(platform, task, config, seed, secret, baseline, limits)
     report = ScoringReport(kernel="none", baseline_cycles=baseline_cycles, roofline_cycles=roofline)
     for label, source in candidates[:max_candidates]:
         report = score_kernel(
@@ -155,7 +227,7 @@ def score_candidates(
             baseline_cycles=baseline_cycles,
             roofline=roofline,
             limits=limits,
-            secret=secret,
+            inputs=inputs,
         )
         if report.success:
             break
@@ -170,14 +242,13 @@ def score_candidates(
     return report
 
 
-def _run(platform, task, config, seed, profile, poison, program, label, limits) -> ScoringRun:
-    instance = platform.prepare(task, config, seed, profile=profile, poison=poison)
-    evaluation = platform.run(program, instance, limits=limits)
+def _run(platform: Platform, program: Any, scoring_input: ScoringInput, limits: Any) -> ScoringRun:
+    evaluation = platform.run(program, scoring_input.instance, limits=limits)
     return ScoringRun(
-        label=label,
-        seed=seed,
-        profile=profile,
-        poison=poison,
+        label=scoring_input.label,
+        seed=scoring_input.seed,
+        profile=scoring_input.profile,
+        poison=bool(scoring_input.instance.poison),
         correct=bool(evaluation.correct),
         match_rate=None if evaluation.match_rate is None else float(evaluation.match_rate),
         cycles=None if evaluation.cycles is None else int(evaluation.cycles),

@@ -41,6 +41,7 @@ class EpisodeSetup:
     platform: Platform
     instance: Instance
     config: str  # the configuration name as the platform spells it
+    baseline_source: str | None
     baseline_cycles: int | None
     roofline_cycles: int | None
     iteration_cap: int
@@ -169,6 +170,7 @@ class Session:
                 baseline_cycles=setup.baseline_cycles,
                 roofline=setup.roofline_cycles,
                 secret=self.scoring_secret,
+                baseline=setup.baseline_source,
             )
             scored = next(
                 (k for k in candidates if f"evaluation {k.evaluation}" == report.kernel), candidates[0]
@@ -238,7 +240,7 @@ def setup_episode(spec: EpisodeSpec, sim_pool: Any = None) -> EpisodeSetup:
     # The agent's own evaluations poison memory exactly as final scoring does: a kernel that
     # reads memory it never wrote must not look correct to the agent.
     instance = platform.prepare(task, config, spec.seed, poison=True)
-    baseline_cycles = baseline_cycles_for(platform, task, config, instance)
+    baseline_source, baseline_cycles = baseline_for(platform, task, config, instance)
     cap = spec.iteration_cap or task.iteration_cap
     system = prompts.system_prompt(platform, ToolBox.tool_specs(), cap)
     user = prompts.task_prompt(
@@ -246,7 +248,16 @@ def setup_episode(spec: EpisodeSpec, sim_pool: Any = None) -> EpisodeSetup:
         example=one_shot_example(platform, task.id) if spec.one_shot else None,
     )
     return EpisodeSetup(
-        task, platform, instance, config, baseline_cycles, platform.roofline(instance), cap, system, user
+        task,
+        platform,
+        instance,
+        config,
+        baseline_source,
+        baseline_cycles,
+        platform.roofline(instance),
+        cap,
+        system,
+        user,
     )
 
 
@@ -287,17 +298,19 @@ def one_shot_example(platform: Platform, task_id: str) -> prompts.OneShotExample
     return None
 
 
-def baseline_cycles_for(platform: Platform, task: Task, config: str, instance: Instance) -> int | None:
-    """Cycles of the platform's baseline kernel on the visible inputs.
+def baseline_for(
+    platform: Platform, task: Task, config: str, instance: Instance
+) -> tuple[str | None, int | None]:
+    """The platform's baseline kernel and its cycles on the visible inputs.
 
-    None when the platform has no baseline for the task yet or the baseline is not correct:
-    the episode still runs and scores, it just has no speed-up.
+    (None, None) when the platform has no baseline for the task yet or the baseline is not
+    correct: the episode still runs and scores, it just has no speed-up.
     """
     try:
         source = platform.baseline(task, config)
     except NotImplementedError:
-        return None
+        return None, None
     evaluation = platform.evaluate(source, instance)
     if not evaluation.correct or evaluation.cycles is None:
-        return None
-    return int(evaluation.cycles)
+        return None, None
+    return source, int(evaluation.cycles)
