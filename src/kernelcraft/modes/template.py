@@ -599,6 +599,7 @@ class TemplateMode(Mode):
             platform=platform,
             instance=instances[configs[0]],
             config=spec.config,
+            baseline_source=None,
             baseline_cycles=None,
             roofline_cycles=None,
             iteration_cap=cap,
@@ -715,12 +716,13 @@ class TemplateMode(Mode):
                 baseline_cycles=original.cycles if original.correct else None,
                 roofline=setup.platform.roofline(toolbox.instances[config]),
                 secret=session.scoring_secret,
+                baseline=original.source if original.correct else None,
             )
             report.runs += result.runs
             report.per_config[config] = {
                 "success": result.success,
                 "cycles": result.scored_cycles,
-                "baseline_cycles": original.cycles if original.correct else None,
+                "baseline_cycles": result.baseline_cycles,
                 "speedup": result.speedup,
                 "instructions": best.static.get(config),
                 "baseline_instructions": original.static,
