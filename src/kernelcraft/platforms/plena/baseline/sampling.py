@@ -18,6 +18,12 @@ writes integer indices:
 
 Slow (three V_TOPK of 128 or 32 entries per chosen position) but exact; it needs L = VLEN,
 V = 2 x 128 = 4 VLEN rows (one H_PREFETCH_V) and k <= 8, the paper's configuration.
+
+When the hardware configuration includes the "dllm" extension set (extensions.py), the
+lowering is the one those instructions were designed for: V_RED_MAX_IDX gives each
+position's argmax while its confidence is computed, the argmaxes go to an INT SRAM row,
+V_TOPK_MASK marks the k most confident masked positions, and one S_SELECT_INT per row writes
+the predictions over x where the mask is set.
 """
 
 from __future__ import annotations
@@ -211,4 +217,91 @@ def _greater_as_float(asm: Asm, m0: str, m1: str, s: str, f_one: str) -> None:
         asm.emit("S_SUB_FP", s, f_one, s, comment="[m1 > m0]")
 
 
-GENERATORS: dict[str, Generator] = {"get_transfer_index": generate_base}
+INT_PREDICTIONS = 512  # the argmax of every position of the current row (VLEN words)
+
+
+def generate_extended(config_name: str, hw: PlenaConfig) -> str:
+    p = task_params("get_transfer_index", config_name)
+    batch, length, vocab, k = p["B"], p["L"], p["V"], p["k"]
+    vlen = hw.vlen
+    row_span = hw.prefetch_v_rows * vlen
+    if length != vlen or vocab != row_span:
+        raise NotImplementedError(
+            f"get_transfer_index with the dllm extension needs L = VLEN and V = one H_PREFETCH_V "
+            f"({row_span}); got L={length}, V={vocab}"
+        )
+    hbm = task_hbm("get_transfer_index", config_name)
+    logits, mask = hbm["logits"], hbm["mask"]
+    logits_v, exps_v = 0, row_span
+    mask_v = 2 * row_span
+    conf_v, chosen_v = mask_v + row_span, mask_v + row_span + vlen
+    chunks = vocab // vlen
+
+    asm = Asm(hw)
+    asm.comment(f"get_transfer_index B={batch} L={length} V={vocab} k={k}: dllm extension set")
+    a_logits, a_mask = asm.aalloc(), asm.aalloc()
+    with asm.regs(1) as (tmp,):
+        asm.imm(tmp, mask.base)
+        asm.emit("C_SET_ADDR_REG", a_mask, ZERO, tmp, comment="mask")
+        asm.imm(tmp, mask.numel)
+        asm.emit("C_SET_SCALE_REG", tmp)
+        asm.imm(tmp, mask_v)
+        asm.emit("H_PREFETCH_V", tmp, ZERO, a_mask, 0, 0, comment="both mask rows")
+        asm.imm(tmp, logits.base)
+        asm.emit("C_SET_ADDR_REG", a_logits, ZERO, tmp, comment="logits")
+        asm.imm(tmp, logits.numel)
+        asm.emit("C_SET_SCALE_REG", tmp)
+    with asm.regs(4) as (off, row, exps, conf_ptr), asm.regs(3) as (index, base, pred_ptr):
+        with asm.fregs(2) as (peak, total):
+            asm.imm(off, 0)  # element offset of row 0, position 0 in the logits
+            for b in range(batch):
+                asm.comment(f"row {b}: argmax (V_RED_MAX_IDX) and confidence of every position")
+                asm.imm(conf_ptr, FP_CONF)
+                asm.imm(pred_ptr, INT_PREDICTIONS)
+                with asm.loop(None, length, comment="positions"):
+                    asm.imm(row, logits_v)
+                    asm.emit("H_PREFETCH_V", row, off, a_logits, 0, 0)
+                    asm.addi(off, off, vocab)
+                    asm.emit("S_LD_FP", peak, ZERO, FP_SLOTS["neg_inf"])
+                    asm.emit("S_ADDI_INT", index, ZERO, 0)
+                    asm.emit("S_ADDI_INT", base, ZERO, 0)
+                    with asm.loop(None, chunks, comment="running argmax over the rows"):
+                        asm.emit("V_RED_MAX_IDX", index, row, base, peak)
+                        asm.addi(row, row, vlen)
+                        asm.addi(base, base, vlen)
+                    asm.imm(row, logits_v)
+                    asm.imm(exps, exps_v)
+                    asm.emit("S_ADD_FP", total, FZERO, FZERO)
+                    with asm.loop(None, chunks, comment="sum of exp(x - max)"):
+                        asm.emit("V_SUB_VF", exps, row, peak, 0, 0)
+                        asm.emit("V_EXP_V", exps, exps, 0)
+                        asm.emit("V_RED_SUM", total, exps, 0)
+                        asm.addi(row, row, vlen)
+                        asm.addi(exps, exps, vlen)
+                    asm.emit("S_RECI_FP", total, total, comment="confidence")
+                    asm.emit("S_ST_FP", total, conf_ptr, 0)
+                    asm.addi(conf_ptr, conf_ptr, 1)
+                    asm.emit("S_ST_INT", index, pred_ptr, 0, comment="prediction")
+                    asm.addi(pred_ptr, pred_ptr, 1)
+                asm.comment(f"row {b}: top {k} masked positions take their prediction")
+                with asm.regs(4) as (conf, cand, chosen, count):
+                    asm.imm(conf, conf_v)
+                    asm.emit("S_MAP_V_FP", conf, ZERO, FP_CONF)
+                    asm.imm(cand, mask_v + b * vlen)
+                    asm.imm(chosen, chosen_v)
+                    asm.imm(count, k)
+                    asm.emit("V_TOPK_MASK", chosen, conf, cand, count)
+                    asm.imm(conf, b * length)  # x's row b in INT SRAM
+                    asm.imm(cand, INT_PREDICTIONS)
+                    asm.emit("S_SELECT_INT", conf, conf, cand, chosen, comment="x = chosen ? prediction : x")
+    return asm.text()
+
+
+def generate(config_name: str, hw: PlenaConfig) -> str:
+    """The dllm-extension lowering when the configuration includes the set, else the base ISA's."""
+    if "dllm" in getattr(hw, "extensions", ()):
+        return generate_extended(config_name, hw)
+    return generate_base(config_name, hw)
+
+
+GENERATORS: dict[str, Generator] = {"get_transfer_index": generate}
