@@ -17,13 +17,13 @@ class Undocumented(FakePlatform):
 
 
 def test_system_prompt_has_four_parts_in_order():
-    text = prompts.system_prompt(FakePlatform(), TOOL_SPECS, 20)
+    text = prompts.system_prompt(FakePlatform(), TOOL_SPECS)
     markers = ["# Role", "# Tools", "# The PLENA accelerator", "# Guidance for PLENA"]
     positions = [text.index(m) for m in markers]
     assert positions == sorted(positions)
     assert "no human in the loop" in text.lower()
     assert "match_rate == 100%" in text and "baseline latency" in text and "no tool calls" in text
-    assert "budget is 20 iterations" in text
+    assert "the task states your budget" in text
     assert "in PLENA assembly" in text and "`kernel.s`" in text
     for spec in TOOL_SPECS:
         assert f"`{spec.name}`" in text
@@ -35,7 +35,7 @@ def test_system_prompt_has_four_parts_in_order():
 
 
 def test_missing_docs_are_marked_not_silently_dropped():
-    text = prompts.system_prompt(Undocumented(), TOOL_SPECS, 15)
+    text = prompts.system_prompt(Undocumented(), TOOL_SPECS)
     assert text.count("(not provided for this platform)") == 4
 
 

@@ -51,18 +51,17 @@ def tool_list(specs: Iterable[ToolSpec]) -> str:
     return "\n".join(blocks)
 
 
-def system_prompt(platform: Platform, specs: Iterable[ToolSpec], iteration_cap: int) -> str:
-    """The four parts joined: base, tools, platform content, platform guidance."""
+def system_prompt(platform: Platform, specs: Iterable[ToolSpec]) -> str:
+    """The four parts joined: base, tools, platform content, platform guidance.
+
+    Nothing here depends on the task or its level (the budget is in the task prompt), so every
+    episode on a platform sends the same system prompt: one cacheable prefix.
+    """
     title = platform.title
     docs: Mapping[str, str] = platform.docs()
     missing = "(not provided for this platform)"
     parts = [
-        _render(
-            "base",
-            platform_title=title,
-            kernel_language=platform.kernel_language,
-            iteration_cap=iteration_cap,
-        ),
+        _render("base", platform_title=title, kernel_language=platform.kernel_language),
         _render("tools", tool_list=tool_list(specs), kernel_file=f"kernel{platform.kernel_suffix}"),
         _render(
             "platform", platform_title=title, **{k: docs.get(k, missing).strip() for k in PLATFORM_DOC_KEYS}

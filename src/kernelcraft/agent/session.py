@@ -242,7 +242,7 @@ def setup_episode(spec: EpisodeSpec, sim_pool: Any = None) -> EpisodeSetup:
     instance = platform.prepare(task, config, spec.seed, poison=True)
     baseline_source, baseline_cycles = baseline_for(platform, task, config, instance)
     cap = spec.iteration_cap or task.iteration_cap
-    system = prompts.system_prompt(platform, ToolBox.tool_specs(), cap)
+    system = prompts.system_prompt(platform, ToolBox.tool_specs())
     user = prompts.task_prompt(
         task_prompt_inputs(task, platform, config, instance, cap, spec),
         example=one_shot_example(platform, task.id) if spec.one_shot else None,

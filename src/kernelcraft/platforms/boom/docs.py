@@ -406,8 +406,9 @@ def render_guidance(cfg: BoomConfig) -> str:
             "mispredicts and L1 misses. Unroll loops to cut branches and overlap loads; keep "
             "independent chains (several accumulators); replace unpredictable branches by branch-free "
             "sequences; move data in 8-byte words where the task allows; avoid div/rem in loops.",
-            "5. Never read memory you did not write except the inputs: final scoring fills outputs, "
-            "scratch, gaps and the stack with random bytes and runs other inputs.",
+            "5. Never read memory you did not write except the inputs: every evaluation (yours and final "
+            "scoring) fills outputs, scratch, gaps and the stack with random bytes; scoring also runs "
+            "other inputs.",
             "6. An unexpected trap ends the run with pc, your source line, mcause and mtval; "
             "a run that does not finish within the instruction limit is stopped.",
             "",
@@ -489,7 +490,8 @@ def render_contract(inst: BoomInstance) -> str:
         f"Exactly: {task.integer.algorithm}.",
         "",
         "Memory the contract does not initialise (outputs, scratch, the gaps between buffers, the stack) "
-        "holds random poison bytes during final scoring, which also runs other input values.",
+        "holds random poison bytes in every evaluation (yours and final scoring, which also runs other "
+        "input values).",
     ]
     return "\n".join(lines) + "\n"
 

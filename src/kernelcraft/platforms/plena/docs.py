@@ -377,8 +377,8 @@ element (1, {v + 3}) is at base + 1*{rows_act}*{v} + 1*{v} + 3 = base + {rows_ac
   `{OUTPUT_BASE} + (j // {v})*R*{v} + i*{v} + (j % {v})`. A 3-D [B, R, C] output stores each
   [R, C] matrix that way, matrix b starting at b*R*C. A 1-D output of C elements is a [1, C]
   matrix. C must be a multiple of VLEN={v}.
-- Memory the kernel did not write is not zero during final scoring: read only what you wrote or
-  what the contract preloads.
+- Memory the kernel did not write is not zero: every evaluation (yours and final scoring) fills it
+  with poison. Read only what you wrote or what the contract preloads.
 """
 
 

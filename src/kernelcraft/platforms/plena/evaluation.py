@@ -249,9 +249,9 @@ def render_contract(inst: PreparedInstance) -> str:
     lines += _output_section(shape, hw) if inst.output_int is None else _int_output_section(inst)
     lines += [
         "",
-        "Everything else in VRAM, MRAM, FP SRAM and INT SRAM is free scratch. Final scoring fills "
-        "memory the image does not set with poison (NaN on chip, random bytes in HBM): read only "
-        "what you loaded or wrote.",
+        "Everything else in VRAM, MRAM, FP SRAM and INT SRAM is free scratch. Every evaluation (yours "
+        "and final scoring) fills memory the image does not set with poison (NaN on chip, random bytes "
+        "in HBM): read only what you loaded or wrote.",
     ]
     return "\n".join(lines) + "\n"
 
