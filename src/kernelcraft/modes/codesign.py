@@ -344,7 +344,7 @@ class CodesignMode(Mode):
         platform = setup.platform
         specs = CodesignToolBox.tool_specs()
         setup.system_prompt = (
-            prompts.system_prompt(platform, specs, setup.iteration_cap).rstrip()
+            prompts.system_prompt(platform, specs).rstrip()
             + "\n\n"
             + render("codesign", platform_title=platform.title)
             + "\n"

@@ -592,7 +592,7 @@ class TemplateMode(Mode):
             TemplateWorkspace(workspace, platform.kernel_suffix),
         )
         cap = spec.iteration_cap or task.iteration_cap
-        system = self._system_prompt(platform, task, template, configs, cap)
+        system = self._system_prompt(platform, task, template, configs)
         user = self._task_prompt(platform, task, template, configs, spec.config, instances, original, cap)
         setup = EpisodeSetup(
             task=task,
@@ -608,7 +608,7 @@ class TemplateMode(Mode):
         )
         return ModeStart(setup, toolbox)
 
-    def _system_prompt(self, platform, task, template, configs, cap) -> str:
+    def _system_prompt(self, platform, task, template, configs) -> str:
         docs = platform.docs()
         missing = "(not provided for this platform)"
         parts = [
@@ -618,7 +618,6 @@ class TemplateMode(Mode):
                 kernel_language=platform.kernel_language,
                 task_name=task.name,
                 configs=", ".join(configs),
-                iteration_cap=cap,
                 api_module=", ".join(template.allowed_imports) or "(nothing)",
             ),
             render("template_tools", tool_list=prompts.tool_list(TEMPLATE_TOOL_SPECS)),
