@@ -349,10 +349,6 @@ class ToyPlatform(Platform):
     def default_config(cls) -> ToyConfig:
         return TOY_CONFIG
 
-    @property
-    def clock_ghz(self) -> float:
-        return self.config.clock_ghz
-
     def dtypes_text(self) -> str:
         return "Inputs and outputs are float64 words; every register holds a float64."
 

@@ -287,9 +287,9 @@ class Platform(abc.ABC):
         """The hardware configuration used when none is given."""
 
     @property
-    @abc.abstractmethod
     def clock_ghz(self) -> float:
-        """Clock of the simulated core, so cycles can be shown as time."""
+        """Clock of the simulated core, so cycles can be shown as time (the config's clock_ghz)."""
+        return float(self.config.clock_ghz)
 
     @abc.abstractmethod
     def dtypes_text(self) -> str:

@@ -8,8 +8,6 @@ guidance: how to work on this target. The I/O contract of an instance is rendere
 
 from __future__ import annotations
 
-import sys
-from pathlib import Path
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -494,28 +492,3 @@ def render_contract(inst: BoomInstance) -> str:
         "input values).",
     ]
     return "\n".join(lines) + "\n"
-
-
-def write_docs(outdir: str | Path, cfg: BoomConfig = DEFAULT_CONFIG) -> list[Path]:
-    out = Path(outdir)
-    out.mkdir(parents=True, exist_ok=True)
-    written = []
-    for name, text in render_docs(cfg).items():
-        path = out / f"{name}.md"
-        path.write_text(text, encoding="utf-8")
-        written.append(path)
-    return written
-
-
-def main(argv: list[str] | None = None) -> int:
-    args = sys.argv[1:] if argv is None else argv
-    if len(args) != 1:
-        print("usage: python -m kernelcraft.platforms.boom.docs OUTDIR", file=sys.stderr)
-        return 2
-    for path in write_docs(args[0]):
-        print(path)
-    return 0
-
-
-if __name__ == "__main__":
-    raise SystemExit(main())

@@ -50,10 +50,6 @@ class BoomPlatform(Platform):
     def default_config(cls) -> BoomConfig:
         return DEFAULT_CONFIG
 
-    @property
-    def clock_ghz(self) -> float:
-        return self.config.clock_ghz
-
     def dtypes_text(self) -> str:
         return DTYPES_TEXT
 

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import itertools
 import re
-import sys
 from dataclasses import fields
 from pathlib import Path
 
@@ -519,28 +518,3 @@ def render_docs(config: PlenaConfig = DEFAULT_CONFIG) -> dict[str, str]:
         "hardware": render_hardware(config),
         "guidance": render_guidance(config),
     }
-
-
-def write_docs(outdir: str | Path, config: PlenaConfig = DEFAULT_CONFIG) -> list[Path]:
-    out = Path(outdir)
-    out.mkdir(parents=True, exist_ok=True)
-    written = []
-    for name, text in render_docs(config).items():
-        path = out / f"{name}.md"
-        path.write_text(text, encoding="utf-8")
-        written.append(path)
-    return written
-
-
-def main(argv: list[str] | None = None) -> int:
-    args = sys.argv[1:] if argv is None else argv
-    if len(args) != 1:
-        print("usage: python -m kernelcraft.platforms.plena.docs OUTDIR", file=sys.stderr)
-        return 2
-    for path in write_docs(args[0]):
-        print(path)
-    return 0
-
-
-if __name__ == "__main__":
-    raise SystemExit(main())

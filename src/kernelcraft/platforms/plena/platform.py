@@ -54,10 +54,6 @@ class PlenaPlatform(Platform):
     def default_config(cls) -> PlenaConfig:
         return DEFAULT_CONFIG
 
-    @property
-    def clock_ghz(self) -> float:
-        return self.config.clock_ghz
-
     def dtypes_text(self) -> str:
         return DTYPES_TEXT
 
