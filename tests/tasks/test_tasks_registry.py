@@ -31,7 +31,10 @@ def test_tasks_name_no_platform():
     """Tasks hold math: shape tables and unsupported reasons belong to the platforms."""
     for task in all_tasks():
         assert not hasattr(task, "configs") and not hasattr(task, "unsupported")
-        assert task.forms == (("integer",) if task.id in CPU_ORDER else ("float",))
+        if task.id in CPU_ORDER:
+            assert task.forms == ("integer",)
+        else:
+            assert task.forms[0] == "float" and set(task.forms) <= {"float", "integer"}
 
 
 def test_bad_names_are_clear_value_errors():
@@ -40,8 +43,9 @@ def test_bad_names_are_clear_value_errors():
     relu = get_task("relu")
     with pytest.raises(ValueError, match="unknown value profile"):
         relu.make_inputs_for(relu.default_configs["C1"], 0, profile="huge")
+    rope = get_task("rope")
     with pytest.raises(TaskError, match="no integer form"):
-        relu.make_inputs_for(relu.default_configs["C1"], 0, form="integer")
+        rope.make_inputs_for(rope.default_configs["C1"], 0, form="integer")
 
 
 @pytest.mark.parametrize(
@@ -144,3 +148,15 @@ def test_an_integer_form_draws_integers_and_references_exactly():
     assert int(ref[0]) == sum(int(x) * int(y) for x, y in zip(normal["a"], normal["b"], strict=True))
     with pytest.raises(TaskError, match="no float form"):
         task.reference(normal, params)
+
+
+@pytest.mark.parametrize("profile", ["normal", "large", "small", "near_zero", "mixed_signs"])
+@pytest.mark.parametrize("int_range", [(16, 100), (-100, -16), (0, 255), (1, 1), (-128, 127)])
+def test_integer_profiles_stay_inside_any_range(profile, int_range):
+    from kernelcraft.tasks.base import draw_integers
+
+    values = draw_integers((500,), "int16", int_range, np.random.default_rng(3), profile)
+    assert values.min() >= int_range[0] and values.max() <= int_range[1]
+    if profile == "near_zero":
+        nearest = min(range(int_range[0], int_range[1] + 1), key=abs)
+        assert abs(int(np.abs(values).min())) == abs(nearest)

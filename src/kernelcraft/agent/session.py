@@ -133,7 +133,7 @@ class Session:
 
     def _run_limits(self) -> RunLimits:
         """The simulator's limits, with no more wall time than the episode has left."""
-        default = RunLimits()
+        default = self._tools().platform.run_limits()
         if self.deadline is None:
             return default
         left = max(1.0, self.deadline - time.monotonic())

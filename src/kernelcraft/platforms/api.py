@@ -400,6 +400,11 @@ class Platform(abc.ABC):
         "broken_wrong" (builds and runs, wrong output)."""
 
     # ------------------------------------------------------------------ optional extras
+    def run_limits(self) -> RunLimits:
+        """The simulator's limits when a caller gives none. A platform whose largest cells take
+        long to simulate raises the wall time here (the session and the simulation pool use it)."""
+        return RunLimits()
+
     def trace_writer(self) -> Callable[[Evaluation, Any], int] | None:
         """A function writing an evaluation's trace to a path (returns events written), if any."""
         return None

@@ -13,6 +13,8 @@ from .api import Platform
 _FACTORIES: dict[str, str] = {
     "plena": "kernelcraft.platforms.plena.platform:PlenaPlatform",
     "boom": "kernelcraft.platforms.boom.platform:BoomPlatform",
+    "coral": "kernelcraft.platforms.coral.platform:CoralPlatform",
+    "aie": "kernelcraft.platforms.aie.platform:AiePlatform",
 }
 # What commands and run files use when they name no platform.
 DEFAULT_PLATFORM = "plena"

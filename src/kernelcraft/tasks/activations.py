@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from . import ops
+from . import ops, quantized
 from .base import InputSpec, Task, table
 
 ELEMENTWISE_SHAPES = table([(4, 64), (8, 128), (16, 128), (32, 256), (64, 256)], "R H")
@@ -30,6 +30,7 @@ SILU = Task(
     compute=lambda v, p, r: ops.silu(v["x"], r),
     default_configs=ELEMENTWISE_SHAPES,
     hidden_param="H",
+    integer=quantized.SILU,
 )
 
 RELU = Task(
@@ -45,6 +46,7 @@ RELU = Task(
     compute=lambda v, p, r: ops.relu(v["x"], r),
     default_configs=ELEMENTWISE_SHAPES,
     hidden_param="H",
+    integer=quantized.RELU,
 )
 
 GELU = Task(
@@ -63,6 +65,7 @@ GELU = Task(
     compute=lambda v, p, r: ops.gelu(v["x"], r),
     default_configs=ELEMENTWISE_SHAPES,
     hidden_param="H",
+    integer=quantized.GELU,
 )
 
 TASKS = (SILU, RELU, GELU)

@@ -236,7 +236,9 @@ def draw_integers(
 ) -> np.ndarray:
     """Integer inputs per value profile: "normal" uniform over the range, "large" mostly at its
     extremes (saturation and overflow paths), "small" within +-8, "near_zero" in {-1, 0, 1},
-    "mixed_signs" alternating signs with uniform magnitudes."""
+    "mixed_signs" alternating signs with uniform magnitudes (uniform on a one-signed range). A
+    range that does not reach zero gets the "small" and "near_zero" values from its end nearest
+    to zero."""
     info = np.iinfo(np.dtype(dtype))
     lo, hi = int_range if int_range is not None else (int(info.min), int(info.max))
     # Drawn as int64: a uint64 range is capped at 2^63 - 1.
@@ -250,17 +252,24 @@ def draw_integers(
         values = uniform(lo, hi, n)
         edge = rng.random(n) < 0.5
         values[edge] = np.where(rng.random(int(edge.sum())) < 0.5, lo, hi)
-    elif profile == "small":
-        values = uniform(max(lo, -8), min(hi, 8), n)
-    elif profile == "near_zero":
-        values = uniform(max(lo, -1), min(hi, 1), n)
-    elif profile == "mixed_signs":
-        magnitude = uniform(0, min(hi, -lo if lo < 0 else hi), n)
-        signs = np.where(np.arange(n) % 2 == 0, 1, -1) if lo < 0 else np.ones(n, dtype=np.int64)
-        values = np.clip(magnitude * signs, lo, hi)
+    elif profile in ("small", "near_zero"):
+        width = 8 if profile == "small" else 1
+        values = uniform(*_near_zero(lo, hi, width), n)
+    elif profile == "mixed_signs" and lo < 0 < hi:
+        magnitude = uniform(0, min(hi, -lo), n)
+        values = magnitude * np.where(np.arange(n) % 2 == 0, 1, -1)
     else:
         values = uniform(lo, hi, n)
     return values.astype(dtype).reshape(shape)
+
+
+def _near_zero(lo: int, hi: int, width: int) -> tuple[int, int]:
+    """[-width, width] within [lo, hi], or the 2*width+1 values of [lo, hi] nearest to zero."""
+    if lo <= width and hi >= -width:
+        return max(lo, -width), min(hi, width)
+    if lo > width:
+        return lo, min(hi, lo + 2 * width)
+    return max(lo, hi - 2 * width), hi
 
 
 def _stable(text: str) -> int:

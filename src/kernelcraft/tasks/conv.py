@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from . import quantized
 from .base import InputSpec, Rounder, Task, table
 
 CONV_SHAPES = table([(8, 4, 8, 1), (8, 8, 8, 3), (8, 8, 16, 3), (8, 8, 32, 3), (8, 32, 8, 3)], "H Cin Cout k")
@@ -67,6 +68,7 @@ CONV2D = Task(
     default_configs=CONV_SHAPES,
     macs=lambda p: p["Cout"] * p["Cin"] * p["H"] * p["H"] * p["k"] ** 2,
     hidden_param="H",
+    integer=quantized.CONV2D,
 )
 
 DEPTHWISE_CONV = Task(
@@ -87,6 +89,7 @@ DEPTHWISE_CONV = Task(
     default_configs=DEPTHWISE_SHAPES,
     macs=lambda p: p["C"] * p["H"] * p["H"] * p["k"] ** 2,
     hidden_param="H",
+    integer=quantized.DEPTHWISE_CONV,
 )
 
 CONV_BLOCK = Task(
@@ -109,6 +112,7 @@ CONV_BLOCK = Task(
     default_configs=CONV_SHAPES,
     macs=lambda p: p["Cout"] * p["Cin"] * p["H"] * p["H"] * p["k"] ** 2,
     hidden_param="H",
+    integer=quantized.CONV_BLOCK,
 )
 
 TASKS = (CONV2D, DEPTHWISE_CONV, CONV_BLOCK)

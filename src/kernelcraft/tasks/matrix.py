@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from . import ops
+from . import ops, quantized
 from .base import InputSpec, Task, table
 
 GEMM_SHAPES = table([(4, 64, 64), (8, 128, 128), (16, 128, 256), (32, 256, 256), (64, 256, 512)], "M K N")
@@ -27,6 +27,7 @@ GEMV = Task(
     default_configs=table([(64, 512), (128, 512), (256, 512), (512, 512), (512, 1024)], "M N"),
     macs=lambda p: p["M"] * p["N"],
     hidden_param="N",
+    integer=quantized.GEMV,
 )
 
 GEMM = Task(
@@ -46,6 +47,7 @@ GEMM = Task(
     default_configs=GEMM_SHAPES,
     macs=lambda p: p["M"] * p["K"] * p["N"],
     hidden_param="K",
+    integer=quantized.GEMM,
 )
 
 BATCH_MATMUL = Task(
@@ -69,6 +71,7 @@ BATCH_MATMUL = Task(
     ),
     macs=lambda p: p["B"] * p["M"] * p["K"] * p["N"],
     hidden_param="K",
+    integer=quantized.BATCH_MATMUL,
 )
 
 LINEAR = Task(
@@ -90,6 +93,7 @@ LINEAR = Task(
     default_configs=GEMM_SHAPES,
     macs=lambda p: p["M"] * p["K"] * p["N"],
     hidden_param="K",
+    integer=quantized.LINEAR,
 )
 
 TASKS = (GEMV, GEMM, BATCH_MATMUL, LINEAR)

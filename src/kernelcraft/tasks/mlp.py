@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from . import ops
+from . import ops, quantized
 from .base import InputSpec, Rounder, Task, table
 
 MLP_SHAPES = table([(4, 64, 128), (8, 128, 256), (16, 128, 512), (32, 256, 512), (64, 256, 1024)], "N H I")
@@ -38,6 +38,7 @@ FFN = Task(
     default_configs=MLP_SHAPES,
     macs=lambda p: 2 * p["N"] * p["H"] * p["I"],
     hidden_param="H",
+    integer=quantized.FFN,
 )
 
 SWIGLU = Task(

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from . import ops
+from . import ops, quantized
 from .activations import ELEMENTWISE_SHAPES
 from .base import InputSpec, Task
 
@@ -28,6 +28,7 @@ SOFTMAX = Task(
     default_configs=ELEMENTWISE_SHAPES,
     hidden_param="H",
     scales_with_input=False,
+    integer=quantized.SOFTMAX,
 )
 
 LAYERNORM = Task(
@@ -66,6 +67,7 @@ RMSNORM = Task(
     eps=1e-6,
     hidden_param="H",
     scales_with_input=False,
+    integer=quantized.RMSNORM,
 )
 
 TASKS = (SOFTMAX, LAYERNORM, RMSNORM)

@@ -1,0 +1,161 @@
+"""Coral as a platform: contracts, exact judging, poison, faults as values, limits, docs."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from kernelcraft.platforms.base import RunLimits
+from kernelcraft.platforms.coral.docs import WORKED_EXAMPLE
+from kernelcraft.platforms.coral.isa import TABLE
+from kernelcraft.platforms.coral.platform import CoralPlatform
+from kernelcraft.tasks import get_task
+
+from .coral_helpers import needs_toolchain
+
+pytestmark = needs_toolchain
+P = CoralPlatform()
+
+
+def _kernel(body: str) -> str:
+    return f"    .text\n    .globl main\nmain:\n{body}\n    li a0, 0\n    ret\n"
+
+
+def test_contract_names_addresses_sizes_constants_and_tables():
+    instance = P.prepare("depthwise_conv", "C1", 0)
+    text = instance.contract_text()
+    layout = instance.layout
+    assert layout.inputs[0].address == P.config.ext_base
+    assert layout.output.address % 4096 == 0 and layout.output.address > layout.tables[-1].address
+    for t in layout.tensors:
+        assert f"{t.address:#010x}" in text and t.name in text
+    for name, value in layout.scalars:
+        assert f"{name} = {value}" in text
+    assert "multiplier" in text and "must return 0" in text and ".equ Y_ADDR" in text
+
+
+def test_reference_and_inputs_are_the_tasks_integer_form():
+    instance = P.prepare("linear", "C2", 5, profile="large")
+    task = get_task("linear")
+    assert instance.reference.dtype == np.int8
+    ref = task.reference(
+        task.make_inputs_for(instance.params, 5, "large", "integer"), instance.params, "integer"
+    )
+    assert (instance.reference == ref).all() and instance.tolerance.exact
+
+
+def test_the_worked_example_in_the_guidance_is_correct_on_relu_c1():
+    instance = P.prepare("relu", "C1", 3)
+    assert instance.layout.inputs[0].address == 0x20000000 and instance.layout.output.address == 0x20001000
+    evaluation = P.evaluate(WORKED_EXAMPLE, instance)
+    assert evaluation.correct, evaluation.format_summary()
+    assert evaluation.cycles < P.evaluate(P.baseline("relu", "C1"), instance).cycles
+
+
+def test_off_by_one_kernel_fails_exactly_with_a_diff():
+    source = WORKED_EXAMPLE.replace("vmax.vx v8, v8, zero", "vmax.vx v8, v8, zero\n    vadd.vi v8, v8, 1")
+    evaluation = P.evaluate(source, P.prepare("relu", "C1", 0))
+    assert evaluation.ok and not evaluation.correct and evaluation.match_rate == 0.0
+    assert evaluation.diff.first_mismatch is not None
+
+
+def test_untouched_output_is_reported_under_poison():
+    half = WORKED_EXAMPLE.replace(".equ N, 512", ".equ N, 256")
+    evaluation = P.evaluate(half, P.prepare("relu", "C1", 0, poison=True))
+    assert not evaluation.correct and evaluation.diff.untouched == 256
+
+
+def test_reading_uninitialised_dtcm_fails_only_under_poison():
+    # sum a DTCM word nobody wrote into the first output byte
+    source = WORKED_EXAMPLE.replace(
+        "    li a0, 0                            # success",
+        "    li t1, 0x17000\n    lb t2, 0(t1)\n    li t3, 0x20001000\n    lb t4, 0(t3)\n    add t4, t4, t2\n"
+        "    sb t4, 0(t3)\n    li a0, 0",
+    )
+    assert P.evaluate(source, P.prepare("relu", "C1", 0)).correct
+    assert not P.evaluate(source, P.prepare("relu", "C1", 0, poison=True)).correct
+
+
+@pytest.mark.parametrize(
+    ("body", "kind", "line"),
+    [
+        ("    ebreak", "ebreak", 4),
+        ("    nop\n    sfence.vma", "illegal_instruction", 5),
+        ("    vadd.vv v1, v2, v3", "illegal_instruction", 4),
+        ("    li t0, 0x40000000\n    sw t0, 0(t0)", "store_access", 5),
+        ("    li t0, 0x20400000\n    lw t0, 0(t0)", "load_access", 5),
+        ("    la t0, main\n    sw t0, 0(t0)", "store_access", 5),
+        ("    csrr t0, cycle", "illegal_instruction", 4),
+        ("    ecall", "ecall", 4),
+        ("    li a0, 7\n    ret", "nonzero_return", None),
+    ],
+)
+def test_faults_are_values_with_the_source_line(body, kind, line):
+    evaluation = P.evaluate(_kernel(body), P.prepare("relu", "C1", 0))
+    assert not evaluation.ok and not evaluation.correct
+    fault = evaluation.fault
+    assert fault.kind == kind, fault.format()
+    assert fault.line == line
+    if line:
+        assert fault.instruction and fault.pc is not None
+    assert fault.format()
+
+
+def test_endless_loops_hit_the_instruction_and_wall_time_limits():
+    loop = _kernel("1:  j 1b")
+    instance = P.prepare("relu", "C1", 0)
+    evaluation = P.evaluate(loop, instance, limits=RunLimits(max_instructions=50_000))
+    assert evaluation.fault.kind == "instruction_limit"
+    evaluation = P.evaluate(loop, instance, limits=RunLimits(max_instructions=10**12, wall_time_s=0.3))
+    assert evaluation.fault.kind == "wall_time"
+
+
+def test_instruction_size_counts_the_kernels_own_code_by_category():
+    built = P.build(WORKED_EXAMPLE)
+    sizes = P.instruction_size(built.program)
+    assert sizes["total"] == built.size == 13  # li expands to lui + addi twice
+    assert sizes["vector_load"] == 1 and sizes["vector_store"] == 1 and sizes["vset"] == 1
+
+
+def test_roofline_is_a_lower_bound_and_grows_with_the_work():
+    small, large = P.prepare("gemm", "C1", 0), P.prepare("gemm", "C3", 0)
+    assert 0 < P.roofline(small) < P.roofline(large)
+
+
+def test_stats_speak_to_a_kernel_writer():
+    evaluation = P.evaluate(P.baseline("relu", "C1"), P.prepare("relu", "C1", 0))
+    stats = evaluation.stats
+    lines = stats.summary_lines()
+    assert "IPC" in lines[0] and "vector" in lines[0] and "dispatch stalls" in lines[1]
+    assert stats.to_dict()["cycles"] == evaluation.cycles
+    assert stats.mix["vector_load"] > 0 and stats.ipc > 0
+
+
+def test_docs_are_generated_from_the_tables():
+    docs = P.docs()
+    isa = docs["isa"]
+    for d in TABLE:
+        if d.unit not in ("vload", "vstore"):
+            assert f"`{d.name}`" in isa, d.name
+    hardware = docs["hardware"]
+    for name, value in P.config.to_dict().items():
+        assert f"`{name}` | {value} |" in hardware
+    assert "axi_roundtrip" in hardware and "inferred" in hardware
+
+
+def test_oct2025_profile_is_a_configuration():
+    from kernelcraft.platforms.coral.config import CoralConfig
+
+    old = CoralPlatform(CoralConfig.oct2025())
+    assert old.profile_name() == "oct2025"
+    instance = old.prepare("relu", "C1", 0)
+    new_cycles = P.evaluate(WORKED_EXAMPLE, P.prepare("relu", "C1", 0)).cycles
+    evaluation = old.evaluate(WORKED_EXAMPLE, instance)
+    assert evaluation.correct and evaluation.cycles != new_cycles
+
+
+def test_build_failures_are_diagnostics_not_exceptions():
+    built = P.build("    .text\n    .globl main\nmain:\n    vadd.vv v1, v2\n")
+    assert not built.ok and built.errors[0].line == 4
+    assert not P.build("\ud800").ok
+    assert not P.build("x" * (2 << 20)).ok

@@ -1,0 +1,119 @@
+"""The zig-based toolchain: programs, symbols, line tables, and diagnostics in the author's terms."""
+
+from __future__ import annotations
+
+import glob
+import os
+import tempfile
+
+from kernelcraft.platforms.coral.config import CoralConfig
+from kernelcraft.platforms.coral.elf import read_program
+from kernelcraft.platforms.coral.toolchain import build_program, linker_script
+
+from .coral_helpers import kernel, needs_toolchain
+
+pytestmark = needs_toolchain
+CFG = CoralConfig()
+
+
+def _leftovers() -> set[str]:
+    return set(glob.glob(os.path.join(tempfile.gettempdir(), "kc-coral-*")))
+
+
+def test_builds_an_elf_with_the_memory_map_and_line_table():
+    source = kernel("    li a1, 5\n    la a2, buf", "buf: .word 7")
+    out = build_program(source, "asm", CFG)
+    assert out.ok and not [d for d in out.diagnostics if d.severity == "error"]
+    program = read_program(out.elf, "kernel.S")
+    assert program.entry == CFG.itcm_base == program.symbols["_start"]
+    assert CFG.itcm_base <= program.symbols["main"] < CFG.itcm_end
+    assert CFG.dtcm_base <= program.symbols["buf"] < CFG.dtcm_end
+    main = program.symbols["main"]
+    # kernel() puts "main:" on line 3, the body from line 4 (la is two instructions)
+    assert program.line_of(main) == 4 and program.line_of(main + 4) == 5 and program.line_of(main + 8) == 5
+    assert program.line_of(CFG.itcm_base) is None  # the crt is not the author's code
+
+
+def test_assembler_errors_point_at_the_authors_lines_with_hints():
+    source = kernel("    addi a0, a0, 5000\n    vfadd.vv v1, v2, v3\n    frobnicate a1")
+    before = _leftovers()
+    out = build_program(source, "asm", CFG)
+    assert not out.ok
+    by_line = {d.line: d for d in out.diagnostics}
+    assert set(by_line) == {4, 5, 6}
+    assert "2047" in by_line[4].message and by_line[4].text == "addi a0, a0, 5000"
+    assert "vector float" in by_line[5].hint
+    assert "mnemonic" in by_line[6].message
+    for d in out.diagnostics:
+        assert "/tmp" not in d.message and "kc-coral" not in d.message
+    assert _leftovers() <= before
+
+
+def test_undefined_symbol_names_the_line_that_uses_it():
+    out = build_program(kernel("    nop\n    call nowhere"), "asm", CFG)
+    assert not out.ok
+    (d,) = out.diagnostics
+    assert d.line == 5 and "nowhere" in d.message and d.hint
+
+
+def test_code_larger_than_the_itcm_is_a_diagnostic():
+    out = build_program(kernel("    addi a1, a1, 1\n" * 2500), "asm", CFG)
+    assert not out.ok
+    (d,) = out.diagnostics
+    assert "8 KB ITCM" in d.message and "overflows" in d.message and d.hint
+
+
+def test_data_larger_than_the_dtcm_is_a_diagnostic():
+    out = build_program(kernel("    la a0, big", "big: .space 40000"), "asm", CFG)
+    assert not out.ok
+    assert any("32 KB DTCM" in d.message for d in out.diagnostics)
+
+
+def test_missing_main():
+    out = build_program("    .text\nfoo: ret\n", "asm", CFG)
+    assert not out.ok and "main" in out.diagnostics[0].message
+
+
+def test_unallocated_extdata_section_is_an_error_with_the_fix():
+    out = build_program(kernel("    la a0, ext") + "    .section .extdata\next: .space 64\n", "asm", CFG)
+    assert not out.ok
+    assert '"aw",@nobits' in out.diagnostics[0].hint
+
+
+def test_extdata_labels_live_in_external_memory():
+    source = kernel("    la a0, ext") + '    .section .extdata,"aw",@nobits\next: .space 64\n'
+    out = build_program(source, "asm", CFG)
+    assert out.ok
+    assert read_program(out.elf).symbols["ext"] == CFG.ext_base
+
+
+def test_host_files_cannot_be_included():
+    out = build_program('#include "/etc/passwd"\n' + kernel("nop"), "asm", CFG)
+    assert not out.ok and out.diagnostics[0].line == 1
+    out = build_program('    .incbin "/etc/hostname"\n' + kernel("nop"), "asm", CFG)
+    assert not out.ok
+
+
+def test_huge_source_is_refused_before_the_assembler_runs():
+    before = _leftovers()
+    out = build_program("# x\n" * (600 * 1024), "asm", CFG)
+    assert not out.ok and "limit" in out.diagnostics[0].message
+    assert _leftovers() <= before
+
+
+def test_toolchain_timeout_is_a_diagnostic():
+    out = build_program(kernel("nop"), "asm", CFG, timeout=0.001)
+    assert not out.ok and "longer than" in out.diagnostics[0].message
+
+
+def test_c_errors_are_mapped_and_warnings_kept():
+    source = "#include <stdint.h>\nint main(void) {\n  int unused;\n  return undeclared;\n}\n"
+    out = build_program(source, "c", CFG)
+    assert not out.ok
+    errors = [d for d in out.diagnostics if d.severity == "error"]
+    assert errors[0].line == 4 and "undeclared" in errors[0].message
+
+
+def test_linker_script_follows_the_configuration():
+    script = linker_script(CoralConfig(dtcm_size=64 * 1024))
+    assert "LENGTH = 0x10000" in script and "ORIGIN = 0x20000000" in script
