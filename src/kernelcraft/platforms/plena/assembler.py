@@ -16,6 +16,9 @@ from ..base import Diagnostic, errors_only
 from .config import DEFAULT_CONFIG, PlenaConfig
 from .isa import BY_NAME, BY_OPCODE, FIELDS, REGISTER_PREFIX, InstrSpec, Kind, Operand, register_count
 
+# Ops whose rmask the public assembler writes into bit 14 (its imm field) instead of rs3.
+RMASK_AT_BIT14 = frozenset({"V_EXP_V", "V_RECI_V", "V_RED_MAX"})
+
 
 @dataclass(frozen=True)
 class Instruction:
@@ -195,6 +198,21 @@ class _LineParser:
 
     def _operands(self, lineno: int, spec: InstrSpec, texts: list[tuple[str, int]], src: str):
         n_req, n_all = spec.required_operands, len(spec.operands)
+        surplus = texts[n_all:]
+        if surplus and len(surplus) <= spec.surplus_zero_operands and all(t == "0" for t, _ in surplus):
+            self.diagnostics.append(
+                Diagnostic(
+                    lineno,
+                    surplus[0][1],
+                    f"surplus operand{'s' if len(surplus) > 1 else ''} "
+                    f"{', '.join(t for t, _ in surplus)} ignored",
+                    src,
+                    f"{spec.name} takes {n_all} operands; the public PLENA compiler writes a trailing 0, "
+                    f"which has no effect. Syntax: {spec.syntax()}",
+                    "warning",
+                )
+            )
+            texts = texts[:n_all]
         if not n_req <= len(texts) <= n_all:
             want = str(n_all) if n_req == n_all else f"{n_req} to {n_all}"
             self.error(
@@ -448,7 +466,19 @@ def decode_word(word: int, config: PlenaConfig = DEFAULT_CONFIG, index: int = 0)
         if (op.choices is not None and value not in op.choices) or value < op.min_value:
             return Diagnostic(line, 0, f"{spec.name}: {op.name}={value} is invalid", f"0x{word:08X}")
         values.append(value)
-    if word & ~used_mask & 0xFFFFFFFF:
+    stray = word & ~used_mask & 0xFFFFFFFF
+    if stray:
+        shift, width = FIELDS["rs2"]
+        if spec.name in RMASK_AT_BIT14 and not stray & ~(((1 << width) - 1) << shift):
+            return Diagnostic(
+                line,
+                0,
+                f"{spec.name}: bits [17:14] are set ({(stray >> shift):#x}); this looks like the public "
+                "PLENA assembler's encoding, which puts rmask at bit 14 for V_EXP_V, V_RECI_V and "
+                "V_RED_MAX while its emulator (and this simulator) read rmask from rs3, bits [21:18]; "
+                "re-encode with rmask in bits [21:18]",
+                f"0x{word:08X}",
+            )
         return Diagnostic(line, 0, f"{spec.name}: bits set outside its operand fields", f"0x{word:08X}")
     return Instruction(spec, tuple(values), 0)
 

@@ -149,7 +149,9 @@ def prepare(
         if int(out_index.max()) >= hw.vram_elems:
             raise ValueError(f"{task.id} {config_name}: the output does not fit in VRAM")
     seen = {
-        name: values.astype(np.float64) if name in integer else mx_roundtrip(values, hw.mx_block)
+        name: values.astype(np.float64)
+        if name in integer
+        else mx_roundtrip(values, hw.mx_block, hw.mx_quantiser)
         for name, values in raw.items()
     }
     constants = fp_constants(task.scalars_for(params))
@@ -157,7 +159,7 @@ def prepare(
     for name, slot in FP_SLOTS.items():
         slots[slot] = constants[name]
     image = MemoryImage(
-        hbm=build_hbm_image(layout, raw, hw.mx_block),
+        hbm=build_hbm_image(layout, raw, hw.mx_block, hw.mx_quantiser),
         fpsram={0: slots},
         intsram={p.base: raw[p.name].reshape(-1).astype(np.uint32) for p in int_layout},
         poison=poison,
@@ -359,6 +361,7 @@ def run(
         output=output,
         program=program,
         trace=execution.trace,
+        diagnostics=tuple(execution.warnings),  # reads of memory nothing wrote
     )
 
 
@@ -383,5 +386,5 @@ def evaluate(
     if assembled.program is None:
         return Evaluation(instance.label(), False, False, 0.0, instance.tolerance, assembled.diagnostics)
     evaluation = run(assembled.program, instance, limits, trace)
-    evaluation.diagnostics = tuple(assembled.diagnostics)
+    evaluation.diagnostics = tuple(assembled.diagnostics) + evaluation.diagnostics
     return evaluation

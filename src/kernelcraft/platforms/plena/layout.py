@@ -133,14 +133,16 @@ def plan_intsram(inputs: Sequence[tuple[str, tuple[int, ...]]], words: int) -> t
     return tuple(placements)
 
 
-def build_hbm_image(layout: HbmLayout, values: dict[str, np.ndarray], block: int = 8) -> np.ndarray:
+def build_hbm_image(
+    layout: HbmLayout, values: dict[str, np.ndarray], block: int = 8, quantiser: str = "plena"
+) -> np.ndarray:
     """HBM bytes for the given tensors (quantised to MXFP8) at their planned places."""
     image = np.zeros(layout.total_bytes, dtype=np.uint8)
     for t in layout.tensors:
         data = np.asarray(values[t.name], dtype=np.float32)
         if data.shape != t.shape:
             raise ValueError(f"tensor {t.name} has shape {data.shape}, layout expects {t.shape}")
-        elements, scales = quantize_blocks(data.reshape(-1), block)
+        elements, scales = quantize_blocks(data.reshape(-1), block, quantiser)
         image[t.base : t.base + t.numel] = elements
         image[t.scale_base : t.scale_base + scales.size] = scales
     return image

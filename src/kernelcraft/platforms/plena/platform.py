@@ -57,6 +57,10 @@ class PlenaPlatform(Platform):
     def dtypes_text(self) -> str:
         return DTYPES_TEXT
 
+    def profile_name(self) -> str:
+        """The timing profile results are measured under (consistent or emulator)."""
+        return self.config.timing_profile
+
     def docs(self) -> dict[str, str]:
         """The agent-facing docs (isa, memory_layout, hardware, guidance) for this config."""
         if self._docs is None:
