@@ -41,16 +41,27 @@ def events(folder) -> list[dict]:
     return [json.loads(line) for line in (folder / "transcript.jsonl").read_text().splitlines()]
 
 
-def test_a_conversation_is_saved_like_an_episode(tmp_path):
-    engineer = ScriptedEngineer(["/help", "/proposals", "/frobnicate", "/quit"])
+def test_an_accepted_proposal_is_usable_at_once_and_the_conversation_is_saved(tmp_path):
+    lines = ["/help", "/proposals", "/frobnicate", "/accept 9", "/accept 2", "/quit"]
+    engineer = ScriptedEngineer(lines)
     result, outcome = run_chat(SPEC, tmp_path, lambda: create_model(SPEC.model), engineer)
-    assert outcome.end_reason == "engineer_quit" and outcome.turns == 4
+    assert outcome.end_reason == "engineer_quit" and outcome.accepted == [2]
     assert result.success and result.mode_metrics["matched"] == {"V_TOPK_MASK": 1, "V_RED_MAX_IDX": 2}
+    assert result.mode_metrics["accepted"] == [2] and result.mode_metrics["proposals"][1]["accepted"]
     shown = "\n".join(engineer.shown)
     assert "1. V_MASKED_TOPK gk, vcand, vscore, vd ~80 cycles" in shown
-    assert "unknown command /frobnicate" in shown
-    kinds = [e["type"] for e in events(tmp_path)]
-    assert kinds[:3] == ["start", "system", "user"] and "engineer" in kinds and kinds[-1] == "scoring"
+    assert "unknown command /frobnicate" in shown and "there is no proposal 9" in shown
+    assert "proposal 2 (V_ARGMAX_ACC) is now part of this session's ISA" in shown
+    found = events(tmp_path)
+    kinds = [e["type"] for e in found]
+    assert kinds[:3] == ["start", "system", "user"] and "accept" in kinds and kinds[-1] == "scoring"
+    after = found[kinds.index("accept") :]
+    docs = next(e["text"] for e in after if e["type"] == "tool_result" and e["name"] == "grep_docs")
+    assert "### V_ARGMAX_ACC (added)" in docs  # the docs were regenerated
+    checked = next(e["text"] for e in after if e["type"] == "tool_result" and e["name"] == "check_syntax")
+    evaluated = next(e["text"] for e in after if e["type"] == "tool_result" and e["name"] == "run_evaluation")
+    assert checked.startswith("success: true") and evaluated.startswith("success: true")  # assembled and run
+    assert "V_ARGMAX_ACC" in (tmp_path / "kernel.s").read_text()
     assert json.loads((tmp_path / "result.json").read_text())["mode"] == "codesign"
     assert (tmp_path / "scoring.json").exists() and (tmp_path / "proposals.jsonl").exists()
 

@@ -91,3 +91,14 @@ def test_the_scripted_proposer_is_credited_with_two_withheld_instructions(tmp_pa
     assert metrics["proposals"][2]["matches"] == []  # no withheld instruction has its signature
     transcript = (tmp_path / "transcript.jsonl").read_text()
     assert "No matches for 'argmax'." in transcript
+
+
+def test_nothing_is_withheld_when_the_configuration_includes_the_set(tmp_path):
+    spec = EpisodeSpec(
+        model="custom", platform="plena+dllm", task="get_transfer_index", config="C1", mode="codesign"
+    )
+    session = Session(spec, tmp_path)
+    session.reset()
+    assert "V_TOPK_MASK" in session.run_tool("grep_docs", {"query": "V_TOPK_MASK"}).content
+    report = session.finish()
+    assert report.withheld == [] and report.enabled_extensions == ["dllm"]

@@ -210,6 +210,7 @@ class Chat:
         if not ok:
             return False
         self.accepted.append(number)
+        self.session.setup.platform = self.toolbox.platform  # final scoring runs on this ISA too
         note = (
             f"The engineer accepted proposal {number}: {proposal.mnemonic} is now part of the ISA. The "
             f"assembler and the simulator accept it, and grep_docs finds it ({proposal.mnemonic}). "

@@ -176,9 +176,43 @@ VECTOR_AND = {
 }
 
 
+_ACCEPTED = re.compile(r"The engineer accepted proposal (\d+): (\w+)")
+_EXAMPLE = re.compile(r"Usage example[^`]*```\w*\n(.*?)\n```", re.DOTALL)
+
+
+def _after_acceptance(messages: list[Message]) -> tuple[str, int] | None:
+    """(mnemonic, turns since) when the engineer accepted a proposal in the conversation."""
+    for index in range(len(messages) - 1, -1, -1):
+        message = messages[index]
+        if message.role == "user" and (found := _ACCEPTED.search(message.text)):
+            since = sum(1 for m in messages[index:] if m.role == "assistant")
+            return found.group(2), since
+    return None
+
+
+def _use_accepted(ref: Any, mnemonic: str, since: int, messages: list[Message]):
+    """Find the accepted instruction in the docs, then run the kernel with the docs' usage
+    example of it appended (the accepted instruction writes registers only)."""
+    from kernelcraft.agent.providers.scripted import platform_kernel
+
+    if since == 0:
+        return [("grep_docs", {"query": mnemonic})]
+    if since == 1:
+        results = [r.content for m in messages if m.role == "tool" for r in m.tool_results]
+        found = _EXAMPLE.search(results[-1]) if results else None
+        if found is None:
+            return f"The docs do not show how to write {mnemonic}."
+        kernel = platform_kernel(ref, "oracle").rstrip("\n") + "\n" + found.group(1).strip() + "\n"
+        return [("write_code", {"code": kernel}), ("check_syntax", {}), ("run_evaluation", {})]
+    return f"{mnemonic} assembles and runs; the kernel is still correct."
+
+
 def codesign_proposer(ref: Any, turn: int, messages: list[Message]):
     from kernelcraft.agent.providers.scripted import platform_kernel
 
+    accepted = _after_acceptance(messages)
+    if accepted is not None:
+        return _use_accepted(ref, *accepted, messages)
     if turn == 1:
         return [("grep_docs", {"query": "argmax"}), ("grep_docs", {"query": "select integer mask"})]
     if turn == 2:

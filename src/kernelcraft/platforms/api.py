@@ -421,6 +421,13 @@ class Platform(abc.ABC):
         """The extension sets the current hardware configuration includes."""
         return ()
 
+    def with_extensions(self, names: Sequence[str]) -> Platform:
+        """This platform with the named extension sets included in its hardware configuration
+        (registry names such as "plena+dllm" come here). PlatformError for an unknown set."""
+        if names:
+            raise PlatformError(f"{self.title} has no instruction extension sets")
+        return self
+
     def with_instructions(self, instructions: Sequence[AddedInstruction]) -> Platform:
         """A variant of this platform whose ISA also has `instructions`: its assembler accepts
         them, its simulator runs them (calling each one's behaviour.reference) and its docs

@@ -246,14 +246,18 @@ def flatten(
     stdlib: Iterable[str],
     header: str,
     footer: Callable[[Callable[[Any], str]], str],
+    reserved: Iterable[str] = (),
 ) -> str:
     """A module holding the `roots` (functions defined in `package`) and what they reach.
 
     `api` is what `api_module` exports (name -> object): those are imported, not copied.
     `header` is the module docstring; `footer(name_of)` returns the code appended at the end
-    (e.g. the entry point), where name_of(obj) is a root's name in the flattened module.
+    (e.g. the entry point), where name_of(obj) is a root's name in the flattened module;
+    `reserved` are the names the footer defines.
     """
     collector = _Collector(package, api, frozenset(stdlib))
+    for name in reserved:  # names the footer defines: a collected object of that name is renamed
+        collector.taken[name] = ("", name)
     keys = []
     for fn in roots:
         module = inspect.getmodule(fn)

@@ -23,12 +23,14 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import cache
 
 import numpy as np
 
 from ..api import ExtensionSet
-from ..behaviour import Behaviour, OperandRole
+from ..behaviour import AddedInstruction, Behaviour, OperandRole
 from .config import PlenaConfig
+from .isa import Cost, InstrSpec, Kind, Operand, Unit
 
 DLLM_SOURCE = (
     'Lou et al. 2026, "Beyond GEMM-Centric NPUs: Enabling Efficient Diffusion LLM Sampling", '
@@ -43,6 +45,7 @@ class ExtensionInstruction:
 
     behaviour: Behaviour
     opcode: int
+    unit: Unit
     fields: tuple[str, ...]  # the encoding field of each operand, in operand order
     cost: Callable[[PlenaConfig], int]
     cost_text: str
@@ -90,6 +93,7 @@ DLLM: tuple[ExtensionInstruction, ...] = (
             "Running argmax over VRAM rows: keeps the maximum and the index where it first occurred.",
         ),
         opcode=0x38,
+        unit=Unit.VECTOR,
         fields=("rd", "rs1", "rs2", "rs3"),
         cost=lambda cfg: 6,
         cost_text="6",
@@ -119,6 +123,7 @@ DLLM: tuple[ExtensionInstruction, ...] = (
             "Marks the k largest scores among the candidate positions of a row.",
         ),
         opcode=0x39,
+        unit=Unit.VECTOR,
         fields=("rd", "rs1", "rs2", "rs3"),
         cost=lambda cfg: cfg.vlen,
         cost_text="VLEN",
@@ -146,6 +151,7 @@ DLLM: tuple[ExtensionInstruction, ...] = (
             "Elementwise select between two INT SRAM rows under a VRAM mask.",
         ),
         opcode=0x3A,
+        unit=Unit.SCALAR,
         fields=("rd", "rs1", "rs2", "rs3"),
         cost=lambda cfg: cfg.vlen,
         cost_text="VLEN",
@@ -159,6 +165,91 @@ DLLM: tuple[ExtensionInstruction, ...] = (
 
 SETS: dict[str, tuple[ExtensionInstruction, ...]] = {"dllm": DLLM}
 TITLES = {"dllm": "Diffusion-LLM sampling (argmax, top-k mask, integer select)"}
+
+
+_KIND = {"int": Kind.GP, "vector": Kind.GP, "int_vector": Kind.GP, "fp": Kind.FP, "imm": Kind.IMM}
+_WHAT = {
+    "int": "gp register",
+    "vector": "gp register holding a VRAM row address",
+    "int_vector": "gp register holding an INT SRAM address",
+    "fp": "f register",
+    "imm": "immediate",
+}
+REGISTER_FIELDS = ("rd", "rs1", "rs2", "rs3", "funct1")
+_UNITS = {"V": Unit.VECTOR, "S": Unit.SCALAR, "M": Unit.MATRIX, "H": Unit.MEMORY, "C": Unit.CONTROL}
+
+
+def _operands(roles: tuple[OperandRole, ...], fields: tuple[str, ...]) -> tuple[Operand, ...]:
+    return tuple(
+        Operand(
+            role.name, _KIND[role.kind], field, f"{_WHAT[role.kind]}, {role.access}: {role.doc}".rstrip(": ")
+        )
+        for role, field in zip(roles, fields, strict=True)
+    )
+
+
+def _written(roles: tuple[OperandRole, ...]) -> tuple[int, ...]:
+    """Operands naming a register the instruction writes (memory rows are not registers)."""
+    return tuple(i for i, r in enumerate(roles) if r.writes and r.kind in ("int", "fp"))
+
+
+def to_spec(ins: ExtensionInstruction, extension: str) -> InstrSpec:
+    cost = Cost(lambda cfg, ops, fn=ins.cost: fn(cfg), ins.cost_text, ins.cost_source)
+    return InstrSpec(
+        ins.name,
+        ins.opcode,
+        ins.unit,
+        _operands(ins.behaviour.operands, ins.fields),
+        cost,
+        ins.behaviour.summary,
+        ins.semantics,
+        ins.notes,
+        behaviour=ins.behaviour,
+        extension=extension,
+        written=_written(ins.behaviour.operands),
+    )
+
+
+@cache
+def extension_specs(name: str) -> tuple[InstrSpec, ...]:
+    """The set's table entries (the assembler, simulator and docs read them like any other)."""
+    return tuple(to_spec(ins, name) for ins in SETS[name])
+
+
+def encoding_fields(roles: tuple[OperandRole, ...]) -> tuple[str, ...]:
+    """Encoding fields for a proposed instruction's operands, in order: registers take rd, rs1,
+    rs2, rs3, funct1; one immediate takes imm18 (bits 14..31), so it must follow at most two
+    registers. ValueError when the operands do not fit a 32-bit word."""
+    immediates = [i for i, r in enumerate(roles) if r.kind == "imm"]
+    registers = [i for i, r in enumerate(roles) if r.kind != "imm"]
+    if len(immediates) > 1 or (immediates and len(registers) > 2):
+        raise ValueError("one immediate (18 bits) and at most two registers fit a 32-bit word with it")
+    if len(registers) > len(REGISTER_FIELDS):
+        raise ValueError(f"at most {len(REGISTER_FIELDS)} register operands fit the encoding")
+    fields, next_register = [], iter(REGISTER_FIELDS)
+    for role in roles:
+        fields.append("imm18" if role.kind == "imm" else next(next_register))
+    return tuple(fields)
+
+
+def added_spec(added: AddedInstruction, opcode: int) -> InstrSpec:
+    """The table entry of an instruction added at run time (an accepted proposal)."""
+    roles = added.behaviour.operands
+    cost = Cost(lambda cfg, ops, n=added.cost: n, str(added.cost), f"the estimate of {added.origin}")
+    unit = _UNITS.get(added.behaviour.mnemonic[:1], Unit.VECTOR)
+    return InstrSpec(
+        added.behaviour.mnemonic,
+        opcode,
+        unit,
+        _operands(roles, encoding_fields(roles)),
+        cost,
+        added.behaviour.summary or added.semantics,
+        added.semantics,
+        f"Added to this session's ISA: {added.origin}.",
+        behaviour=added.behaviour,
+        extension="session",
+        written=_written(roles),
+    )
 
 
 def extension_doc(name: str) -> str:

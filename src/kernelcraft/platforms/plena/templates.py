@@ -95,6 +95,7 @@ def template_source(task_id: str) -> str:
         stdlib=STDLIB,
         header=header,
         footer=footer,
+        reserved=(ENTRY, "_GENERATOR"),
     )
 
 
