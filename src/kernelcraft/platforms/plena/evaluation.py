@@ -46,8 +46,10 @@ from .shapes import UNSUPPORTED, shape_table
 # poisoned memory, and the BF16 emulation of each task. FFN/SwiGLU need atol 0.013 (a BF16
 # intermediate between two matmuls). The projected attentions need more when K and V take
 # one MXFP8 round trip through HBM (MRAM is filled only from HBM), as the straightforward
-# kernel does: 0.068 at the normal profile (0.028 under mixed_signs); the LLaMA block 0.084,
-# the T5 block (two attentions) 0.114. Entries below are about 1.5x the worst evidence.
+# kernel does. With PLENA's MXFP8 quantiser (its mantissa truncation loses about twice what
+# the OCP rule does) MHA needs 0.114 (C1, normal and large), MQA 0.066, GQA 0.050, the LLaMA
+# block 0.074 and the T5 block 0.080 under the scoring profiles. Entries below are about
+# 1.5x the worst evidence or more.
 # Softmax is the exception the other way: its outputs are about 1/H (0.004..0.016), so the
 # paper's atol would accept a constant 1/H kernel; the baseline needs 0.0001.
 DEFAULT_TOLERANCE = Tolerance(atol=0.012, rtol=0.01)
@@ -55,7 +57,7 @@ TOLERANCES: dict[str, Tolerance] = {
     "softmax": Tolerance(0.0015, 0.01),
     "ffn": Tolerance(0.024, 0.01),
     "swiglu": Tolerance(0.024, 0.01),
-    "mha": Tolerance(0.10, 0.01),
+    "mha": Tolerance(0.17, 0.01),
     "gqa": Tolerance(0.10, 0.01),
     "mqa": Tolerance(0.10, 0.01),
     "decoder_llama": Tolerance(0.13, 0.01),
