@@ -1,8 +1,8 @@
 """Codesign mode: a kernel task whose specialised instructions are withheld, plus proposals.
 
 The paper's ISA co-design case study (its Appendix G): the agent writes get_transfer_index
-for PLENA without the instructions prior work designed for it, finds the ISA lacking, and
-proposes new instructions. Here the agent has the six kernel tools (the kernel is scored
+without the instructions prior work designed for it, finds the ISA lacking, and proposes new
+instructions. Here the agent has the six kernel tools (the kernel is scored
 exactly as in kernel mode, on the configured ISA) and `propose_instruction`, which records a
 structured proposal: mnemonic, operands (kind and access), semantics in words, a NumPy
 reference function (run only in the sandbox) and a cost estimate.

@@ -1,9 +1,9 @@
 """Template mode: the agent improves one of the platform's compiler templates.
 
-The paper's first case study (its Appendix F): the FFN template of the PLENA compiler, a
-Python generator of assembly, is given to the agent, which edits the generator. Here any
-template the platform offers (Platform.templates()) can be chosen; the FFN template is the
-default example. The six tools are the kernel mode's, adapted:
+The paper's first case study (its Appendix F): a compiler's FFN template, a Python generator
+of assembly, is given to the agent, which edits the generator. Here any template the platform
+offers (Platform.templates()) can be chosen, FFN being the paper's example. The six tools are
+the kernel mode's, adapted:
 
 - write_code saves the template (template.py);
 - check_syntax imports it in the sandbox, lowers every configuration and assembles each kernel;
