@@ -62,6 +62,7 @@ class FakePlatform:
 
     name = "plena"
     title = "PLENA"
+    kind = "accelerator"
     kernel_language = "PLENA assembly"
     kernel_suffix = ".s"
     code_fence = "asm"

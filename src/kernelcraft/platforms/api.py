@@ -270,6 +270,7 @@ class Platform(abc.ABC):
 
     name: ClassVar[str]  # registry key, lower case
     title: ClassVar[str]  # how prompts and reports name it
+    kind: ClassVar[str] = "accelerator"  # what it is, for the prompt's heading ("processor", ...)
     kernel_language: ClassVar[str]  # e.g. "PLENA assembly"
     kernel_suffix: ClassVar[str]  # file suffix of a kernel source, with the dot: ".s", ".S"
     code_fence: ClassVar[str] = "asm"  # Markdown fence name for example kernels
