@@ -275,7 +275,8 @@ class ToolBox:
     # ------------------------------------------------------------------ argument checks
     def _validated_arguments(self, call: ToolCall) -> dict[str, Any]:
         if call.name not in self._handlers:
-            raise ToolInputError(f"unknown tool {call.name!r}; available tools: {', '.join(TOOL_NAMES)}")
+            names = ", ".join(spec.name for spec in self.specs)
+            raise ToolInputError(f"unknown tool {call.name!r}; available tools: {names}")
         if call.arguments is None:
             raw = call.raw_arguments if len(call.raw_arguments) <= 200 else call.raw_arguments[:200] + "..."
             raise ToolInputError(
@@ -284,7 +285,7 @@ class ToolBox:
             )
         if not isinstance(call.arguments, dict):
             raise ToolInputError(f"the arguments of {call.name} must be a JSON object")
-        schema = next(spec.parameters for spec in TOOL_SPECS if spec.name == call.name)
+        schema = next(spec.parameters for spec in self.specs if spec.name == call.name)
         properties: dict[str, Any] = schema.get("properties", {})
         unknown = sorted(set(call.arguments) - set(properties))
         if unknown:

@@ -16,6 +16,7 @@ import pytest
 
 from kernelcraft.platforms.plena.config import DEFAULT_CONFIG, EMULATOR_CONFIG
 from kernelcraft.platforms.plena.platform import PlenaPlatform
+from kernelcraft.tasks import case_study_tasks
 
 DATA = Path(__file__).parent / "data"
 PLATFORMS = {cfg.timing_profile: PlenaPlatform(cfg) for cfg in (DEFAULT_CONFIG, EMULATOR_CONFIG)}
@@ -38,8 +39,9 @@ def _check(profile: str, task: str, config: str) -> None:
 
 @pytest.mark.parametrize("profile", sorted(PLATFORMS))
 def test_the_table_covers_every_plena_cell(profile):
+    case_studies = {task.id for task in case_study_tasks()}  # measured by their own tests
     shapes = PLATFORMS[profile].shapes()
-    assert {(t, c) for t in shapes for c in shapes[t]} == set(CELLS[profile])
+    assert {(t, c) for t in shapes if t not in case_studies for c in shapes[t]} == set(CELLS[profile])
 
 
 def test_the_emulator_profile_is_never_cheaper_on_vector_work_and_differs_on_matrix_work():

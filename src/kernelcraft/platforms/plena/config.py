@@ -19,6 +19,11 @@ _SIM = "AICrossSim/PLENA_Simulator@f0703b2"
 _RAM = "CMU-SAFARI/ramulator2@be93be7 src/dram/impl/HBM2.cpp"
 
 
+# The instruction extension sets a configuration may name; extensions.py defines each (a test
+# checks the two lists agree).
+EXTENSION_SETS = ("dllm",)
+
+
 def _is_pow2(n: int) -> bool:
     return n > 0 and n & (n - 1) == 0
 
@@ -188,6 +193,9 @@ class PlenaConfig:
     # Guards.
     max_loop_iteration_instructions: int = 100_000  # dynamic instructions in one loop iteration
 
+    # Instruction extension sets this hardware includes (extensions.py), e.g. ("dllm",).
+    extensions: tuple[str, ...] = ()
+
     def __post_init__(self) -> None:
         problems = list(self._problems())
         if problems:
@@ -196,7 +204,7 @@ class PlenaConfig:
     def _problems(self):
         for f in fields(self):
             value = getattr(self, f.name)
-            if f.name in ("timing_profile", "mx_quantiser", "hbm"):
+            if f.name in ("timing_profile", "mx_quantiser", "hbm", "extensions"):
                 continue
             if isinstance(value, bool) or not isinstance(value, (int, float)):
                 yield f"{f.name} must be a number"
@@ -223,6 +231,10 @@ class PlenaConfig:
             yield "systolic_overhead_cycles must be >= 0"
         if not 2 <= self.gp_regs <= 16 or not 2 <= self.fp_regs <= 16 or not 1 <= self.addr_regs <= 16:
             yield "register files hold 2..16 registers (4-bit fields)"
+        if not isinstance(self.extensions, tuple) or any(e not in EXTENSION_SETS for e in self.extensions):
+            yield f"extensions must be a tuple of extension set names from: {', '.join(EXTENSION_SETS)}"
+        elif len(set(self.extensions)) != len(self.extensions):
+            yield "extensions names a set twice"
 
     # Derived sizes.
     @property
@@ -285,6 +297,8 @@ class PlenaConfig:
             if bad:
                 raise ValueError(f"unknown HBM configuration keys: {', '.join(bad)}")
             values["hbm"] = HbmConfig(**values["hbm"])
+        if isinstance(values.get("extensions"), list):  # JSON has no tuples
+            values["extensions"] = tuple(values["extensions"])
         return cls(**values)
 
 

@@ -17,7 +17,17 @@ from dataclasses import fields
 from pathlib import Path
 
 from .config import DEFAULT_CONFIG, PlenaConfig
-from .isa import FIELDS, INSTRUCTIONS, REGISTER_PREFIX, InstrSpec, Kind, Operand, Unit, register_count
+from .isa import (
+    FIELDS,
+    REGISTER_PREFIX,
+    InstrSpec,
+    InstructionTable,
+    Kind,
+    Operand,
+    Unit,
+    register_count,
+    table_for,
+)
 from .layout import FP_SLOT_MEANING, FP_SLOTS, HBM_ALIGN, OUTPUT_BASE
 
 GUIDANCE_TEMPLATE = Path(__file__).with_name("docs") / "guidance.md"
@@ -54,6 +64,7 @@ FIELD_DOCS: dict[str, str] = {
     "bmm_scale": "factor the per-head matrix ops (M_BMM, M_BTMM, M_BMV, M_BTMV) multiply into every product",
     "systolic_overhead_cycles": "emulator profile only: fill added to M_MM/M_TMM/M_BMM/M_BTMM/M_BMV/M_BTMV",
     "max_loop_iteration_instructions": "dynamic instructions allowed in one iteration of a hardware loop",
+    "extensions": "instruction extension sets included (see the ISA reference's extension section)",
 }
 
 
@@ -226,13 +237,15 @@ def spec_differences(cfg: PlenaConfig) -> list[str]:
     ]
 
 
-def render_isa(cfg: PlenaConfig) -> str:
+def render_isa(cfg: PlenaConfig, table: InstructionTable | None = None) -> str:
     b, m = cfg.blen, cfg.mlen
+    table = table or table_for(cfg)
+    instructions = table.instructions
     out = [
         "# PLENA instruction set reference",
         "",
         f"Generated from the instruction table for MLEN={cfg.mlen}, VLEN={cfg.vlen}, BLEN={cfg.blen}, "
-        f"HLEN={cfg.hlen}. {len(INSTRUCTIONS)} instructions.",
+        f"HLEN={cfg.hlen}. {len(instructions)} instructions.",
         "",
         "## Conventions",
         "",
@@ -289,15 +302,16 @@ def render_isa(cfg: PlenaConfig) -> str:
         out.append(f"| {name} | [{shift + width - 1}:{shift}] |")
     out.append("")
     out += ["## Summary", "", "| instruction | unit | cycles | what it does |", "|---|---|---|---|"]
-    for spec in INSTRUCTIONS:
+    for spec in instructions:
         cyc = cycles_text(spec, cfg).split(" (formula")[0] if spec.timing(cfg) is not None else "HBM model"
         out.append(f"| {spec.name} | {spec.unit.value} | {cyc} | {spec.summary} |")
     out.append("")
     for unit in Unit:
         out += [f"## {UNIT_TITLES[unit]}", ""]
-        for spec in INSTRUCTIONS:
+        for spec in instructions:
             if spec.unit is unit:
                 out.append(_instruction_section(spec, cfg))
+    out += _extension_sections(cfg, table)
     out += ["## Differences from the public PLENA specification", ""]
     out.append(
         "The public PLENA documents and its emulator disagree in places. This simulator follows the "
@@ -307,6 +321,53 @@ def render_isa(cfg: PlenaConfig) -> str:
     out += [f"{i}. {item}" for i, item in enumerate(spec_differences(cfg), start=1)]
     out.append("")
     return "\n".join(out)
+
+
+def _extension_sections(cfg: PlenaConfig, table: InstructionTable) -> list[str]:
+    """Where the instructions beyond the base ISA come from (their sections are above)."""
+    from .extensions import DLLM_SOURCE, TITLES
+
+    out: list[str] = []
+    for name in cfg.extensions:
+        names = ", ".join(s.name for s in table.instructions if s.extension == name)
+        out += [
+            f"## Extension set `{name}`: {TITLES[name]}",
+            "",
+            f"This configuration includes the `{name}` extension set: {names}. Source: {DLLM_SOURCE}",
+            "",
+        ]
+    added = [s for s in table.instructions if s.extension == "session"]
+    if added:
+        out += ["## Instructions added in this session", ""]
+        for spec in added:
+            out += [
+                f"### {spec.name} (added)",
+                "",
+                f"{spec.notes} Its reference section is under {UNIT_TITLES[spec.unit]}. Usage example, with "
+                "every gp operand set to address 0 first:",
+                "",
+                "```asm",
+                *_example(spec),
+                "```",
+                "",
+            ]
+    return out
+
+
+def _example(spec: InstrSpec) -> list[str]:
+    """Lines using the instruction: its gp operands set to 0, then the instruction."""
+    counters = {Kind.GP: 1, Kind.FP: 1}
+    parts, setup = [], []
+    for op in spec.operands:
+        if op.kind in counters:
+            reg = f"{REGISTER_PREFIX[op.kind]}{counters[op.kind]}"
+            counters[op.kind] += 1
+            if op.kind is Kind.GP:
+                setup.append(f"S_ADDI_INT {reg}, gp0, 0")
+            parts.append(reg)
+        else:
+            parts.append("0")
+    return [*setup, f"{spec.name} {', '.join(parts)}".strip()]
 
 
 # ----------------------------------------------------------------------------- memory_layout.md
@@ -576,7 +637,7 @@ def _dma_examples(cfg: PlenaConfig) -> list[tuple[str, int, int, int, int]]:
     return out
 
 
-def _cost_rows(cfg: PlenaConfig) -> tuple[list[str], list[str]]:
+def _cost_rows(cfg: PlenaConfig, table: InstructionTable) -> tuple[list[str], list[str]]:
     """Rows of the cost table and the numbered sources they cite."""
     from dataclasses import replace
 
@@ -584,7 +645,7 @@ def _cost_rows(cfg: PlenaConfig) -> tuple[list[str], list[str]]:
     other = replace(cfg, timing_profile=other_name)
     rows: list[str] = []
     sources: list[str] = []
-    for spec in INSTRUCTIONS:
+    for spec in table.instructions:
         cost = spec.timing(cfg)
         if cost is None:
             rows.append(f"| {spec.name} | {spec.unit.value} | HBM model | HBM model | | see HBM model |")
@@ -598,7 +659,7 @@ def _cost_rows(cfg: PlenaConfig) -> tuple[list[str], list[str]]:
     return rows, [f"{i}. {text}" for i, text in enumerate(sources, start=1)]
 
 
-def render_hardware(cfg: PlenaConfig) -> str:
+def render_hardware(cfg: PlenaConfig, table: InstructionTable | None = None) -> str:
     from .isa import drain_cycles
     from .machine import peak_macs_per_cycle
 
@@ -612,13 +673,14 @@ def render_hardware(cfg: PlenaConfig) -> str:
         f"| `{f.name}` | {getattr(h, f.name)} | {h.DOCS[f.name]} | {h.SOURCES[f.name]} |" for f in fields(h)
     )
     peak = peak_macs_per_cycle(cfg)
+    table = table or table_for(cfg)
     mac_rows = []
-    for spec in INSTRUCTIONS:
+    for spec in table.instructions:
         if spec.macs is not None and spec.timing(cfg) is not None:
             cyc = max(1, spec.cycles(cfg, (0,) * len(spec.operands)))
             mac_rows.append(f"| {spec.name} | {spec.macs(cfg)} | {cyc} | {spec.macs(cfg) / cyc:g} |")
     dma = "\n".join(f"| {t} | {a} | {r} | {q} | {u} |" for t, a, r, q, u in _dma_examples(cfg))
-    cost_rows, cost_sources = _cost_rows(cfg)
+    cost_rows, cost_sources = _cost_rows(cfg, table)
     other = "emulator" if cfg.timing_profile == "consistent" else "consistent"
     profile_text = {
         "consistent": (
@@ -769,11 +831,14 @@ def render_guidance(cfg: PlenaConfig) -> str:
     return _fill(GUIDANCE_TEMPLATE.read_text(encoding="utf-8"), cfg)
 
 
-def render_docs(config: PlenaConfig = DEFAULT_CONFIG) -> dict[str, str]:
-    """The four Markdown documents an agent gets, for this configuration."""
+def render_docs(
+    config: PlenaConfig = DEFAULT_CONFIG, table: InstructionTable | None = None
+) -> dict[str, str]:
+    """The four Markdown documents an agent gets, for this configuration (and instruction table:
+    by default the base ISA and the configuration's extension sets)."""
     return {
-        "isa": render_isa(config),
+        "isa": render_isa(config, table),
         "memory_layout": render_memory_layout(config),
-        "hardware": render_hardware(config),
+        "hardware": render_hardware(config, table),
         "guidance": render_guidance(config),
     }

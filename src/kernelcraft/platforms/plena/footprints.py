@@ -448,3 +448,44 @@ def _store_v(m: Machine, ops) -> Footprint:
         t.move_to_hbm(*plan, t.vram_states(src, rows * width).reshape(rows, width))
 
     return run
+
+
+# ----------------------------------------------------------------------------- table-driven
+
+
+def behaviour_footprint(spec) -> FootprintBuilder:
+    """An extension or added instruction: it reads its vector, int_vector and fp operands and
+    writes its written ones, tainted when anything it read was."""
+    roles = spec.behaviour.operands
+
+    def build(m: Machine, ops) -> Footprint:
+        t: PoisonTracker = m.poison
+        g, vlen = m.g, m.config.vlen
+
+        def words(addr: int) -> bool:
+            return 0 <= addr <= m.intsram.size - vlen
+
+        def run() -> None:
+            bad = False
+            for role, value in zip(roles, ops, strict=True):
+                if not role.reads:
+                    continue
+                if role.kind == "vector" and (a := _row(m, g[value])) is not None:
+                    bad |= t.read_vram(a, vlen)
+                elif role.kind == "int_vector" and words(g[value]):
+                    bad |= t.read_words(t.intsram, "INT SRAM", g[value], vlen)
+                elif role.kind == "fp":
+                    bad |= t.f[value]
+            for role, value in zip(roles, ops, strict=True):
+                if not role.writes:
+                    continue
+                if role.kind == "vector" and (a := _row(m, g[value])) is not None:
+                    t.write_vram(a, vlen, bad)
+                elif role.kind == "int_vector" and words(g[value]):
+                    t.write_words(t.intsram, g[value], vlen, bad)
+                elif role.kind == "fp" and value:
+                    t.f[value] = bad
+
+        return run
+
+    return build

@@ -1,15 +1,21 @@
 """The PLENA instruction table: the single source for the assembler, the binary encoding,
 the simulator's dispatch, the timing model and the generated ISA reference.
 
-Adding an instruction (ISA co-design) is one `InstrSpec` entry here plus its semantics
-function in `semantics.py`; a test checks the two stay in step.
+Adding an instruction to the base ISA is one `InstrSpec` entry here plus its semantics
+function in `semantics.py`; a test checks the two stay in step. Extension sets (ISA co-design,
+extensions.py) are one entry per instruction with a behaviour (typed operands and a NumPy
+reference) instead of a semantics function; a configuration's `extensions` name the sets its
+InstructionTable includes, and instructions added at run time join a platform's table the same
+way (PlenaPlatform.with_instructions).
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from enum import StrEnum
+from functools import cache
+from typing import Any
 
 from .config import PlenaConfig
 
@@ -90,6 +96,12 @@ class InstrSpec:
     macs: MacFn | None = None  # useful multiply-accumulates per execution
     consistent_cost: Cost | None = None  # the consistent profile's cost when it differs
     surplus_zero_operands: int = 0  # trailing all-zero operands the public toolchain emits
+    # Extension instructions (extensions.py) and instructions added at run time carry their
+    # behaviour (typed operands and a reference the simulator calls) instead of a builder in
+    # semantics.py, the extension set they belong to, and which register operands they write.
+    behaviour: Any = None
+    extension: str = ""
+    written: tuple[int, ...] = ()
 
     def timing(self, cfg: PlenaConfig) -> Cost | None:
         """This instruction's cost under the configuration's timing profile."""
@@ -968,6 +980,55 @@ INSTRUCTIONS: tuple[InstrSpec, ...] = (
 
 BY_NAME: dict[str, InstrSpec] = {spec.name: spec for spec in INSTRUCTIONS}
 BY_OPCODE: dict[int, InstrSpec] = {spec.opcode: spec for spec in INSTRUCTIONS}
+OPCODE_LIMIT = 1 << FIELDS["opcode"][1]
+
+
+@dataclass(frozen=True)
+class InstructionTable:
+    """The instructions one hardware configuration has: the base ISA, the extension sets the
+    configuration names, and any instructions added at run time (an accepted proposal)."""
+
+    instructions: tuple[InstrSpec, ...]
+    by_name: dict[str, InstrSpec] = field(init=False, compare=False, repr=False)
+    by_opcode: dict[int, InstrSpec] = field(init=False, compare=False, repr=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "by_name", {spec.name: spec for spec in self.instructions})
+        object.__setattr__(self, "by_opcode", {spec.opcode: spec for spec in self.instructions})
+        if len(self.by_name) != len(self.instructions) or len(self.by_opcode) != len(self.instructions):
+            raise ValueError("two instructions share a name or an opcode")
+
+    def __hash__(self) -> int:
+        return hash(self.instructions)
+
+    def free_opcodes(self) -> list[int]:
+        return [code for code in range(1, OPCODE_LIMIT) if code not in self.by_opcode]
+
+
+@cache
+def instruction_table(
+    extensions: tuple[str, ...] = (), added: tuple[InstrSpec, ...] = ()
+) -> InstructionTable:
+    """The table for a configuration's extension sets (cfg.extensions) plus added instructions."""
+    from .extensions import extension_specs
+
+    specs = list(INSTRUCTIONS)
+    for name in extensions:
+        specs += extension_specs(name)
+    return InstructionTable(tuple(specs) + tuple(added))
+
+
+def table_for(cfg: PlenaConfig) -> InstructionTable:
+    return instruction_table(tuple(cfg.extensions))
+
+
+@cache
+def known_spec(name: str) -> InstrSpec | None:
+    """An instruction of the base ISA or of any extension set, by name (None if neither)."""
+    from .config import EXTENSION_SETS
+
+    return instruction_table(EXTENSION_SETS).by_name.get(name)
+
 
 REGISTER_PREFIX = {Kind.GP: "gp", Kind.FP: "f", Kind.ADDR: "a"}
 

@@ -70,7 +70,8 @@ def compile_program(program: Program, m: Machine) -> tuple[list[Step], list[int]
         entry = built.get(key)
         if entry is None:
             cost = spec.cycles(cfg, ins.operands)
-            entry = (BUILDERS[spec.name](m, ins.operands, pc), cost)
+            build = BUILDERS.get(spec.name) if spec.behaviour is None else behaviour_builder(spec)
+            entry = (build(m, ins.operands, pc), cost)
             if spec.name not in PC_DEPENDENT:
                 built[key] = entry
         ops.append(entry[0])
@@ -82,12 +83,13 @@ def compile_program(program: Program, m: Machine) -> tuple[list[Step], list[int]
 
 def _tracked(program: Program, m: Machine, ops: list[Step]) -> list[Step]:
     """Each step preceded by its footprint (what it reads and writes, for the poison tracker)."""
-    from .footprints import FOOTPRINTS
+    from .footprints import FOOTPRINTS, behaviour_footprint
 
     tracker = m.poison
     out = []
     for pc, (ins, step) in enumerate(zip(program.instructions, ops, strict=True)):
-        fp = FOOTPRINTS[ins.spec.name](m, ins.operands)
+        spec = ins.spec
+        fp = (FOOTPRINTS[spec.name] if spec.behaviour is None else behaviour_footprint(spec))(m, ins.operands)
         line, text = ins.line, ins.text()
 
         def tracked(executed, step=step, fp=fp, pc=pc, line=line, text=text):
@@ -946,6 +948,93 @@ def _h_store_v(m: Machine, ops, pc):
         m.dma_cycles += m.hbm_timing.store(elem_starts, scale_starts, width, width // block)
 
     return step
+
+
+# ----------------------------------------------------------------------------- table-driven
+
+
+def behaviour_builder(spec) -> Builder:
+    """Semantics of an instruction defined by its behaviour (extension sets, accepted proposals):
+    read the operands by kind, call the reference, write back what it returns.
+
+    vector: the VLEN-element VRAM row at G[op] (read as float64, written rounded to BF16);
+    int_vector: VLEN INT SRAM words at G[op]; fp: F[op] (writes to f0 are dropped); int:
+    G[op]; imm: the immediate. A failing reference (a proposal's sandbox gone, a wrong
+    result) ends the run with a fault naming the instruction."""
+    roles = spec.behaviour.operands
+    reference = spec.behaviour.reference
+    reads = [i for i, r in enumerate(roles) if r.reads]
+    writes = [i for i, r in enumerate(roles) if r.writes]
+
+    def build(m: Machine, ops, pc):
+        vlen = m.config.vlen
+        row = _vrow_checker(m)
+        g, f = m.g, m.f
+
+        def int_row(addr: int) -> int:
+            if not 0 <= addr <= m.intsram.size - vlen:
+                raise MachineFault(
+                    "address", f"{spec.name}: INT SRAM row {addr} is outside INT SRAM", address=addr
+                )
+            return addr
+
+        def read(i: int):
+            kind, value = roles[i].kind, ops[i]
+            if kind == "vector":
+                a = row(g[value])
+                return m.vram[a : a + vlen].astype(np.float64)
+            if kind == "int_vector":
+                a = int_row(g[value])
+                return m.intsram[a : a + vlen].astype(np.int64)
+            if kind == "fp":
+                return float(f[value])
+            if kind == "int":
+                return int(g[value])
+            return int(value)
+
+        def write(i: int, out) -> None:
+            kind, value = roles[i].kind, ops[i]
+            if kind == "vector":
+                a = row(g[value])
+                m.vram[a : a + vlen] = (
+                    np.asarray(out, dtype=np.float64).reshape(vlen).astype(np.float32).astype(BF16)
+                )
+            elif kind == "int_vector":
+                a = int_row(g[value])
+                words = np.asarray(out, dtype=np.float64).reshape(vlen)
+                m.intsram[a : a + vlen] = (
+                    np.mod(np.nan_to_num(words), 1 << 32).astype(np.uint64).astype(np.uint32)
+                )
+            elif kind == "fp":
+                if value:
+                    f[value] = round_bf16(float(out))
+            else:
+                g[value] = int(out) & MASK32
+
+        def step(_):
+            args = [read(i) for i in reads]
+            try:
+                result = reference(*args)
+            except MachineFault:
+                raise
+            except Exception as exc:  # the reference's own failure ends the run, named
+                raise MachineFault(
+                    "instruction", f"{spec.name} failed: {type(exc).__name__}: {exc}"
+                ) from None
+            values = list(result) if isinstance(result, tuple) else [result]
+            if len(values) != len(writes):
+                raise MachineFault(
+                    "instruction", f"{spec.name} returned {len(values)} values for {len(writes)} outputs"
+                )
+            try:
+                for i, out in zip(writes, values, strict=True):
+                    write(i, out)
+            except (TypeError, ValueError, OverflowError) as exc:
+                raise MachineFault("instruction", f"{spec.name} returned an unusable value: {exc}") from None
+
+        return step
+
+    return build
 
 
 def check_complete() -> list[str]:

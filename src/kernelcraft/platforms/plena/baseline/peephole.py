@@ -19,7 +19,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from ..isa import BY_NAME, Kind
+from ..isa import Kind, known_spec
 
 MASK32 = 0xFFFFFFFF
 REMOVABLE = frozenset(
@@ -63,10 +63,12 @@ def _parse(line: str) -> tuple[str, list[str]] | None:
 
 
 def _effects(op: str, args: list[str]) -> tuple[set[str], set[str]]:
-    spec = BY_NAME[op]
+    spec = known_spec(op)
     regs = [a for a, o in zip(args, spec.operands, strict=False) if o.kind in (Kind.GP, Kind.FP)]
     reads = {r for r in regs if r not in ("gp0", "f0")}
     writes: set[str] = set()
+    if spec.behaviour is not None:  # extension instructions: the table says which registers they write
+        return reads, {args[i] for i in spec.written if i < len(args) and args[i] not in ("gp0", "f0")}
     if op in _GP_WRITERS or (spec.operands and spec.operands[0].name == "fd"):
         writes = {args[0]}
         if op not in _FP_ACCUMULATORS:
