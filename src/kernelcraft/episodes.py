@@ -4,6 +4,8 @@ specs into results, the runner schedules specs and stores results."""
 
 from __future__ import annotations
 
+from typing import Any
+
 from pydantic import BaseModel, Field
 
 
@@ -53,6 +55,8 @@ class EpisodeResult(BaseModel):
     wall_time_s: float = 0.0
     end_reason: str = ""  # "model_stopped", "iteration_cap", "provider_error", ...
     error: str | None = None  # provider or harness error message, if any
+    mode: str = "kernel"  # "kernel", "template", "codesign" (see kernelcraft.modes)
+    mode_metrics: dict[str, Any] = Field(default_factory=dict)  # what a non-kernel mode measured
 
     @classmethod
     def for_spec(cls, spec: EpisodeSpec, *, level: int, task_set_version: str, **fields) -> EpisodeResult:
@@ -66,6 +70,7 @@ class EpisodeResult(BaseModel):
             level=level,
             config=spec.config,
             sample=spec.sample,
+            mode=spec.mode,
             **fields,
         )
 
@@ -86,8 +91,13 @@ class EpisodeSpec(BaseModel):
     tool_calls_per_turn: int = 16
     time_budget_s: float | None = 7200.0
     model_options: dict[str, str] = Field(default_factory=dict)  # e.g. reasoning_effort
+    # "kernel" (the benchmark episode), "template" or "codesign" (kernelcraft.modes). In template
+    # mode `config` names the configurations the template is scored at: "all" or "C1,C2,...".
+    mode: str = "kernel"
 
     def key(self) -> str:
         """Stable folder name; safe on every filesystem."""
         safe_model = "".join(c if c.isalnum() or c in "-._" else "_" for c in self.model)
-        return f"{safe_model}/{self.platform}/{self.task}/{self.config}/s{self.sample}"
+        safe_config = "".join(c if c.isalnum() or c in "-._" else "_" for c in self.config)
+        mode = "" if self.mode == "kernel" else f"{self.mode}/"
+        return f"{safe_model}/{self.platform}/{mode}{self.task}/{safe_config}/s{self.sample}"

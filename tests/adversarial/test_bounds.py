@@ -89,3 +89,11 @@ def test_a_spinning_kernel_traces_a_bounded_number_of_events(tmp_path):
     assert data["otherData"]["truncated"] and data["otherData"]["events_dropped"] > 0
     assert any(e["name"].startswith("trace cut") for e in data["traceEvents"])
     assert trace.stat().st_size < 40_000_000
+
+
+def test_simulations_get_the_platforms_limits_capped_by_the_time_left(tmp_path):
+    aie = Session(EpisodeSpec(model="test", platform="aie", task="relu", config="C1"), tmp_path / "aie")
+    aie.reset()
+    assert aie._run_limits().wall_time_s == get_platform("aie").run_limits().wall_time_s == 600.0
+    short = session(tmp_path / "short", time_budget_s=30.0)
+    assert 0 < short._run_limits().wall_time_s <= 30.0

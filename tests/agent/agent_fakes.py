@@ -62,6 +62,7 @@ class FakePlatform:
 
     name = "plena"
     title = "PLENA"
+    kind = "accelerator"
     kernel_language = "PLENA assembly"
     kernel_suffix = ".s"
     code_fence = "asm"
@@ -100,6 +101,11 @@ class FakePlatform:
 
     def docs(self) -> dict[str, str]:
         return dict(DOCS)
+
+    def run_limits(self):
+        from kernelcraft.platforms.base import RunLimits
+
+        return RunLimits()
 
     def dtypes_text(self) -> str:
         return "Inputs are MXFP8 in HBM; everything on chip is BF16."

@@ -263,7 +263,10 @@ def real_box(tmp_path) -> ToolBox:
 def test_real_grep_docs_finds_the_instruction_entry_first(real_box):
     text = call(real_box, "grep_docs", query="V_RED_SUM").content
     assert text.split("\n")[0].endswith("> V_RED_SUM ===")
-    assert call(real_box, "grep_docs", query="tensor core warp").content.startswith("No matches")
+    assert call(real_box, "grep_docs", query="tensor core warp").content.startswith(
+        "No section contains all of"
+    )
+    assert call(real_box, "grep_docs", query="warp").content.startswith("No matches")
 
 
 def test_real_wrong_kernel_gets_a_row_diff_and_instruction_counts(real_box):
@@ -274,3 +277,10 @@ def test_real_wrong_kernel_gets_a_row_diff_and_instruction_counts(real_box):
     assert "row 0" in rows and "mismatched" in rows
     sizes = call(real_box, "get_instruction_size").content
     assert "total: 1" in sizes
+
+
+def test_grep_docs_shows_partial_matches_when_no_section_has_every_word(box):
+    result = call(box, "grep_docs", query="V_EXP_V zqxwv")
+    assert "No section contains all of 'V_EXP_V zqxwv'" in result.content and "V_EXP_V" in result.content
+    assert call(box, "grep_docs", query="zqxwv").content == "No matches for 'zqxwv'."
+    assert call(box, "grep_docs", query="zqxwv qqqq").content == "No matches for 'zqxwv qqqq'."

@@ -102,16 +102,17 @@ def _score(section: Section, patterns: dict[str, re.Pattern[str]], phrase: str) 
     return len(matched), score / (1.0 + len(body) / 8000.0)
 
 
-def search(sections: list[Section], query: str, limit: int = 4) -> list[Section]:
+def search(sections: list[Section], query: str, limit: int = 4, partial: bool = False) -> list[Section]:
     """Best sections for the query.
 
     A section must contain more than half of the query's words (all of them for one or two
-    words); among those, more words, words in headings and the exact phrase rank higher.
+    words), or with `partial` at least one; among those, more words, words in headings and the
+    exact phrase rank higher.
     """
     words = query_words(query)
     if not words:
         return []
-    needed = len(words) // 2 + 1
+    needed = 1 if partial else len(words) // 2 + 1
     patterns = {w: _pattern(w) for w in words}
     phrase = " ".join(query.lower().split())
     scored = [(s, *_score(s, patterns, phrase)) for s in sections]

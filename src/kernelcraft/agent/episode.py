@@ -118,6 +118,9 @@ def _record_loop(result: EpisodeResult, outcome: LoopOutcome, stats: ToolStats) 
 
 
 def _record_scoring(result: EpisodeResult, report: ScoringReport) -> None:
+    metrics = getattr(report, "mode_metrics", None)  # what a non-kernel mode measured
+    if callable(metrics):
+        result.mode_metrics = metrics()
     result.success = report.success
     result.visible_correct = result.visible_correct or report.visible_correct
     result.cycles_consistent = report.cycles_consistent

@@ -64,7 +64,10 @@ def system_prompt(platform: Platform, specs: Iterable[ToolSpec]) -> str:
         _render("base", platform_title=title, kernel_language=platform.kernel_language),
         _render("tools", tool_list=tool_list(specs), kernel_file=f"kernel{platform.kernel_suffix}"),
         _render(
-            "platform", platform_title=title, **{k: docs.get(k, missing).strip() for k in PLATFORM_DOC_KEYS}
+            "platform",
+            platform_title=title,
+            platform_kind=platform.kind,
+            **{k: docs.get(k, missing).strip() for k in PLATFORM_DOC_KEYS},
         ),
         _render("guidance", platform_title=title, guidance=docs.get("guidance", missing).strip()),
     ]

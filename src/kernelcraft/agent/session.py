@@ -77,6 +77,7 @@ class Session:
         self.setup: EpisodeSetup | None = None
         self.toolbox: ToolBox | None = None
         self.report: ScoringReport | None = None
+        self.mode: Any = None  # a kernelcraft.modes.Mode when spec.mode is not "kernel"
         self.deadline: float | None = None
         self._turn: int | None = None
         self._calls_this_turn = 0
@@ -92,6 +93,8 @@ class Session:
     # ------------------------------------------------------------------ the three calls
     def reset(self) -> SessionStart:
         """Resolve the spec and prepare the tools; raises ValueError-like errors for a bad spec."""
+        if self.spec.mode != "kernel":
+            return self._reset_mode()
         self.setup = setup_episode(self.spec, self.sim_pool)
         platform = self.setup.platform
         self.toolbox = ToolBox(
@@ -130,7 +133,7 @@ class Session:
 
     def _run_limits(self) -> RunLimits:
         """The simulator's limits, with no more wall time than the episode has left."""
-        default = RunLimits()
+        default = self._tools().platform.run_limits()
         if self.deadline is None:
             return default
         left = max(1.0, self.deadline - time.monotonic())
@@ -146,6 +149,8 @@ class Session:
         """Score the best visible-correct kernel on hidden seeds; idempotent."""
         if self.report is not None:
             return self.report
+        if self.mode is not None:
+            return self._finish_mode()
         setup, toolbox = self._setup(), self._tools()
         candidates = toolbox.stats.candidates()
         if not candidates:
@@ -173,6 +178,26 @@ class Session:
             toolbox.workspace.write_best(scored.source)
         path = self.workspace_root / "scoring.json"
         path.write_text(json.dumps(report.to_dict(), indent=2) + "\n", encoding="utf-8")
+        self.report = report
+        return report
+
+    # ------------------------------------------------------------------ other modes
+    def _reset_mode(self) -> SessionStart:
+        from kernelcraft.modes import get_mode
+
+        self.mode = get_mode(self.spec.mode)
+        started = self.mode.start(self.spec, self.workspace_root, self.sim_pool)
+        self.setup, self.toolbox, self.report = started.setup, started.toolbox, None
+        budget = self.spec.time_budget_s
+        self.deadline = time.monotonic() + budget if budget else None
+        return SessionStart(
+            self.setup.system_prompt, self.setup.user_prompt, self.toolbox.specs, self.setup.iteration_cap
+        )
+
+    def _finish_mode(self) -> ScoringReport:
+        report = self.mode.finish(self)
+        path = self.workspace_root / "scoring.json"
+        path.write_text(json.dumps(report.to_dict(), indent=2, default=str) + "\n", encoding="utf-8")
         self.report = report
         return report
 

@@ -229,7 +229,7 @@ class PooledPlatform:
             **job_fields,
             source=source,
             build_key=self.platform.build_key(source),
-            limits=limits,
+            limits=limits or self.platform.run_limits(),
             trace=trace,
         )
         evaluation = self.pool.evaluate(job)

@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from kernelcraft.agent.docs_search import Section, search, split_sections
+from kernelcraft.agent.docs_search import Section, query_words, search, split_sections
 from kernelcraft.agent.messages import ToolCall, ToolResult, ToolSpec
 from kernelcraft.agent.transcript import redact
 from kernelcraft.platforms.api import BuildResult, Platform
@@ -275,7 +275,8 @@ class ToolBox:
     # ------------------------------------------------------------------ argument checks
     def _validated_arguments(self, call: ToolCall) -> dict[str, Any]:
         if call.name not in self._handlers:
-            raise ToolInputError(f"unknown tool {call.name!r}; available tools: {', '.join(TOOL_NAMES)}")
+            names = ", ".join(spec.name for spec in self.specs)
+            raise ToolInputError(f"unknown tool {call.name!r}; available tools: {names}")
         if call.arguments is None:
             raw = call.raw_arguments if len(call.raw_arguments) <= 200 else call.raw_arguments[:200] + "..."
             raise ToolInputError(
@@ -284,7 +285,7 @@ class ToolBox:
             )
         if not isinstance(call.arguments, dict):
             raise ToolInputError(f"the arguments of {call.name} must be a JSON object")
-        schema = next(spec.parameters for spec in TOOL_SPECS if spec.name == call.name)
+        schema = next(spec.parameters for spec in self.specs if spec.name == call.name)
         properties: dict[str, Any] = schema.get("properties", {})
         unknown = sorted(set(call.arguments) - set(properties))
         if unknown:
@@ -476,6 +477,12 @@ class ToolBox:
                 "Search for a few words."
             )
         hits = search(self._doc_sections(), query, limit=GREP_SECTIONS)
+        header = ""
+        if not hits and len(query_words(query)) > 1:
+            # No section has the words together: say so, and show where some of them are.
+            hits = search(self._doc_sections(), query, limit=2, partial=True)
+            if hits:
+                header = f"No section contains all of {query!r}; sections with some of the words:\n\n"
         if not hits:
             return f"No matches for {query!r}."
         parts = []
@@ -484,7 +491,7 @@ class ToolBox:
             if len(body) > GREP_SECTION_CHARS:
                 body = body[:GREP_SECTION_CHARS] + "\n[... section truncated]"
             parts.append(f"=== {section.title} ===\n{body}")
-        return "\n\n".join(parts)
+        return header + "\n\n".join(parts)
 
     def _doc_sections(self) -> list[Section]:
         if self._sections is None:

@@ -50,15 +50,17 @@ class TaskCatalog:
     tasks: tuple[TaskLike, ...]
     version: str
     configs: Callable[[str, str], Sequence[str]]  # (task id, platform) -> configuration names
+    # Tasks that may be named but that "all" does not select (the case studies' tasks).
+    extra: tuple[TaskLike, ...] = ()
 
     def get(self, task_id: str) -> TaskLike | None:
-        for task in self.tasks:
+        for task in (*self.tasks, *self.extra):
             if task.id == task_id:
                 return task
         return None
 
     def levels(self) -> dict[str, int]:
-        return {task.id: task.level for task in self.tasks}
+        return {task.id: task.level for task in (*self.tasks, *self.extra)}
 
 
 def import_object(ref: str) -> Any:
@@ -84,10 +86,11 @@ def load_task_catalog() -> TaskCatalog:
     try:
         tasks_module = importlib.import_module("kernelcraft.tasks")
         tasks = tuple(tasks_module.all_tasks())
+        extra = tuple(tasks_module.case_study_tasks())
         version = str(tasks_module.TASK_SET_VERSION)
     except (ImportError, AttributeError) as exc:
         raise MatrixError(f"the task catalogue (kernelcraft.tasks) is not available: {exc}") from None
-    return TaskCatalog(tasks=tasks, version=version, configs=platform_configs)
+    return TaskCatalog(tasks=tasks, version=version, configs=platform_configs, extra=extra)
 
 
 @functools.cache
@@ -147,6 +150,16 @@ class RunMatrix(BaseModel):
     tool_calls_per_turn: int = Field(16, ge=1, le=1000)
     time_budget_s: float | None = Field(7200.0, gt=0)  # None: unbounded
     options: dict[str, str] = Field(default_factory=dict)  # for every model; per-model options win
+    mode: str = "kernel"  # kernel, template or codesign (kernelcraft.modes)
+
+    @field_validator("mode")
+    @classmethod
+    def _known_mode(cls, value: str) -> str:
+        from kernelcraft.modes import mode_names
+
+        if value not in mode_names():
+            raise ValueError(f"unknown mode {value!r}; choose one of {', '.join(mode_names())}")
+        return value
 
     @model_validator(mode="before")
     @classmethod
@@ -254,7 +267,7 @@ def matrix_from_sources(run_file: Path | None = None, overrides: dict[str, Any] 
 
 
 def _unknown_task_message(name: str, catalog: TaskCatalog) -> str:
-    known = [task.id for task in catalog.tasks]
+    known = [task.id for task in (*catalog.tasks, *catalog.extra)]
     close = difflib.get_close_matches(name, known, n=1)
     hint = f" (did you mean {close[0]!r}?)" if close else f"; known tasks: {', '.join(known)}"
     return f"unknown task {name!r}{hint}"
@@ -275,7 +288,8 @@ def build_specs(matrix: RunMatrix, catalog: TaskCatalog) -> list[EpisodeSpec]:
         except Exception:  # noqa: BLE001
             return False
 
-    known_platforms = {p for p in matrix.platforms if any(supports(t, p) for t in catalog.tasks)}
+    nameable = (*catalog.tasks, *catalog.extra)
+    known_platforms = {p for p in matrix.platforms if any(supports(t, p) for t in nameable)}
     for platform in matrix.platforms:
         if platform not in known_platforms:
             raise MatrixError(f"unknown platform {platform!r}: no task supports it")
@@ -313,6 +327,9 @@ def build_specs(matrix: RunMatrix, catalog: TaskCatalog) -> list[EpisodeSpec]:
                             f"unknown configuration {config!r} (task {task.id} has {', '.join(known)} "
                             f"on {platform})"
                         )
+                if matrix.mode == "template":  # one episode scores the template at every configuration
+                    task_configs = [ALL if ALL in configs else ",".join(task_configs)]
+                for config in task_configs:
                     for sample in range(matrix.samples):
                         specs.append(
                             EpisodeSpec(
@@ -327,6 +344,7 @@ def build_specs(matrix: RunMatrix, catalog: TaskCatalog) -> list[EpisodeSpec]:
                                 tool_calls_per_turn=matrix.tool_calls_per_turn,
                                 time_budget_s=matrix.time_budget_s,
                                 model_options=options,
+                                mode=matrix.mode,
                             )
                         )
     if not specs:

@@ -89,6 +89,14 @@ def run(
             help="Fixed secret for the hidden scoring seeds, for reproducible runs (default: random).",
         ),
     ] = None,
+    mode: Annotated[
+        str | None,
+        typer.Option(
+            "--mode",
+            help="kernel (write a kernel), template (improve a compiler template at every "
+            "configuration) or codesign (propose instructions; see docs/modes.md).",
+        ),
+    ] = None,
 ) -> None:
     """Run a matrix of episodes into a run directory; re-run to resume."""
     from kernelcraft.bench.executors import (
@@ -120,6 +128,7 @@ def run(
             "options": parse_options(option) if option else None,
             "tool_calls_per_turn": tool_calls_per_turn,
             "time_budget_s": time_budget,
+            "mode": mode,
         }
         matrix, specs, catalog = specs_from_flags(run_file=run_file, **overrides)
     except (MatrixError, PriceError) as exc:

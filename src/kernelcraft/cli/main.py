@@ -21,6 +21,7 @@ COMMAND_MODULES = (
     "kernelcraft.cli.task_cmds",  # tasks, baseline
     "kernelcraft.cli.agent_cmds",  # mcp
     "kernelcraft.cli.bench_cmds",  # run, report
+    "kernelcraft.cli.chat_cmds",  # chat
 )
 
 for _name in COMMAND_MODULES:

@@ -21,13 +21,14 @@ from __future__ import annotations
 
 import abc
 import hashlib
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, ClassVar, Literal, Protocol, runtime_checkable
 
 import numpy as np
 
 from .base import Diagnostic, Fault, RunLimits, errors_only
+from .behaviour import AddedInstruction, Behaviour
 from .judging import OutputDiff, Tolerance, format_number
 
 if TYPE_CHECKING:
@@ -216,6 +217,45 @@ def _json_float(value: Any) -> Any:
     return value
 
 
+@dataclass(frozen=True)
+class TemplateSpec:
+    """A compiler template the agent can edit in template mode: Python that generates kernels.
+
+    `source` is a self-contained module whose `entry(config_name, ...)` returns the kernel
+    source for one configuration of `task`. It only ever runs in the sandbox
+    (kernelcraft.sandbox), where it may import `allowed_imports` (the platform's emitter
+    API) and the pure standard library; `runner` ("module:function", trusted platform code)
+    is what the sandbox calls: runner(module, entry=..., configs=[...], **runner_args) ->
+    config -> {"source": text} or {"error": message, "traceback": text}.
+    """
+
+    name: str
+    task: str
+    source: str
+    entry: str
+    runner: str
+    runner_args: Mapping[str, Any] = field(default_factory=dict)
+    allowed_imports: tuple[str, ...] = ()
+    language: str = "python"
+    api_doc: str = ""  # Markdown reference of what the template may import (searchable by grep_docs)
+
+
+@dataclass(frozen=True)
+class ExtensionSet:
+    """Instructions a hardware configuration may include or leave out (ISA co-design).
+
+    Each instruction's behaviour (typed operands and a NumPy reference, see behaviour.py) is
+    what codesign mode compares an agent's proposals with; `vlen` is the vector length its
+    references work on, `source` where the instructions come from."""
+
+    name: str
+    title: str
+    source: str
+    behaviours: tuple[Behaviour, ...]
+    vlen: int
+    doc: str = ""
+
+
 # ---------------------------------------------------------------------------- the platform
 
 
@@ -230,6 +270,7 @@ class Platform(abc.ABC):
 
     name: ClassVar[str]  # registry key, lower case
     title: ClassVar[str]  # how prompts and reports name it
+    kind: ClassVar[str] = "accelerator"  # what it is, for the prompt's heading ("processor", ...)
     kernel_language: ClassVar[str]  # e.g. "PLENA assembly"
     kernel_suffix: ClassVar[str]  # file suffix of a kernel source, with the dot: ".s", ".S"
     code_fence: ClassVar[str] = "asm"  # Markdown fence name for example kernels
@@ -360,9 +401,39 @@ class Platform(abc.ABC):
         "broken_wrong" (builds and runs, wrong output)."""
 
     # ------------------------------------------------------------------ optional extras
+    def run_limits(self) -> RunLimits:
+        """The simulator's limits when a caller gives none. A platform whose largest cells take
+        long to simulate raises the wall time here (the session and the simulation pool use it)."""
+        return RunLimits()
+
     def trace_writer(self) -> Callable[[Evaluation, Any], int] | None:
         """A function writing an evaluation's trace to a path (returns events written), if any."""
         return None
+
+    def templates(self) -> Mapping[str, TemplateSpec]:
+        """The platform's compiler templates by name (template mode); empty when it has none."""
+        return {}
+
+    def instruction_extensions(self) -> Mapping[str, ExtensionSet]:
+        """Extension sets this platform defines, by name (empty when it has none)."""
+        return {}
+
+    def enabled_extensions(self) -> tuple[str, ...]:
+        """The extension sets the current hardware configuration includes."""
+        return ()
+
+    def with_extensions(self, names: Sequence[str]) -> Platform:
+        """This platform with the named extension sets included in its hardware configuration
+        (registry names such as "plena+dllm" come here). PlatformError for an unknown set."""
+        if names:
+            raise PlatformError(f"{self.title} has no instruction extension sets")
+        return self
+
+    def with_instructions(self, instructions: Sequence[AddedInstruction]) -> Platform:
+        """A variant of this platform whose ISA also has `instructions`: its assembler accepts
+        them, its simulator runs them (calling each one's behaviour.reference) and its docs
+        describe them. NotImplementedError when the platform cannot add instructions."""
+        raise NotImplementedError(f"{self.title} cannot add instructions at run time")
 
     def cli(self) -> typer.Typer | None:
         """The platform's own subcommands (raw simulation, asm/disasm, ...), mounted as

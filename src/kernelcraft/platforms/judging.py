@@ -39,6 +39,7 @@ class Tolerance:
 
 
 EXACT = Tolerance(0.0, 0.0)
+MISMATCHES_LISTED = 8  # mismatching elements view_output lists with their values
 
 
 @dataclass(frozen=True)
@@ -72,6 +73,8 @@ class OutputDiff:
     first_mismatch_got: float | None
     first_mismatch_expected: float | None
     untouched_meaning: str
+    # The first mismatching elements in logical order: (index, got, expected).
+    mismatches: tuple[tuple[tuple[int, ...], float | int, float | int], ...] = ()
 
     @property
     def match_rate(self) -> float:
@@ -89,6 +92,10 @@ class OutputDiff:
             "first_mismatch_got": _json_float(self.first_mismatch_got),
             "first_mismatch_expected": _json_float(self.first_mismatch_expected),
             "untouched_meaning": self.untouched_meaning,
+            "mismatches": [
+                {"index": list(i), "got": _json_float(g), "expected": _json_float(e)}
+                for i, g, e in self.mismatches
+            ],
             "rows": [r.to_dict() for r in self.rows],
         }
 
@@ -124,6 +131,11 @@ class OutputDiff:
         if hidden:
             hidden_bad = sum(1 for r in hidden if r.mismatched)
             lines.append(f"... {len(hidden)} more rows not shown ({hidden_bad} of them with mismatches)")
+        if self.mismatches:
+            lines.append(f"first mismatching elements ({self.total - self.matched} in all):")
+            for index, got, expected in self.mismatches:
+                where = ", ".join(map(str, index))
+                lines.append(f"  [{where}]: got {format_number(got)}, expected {format_number(expected)}")
         return "\n".join(lines)
 
 
@@ -160,7 +172,7 @@ def judge(
     )
     with np.errstate(all="ignore"):
         out = np.asarray(output, dtype=np.float64)
-        err = np.abs(out - np.asarray(reference, dtype=np.float64))
+        err = abs_error(np.asarray(output), np.asarray(reference))
         finite = bool(np.isfinite(out).all())
         mse = float(np.mean(err**2)) if finite and err.size else (0.0 if finite else float("inf"))
         max_err = float(err.max()) if finite and err.size else (0.0 if finite else float("inf"))
@@ -194,19 +206,17 @@ def _compare(output, reference, tolerance, row_width, untouched, untouched_meani
         raise ValueError(f"output shape {raw_out.shape} differs from the reference's {raw_ref.shape}")
     out = raw_out.astype(np.float64)
     ref = raw_ref.astype(np.float64)
-    err = np.abs(out - ref)
-    if _is_integer(raw_out) and _is_integer(raw_ref):
-        ok = (
-            raw_out.astype(object) == raw_ref.astype(object)
-            if _needs_object(raw_out, raw_ref)
-            else (raw_out.astype(np.int64) == raw_ref.astype(np.int64))
-        )
-        ok = np.asarray(ok, dtype=bool)
-    elif tolerance.exact:
-        ok = out == ref
+    integer = _is_integer(raw_out) and _is_integer(raw_ref)
+    err = abs_error(raw_out, raw_ref)
+    if integer or tolerance.exact:
+        ok = err == 0
     else:
         ok = err <= tolerance.atol + tolerance.rtol * np.abs(ref)  # NaN compares False
     finite = np.isfinite(out)
+    if untouched is None and integer and poisoned:
+        # An integer poison pattern is indistinguishable from a value: only the platform knows.
+        untouched = np.zeros(out.shape, dtype=bool)
+        untouched_meaning = untouched_meaning or "not tracked for integer outputs"
     if untouched is None:
         untouched = np.isnan(out) if poisoned else (out == 0) & (ref != 0)
         if untouched_meaning is None:
@@ -231,14 +241,26 @@ def _compare(output, reference, tolerance, row_width, untouched, untouched_meani
                 untouched=int(u2[k].sum()),
                 max_abs_err=float(e.max()) if fin.all() and e.size else (0.0 if fin.all() else float("inf")),
                 mse=float(np.mean(e**2)) if fin.all() and e.size else (0.0 if fin.all() else float("inf")),
-                out_min=float(o.min()) if o.size else float("nan"),
-                out_max=float(o.max()) if o.size else float("nan"),
-                ref_min=float(r2[k].min()) if width else float("nan"),
-                ref_max=float(r2[k].max()) if width else float("nan"),
+                out_min=(_extreme(raw_out, k, n_rows, width, min) if integer else float(o.min()))
+                if o.size
+                else float("nan"),
+                out_max=(_extreme(raw_out, k, n_rows, width, max) if integer else float(o.max()))
+                if o.size
+                else float("nan"),
+                ref_min=(_extreme(raw_ref, k, n_rows, width, min) if integer else float(r2[k].min()))
+                if width
+                else float("nan"),
+                ref_max=(_extreme(raw_ref, k, n_rows, width, max) if integer else float(r2[k].max()))
+                if width
+                else float("nan"),
             )
         )
     bad = np.argwhere(~ok)
     first = tuple(int(i) for i in bad[0]) if bad.size else None
+    listed = tuple(
+        (index, _scalar(raw_out[index]), _scalar(raw_ref[index]))
+        for index in (tuple(int(i) for i in row) for row in bad[:MISMATCHES_LISTED])
+    )
     return OutputDiff(
         shape=tuple(out.shape),
         rows=tuple(rows),
@@ -251,16 +273,25 @@ def _compare(output, reference, tolerance, row_width, untouched, untouched_meani
         first_mismatch_got=_scalar(raw_out[first]) if first else None,
         first_mismatch_expected=_scalar(raw_ref[first]) if first else None,
         untouched_meaning=untouched_meaning or "never written by the kernel",
+        mismatches=listed,
     )
+
+
+def _extreme(raw: np.ndarray, row: int, n_rows: int, width: int, pick) -> int:
+    """An integer row's min or max as an exact Python int."""
+    return int(pick(raw.reshape(n_rows, width)[row].tolist()))
+
+
+def abs_error(output: np.ndarray, reference: np.ndarray) -> np.ndarray:
+    """|output - reference| as float64; for integers computed exactly first (int64 values near
+    2^63 that differ by 1 are equal as float64)."""
+    if _is_integer(output) and _is_integer(reference):
+        return np.abs(output.astype(object) - reference.astype(object)).astype(np.float64)
+    return np.abs(output.astype(np.float64) - reference.astype(np.float64))
 
 
 def _is_integer(a: np.ndarray) -> bool:
     return np.issubdtype(a.dtype, np.integer) or a.dtype == np.bool_
-
-
-def _needs_object(a: np.ndarray, b: np.ndarray) -> bool:
-    """uint64 values beyond int64 compare exactly only as Python ints."""
-    return a.dtype == np.uint64 or b.dtype == np.uint64
 
 
 def _scalar(value: Any) -> float | int:

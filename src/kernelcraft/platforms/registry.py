@@ -14,6 +14,7 @@ _FACTORIES: dict[str, str] = {
     "plena": "kernelcraft.platforms.plena.platform:PlenaPlatform",
     "boom": "kernelcraft.platforms.boom.platform:BoomPlatform",
     "coral": "kernelcraft.platforms.coral.platform:CoralPlatform",
+    "aie": "kernelcraft.platforms.aie.platform:AiePlatform",
 }
 # What commands and run files use when they name no platform.
 DEFAULT_PLATFORM = "plena"
@@ -49,6 +50,11 @@ def platform_class(name: str) -> Callable[..., Platform]:
 
 
 def get_platform(name: str, config: Any = None) -> Platform:
-    """The platform object for `name` (with its default hardware configuration unless given)."""
-    factory = platform_class(name)
-    return factory() if config is None else factory(config)
+    """The platform object for `name` (with its default hardware configuration unless given).
+
+    "name+ext1+ext2" is the platform with those instruction extension sets in its hardware
+    configuration (Platform.with_extensions), e.g. "plena+dllm"."""
+    base, *extensions = name.split("+") if isinstance(name, str) else (name,)
+    factory = platform_class(base)
+    platform = factory() if config is None else factory(config)
+    return platform.with_extensions([e.strip().lower() for e in extensions]) if extensions else platform

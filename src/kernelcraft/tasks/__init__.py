@@ -10,7 +10,7 @@ Wording-only changes to descriptions do not bump it. Change log: docs/tasks.md.
 from __future__ import annotations
 
 from .base import CONFIG_NAMES, FORMS, PROFILES, SCORING_PROFILES, InputSpec, IntegerForm, Task, TaskError
-from .registry import all_tasks, get_task
+from .registry import all_tasks, case_study_tasks, get_task
 
 TASK_SET_VERSION = "kc-tasks-3"
 
@@ -25,5 +25,6 @@ __all__ = [
     "Task",
     "TaskError",
     "all_tasks",
+    "case_study_tasks",
     "get_task",
 ]

@@ -64,7 +64,8 @@ class InputSpec:
     """One input tensor: its name, shape rule and how its values are drawn.
 
     kind: "activation" (follows the value profile), "weight" (normal with std 1/sqrt(fan_in)),
-    "bias" (small normal), "cos"/"sin" (rotary tables), "bn_scale"/"bn_shift".
+    "bias" (small normal), "cos"/"sin" (rotary tables), "bn_scale"/"bn_shift", "mask" (0/1,
+    more than params["k"] ones per row, at random positions).
     counter_gain: the weight is divided by the profile's activation magnitude when that is
     above 1, so attention logits stay O(1) under "large" and "mixed_signs" (exp of large
     BF16 logits would fail a correct kernel, which is not what those profiles test).
@@ -136,6 +137,12 @@ class Task:
     # Whether the output grows with the activations (so the absolute tolerance scales with the
     # "large" profile's gain); False for normalisations whose output is O(1) whatever the input.
     scales_with_input: bool = True
+    # The output is this input, updated in place (a platform reads the result where it placed
+    # the input); None: the output is a tensor of its own.
+    output_updates: str | None = None
+    # (output, inputs, params) -> the reference closest to `output` among the results a correct
+    # kernel may produce (e.g. near-ties in a ranking broken either way); None: the reference.
+    admissible: Callable[[np.ndarray, Mapping[str, np.ndarray], Params], np.ndarray] | None = None
 
     # ------------------------------------------------------------------ forms
     @property
@@ -305,7 +312,18 @@ def _draw(spec: InputSpec, shape: tuple[int, ...], params: Params, rng, profile:
         return rng.uniform(0.5, 1.5, shape)
     if kind == "bn_shift":
         return rng.standard_normal(shape) * 0.25
+    if kind == "mask":  # 1.0 at the still-masked positions of each row: at least k of them
+        return _mask_rows(shape, int(params.get("k", 1)), rng)
     raise TaskError(f"input {spec.name} has unknown kind {kind!r}")
+
+
+def _mask_rows(shape: tuple[int, ...], at_least: int, rng: np.random.Generator) -> np.ndarray:
+    rows, width = int(np.prod(shape[:-1])), shape[-1]
+    mask = np.zeros((rows, width))
+    for row in range(rows):
+        count = int(rng.integers(min(at_least + 1, width), width + 1))
+        mask[row, rng.choice(width, size=count, replace=False)] = 1.0
+    return mask.reshape(shape)
 
 
 def rotary_table(shape: tuple[int, ...], which: str, base: float = 10000.0) -> np.ndarray:

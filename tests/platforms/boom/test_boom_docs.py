@@ -78,3 +78,47 @@ def test_the_documented_mispredict_penalty_holds():
     penalty = (random_bit.cycles - never.cycles) / (random_bit.mispredicts - never.mispredicts)
     assert random_bit.mispredicts > 300 and 10 <= penalty <= 15
     assert "about 12 cycles" in PLATFORM.docs()["hardware"]
+
+
+OPERAND_SAMPLES = {
+    "rd": "a0",
+    "rs1": "a1",
+    "rs2": "a2",
+    "fd": "fa0",
+    "fs1": "fa1",
+    "fs2": "fa2",
+    "fs3": "fa3",
+    "imm12": "5",
+    "shamt6": "3",
+    "off(rs1)": "8(a1)",
+    "(rs1)": "(a1)",
+    "csr": "mscratch",
+    "uimm5": "3",
+    "imm20": "1",
+}
+
+
+def test_every_row_assembles_with_exactly_the_operands_it_lists():
+    rows = [
+        ins
+        for ins in isa.INSTRUCTIONS
+        if ins.operands and all(part in OPERAND_SAMPLES for part in ins.operands.split(", "))
+    ]
+    assert {"fsqrt.d", "fclass.d", "fadd.d", "feq.d"} <= {ins.mnemonic for ins in rows}
+    lines = {
+        ins.mnemonic: f"    {ins.mnemonic} " + ", ".join(OPERAND_SAMPLES[p] for p in ins.operands.split(", "))
+        for ins in rows
+    }
+    built(kernel("\n".join(lines.values()) + "\n    ret"))
+    for name in ("fsqrt.d", "fclass.d"):  # one operand more than listed is rejected
+        assert not PLATFORM.build(kernel(lines[name] + ", fa2\n    ret")).ok
+
+
+def test_the_startup_cost_the_docs_state_holds():
+    from kernelcraft.platforms.boom.docs import STARTUP_CYCLES
+
+    ev = PLATFORM.evaluate(kernel("    ret"), instance("vvadd"))
+    assert ev.ok and ev.stats.cycles == STARTUP_CYCLES
+    docs = PLATFORM.docs()
+    assert f"about {STARTUP_CYCLES:,} cycles" in docs["memory_layout"]
+    assert "in every evaluation" in docs["memory_layout"] and "out_of_bounds" in docs["memory_layout"]

@@ -113,6 +113,8 @@ kernel:                         # a0 = arena, a4 = records
     la t0, saved
     sd ra, 0(t0)
     sd sp, 8(t0)
+    sd s0, 16(t0)
+    sd s1, 24(t0)
     srli t0, a0, 2              # entry 0: NA4 on the arena's first word, no permissions
     csrw pmpaddr0, t0
     li t0, (0x80000000 >> 2) | ((0x4000000 >> 3) - 1)
@@ -150,10 +152,12 @@ trap:
 1:  la t0, saved
     ld ra, 0(t0)
     ld sp, 8(t0)
+    ld s0, 16(t0)
+    ld s1, 24(t0)
     ret
     .bss
 saved:
-    .zero 16
+    .zero 32
 """
 
 
@@ -162,6 +166,170 @@ def test_an_access_partly_inside_an_entry_is_denied():
 
     inst = _instance()
     evaluation = PLATFORM.run(built(PARTIAL_OVERLAP), inst)
-    assert evaluation.ok, evaluation.format_summary()
+    # The kernel does not perform the task's accesses, so the trap check rejects it; the one
+    # access it makes shows how rvsim decides a partly covered access.
+    assert evaluation.fault is not None and evaluation.fault.kind == "pmp_check", evaluation.format_summary()
+    assert evaluation.fault.state["user_access_faults"] == 1
     arena = inst.layout.buffer("arena").address
     assert [int(v) for v in evaluation.output[:3]] == [5, arena, ARENA[1]]
+
+
+# The shortcut the trap check exists for: every decision worked out in software, in machine
+# mode, from the region table; no PMP entry written, no user mode, no trap.
+SOFTWARE_ONLY_C = """
+#include <stdint.h>
+void kernel(int64_t *arena, const int32_t *regions, const int32_t *accesses, const int64_t *values,
+            int64_t *records) {
+    for (int j = 0; j < 16; j++) {
+        long slot = accesses[2 * j + 1] & 511, offset = 8 * slot;
+        int store = accesses[2 * j] & 1, perm = -1;
+        for (int r = 0; r < 3 && perm < 0; r++) {
+            const int32_t *g = regions + 4 * r;
+            long size = 256L << (g[2] & 3), lo = 64L * g[1], hi;
+            if (g[0] & 1) { lo &= ~(size - 1); hi = lo + size; }
+            else hi = lo + size < 4096 ? lo + size : 4096;
+            if (lo <= offset && offset < hi) perm = (int[]){0, 1, 3, 7}[g[3] & 3];
+        }
+        int64_t *rec = records + 2 * j;
+        if (perm < 0 || !(perm & (store ? 2 : 1))) { rec[0] = store ? 7 : 5; rec[1] = offset; }
+        else if (store) { arena[slot] = values[j]; rec[0] = 0; rec[1] = 0; }
+        else { rec[0] = 0; rec[1] = arena[slot]; }
+    }
+}
+"""
+
+
+def _software_only_program():
+    from kernelcraft.platforms.boom.toolchain import compile_c
+
+    from .boom_helpers import built
+
+    asm, diagnostics = compile_c(SOFTWARE_ONLY_C)
+    assert asm is not None, diagnostics
+    return built(asm)
+
+
+@pytest.mark.parametrize("seed", [0, 7])
+def test_decisions_worked_out_in_software_fail_the_trap_check(seed):
+    from .boom_helpers import instance
+
+    inst = instance("pmp", seed=seed, poison=True)
+    evaluation = PLATFORM.run(_software_only_program(), inst)
+    assert evaluation.diff.matched == evaluation.diff.total  # every number right ...
+    assert not evaluation.correct  # ... and still not a solution
+    assert evaluation.fault.kind == "pmp_check"
+    assert "nothing trapped from user mode" in evaluation.fault.message
+    assert evaluation.fault.state["user_access_faults"] == 0
+
+
+def test_the_trap_log_sees_every_denied_access_and_costs_no_cycles():
+    from kernelcraft.platforms.boom.machine import simulate
+
+    from .boom_helpers import instance
+
+    inst = instance("pmp", seed=3)
+    prog = expert_program("pmp")
+    plain = simulate(inst.image(prog), PLATFORM.config)
+    watched = simulate(inst.image(prog), PLATFORM.config, trap_sites=prog.xret_sites())
+    assert watched.stats.cycles == plain.stats.cycles
+    assert plain.traps is None
+    arena = inst.layout.buffer("arena").address
+    records = inst.reference[:32].reshape(16, 2)
+    denied = sorted((int(c), int(o)) for c, o in records.tolist() if c)
+    user = watched.traps.from_user()
+    assert sorted((t.cause, t.tval - arena) for t in user if t.cause != 8) == denied
+    assert [t.cause for t in user].count(8) == 1  # the ecall back to machine mode
+    assert watched.traps.unobserved == 0
+
+
+def test_xret_sites_are_found_in_the_program():
+    prog = expert_program("pmp")
+    words = {prog_word(prog, a) for a in prog.xret_sites()}
+    assert words == {0x30200073}
+    assert len(prog.xret_sites()) >= 2
+
+
+def prog_word(prog, address: int) -> int:
+    from kernelcraft.platforms.boom.elf import Elf
+
+    image = Elf(prog.elf)
+    for sec in image.sections:
+        if sec.addr <= address < sec.addr + sec.size and sec.type != 8:
+            data = image.section_bytes(sec)
+            return int.from_bytes(data[address - sec.addr : address - sec.addr + 4], "little")
+    raise AssertionError(address)
+
+
+def _deny_all_cheat_c() -> str:
+    """The baseline, changed to decide in software: its PMP regions grant nothing, only the accesses
+    the software says are denied are made in user mode (so they trap as they should), and the
+    allowed ones are made afterwards in machine mode."""
+    from kernelcraft.platforms.boom.baselines import c_source
+
+    source = c_source("pmp")
+    edits = [
+        ("static const uint8_t perms[4] = {0, 1, 3, 7};", "static const uint8_t perms[4] = {0, 0, 0, 0};"),
+        (
+            "static void user_main(void) {\n    for (long j = 0; j < g_count; j++) {\n",
+            "static int g_allowed[16];\nstatic void user_main(void) {\n"
+            "    for (long j = 0; j < g_count; j++) {\n        if (g_allowed[j]) continue;\n",
+        ),
+        (
+            "    pmp_run_user(user_main);\n}",
+            """    for (int j = 0; j < 16; j++) {
+        long offset = 8 * (accesses[2 * j + 1] & 511);
+        int store = accesses[2 * j] & 1, perm = -1;
+        for (int r = 0; r < 3 && perm < 0; r++) {
+            const int32_t *g = regions + 4 * r;
+            long size = 256L << (g[2] & 3), lo = 64L * g[1], hi;
+            if (g[0] & 1) { lo &= ~(size - 1); hi = lo + size; }
+            else hi = lo + size < 4096 ? lo + size : 4096;
+            if (lo <= offset && offset < hi) perm = (int[]){0, 1, 3, 7}[g[3] & 3];
+        }
+        g_allowed[j] = perm >= 0 && (perm & (store ? 2 : 1));
+    }
+    pmp_run_user(user_main);
+    for (int j = 0; j < 16; j++) {
+        if (!g_allowed[j]) continue;
+        int64_t *slot = arena + (accesses[2 * j + 1] & 511);
+        if (accesses[2 * j] & 1) { *slot = values[j]; records[2 * j] = 0; records[2 * j + 1] = 0; }
+        else { records[2 * j] = 0; records[2 * j + 1] = *slot; }
+    }
+}""",
+        ),
+    ]
+    for old, new in edits:
+        assert source.count(old) == 1, old
+        source = source.replace(old, new)
+    return source
+
+
+def test_real_traps_under_a_pmp_that_does_not_implement_the_table_fail_the_check():
+    from kernelcraft.platforms.boom.toolchain import compile_c
+
+    from .boom_helpers import built, instance
+
+    asm, diagnostics = compile_c(_deny_all_cheat_c())
+    assert asm is not None, diagnostics
+    inst = instance("pmp", seed=5, poison=True)
+    evaluation = PLATFORM.run(built(asm), inst)
+    assert evaluation.diff.matched == evaluation.diff.total  # every number right, every denied access trapped
+    assert not evaluation.correct and evaluation.fault.kind == "pmp_check"
+    assert "does not implement the region table" in evaluation.fault.message
+    assert "denied by it but allowed by the table" in evaluation.fault.message
+
+
+def test_the_pmp_decision_follows_the_spec():
+    from kernelcraft.platforms.boom.evaluation import pmp_allows_user
+
+    base = 0x8030_0000
+    tor = (0x0B << 8) | 0x00  # entry 1 TOR R+W over [pmpaddr0, pmpaddr1)
+    setting = (tor, base >> 2, (base + 256) >> 2, 0, 0, 0, 0, 0, 0)
+    assert pmp_allows_user(setting, base, 8, True) and pmp_allows_user(setting, base + 248, 8, False)
+    assert not pmp_allows_user(setting, base + 252, 8, False)  # partly inside: denied
+    assert not pmp_allows_user(setting, base + 256, 8, False)  # no entry: denied in user mode
+    napot = (0x19, ((base + 512) >> 2) | 0x3F, 0, 0, 0, 0, 0, 0, 0)  # 512 bytes at base + 512, R only
+    assert pmp_allows_user(napot, base + 1016, 8, False) and not pmp_allows_user(napot, base + 1016, 8, True)
+    assert not pmp_allows_user(napot, base + 1024, 8, False)
+    na4 = (0x13, (base >> 2), 0, 0, 0, 0, 0, 0, 0)  # 4 bytes, R+W
+    assert pmp_allows_user(na4, base, 4, True) and not pmp_allows_user(na4, base, 8, False)

@@ -19,6 +19,31 @@ FEB = CoralConfig()
 OCT = CoralConfig.oct2025()
 
 
+# A correct ReLU for relu C1 (x at 0x20000000, y at 0x20001000): the platform tests' known-good
+# kernel. Not in the agent docs (it would be that task's answer).
+RELU_C1 = """    # y = max(x, 0) for N int8 values in external memory, 128 per pass (e8, m8)
+    .equ N, 512
+    .equ X_ADDR, 0x20000000
+    .equ Y_ADDR, 0x20001000
+    .text
+    .globl main
+main:
+    li a0, X_ADDR
+    li a1, Y_ADDR
+    li a2, N
+1:  vsetvli t0, a2, e8, m8, ta, ma      # t0 = elements this pass (<= 128)
+    vle8.v v8, (a0)
+    vmax.vx v8, v8, zero
+    vse8.v v8, (a1)
+    add a0, a0, t0
+    add a1, a1, t0
+    sub a2, a2, t0
+    bnez a2, 1b
+    li a0, 0                            # success
+    ret
+"""
+
+
 def kernel(body: str, data: str = "") -> str:
     """An assembly kernel: `main` runs body and returns 0; data goes in .data (DTCM)."""
     return f"""    .text

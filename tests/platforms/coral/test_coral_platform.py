@@ -6,12 +6,11 @@ import numpy as np
 import pytest
 
 from kernelcraft.platforms.base import RunLimits
-from kernelcraft.platforms.coral.docs import WORKED_EXAMPLE
 from kernelcraft.platforms.coral.isa import TABLE
 from kernelcraft.platforms.coral.platform import CoralPlatform
 from kernelcraft.tasks import get_task
 
-from .coral_helpers import needs_toolchain
+from .coral_helpers import RELU_C1, needs_toolchain
 
 pytestmark = needs_toolchain
 P = CoralPlatform()
@@ -44,30 +43,61 @@ def test_reference_and_inputs_are_the_tasks_integer_form():
     assert (instance.reference == ref).all() and instance.tolerance.exact
 
 
-def test_the_worked_example_in_the_guidance_is_correct_on_relu_c1():
+def test_a_hand_written_relu_is_correct_and_beats_the_baseline():
     instance = P.prepare("relu", "C1", 3)
     assert instance.layout.inputs[0].address == 0x20000000 and instance.layout.output.address == 0x20001000
-    evaluation = P.evaluate(WORKED_EXAMPLE, instance)
+    evaluation = P.evaluate(RELU_C1, instance)
     assert evaluation.correct, evaluation.format_summary()
     assert evaluation.cycles < P.evaluate(P.baseline("relu", "C1"), instance).cycles
 
 
+def test_the_worked_example_in_the_guidance_computes_what_it_says():
+    from kernelcraft.platforms.coral.docs import WORKED_EXAMPLE, WORKED_EXAMPLE_ADDRESSES, WORKED_EXAMPLE_N
+    from kernelcraft.platforms.coral.runner import run_program
+
+    from .coral_helpers import built
+
+    rng = np.random.default_rng(4)
+    a = rng.integers(-128, 128, WORKED_EXAMPLE_N).astype(np.int8)
+    b = rng.integers(-128, 128, WORKED_EXAMPLE_N).astype(np.int8)
+    a[:3], b[:3] = (127, -128, 5), (-128, 127, 5)  # both saturating cases and a zero
+    where = WORKED_EXAMPLE_ADDRESSES
+    result = run_program(
+        built(WORKED_EXAMPLE), P.config, placements=[(where["a"], a.tobytes()), (where["b"], b.tobytes())]
+    )
+    assert result.fault is None, result.fault.format()
+    y = np.frombuffer(result.machine.mem.read(where["y"], WORKED_EXAMPLE_N), dtype=np.int8)
+    expected = np.minimum(np.abs(a.astype(np.int16) - b.astype(np.int16)), 127).astype(np.int8)
+    assert (y == expected).all() and list(y[:3]) == [127, 127, 0]
+    assert WORKED_EXAMPLE in P.docs()["guidance"]
+
+
+def test_no_guidance_example_is_a_task_answer():
+    from kernelcraft.tasks import all_tasks
+
+    guidance = P.docs()["guidance"]
+    example = guidance[guidance.index("## Worked example") :]
+    for task in all_tasks():
+        assert f"task {task.id} " not in example and f"({task.id} " not in example.lower()
+    assert "vmax.vx v8, v8, zero" not in guidance  # the ReLU answer
+
+
 def test_off_by_one_kernel_fails_exactly_with_a_diff():
-    source = WORKED_EXAMPLE.replace("vmax.vx v8, v8, zero", "vmax.vx v8, v8, zero\n    vadd.vi v8, v8, 1")
+    source = RELU_C1.replace("vmax.vx v8, v8, zero", "vmax.vx v8, v8, zero\n    vadd.vi v8, v8, 1")
     evaluation = P.evaluate(source, P.prepare("relu", "C1", 0))
     assert evaluation.ok and not evaluation.correct and evaluation.match_rate == 0.0
     assert evaluation.diff.first_mismatch is not None
 
 
 def test_untouched_output_is_reported_under_poison():
-    half = WORKED_EXAMPLE.replace(".equ N, 512", ".equ N, 256")
+    half = RELU_C1.replace(".equ N, 512", ".equ N, 256")
     evaluation = P.evaluate(half, P.prepare("relu", "C1", 0, poison=True))
     assert not evaluation.correct and evaluation.diff.untouched == 256
 
 
 def test_reading_uninitialised_dtcm_fails_only_under_poison():
     # sum a DTCM word nobody wrote into the first output byte
-    source = WORKED_EXAMPLE.replace(
+    source = RELU_C1.replace(
         "    li a0, 0                            # success",
         "    li t1, 0x17000\n    lb t2, 0(t1)\n    li t3, 0x20001000\n    lb t4, 0(t3)\n    add t4, t4, t2\n"
         "    sb t4, 0(t3)\n    li a0, 0",
@@ -101,6 +131,49 @@ def test_faults_are_values_with_the_source_line(body, kind, line):
     assert fault.format()
 
 
+def test_falling_off_the_end_of_main_hints_at_a_missing_ret():
+    source = "    .text\n    .globl main\nmain:\n    li a0, 0\n"
+    fault = P.evaluate(source, P.prepare("relu", "C1", 0)).fault
+    assert fault.kind == "illegal_instruction" and "does main end with `ret`" in fault.message
+    # a fault inside the code does not get the hint
+    inside = P.evaluate(_kernel("    .word 0"), P.prepare("relu", "C1", 0)).fault
+    assert inside.kind == "illegal_instruction" and "ret" not in inside.message
+
+
+def test_fault_pcs_read_in_hex():
+    fault = P.evaluate(_kernel("    ebreak"), P.prepare("relu", "C1", 0)).fault
+    text = fault.format()
+    assert f"at pc {fault.pc:#x} (line 4)" in text and f"pc {fault.pc} " not in text
+
+
+def test_a_misaligned_register_group_fault_names_the_register_and_the_group():
+    body = "    vsetvli t0, zero, e8, m4, ta, ma\n    vadd.vv v3, v4, v8"
+    fault = P.evaluate(_kernel(body), P.prepare("relu", "C1", 0)).fault
+    assert fault.kind == "illegal_instruction"
+    assert "vd = v3 must start a group of 4 registers" in fault.message and "e8, m4" in fault.message
+
+
+def test_an_address_made_of_poison_is_called_so():
+    # a pointer read from DTCM nobody wrote: poison under hidden scoring
+    body = "    li t0, 0x17000\n    lw t1, 0(t0)\n    lw t2, 16(t1)"
+    poisoned = P.evaluate(_kernel(body), P.prepare("relu", "C1", 0, poison=True)).fault
+    assert poisoned.kind == "load_access" and "looks like poison" in poisoned.message
+    elsewhere = P.evaluate(
+        _kernel("    li t1, 0x40000000\n    lw t2, 0(t1)"), P.prepare("relu", "C1", 0)
+    ).fault
+    assert elsewhere.kind == "load_access" and "poison" not in elsewhere.message
+
+
+def test_main_returning_with_callee_saved_registers_changed_is_an_abi_fault():
+    instance = P.prepare("relu", "C1", 0)
+    evaluation = P.evaluate(_kernel("    li s0, 5\n    li s11, 7\n    addi sp, sp, -16"), instance)
+    assert not evaluation.ok and evaluation.fault.kind == "abi"
+    assert set(evaluation.fault.state) == {"s0", "s11", "sp"}
+    assert "s0 = 0x5 (was 0x0)" in evaluation.fault.message
+    saved = "    addi sp, sp, -16\n    sw s0, 0(sp)\n    li s0, 5\n    lw s0, 0(sp)\n    addi sp, sp, 16"
+    assert P.evaluate(_kernel(saved), instance).fault is None
+
+
 def test_endless_loops_hit_the_instruction_and_wall_time_limits():
     loop = _kernel("1:  j 1b")
     instance = P.prepare("relu", "C1", 0)
@@ -111,7 +184,7 @@ def test_endless_loops_hit_the_instruction_and_wall_time_limits():
 
 
 def test_instruction_size_counts_the_kernels_own_code_by_category():
-    built = P.build(WORKED_EXAMPLE)
+    built = P.build(RELU_C1)
     sizes = P.instruction_size(built.program)
     assert sizes["total"] == built.size == 13  # li expands to lui + addi twice
     assert sizes["vector_load"] == 1 and sizes["vector_store"] == 1 and sizes["vset"] == 1
@@ -149,8 +222,8 @@ def test_oct2025_profile_is_a_configuration():
     old = CoralPlatform(CoralConfig.oct2025())
     assert old.profile_name() == "oct2025"
     instance = old.prepare("relu", "C1", 0)
-    new_cycles = P.evaluate(WORKED_EXAMPLE, P.prepare("relu", "C1", 0)).cycles
-    evaluation = old.evaluate(WORKED_EXAMPLE, instance)
+    new_cycles = P.evaluate(RELU_C1, P.prepare("relu", "C1", 0)).cycles
+    evaluation = old.evaluate(RELU_C1, instance)
     assert evaluation.correct and evaluation.cycles != new_cycles
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import pytest
 
+from kernelcraft.platforms.coral.docs import OVERLAP_ROWS, overlap_body
 from kernelcraft.platforms.coral.machine import Machine
 from kernelcraft.platforms.coral.timing import Timing
 
@@ -198,3 +199,37 @@ def test_retirement_buffer_limits_in_flight_vector_ops_feb_only():
 def test_configs_differ_only_by_their_switches():
     assert FEB.profile == "feb2026" and OCT.profile == "oct2025"
     assert FEB.with_(retirement_buffer=0).profile == "custom"
+
+
+# ---------------------------------------------------------------------------- numbers the docs state
+
+
+def test_the_startup_and_bss_costs_the_memory_doc_states():
+    from kernelcraft.platforms.coral.docs import BSS_CYCLES_PER_BYTE, STARTUP_CYCLES
+
+    from .coral_helpers import cycles
+
+    assert cycles("") == STARTUP_CYCLES
+    bss = "    la t0, buf\n    li a0, 0\n    ret\n    .bss\nbuf: .space 4096\n"
+    source = "    .text\n    .globl main\nmain:\n" + bss
+    with_bss = _run_cycles(source)
+    assert (with_bss - STARTUP_CYCLES) / 4096 == pytest.approx(BSS_CYCLES_PER_BYTE, abs=0.01)
+    assert _run_cycles(source.replace(".bss", ".data")) <= STARTUP_CYCLES + 2  # .data is free
+    unreferenced = source.replace("    la t0, buf\n", "")
+    assert _run_cycles(unreferenced) == STARTUP_CYCLES  # the linker drops it
+
+
+def _run_cycles(source: str) -> int:
+    from .coral_helpers import run
+
+    result = run(source)
+    assert result.fault is None, result.fault.format()
+    return result.stats.cycles
+
+
+@pytest.mark.parametrize("row", OVERLAP_ROWS, ids=[r[0] for r in OVERLAP_ROWS])
+def test_the_load_and_arithmetic_overlap_table_of_the_hardware_doc(row):
+    # ref 2.5 "ROB limit. At most 8 uops are in flight, and retirement is in order"; 2.7 load costs.
+    _label, body, vtype, expected = row
+    setup = f"la a0, buf\nvsetvli t0, zero, {vtype}, ta, ma"
+    assert steady(overlap_body(body), setup, data=BUF) == expected

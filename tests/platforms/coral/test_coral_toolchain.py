@@ -80,11 +80,22 @@ def test_unallocated_extdata_section_is_an_error_with_the_fix():
     assert '"aw",@nobits' in out.diagnostics[0].hint
 
 
-def test_extdata_labels_live_in_external_memory():
+def test_extdata_labels_live_in_external_memory_above_every_task_buffer():
+    from kernelcraft.platforms.coral import layout
+    from kernelcraft.platforms.coral.platform import CoralPlatform
+    from kernelcraft.tasks import get_task
+
     source = kernel("    la a0, ext") + '    .section .extdata,"aw",@nobits\next: .space 64\n'
     out = build_program(source, "asm", CFG)
     assert out.ok
-    assert read_program(out.elf).symbols["ext"] == CFG.ext_base
+    ext = read_program(out.elf).symbols["ext"]
+    assert ext == CFG.ext_base + CFG.ext_size // 2
+    highest = max(
+        layout.plan(get_task(task), params, CFG).output.end
+        for task, cells in CoralPlatform(CFG).shapes().items()
+        for params in cells.values()
+    )
+    assert highest <= ext
 
 
 def test_host_files_cannot_be_included():
@@ -116,4 +127,69 @@ def test_c_errors_are_mapped_and_warnings_kept():
 
 def test_linker_script_follows_the_configuration():
     script = linker_script(CoralConfig(dtcm_size=64 * 1024))
-    assert "LENGTH = 0x10000" in script and "ORIGIN = 0x20000000" in script
+    assert "LENGTH = 0x10000" in script and "ORIGIN = 0x20200000" in script  # .extdata: upper 2 MB
+
+
+def _warnings(body: str) -> list:
+    from kernelcraft.platforms.coral.runner import build
+
+    built = build(kernel(body), "asm", CFG)
+    assert built.program is not None
+    return [d for d in built.diagnostics if d.severity == "warning"]
+
+
+def test_misaligned_register_groups_are_warned_under_the_latest_vsetvli():
+    found = _warnings(
+        "    vsetvli t0, zero, e8, m4, ta, ma\n"  # line 4
+        "    vadd.vv v3, v4, v8\n"  # vd misaligned for m4
+        "    vwmacc.vv v8, v4, v12\n"  # fine: vd group of 8 at v8
+        "    vsetvli t0, zero, e16, m2, ta, ma\n"
+        "    vnsrl.wi v1, v2, 0\n"  # line 8: vd m2, vs2 m4
+        "    vle8.v v3, (a0)\n"  # EMUL 1 at e16 m2: fine
+    )
+    assert [d.line for d in found] == [5, 8]
+    assert "vd = v3 must start a group of 4 registers" in found[0].message and "line 4" in found[0].message
+    assert "e8, m4" in found[0].message and found[0].text == "vadd.vv v3, v4, v8"
+    assert "vd = v1" in found[1].message and "vs2 = v2 must start a group of 4" in found[1].message
+
+
+def test_a_vtype_from_a_register_ends_what_is_known():
+    assert not _warnings(
+        "    vsetvli t0, zero, e8, m4, ta, ma\n    vsetvl t0, t1, t2\n    vadd.vv v3, v5, v7"
+    )
+
+
+def test_reading_the_user_cycle_counter_is_warned():
+    found = _warnings("    rdcycle t0\n    csrr t1, mcycle")
+    assert len(found) == 1 and found[0].line == 4 and "`cycle`" in found[0].message
+    assert "mcycle" in found[0].hint
+
+
+def test_the_baselines_draw_no_warnings():
+    from kernelcraft.platforms.coral.platform import CoralPlatform
+
+    platform = CoralPlatform(CFG)
+    for task in ("relu", "gemm", "depthwise_conv", "softmax"):
+        built = platform.build(platform.baseline(task, "C1"))
+        assert built.ok and not [d for d in built.diagnostics if d.severity == "warning"], task
+
+
+def test_every_documented_pseudo_instruction_assembles_to_what_the_docs_say():
+    from kernelcraft.platforms.coral.decode import decode
+    from kernelcraft.platforms.coral.docs import render_docs
+    from kernelcraft.platforms.coral.isa import PSEUDO
+
+    isa_doc = render_docs(CFG)["isa"]
+    for pseudo in PSEUDO:
+        out = build_program(kernel("    vsetvli t0, zero, e8, m1, ta, ma\n    " + pseudo.example), "asm", CFG)
+        assert out.ok, pseudo.name
+        program = read_program(out.elf, "kernel.S")
+        main = program.symbols["main"]
+        seg = next(s for s in program.segments if s.address <= main < s.address + len(s.data))
+        words = [
+            int.from_bytes(seg.data[main - seg.address + 4 * k : main - seg.address + 4 * k + 4], "little")
+            for k in range(1, 1 + len(pseudo.expands_to))
+        ]
+        assert tuple(decode(w)[0].name for w in words) == pseudo.expands_to, pseudo.name
+        assert f"| `{pseudo.name}` |" in isa_doc
+    assert "vncvt.x.x.w" in isa_doc

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from kernelcraft.platforms.base import Diagnostic
 from kernelcraft.platforms.plena import semantics
 from kernelcraft.platforms.plena.assembler import assemble, decode_word, decode_words, parse_hex
-from kernelcraft.platforms.plena.config import DEFAULT_CONFIG, PlenaConfig
+from kernelcraft.platforms.plena.config import DEFAULT_CONFIG, EMULATOR_CONFIG, PlenaConfig
 from kernelcraft.platforms.plena.isa import (
     BY_NAME,
     FIELDS,
@@ -127,9 +129,13 @@ def test_opcodes_unique_and_fields_do_not_overlap():
 def test_every_instruction_has_semantics_and_cost():
     assert semantics.check_complete() == []
     for spec in INSTRUCTIONS:
-        assert spec.summary and spec.semantics and spec.cost_text
-        if spec.cost is not None:
-            assert spec.cost(DEFAULT_CONFIG, tuple(o.default or 0 for o in spec.operands)) >= 1
+        assert spec.summary and spec.semantics
+        for cfg in (DEFAULT_CONFIG, EMULATOR_CONFIG):
+            cost = spec.timing(cfg)
+            assert (cost is None) == (spec.unit.value == "memory")
+            if cost is not None:
+                assert cost.text and cost.source
+                assert spec.cycles(cfg, tuple(o.default or 0 for o in spec.operands)) >= 1
 
 
 def _operand_values(spec, draw):
@@ -202,3 +208,42 @@ def test_decode_rejects_bad_words():
     assert "not 32 bits" in decode_word(1 << 40).message
     _, problems = parse_hex("0x1\nzz\n0x1FFFFFFFF\n")
     assert [p.line for p in problems] == [2, 3]
+
+
+# Lines the public PLENA compiler emits with a trailing all-zero operand its own assembler ignores
+# (PLENA_Compiler aten/plena/isa_attention.py, asm_templates/flashattn and preload templates).
+COMPILER_SURPLUS = [
+    ("S_RECI_FP f3, f3, 0", "S_RECI_FP f3, f3"),
+    ("S_EXP_FP f2, f2, 0", "S_EXP_FP f2, f2"),
+    ("V_EXP_V gp4, gp4, 1, 0", "V_EXP_V gp4, gp4, 1"),
+    ("V_RED_SUM f2, gp4, 0, 0", "V_RED_SUM f2, gp4, 0"),
+    ("H_PREFETCH_V gp1, gp2, a0, 0, 0, 0", "H_PREFETCH_V gp1, gp2, a0, 0, 0"),
+]
+
+
+@pytest.mark.parametrize(("line", "plain"), COMPILER_SURPLUS)
+def test_public_compilers_surplus_zero_operand_is_accepted_with_a_warning(line, plain):
+    result = assemble(line + "\n")
+    assert result.ok
+    (warning,) = result.warnings
+    assert "surplus operand 0 ignored" in warning.message and warning.line == 1
+    assert result.program.words() == assemble(plain + "\n").program.words()
+
+
+def test_a_surplus_operand_that_is_not_zero_is_still_an_error():
+    for line in ("S_RECI_FP f3, f3, 1", "V_EXP_V gp4, gp4, 1, 2", "V_ADD_VV gp1, gp2, gp3, 0, 0"):
+        assert not assemble(line + "\n").ok, line
+
+
+def test_disasm_explains_the_public_assemblers_rmask_at_bit_14():
+    """PLENA_Compiler's encoder puts V_EXP_V/V_RECI_V/V_RED_MAX's rmask in its imm field (bit 14);
+    the emulator reads rs3. Such a word is rejected with that explanation."""
+    for name in ("V_EXP_V", "V_RECI_V", "V_RED_MAX"):
+        spec = BY_NAME[name]
+        word = spec.opcode | (1 << 6) | (2 << 10) | (1 << 14)
+        diag = decode_word(word)
+        assert isinstance(diag, Diagnostic) and "bit 14" in diag.message and "[21:18]" in diag.message
+        ours = assemble(f"{name} {'f1' if name == 'V_RED_MAX' else 'gp1'}, gp2, 1\n").program.words()[0]
+        assert ours == spec.opcode | (1 << 6) | (2 << 10) | (1 << 18)
+    other = decode_word(BY_NAME["V_ADD_VV"].opcode | (1 << 22) | (1 << 26))
+    assert "bit 14" not in other.message

@@ -1,8 +1,10 @@
-"""PLENA's baseline cycles and sizes per cell match the stored table: refactors change no timing.
+"""PLENA's baseline cycles and sizes per cell match the stored tables, under both timing
+profiles: a refactor that changes a kernel or the timing model shows up here.
 
-The table (data/baseline_cycles_emulator.json) was measured before the platform seam was
-introduced, with the public emulator's cost table. The default run checks C1 and C2 of every
-task; the slow run checks all 100 cells.
+The tables (data/baseline_cycles_<profile>.json) are written by
+`python benchmarks/baseline_cycles.py --json-dir tests/platforms/plena/data`. The default run
+checks C1 and C2 of every task under the default (consistent) profile and C1 under the emulator
+profile; the slow run checks every cell under both.
 """
 
 from __future__ import annotations
@@ -12,31 +14,54 @@ from pathlib import Path
 
 import pytest
 
-from kernelcraft.platforms.registry import get_platform
+from kernelcraft.platforms.plena.config import DEFAULT_CONFIG, EMULATOR_CONFIG
+from kernelcraft.platforms.plena.platform import PlenaPlatform
+from kernelcraft.tasks import case_study_tasks
 
-TABLE = json.loads((Path(__file__).parent / "data" / "baseline_cycles_emulator.json").read_text())
-PLENA = get_platform("plena")
-CELLS = [(task, config) for task, configs in sorted(TABLE.items()) for config in sorted(configs)]
+DATA = Path(__file__).parent / "data"
+PLATFORMS = {cfg.timing_profile: PlenaPlatform(cfg) for cfg in (DEFAULT_CONFIG, EMULATOR_CONFIG)}
+TABLES = {p: json.loads((DATA / f"baseline_cycles_{p}.json").read_text()) for p in PLATFORMS}
+CELLS = {
+    p: [(t, c) for t, configs in sorted(table.items()) for c in sorted(configs)]
+    for p, table in TABLES.items()
+}
+QUICK = {"consistent": ("C1", "C2"), "emulator": ("C1",)}
 
 
-def _check(task: str, config: str) -> None:
-    instance = PLENA.prepare(task, config, 0)
-    evaluation = PLENA.evaluate(PLENA.baseline(task, config), instance)
+def _check(profile: str, task: str, config: str) -> None:
+    platform = PLATFORMS[profile]
+    instance = platform.prepare(task, config, 0)
+    evaluation = platform.evaluate(platform.baseline(task, config), instance)
     assert evaluation.correct
-    expected = TABLE[task][config]
+    expected = TABLES[profile][task][config]
     assert (evaluation.cycles, len(evaluation.program)) == (expected["cycles"], expected["instructions"])
 
 
-def test_the_table_covers_every_plena_cell():
-    assert {(t, c) for t in PLENA.shapes() for c in PLENA.shapes()[t]} == set(CELLS)
+@pytest.mark.parametrize("profile", sorted(PLATFORMS))
+def test_the_table_covers_every_plena_cell(profile):
+    case_studies = {task.id for task in case_study_tasks()}  # measured by their own tests
+    shapes = PLATFORMS[profile].shapes()
+    assert {(t, c) for t in shapes if t not in case_studies for c in shapes[t]} == set(CELLS[profile])
 
 
-@pytest.mark.parametrize(("task", "config"), [c for c in CELLS if c[1] in ("C1", "C2")])
-def test_baseline_cycles_are_unchanged(task, config):
-    _check(task, config)
+def test_the_emulator_profile_is_never_cheaper_on_vector_work_and_differs_on_matrix_work():
+    consistent, emulator = TABLES["consistent"], TABLES["emulator"]
+    assert consistent["silu"] == emulator["silu"]  # no matrix instruction: the same table
+    assert consistent["gemm"]["C3"]["cycles"] < emulator["gemm"]["C3"]["cycles"]  # M_MM: 4 vs 64 cycles
+
+
+@pytest.mark.parametrize(
+    ("profile", "task", "config"),
+    [(p, t, c) for p in sorted(PLATFORMS) for t, c in CELLS[p] if c in QUICK[p]],
+)
+def test_baseline_cycles_are_unchanged(profile, task, config):
+    _check(profile, task, config)
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize(("task", "config"), [c for c in CELLS if c[1] not in ("C1", "C2")])
-def test_baseline_cycles_are_unchanged_on_large_cells(task, config):
-    _check(task, config)
+@pytest.mark.parametrize(
+    ("profile", "task", "config"),
+    [(p, t, c) for p in sorted(PLATFORMS) for t, c in CELLS[p] if c not in QUICK[p]],
+)
+def test_baseline_cycles_are_unchanged_on_large_cells(profile, task, config):
+    _check(profile, task, config)

@@ -181,3 +181,21 @@ def test_sim_with_task_delegates(invoke, files, monkeypatch):
     result = invoke("sim", files / "k.s", "--task", "gemm", "--config", "C2", "--seed", "7", "--json")
     assert result.exit_code == 1
     assert calls == [("plena", "gemm", "C2", str(files / "k.s"), 7, True, None)]
+
+
+def test_sim_timing_profile_and_poisoned_read_warnings(invoke, tmp_path):
+    kernel = tmp_path / "k.s"
+    kernel.write_text(
+        "S_ADDI_INT gp1, gp0, 128\nV_EXP_V gp1, gp1, 0\nM_MM 0, gp0, gp1\nM_MM_WO gp0, gp0, 0\n"
+    )
+    consistent = json.loads(invoke("sim", kernel, "--json").output)
+    emulator = json.loads(invoke("sim", kernel, "--json", "--timing", "emulator").output)
+    assert (
+        consistent["stats"]["timing_profile"] == "consistent"
+        and emulator["stats"]["timing_profile"] == "emulator"
+    )
+    assert consistent["stats"]["cycles"] < emulator["stats"]["cycles"]  # M_MM: 4 cycles against 64
+    assert consistent["warnings"] == []  # not poisoned: not tracked
+    poisoned = json.loads(invoke("sim", kernel, "--json", "--poison").output)
+    assert any("which nothing wrote" in w["message"] and w["line"] == 2 for w in poisoned["warnings"])
+    assert invoke("sim", kernel, "--timing", "fast").exit_code == 2

@@ -7,11 +7,12 @@ import subprocess
 import sys
 from dataclasses import fields
 
+import numpy as np
 import pytest
 
 from kernelcraft.platforms.plena import docs
 from kernelcraft.platforms.plena.assembler import assemble
-from kernelcraft.platforms.plena.config import DEFAULT_CONFIG, PlenaConfig
+from kernelcraft.platforms.plena.config import DEFAULT_CONFIG, HbmConfig, PlenaConfig
 from kernelcraft.platforms.plena.isa import INSTRUCTIONS
 from kernelcraft.platforms.plena.layout import FP_SLOTS, OUTPUT_BASE
 from kernelcraft.platforms.plena.machine import peak_macs_per_cycle
@@ -28,8 +29,7 @@ OTHER = PlenaConfig(
     mram_tiles=16,
     fpsram_words=512,
     hbm_bytes=1 << 22,
-    hbm_latency_cycles=137,
-    hbm_bytes_per_cycle=128,
+    timing_profile="emulator",
     fp_regs=12,
     max_loop_iteration_instructions=4321,
     systolic_overhead_cycles=3,
@@ -78,7 +78,12 @@ def test_spec_differences_listed(default_docs):
         "M_TMM takes the VRAM rows in rs1",
         "gp0 is not write-protected",
         "C_BREAK",
-        "bmm_scale = 1/sqrt(HLEN) = 0.25",
+        "bmm_scale = 0.25",
+        "not 1/sqrt(HLEN)",
+        "Two head packings",
+        "bit 14",
+        "Trailing all-zero operands",
+        "MXFP8 is PLENA's, not OCP's",
         "Masked reductions",
         "rmask is encoded in rs3",
         "every\nclass is MXFP8".replace("\n", " "),
@@ -92,12 +97,17 @@ def test_spec_differences_listed(default_docs):
 def test_numbers_follow_the_config(default_docs, other_docs):
     hw, other_hw = default_docs["hardware"], other_docs["hardware"]
     for f in fields(PlenaConfig):
+        if f.name == "hbm":
+            continue
         assert f"| `{f.name}` | {getattr(DEFAULT_CONFIG, f.name)} |" in hw
         assert f"| `{f.name}` | {getattr(OTHER, f.name)} |" in other_hw
-    assert f"**{peak_macs_per_cycle(DEFAULT_CONFIG)}**" in hw
+    for f in fields(HbmConfig):
+        row = next(line for line in hw.splitlines() if line.startswith(f"| `{f.name}` | "))
+        assert f"| {getattr(DEFAULT_CONFIG.hbm, f.name)} |" in row and HbmConfig.SOURCES[f.name] in row
+    assert f"**{peak_macs_per_cycle(DEFAULT_CONFIG)}**" in hw and "**256**" in hw  # the BLEN x MLEN array
     assert f"**{peak_macs_per_cycle(OTHER)}**" in other_hw
-    assert "`137 + ceil(bytes / 128)`" in other_hw and "`100 + ceil(bytes / 256)`" in hw
-    assert "bmm_scale (1 / sqrt(HLEN)) | 0.176777" in other_hw
+    assert "**consistent** (in force)" in hw and "**emulator** (in force)" in other_hw
+    assert "bmm_scale (multiplied into every per-head product) | 0.25" in other_hw  # not 1/sqrt(32)
     mem = other_docs["memory_layout"]
     assert "4096 rows x 128 = 524288 elements" in mem and "MLEN*MLEN=16384" in mem
     assert "base + (j // 128) * R * 128 + i * 128 + (j % 128)" in mem
@@ -109,10 +119,19 @@ def test_numbers_follow_the_config(default_docs, other_docs):
 
 
 def test_dma_examples_measured_by_the_simulator(default_docs, other_docs):
-    # 4 rows x 64 bytes + 32 scale bytes = 5 bursts; 100 + ceil(320 / 256) = 102 cycles.
-    assert "| H_PREFETCH_V, contiguous rows | 102 | 320 | 0 |" in default_docs["hardware"]
-    # Other config: 8 rows x 128 bytes + 128 scale bytes = 18 bursts = 1152 bytes; 137 + 9.
-    assert "| H_PREFETCH_V, contiguous rows | 146 | 1152 | 0 |" in other_docs["hardware"]
+    from kernelcraft.platforms.plena.hbm import HbmModel
+
+    hw = default_docs["hardware"]
+    row = next(line for line in hw.splitlines() if line.startswith("| H_PREFETCH_V, rows one after"))
+    alone, in_run, requested, useful = (int(x) for x in row.strip("| ").split(" | ")[1:])
+    # 4 rows: 4 element blocks and 4 requests of the shared scale block; 256 + 32 useful bytes.
+    assert (requested, useful) == (512, 288)
+    model = HbmModel(DEFAULT_CONFIG)
+    starts = np.arange(4) * 64
+    assert alone == model.read(starts, (1 << 16) + starts // 8, 64, 8)
+    assert in_run < alone
+    other = next(line for line in other_docs["hardware"].splitlines() if "H_PREFETCH_V, rows one" in line)
+    assert other.strip("| ").split(" | ")[3:5] == ["1536", "1152"]  # 8 rows of 128: 2 + 1 requests each
 
 
 def test_io_contract_from_layout(default_docs):
@@ -166,9 +185,16 @@ def test_guidance_gemm_example_computes_the_block():
     np.testing.assert_allclose(got, expected[:, b : 2 * b], rtol=2e-2, atol=1e-2)
 
 
-def test_module_writes_files(tmp_path):
+def test_docs_command_writes_files(tmp_path):
     proc = subprocess.run(
-        [sys.executable, "-m", "kernelcraft.platforms.plena.docs", str(tmp_path)],
+        [
+            sys.executable,
+            "-c",
+            "from kernelcraft.cli.main import main; main()",
+            "docs",
+            "--out",
+            str(tmp_path),
+        ],
         capture_output=True,
         text=True,
         check=False,
@@ -185,3 +211,44 @@ def test_module_writes_files(tmp_path):
 
 def test_every_config_field_has_a_description():
     assert set(docs.FIELD_DOCS) == {f.name for f in fields(PlenaConfig)}
+
+
+def test_references_between_docs_name_sections_grep_docs_finds(default_docs):
+    """Docs point at each other the way grep_docs titles sections ("doc > title > heading")."""
+    from kernelcraft.agent.docs_search import split_sections
+
+    titles = {s.title for name, text in default_docs.items() for s in split_sections(name, text)}
+    refs = set()
+    for text in default_docs.values():
+        assert not re.search(r"\b(isa|memory_layout|hardware|guidance)\.md\b", text)
+        refs |= set(
+            re.findall(r'"((?:isa|memory_layout|hardware|guidance) > [^"]+)"', " ".join(text.split()))
+        )
+    assert len(refs) >= 5
+    assert refs <= titles, refs - titles
+
+
+def test_initial_state_and_partial_tiles_are_documented(default_docs):
+    isa, mem = default_docs["isa"], default_docs["memory_layout"]
+    state = isa.split("## Initial state", 1)[1].split("\n## ", 1)[0]
+    for row in (
+        "| gp0..gp15 | 0 |",
+        "| f0..f7 | 0.0 |",
+        "| SCALE_REG | 0 |",
+        "| STRIDE_REG | 1 |",
+        "| V_MASK | 0: no head",
+    ):
+        assert row in state
+    assert "accum" in state and "poisoned" in state
+    tiles = mem.split("## Partial tiles", 1)[1]
+    assert "always 64 rows" in tiles and "NaN" in tiles and "does not fault" in tiles
+    assert "tile_base + c" in isa.split("### M_BMM\n", 1)[1].split("### ", 1)[0]
+    assert "## Reductions and softmax" in default_docs["guidance"]
+
+
+def test_memory_layout_lists_the_constants_each_task_uses(default_docs):
+    mem = default_docs["memory_layout"]
+    assert (
+        "| rmsnorm | 1 `eps`, 2 `inv_hidden` |" in mem and "| sdpa | 0 `neg_inf`, 5 `inv_sqrt_dhead` |" in mem
+    )
+    assert "| gemm | none |" in mem

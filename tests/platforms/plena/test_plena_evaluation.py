@@ -76,9 +76,12 @@ def test_skipped_row_is_localised(relu_poisoned):
     assert not ev.correct
     assert [r.mismatched > 0 for r in ev.diff.rows] == [False, False, False, True]
     text = ev.format_rows()
-    last = text.splitlines()[-1]
-    assert last.startswith("row 3") and "<- worst" in last
+    row_lines = [line for line in text.splitlines() if line.startswith("row ")]
+    assert row_lines[-1].startswith("row 3") and "<- worst" in row_lines[-1]
     assert "1 of 4 rows have mismatches" in text
+    mismatched = ev.diff.total - ev.diff.matched
+    assert f"first mismatching elements ({mismatched} in all):" in text
+    assert all(line.startswith("  [3, ") for line in text.splitlines() if line.startswith("  ["))
 
 
 def test_off_by_one_row_address_is_rejected(relu):
@@ -190,5 +193,6 @@ def test_format_rows_keeps_the_worst_rows():
     ev = evaluate(program, inst)
     text = ev.format_rows(max_rows=8)
     lines = text.splitlines()
-    assert len(lines) == 1 + 8 + 1 and "more rows not shown" in lines[-1]
+    table = lines[: lines.index(next(line for line in lines if line.startswith("first mismatching")))]
+    assert len(table) == 1 + 8 + 1 and "more rows not shown" in table[-1]
     assert sum("<- worst" in line for line in lines) == 3

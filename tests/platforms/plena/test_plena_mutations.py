@@ -130,7 +130,16 @@ def shifted_input(lines: list[str], inst: PreparedInstance) -> Mutant | None:
     bases = {t.base: t for t in inst.layout.tensors}
     for i, line in enumerate(lines):
         if _op(line) == "C_SET_ADDR_REG":
-            s = _setter_of(lines, i, _operands(line)[2])
+            register = _operands(line)[2]
+            try:
+                s = _setter_of(lines, i, register)
+            except AssertionError:
+                # The peephole pass dropped the set-up of a register still at its initial 0.
+                tensor = bases.get(0)
+                if tensor is None:
+                    continue
+                setter = f"S_ADDI_INT {register}, gp0, {tensor.shape[-1]}  ; mutated"
+                return _replace(lines, i, setter + "\n" + line, f"line {i}: {tensor.name} base + 1 row")
             ops = _operands(lines[s])
             tensor = bases.get(int(ops[2]))
             if tensor is None:

@@ -109,6 +109,17 @@ def _broken(ref: TaskRef, turn: int, messages: list[Message]) -> Step:
     return "I cannot get this kernel right; giving up."
 
 
+def _mode_script(name: str) -> Script:
+    """A script of a non-kernel mode; those live with the modes (kernelcraft.modes.scripted)."""
+
+    def play(ref: TaskRef, turn: int, messages: list[Message]) -> Step:
+        from kernelcraft.modes.scripted import SCRIPTS as MODE_SCRIPTS
+
+        return MODE_SCRIPTS[name](ref, turn, messages)
+
+    return play
+
+
 SCRIPTS: dict[str, Script] = {
     "oracle": _oracle,
     "silent": _silent,
@@ -117,6 +128,9 @@ SCRIPTS: dict[str, Script] = {
     "looper": _looper,
     "cheater": _cheater,
     "broken": _broken,
+    "template_improver": _mode_script("template_improver"),
+    "template_special_case": _mode_script("template_special_case"),
+    "codesign_proposer": _mode_script("codesign_proposer"),
 }
 
 

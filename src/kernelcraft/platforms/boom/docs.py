@@ -18,6 +18,10 @@ from .config import BOOM_COMMIT, BOOM_REPO, DEFAULT_CONFIG, L2_COMMIT, L2_REPO, 
 if TYPE_CHECKING:
     from .evaluation import BoomInstance
 
+# Measured on the default preset (tests/platforms/boom/test_boom_docs.py measures it again): the
+# cycles of a run whose kernel is a bare `ret`, i.e. the start-up code on cold caches.
+STARTUP_CYCLES = 945
+
 C_TYPES = {
     "int8": "int8_t",
     "uint8": "uint8_t",
@@ -48,7 +52,8 @@ def render_isa(cfg: BoomConfig) -> str:
         f"`{runtime.ENTRY_SYMBOL}:`). It is called with the standard RISC-V LP64 calling convention: "
         "arguments in a0..a7 (see the task's C signature), return value in a0, return with `ret`. "
         "sp points to a 16-byte aligned stack; s0..s11 and sp must be as they were when you return "
-        "(ra too, or you cannot return). Everything runs in machine mode.",
+        "(ra too, or you cannot return): the harness checks them after kernel returns and fails the run "
+        "(an abi fault) if any changed. Everything runs in machine mode.",
         "- You may add `.data`, `.rodata` and `.bss` sections (tables, scratch); .bss is zeroed.",
         "- The assembler picks 16-bit compressed encodings by itself where one fits "
         "(`.option norvc` turns that off); it also expands pseudo-instructions such as `li` and `la`.",
@@ -72,7 +77,11 @@ def render_isa(cfg: BoomConfig) -> str:
         "- A trap saves the pc in mepc, the cause in mcause (2 illegal instruction, 4/6 misaligned "
         "load/store, 5/7 load/store access fault, 8 ecall from user mode, 11 ecall from machine mode) "
         "and the faulting address in mtval, then jumps to mtvec in machine mode. `mret` returns to "
-        "mepc in the mode held in mstatus.MPP.",
+        "mepc in the mode held in mstatus.MPP. The faulting instruction may be 2 bytes long (a "
+        "compressed encoding): to skip it, resume at a label of yours, or put `.option norvc` around "
+        "the code that may fault so that mepc + 4 is right.",
+        "- The start-up code's mtvec handler ends the run on any trap. If you install your own, put the "
+        "start-up one back (read mtvec first) before returning.",
         f"- PMP: {cfg.pmp_entries} entries (pmpcfg0 holds their 8 configuration bytes, entry i in bits "
         "8i+7..8i: R bit 0, W bit 1, X bit 2, A bits 4:3 = 0 off / 1 TOR / 2 NA4 / 3 NAPOT, L bit 7). "
         "pmpaddr holds address >> 2; a TOR entry i covers [pmpaddr(i-1) << 2, pmpaddr(i) << 2) (from "
@@ -109,15 +118,23 @@ def render_memory_layout(cfg: BoomConfig) -> str:
         "An unexpected trap ends the run as a fault and reports the pc, your source line, mcause "
         "and mtval.",
         "",
+        f"The start-up code and the cold instruction cache cost about {STARTUP_CYCLES:,} cycles of every "
+        "run (a kernel that only returns takes that long); the rest is yours.",
+        "",
         "## Task buffers",
         "",
         f"Each task's buffers start at {runtime.BUFFERS_BASE:#x}, in the order of the C signature, "
         "each 64-byte aligned (copy deliberately misaligns its two blocks; the pmp arena is 4 KiB "
         "aligned and placed last), with at least 64 bytes between buffers. The task prompt gives "
         "every address and the register holding it. Input buffers hold the inputs; output and "
-        "scratch buffers, the gaps between buffers and the stack are not initialised: during final "
-        "scoring they hold random poison bytes, so never read memory you did not write (except "
-        "inputs). Arrays are little-endian, row-major, elements packed (int32 = 4 bytes).",
+        "scratch buffers, the gaps between buffers and the stack are not initialised: in every "
+        "evaluation (your run_evaluation calls as well as final scoring) they hold random poison "
+        "bytes, so never read memory you did not write (except inputs). Arrays are little-endian, "
+        "row-major, elements packed (int32 = 4 bytes).",
+        "",
+        "A write into an input buffer, or into the gaps between and after the task's buffers, fails "
+        "the run (an out_of_bounds fault with the first address written). Write only the output and "
+        "scratch buffers, your own .data/.bss and the stack.",
         "",
     ]
     return "\n".join(lines)
@@ -368,6 +385,13 @@ def render_hardware(cfg: BoomConfig) -> str:
         f"- One L1 data access per cycle ({cfg.mem_iq.issue_width} memory pipe). A miss goes to the L2 "
         f"({cfg.l2_latency} cycles) and then DRAM ({cfg.dram_latency} cycles); at most {cfg.l1d_mshrs} "
         "misses are outstanding. Every run starts with cold caches: streaming kernels are bound by misses.",
+        f"- run_evaluation splits L1D misses: a primary miss fetches a {cfg.line_bytes}-byte line; a "
+        "secondary miss is an access to a line already being fetched, which waits for it and fetches "
+        "nothing. Streaming over an array gives about one primary miss per line and a secondary miss "
+        f"for most other accesses to it ({cfg.line_bytes // 4} int32 per line): that is the cold start, "
+        "not thrashing. Primary misses cost DRAM round trips; fewer, wider accesses cut the secondary ones.",
+        f"- The start-up code and the cold instruction cache cost about {STARTUP_CYCLES:,} cycles of "
+        "every run.",
         "- A mispredicted branch flushes the younger work and refetches (about 12 cycles). "
         "Data-dependent branches on random data mispredict half the time; branch-free code "
         "(slt, masks, xor) avoids that.",
@@ -406,7 +430,7 @@ def render_guidance(cfg: BoomConfig) -> str:
             "sequences; move data in 8-byte words where the task allows; avoid div/rem in loops.",
             "5. Never read memory you did not write except the inputs: every evaluation (yours and final "
             "scoring) fills outputs, scratch, gaps and the stack with random bytes; scoring also runs "
-            "other inputs.",
+            "other inputs. Return with sp and s0..s11 as you found them (checked).",
             "6. An unexpected trap ends the run with pc, your source line, mcause and mtval; "
             "a run that does not finish within the instruction limit is stopped.",
             "",

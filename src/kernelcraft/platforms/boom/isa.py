@@ -73,10 +73,12 @@ amoswap.d, amoadd.d, amoand.d, amoor.d, amoxor.d | A | rd, rs2, (rs1) | atomic |
 amomax.d, amomin.d, amomaxu.d, amominu.d | A | rd, rs2, (rs1) | atomic | signed/unsigned max/min, 64-bit
 flw, fld | F/D | fd, off(rs1) | load | load a float / double into an FP register
 fsw, fsd | F/D | fs2, off(rs1) | store | store an FP register
-fadd.d, fsub.d, fmul.d, fdiv.d, fsqrt.d | D | fd, fs1, fs2 | fp | double arithmetic (.s forms: single)
+fadd.d, fsub.d, fmul.d, fdiv.d | D | fd, fs1, fs2 | fp | double arithmetic (.s forms: single)
+fsqrt.d | D | fd, fs1 | fp | square root of a double (.s form: single)
 fmadd.d, fmsub.d, fnmadd.d, fnmsub.d | D | fd, fs1, fs2, fs3 | fp | fused multiply-add
 fmin.d, fmax.d, fsgnj.d, fsgnjn.d, fsgnjx.d | D | fd, fs1, fs2 | fp | min/max; sign injection (fmv.d, fneg.d)
-feq.d, flt.d, fle.d, fclass.d | D | rd, fs1, fs2 | fp | compare (result in an integer register)
+feq.d, flt.d, fle.d | D | rd, fs1, fs2 | fp | compare (result 0 or 1 in an integer register)
+fclass.d | D | rd, fs1 | fp | classify fs1 (one bit set in rd: -inf, normal, ..., NaN)
 fcvt.l.d, fcvt.d.l, fcvt.w.d, fcvt.d.w | D | rd/fd, fs1/rs1 | fp | conversions between integers and doubles
 fmv.x.d, fmv.d.x | D | rd/fd, fs1/rs1 | fp | move raw bits between integer and FP registers
 csrrw, csrrs, csrrc | Zicsr | rd, csr, rs1 | system | rd = CSR; write/set/clear bits from rs1 (csrw, csrr)

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from ...tasks.cpu import PMP_ARENA_SLOTS
 from .runtime import ARGS_ADDR, BUFFERS_BASE, DATA_BASE, DATA_LIMIT, FAULT_ADDR
 
 GAP = 64
@@ -36,11 +37,36 @@ class Arg:
 
 
 @dataclass(frozen=True)
+class TrapRecords:
+    """Records a kernel writes for accesses that must really trap in user mode.
+
+    Record j of buffer `records` is two int64; a denied access is (mcause, mtval - `base`'s
+    address). The harness follows the run's traps and accepts the output only if the denied
+    records of the reference are exactly the user-mode access faults taken, and if the PMP in
+    force at each user-mode trap gives every access of `accesses(inputs, base address)` (address,
+    bytes, is_store) the reference's decision.
+    """
+
+    records: str
+    base: str
+    accesses: Callable[[Mapping[str, np.ndarray], int], list[tuple[int, int, bool]]]
+
+
+def _pmp_accesses(inputs: Mapping[str, np.ndarray], arena: int) -> list[tuple[int, int, bool]]:
+    """The pmp task's accesses: (k, s) is a 64-bit load (k & 1 = 0) or store of slot s & 511."""
+    return [
+        (arena + 8 * (int(slot) & (PMP_ARENA_SLOTS - 1)), 8, bool(int(kind) & 1))
+        for kind, slot in np.asarray(inputs["accesses"]).tolist()
+    ]
+
+
+@dataclass(frozen=True)
 class Contract:
     signature: str  # the C prototype, shown to the agent
     args: tuple[Arg, ...]
     outputs: tuple[str, ...] = ()  # buffer names read back, in order; () means the return value a0
     notes: str = ""
+    trap_records: TrapRecords | None = None
 
 
 def _n(key: str) -> Callable[[Mapping[str, int]], int]:
@@ -139,7 +165,20 @@ CONTRACTS: dict[str, Contract] = {
         ("records", "arena"),
         "the arena is the highest buffer: the program, the stack, the argument block and every other "
         "buffer lie below it. BOOM has 8 PMP entries (pmpcfg0, pmpaddr0..7); machine mode starts with "
-        "none set. Return to the caller in machine mode with the stack pointer and ra it gave you",
+        "none set. The harness follows the run's traps: every denied access must trap from user mode "
+        "(mcause 5 for a load, 7 for a store, mtval its address), exactly once; the run is "
+        "incorrect unless those traps are exactly the denied records and the PMP setting in force when "
+        "user mode traps gives every one of the accesses the table's decision: program the PMP once, "
+        "then make all the accesses in user mode (the decisions must come from the PMP, not from "
+        "software). User mode can fetch and touch nothing no PMP entry grants it: "
+        "cover your user-mode code and the data it touches (stack, records, values, your own "
+        "variables) with an entry of your own with X (and R/W) that does not overlap the arena (an "
+        "instruction fetch it denies traps with mcause 1). Install your own trap handler in mtvec and "
+        "put the start-up code's handler back before returning. A faulting instruction may be 2 bytes "
+        "long (the assembler compresses where it can): put `.option norvc` around the user-mode "
+        "accesses or resume at a label, not at mepc + 4. Return to the caller in machine mode with "
+        "sp, ra and s0..s11 as it gave them",
+        TrapRecords("records", "arena", _pmp_accesses),
     ),
 }
 
@@ -256,6 +295,17 @@ def output_poison(layout: Layout, window: bytes, dtype: str, shape: tuple[int, .
         return window[address - DATA_BASE : address - DATA_BASE + length]
 
     return read_output(layout, read, 0, dtype, shape)
+
+
+def output_span(layout: Layout, name: str) -> slice:
+    """Where buffer `name` lies in the flattened output (the output buffers concatenated)."""
+    start = 0
+    for out in layout.contract.outputs:
+        buf = layout.buffer(out)
+        if out == name:
+            return slice(start, start + buf.count)
+        start += buf.count
+    raise KeyError(name)
 
 
 def touched_bytes(layout: Layout) -> int:

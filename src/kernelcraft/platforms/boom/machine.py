@@ -18,6 +18,10 @@ from ..base import RunLimits
 from .config import BoomConfig
 from .runtime import EXIT_OK, FAULT_ADDR, RAM_BASE, RAM_BYTES, RESULT_ADDR
 
+# The registers the LP64 calling convention makes the callee preserve (ra aside: without it
+# kernel cannot return at all), by register number.
+CALLEE_SAVED = {"sp": 2, "s0": 8, "s1": 9, **{f"s{i}": 16 + i for i in range(2, 12)}}
+
 CHUNK_CYCLES = 2_000_000  # between wall-time checks
 # Without a limit from the caller, a run may take this many cycles per retired-instruction limit.
 CYCLES_PER_INSTRUCTION_CAP = 64
@@ -123,7 +127,8 @@ class RunStats:
     branches: int = 0
     mispredicts: int = 0
     l1d_accesses: int = 0
-    l1d_misses: int = 0
+    l1d_misses: int = 0  # primary + secondary
+    l1d_secondary_misses: int = 0  # misses on a line already being fetched (they wait, fetch nothing)
     l1i_misses: int = 0
     clock_ghz: float = 1.0
     extra: dict[str, float] = field(default_factory=dict)
@@ -131,6 +136,11 @@ class RunStats:
     @property
     def ipc(self) -> float:
         return self.instructions / self.cycles if self.cycles else 0.0
+
+    @property
+    def l1d_primary_misses(self) -> int:
+        """Misses that fetched a line from the L2."""
+        return self.l1d_misses - self.l1d_secondary_misses
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -141,6 +151,8 @@ class RunStats:
             "branch_mispredicts": self.mispredicts,
             "l1d_accesses": self.l1d_accesses,
             "l1d_misses": self.l1d_misses,
+            "l1d_primary_misses": self.l1d_primary_misses,
+            "l1d_secondary_misses": self.l1d_secondary_misses,
             "l1i_misses": self.l1i_misses,
             "time_us": round(self.cycles / (self.clock_ghz * 1000.0), 3),
         }
@@ -151,10 +163,11 @@ class RunStats:
             if self.branches
             else ""
         )
-        miss = f" of {self.l1d_accesses} accesses" if self.l1d_accesses else ""
         return [
             f"IPC {self.ipc:.2f}; branch mispredicts {self.mispredicts}{rate}",
-            f"L1D misses {self.l1d_misses}{miss}; L1I misses {self.l1i_misses}",
+            f"L1D: {self.l1d_accesses} accesses, {self.l1d_accesses - self.l1d_misses} hits, "
+            f"{self.l1d_primary_misses} primary misses (a line fetched), {self.l1d_secondary_misses} "
+            f"secondary (waiting on a line already being fetched); L1I misses {self.l1i_misses}",
         ]
 
 
@@ -169,6 +182,9 @@ class Execution:
     trap: dict[str, int] | None = None  # mcause, mepc, mtval when the start-up handler caught a trap
     message: str = ""
     wall_s: float = 0.0
+    traps: TrapLog | None = None  # every trap taken, when the run was asked to follow them
+    callee_saved: dict[str, int] = field(default_factory=dict)  # sp, s0..s11 at exit
+    stop_pc: int | None = None  # the next instruction to retire when a limit stopped the run
 
 
 class MemoryReader:
@@ -205,13 +221,95 @@ def read_stats(sim: Any, cfg: BoomConfig) -> RunStats:
         mispredicts=mispredicts,
         l1d_accesses=_stat(core, "core0.cache.l1d.hits") + l1d_misses,
         l1d_misses=l1d_misses,
+        l1d_secondary_misses=_stat(core, "core0.cache.l1d.mshr_hits"),
         l1i_misses=_stat(core, "core0.cache.l1i.misses"),
         clock_ghz=cfg.clock_ghz,
     )
 
 
-def simulate(elf: bytes, cfg: BoomConfig, limits: RunLimits | None = None) -> Execution:
-    """Run a complete program (task image included) until it exits, traps or hits a limit."""
+@dataclass(frozen=True)
+class TrapEvent:
+    """A trap the harness saw taken (mcause, mtval, mepc as the handler found them)."""
+
+    cause: int
+    tval: int
+    epc: int
+    from_mode: str  # "U", "S" or "M": mstatus.MPP at the handler's first instruction
+    pmp: tuple[int, ...] = ()  # pmpcfg0, pmpaddr0..7 when it was taken (what decided the access)
+
+
+@dataclass
+class TrapLog:
+    """Traps followed through a run: every trap that reached the current mtvec, and the total."""
+
+    events: list[TrapEvent] = field(default_factory=list)
+    total: int = 0  # rvsim's count of every trap taken
+    unobserved: int = 0  # traps taken where the harness could not read their cause
+
+    def from_user(self) -> list[TrapEvent]:
+        return [t for t in self.events if t.from_mode == "U"]
+
+
+_MODES = {0: "U", 1: "S", 3: "M"}
+PMPCFG0, PMPADDR0, PMP_ENTRIES = 0x3A0, 0x3B0, 8
+
+
+class _TrapWatcher:
+    """Stops the run at the trap vector to read mcause/mtval/mepc of each trap taken.
+
+    User mode is entered only through mret/sret, and user code cannot change mtvec, so
+    stopping at every xRET site (to re-read mtvec) and at mtvec itself sees every trap taken
+    from user mode. A stop at mtvec is a trap exactly when rvsim's trap count rose by one.
+    """
+
+    def __init__(self, sim: Any, sites: tuple[int, ...]):
+        self.sim = sim
+        self.sites = list(sites)
+        self.log = TrapLog()
+
+    def _count(self) -> int:
+        return int(self.sim.stats.get("hart0.traps") or 0)
+
+    def targets(self) -> list[int]:
+        return self.sites + [int(self.sim.csrs["mtvec"]) & ~3]
+
+    def stopped(self) -> None:
+        sim, log = self.sim, self.log
+        count = self._count()
+        if count == log.total:
+            return
+        vector = int(sim.csrs["mtvec"]) & ~3
+        if count == log.total + 1 and sim.pc == vector and sim.privilege == "M":
+            csrs = sim.csrs
+            mpp = (int(csrs["mstatus"]) >> 11) & 3
+            pmp = (int(csrs[PMPCFG0]), *(int(csrs[PMPADDR0 + i]) for i in range(PMP_ENTRIES)))
+            log.events.append(
+                TrapEvent(
+                    int(csrs["mcause"]), int(csrs["mtval"]), int(csrs["mepc"]), _MODES.get(mpp, "?"), pmp
+                )
+            )
+        else:
+            log.unobserved += count - log.total
+        log.total = count
+
+    def finish(self) -> TrapLog:
+        count = self._count()
+        self.log.unobserved += max(0, count - self.log.total)
+        self.log.total = count
+        return self.log
+
+
+def simulate(
+    elf: bytes,
+    cfg: BoomConfig,
+    limits: RunLimits | None = None,
+    trap_sites: tuple[int, ...] | None = None,
+) -> Execution:
+    """Run a complete program (task image included) until it exits, traps or hits a limit.
+
+    With `trap_sites` (the program's mret/sret addresses) the run also records every trap taken
+    (Execution.traps); stopping to read them does not change the cycle count.
+    """
     limits = limits or RunLimits()
     try:
         from rvsim import Simulator
@@ -234,6 +332,7 @@ def simulate(elf: bytes, cfg: BoomConfig, limits: RunLimits | None = None) -> Ex
             MemoryReader(None),
             message=f"the simulator could not load the program: {exc}",
         )
+    watcher = _TrapWatcher(sim, trap_sites) if trap_sites is not None else None
     max_cycles = limits.max_instructions * CYCLES_PER_INSTRUCTION_CAP
     stop, code, message = "error", None, ""
     while True:
@@ -245,6 +344,7 @@ def simulate(elf: bytes, cfg: BoomConfig, limits: RunLimits | None = None) -> Ex
             reason, value = sim.run_to(
                 cycles=min(CHUNK_CYCLES, remaining),
                 instructions=max(1, limits.max_instructions - sim.instructions_retired),
+                pc=watcher.targets() if watcher is not None else None,
             )
         except Exception as exc:
             stop, message = "error", f"the simulator stopped: {exc}"
@@ -253,6 +353,8 @@ def simulate(elf: bytes, cfg: BoomConfig, limits: RunLimits | None = None) -> Ex
             code = int(value) if value is not None else None
             stop = "exit" if code == EXIT_OK else "trap"
             break
+        if reason == "pc" and watcher is not None:
+            watcher.stopped()
         if sim.instructions_retired >= limits.max_instructions:
             stop, message = "instruction_limit", f"more than {limits.max_instructions} instructions executed"
             break
@@ -270,7 +372,22 @@ def simulate(elf: bytes, cfg: BoomConfig, limits: RunLimits | None = None) -> Ex
             }
         else:
             message = f"the program ended with exit code {code}"
-    return Execution(stop, code, read_stats(sim, cfg), memory, trap, message, time.perf_counter() - started)
+    stop_pc = int(sim.pc) if stop in ("instruction_limit", "wall_time") else None
+    saved = {}
+    if stop == "exit":  # the start-up code touches none of them after kernel returns
+        saved = {name: int(sim.regs[number]) for name, number in CALLEE_SAVED.items()}
+    return Execution(
+        stop,
+        code,
+        read_stats(sim, cfg),
+        memory,
+        trap,
+        message,
+        time.perf_counter() - started,
+        traps=watcher.finish() if watcher is not None else None,
+        callee_saved=saved,
+        stop_pc=stop_pc,
+    )
 
 
 def returned(memory: MemoryReader) -> tuple[int, int]:

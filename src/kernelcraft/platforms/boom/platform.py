@@ -34,6 +34,7 @@ UNSUPPORTED_REASON = (
 class BoomPlatform(Platform):
     name = "boom"
     title = "RISC-V BOOM"
+    kind = "processor"
     kernel_language = "RISC-V RV64GC assembly (GNU syntax)"
     kernel_suffix = ".S"
     code_fence = "asm"

@@ -17,6 +17,10 @@ from . import isa, toolchain
 from .elf import Elf
 from .runtime import ENTRY_SYMBOL
 
+# mret and sret: the only ways into user mode (machine.simulate watches them to follow traps)
+_XRET_WORDS = (0x30200073, 0x10200073)
+_SHF_ALLOC, _SHT_NOBITS = 0x2, 8
+
 # CSRs of PMP entries 8..15 (pmpcfg2, pmpaddr8..15): rvsim has them, BOOM does not.
 _BEYOND_BOOM_PMP = {0x3A2} | set(range(0x3B8, 0x3C0))
 _CSR_NAMES = {0x3A2: "pmpcfg2", **{0x3B0 + i: f"pmpaddr{i}" for i in range(16)}}
@@ -76,6 +80,24 @@ class Program:
         counts["code_bytes"] = sum(ins.size for ins in decoded)
         counts["total"] = len(decoded)
         return counts
+
+    def xret_sites(self) -> tuple[int, ...]:
+        """Every address in the loaded program holding an mret or sret word (at any 2-byte offset,
+        code or data: machine mode may execute either)."""
+        image = Elf(self.elf)
+        sites = []
+        for sec in image.sections:
+            if not sec.flags & _SHF_ALLOC or sec.type == _SHT_NOBITS or sec.size < 4:
+                continue
+            data = image.section_bytes(sec)
+            for word in _XRET_WORDS:
+                pattern = struct.pack("<I", word)
+                at = data.find(pattern)
+                while at >= 0:
+                    if at % 2 == 0:
+                        sites.append(sec.addr + at)
+                    at = data.find(pattern, at + 1)
+        return tuple(sorted(sites))
 
     def disassembly(self) -> str:
         rows = []

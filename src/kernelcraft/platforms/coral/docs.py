@@ -12,7 +12,41 @@ import re
 from collections import OrderedDict
 
 from .config import SOURCES, CoralConfig
-from .isa import CSR_NAMES, GROUPS, TABLE, InstrDef
+from .isa import CSR_NAMES, GROUPS, PSEUDO, TABLE, InstrDef
+from .stats import STALL_CAUSES, STALL_TEXT
+from .toolchain import extdata_base
+
+# Measured on the simulator with the default configuration (tests/platforms/coral/test_coral_timing.py
+# measures them again and fails when they drift): what the start-up code costs.
+STARTUP_CYCLES = 56  # reset to halt with an empty main (li a0, 0; ret)
+BSS_CYCLES_PER_BYTE = 0.625  # the start-up code zeroes .bss one word per 2.5 cycles
+
+# Steady-state cycles per loop body of vector loads (from the DTCM) and arithmetic: how far the
+# two overlap inside the 8-uop RVV reorder buffer. Measured like the numbers above.
+OVERLAP_ROWS = (
+    ("vle8.v m1 (1 uop)", "vle8.v v1, (a0)", "e8, m1", 5),
+    ("3 independent vwmacc.vv e8 m1 (6 uops)", "VWMACC3", "e8, m1", 3),
+    ("vle8.v m1 + the 3 vwmacc (7 uops in all)", "vle8.v v1, (a0)\nVWMACC3", "e8, m1", 5),
+    ("vle8.v m1 + 4 vwmacc (9 uops: one too many)", "vle8.v v1, (a0)\nVWMACC4", "e8, m1", 7),
+    ("vle16.v m4 (4 uops)", "vle16.v v0, (a0)", "e16, m4", 17),
+    ("2 vwmacc.vv e16 m4 (16 uops)", "WIDE2", "e16, m4", 8),
+    ("vle16.v m4 + the 2 vwmacc, independent registers", "vle16.v v0, (a0)\nWIDE2", "e16, m4", 23),
+    ("vle8.v m8 (8 uops)", "vle8.v v8, (a0)", "e8, m8", 33),
+    ("vle8.v m8 + vadd.vv m8", "vle8.v v8, (a0)\nvadd.vv v16, v0, v24", "e8, m8", 35),
+)
+OVERLAP_MACROS = {
+    "VWMACC3": "vwmacc.vv v8, v4, v5\nvwmacc.vv v10, v4, v5\nvwmacc.vv v12, v4, v5",
+    "VWMACC4": "vwmacc.vv v8, v4, v5\nvwmacc.vv v10, v4, v5\nvwmacc.vv v12, v4, v5\nvwmacc.vv v14, v4, v5",
+    "WIDE2": "vwmacc.vv v8, v4, v20\nvwmacc.vv v24, v4, v20",
+}
+
+
+def overlap_body(body: str) -> str:
+    """The assembly of an OVERLAP_ROWS loop body."""
+    for name, text in OVERLAP_MACROS.items():
+        body = body.replace(name, text)
+    return "".join(f"    {line}\n" for line in body.split("\n"))
+
 
 # What each timing class costs, in words (numbers filled from the configuration).
 UNIT_TEXT = {
@@ -160,6 +194,18 @@ def isa_doc(c: CoralConfig) -> str:
         "counters (`rdcycle`, `rdtime`, `rdinstret`) and interrupts. `ecall` traps (there is no OS); "
         "`ebreak` halts with a fault.",
         "",
+        "## Vector pseudo-instructions",
+        "",
+        "The assembler also accepts these; each becomes the real instruction(s) shown and costs what "
+        "they cost.",
+        "",
+        "| pseudo-instruction | operands | becomes | what it does |",
+        "|---|---|---|---|",
+        *[
+            f"| `{p.name}` | `{p.syntax.replace('vm', '[v0.t]')}` | `{p.expansion}` | {p.summary} |"
+            for p in PSEUDO
+        ],
+        "",
     ]
     return "\n".join(lines)
 
@@ -176,6 +222,14 @@ def _region_rows(c: CoralConfig) -> str:
     return "\n".join(
         f"| {name} | {lo:#010x}-{hi - 1:#010x} | {size} | {what} |" for name, lo, hi, size, what in rows
     )
+
+
+def _overlap_rows() -> str:
+    return "\n".join(f"| {label} | {vtype} | {cycles} |" for label, _body, vtype, cycles in OVERLAP_ROWS)
+
+
+def _stall_rows() -> str:
+    return "\n".join(f"| `{cause}` | {STALL_TEXT[cause]} |" for cause in STALL_CAUSES)
 
 
 def _unit_rows(c: CoralConfig) -> str:
@@ -213,18 +267,26 @@ fetches outside it. Loads and stores of any size work at any alignment.
    ends in `ebreak`, a failure.
 4. Reads the output buffer from external memory and compares it with the reference, exactly.
 
-Cycles count from reset release to the halt: the start-up code (about 50 cycles), `main`, and the
-drain before `mpause`.
+Cycles count from reset release to the halt: the start-up code (about {STARTUP_CYCLES} cycles with an
+empty `main`), `main`, and the drain before `mpause`. The start-up code zeroes `.bss` inside that
+count, about {BSS_CYCLES_PER_BYTE} cycles per byte: a 4 KB `.bss` buffer adds about
+{round(4096 * BSS_CYCLES_PER_BYTE):,} cycles to every run (a `.bss` buffer nothing refers to is dropped
+by the linker and costs nothing). `.data` is part of the program image and costs nothing.
 
 ## Your own buffers
 
-- DTCM scratch: declare it in `.data`/`.bss` (`.section .bss` then `buf: .space 4096`), or use
-  addresses in {c.dtcm_base:#x}..{c.dtcm_end:#x} below the stack. The DTCM is much faster than external
-  memory for data you touch more than once.
-- Extra external-memory space: `.section .extdata,"aw",@nobits` then labels with `.space` (it is
-  placed at {c.ext_base:#x} by the linker, so prefer fixed addresses past the output buffer instead).
-- Memory the contract does not initialise (the output buffer, DTCM, unused external memory) holds
-  garbage when the kernel is scored on hidden inputs: write before you read.
+- DTCM scratch: declare it in `.data` (`.data`, `.balign 16`, then `buf: .space 4096`): free, and it
+  starts as declared. Avoid `.bss` for big buffers (see above: zeroing it is counted). Or use
+  addresses in {c.dtcm_base:#x}..{c.dtcm_end:#x} below the stack directly. The DTCM is much faster than
+  external memory for data you touch more than once.
+- Extra external-memory space: `.section .extdata,"aw",@nobits` then labels with `.space`. The linker
+  places `.extdata` at {extdata_base(c):#x}, in the upper half of external memory, above every task's
+  inputs, tables and output (the harness lays those out from {c.ext_base:#x} upwards, and none reaches
+  {extdata_base(c):#x}). It is not initialised. Fixed addresses past the end of the output buffer work
+  too.
+- `.data` and `.bss` start as declared (`.data` with its values, `.bss` zeroed). Memory the contract
+  does not initialise (the output buffer, DTCM you did not declare, `.extdata`, the rest of external
+  memory) holds garbage in every evaluation: write before you read.
 """
 
 
@@ -250,7 +312,8 @@ retirement buffer, automatic LMUL reduction). Clock {c.clock_ghz} GHz for showin
   address (rs1 of loads/stores), a `jalr` target and store data need one cycle more.
 - **Retirement buffer.** At most {c.retirement_buffer} instructions in flight; they retire in order. A
   vector instruction stays until its last uop retires, so a long vector load at the head holds up
-  everything behind it. CSR reads (e.g. `csrr t0, mcycle`) wait until it is empty.
+  everything behind it: when {c.retirement_buffer} instructions are unfinished the scalar core stops
+  dispatching (`retirement` stalls). CSR reads (e.g. `csrr t0, mcycle`) wait until it is empty.
 - **Load/store unit.** One queue of {c.lsu_queue} and a single slot that does one access at a time, in
   order, for scalar and vector accesses alike: a scalar load takes {c.scalar_load_slot_cycles} cycles of
   the slot (result {c.scalar_load_use + 1} cycles after dispatch), a store {c.scalar_store_slot_cycles}.
@@ -259,16 +322,20 @@ retirement buffer, automatic LMUL reduction). Clock {c.clock_ghz} GHz for showin
   n + 2 per register + 1.
   External memory: every bus access is an AXI round trip of about {c.axi_roundtrip} cycles instead of 1, so
   a vector load costs about 3 + 3n per register there (vle8 m8 ~49 cycles vs ~33 from the DTCM).
-  A vector load/store cannot dispatch in the cycle right after any vector instruction (or after a vsetvli
-  earlier in the same cycle).
+  A vector load/store cannot dispatch in the cycle right after any vector instruction, arithmetic
+  included, or after a vsetvli earlier in the same cycle (the RTL's config interlock: `vector_config`
+  stalls; usually hidden behind the load/store slot).
 
 ## The vector unit
 
-Vector instructions are fire-and-forget from the scalar core (up to 8 per cycle of queue capacity):
-a front-end stage, decode (2 instructions, 6 uops per cycle), dispatch (3 uops per cycle, in order,
-operands read at dispatch: a uop waits until its sources are complete, there is no chaining), an
-{c.rvv_rob}-uop reorder buffer, in-order retire (4 per cycle). Each uop works on one 128-bit register:
-an instruction at LMUL = m takes m uops (widening ones 2m), and the RTL shrinks LMUL to what vl needs.
+The scalar core hands vector instructions to the vector unit and goes on without waiting for their
+results (up to 8 per cycle of queue capacity), but each keeps its retirement-buffer entry until its
+last uop retires, so the scalar core runs at most {c.retirement_buffer} instructions ahead of the
+vector work. The vector unit: a front-end stage, decode (2 instructions, 6 uops per cycle), dispatch
+(3 uops per cycle, in order, operands read at dispatch: a uop waits until its sources are complete,
+there is no chaining), an {c.rvv_rob}-uop reorder buffer, in-order retire (4 per cycle). Each uop
+works on one 128-bit register: an instruction at LMUL = m takes m uops (widening ones 2m), and the RTL
+shrinks LMUL to what vl needs.
 
 | unit | count | latency | notes |
 |---|---|---|---|
@@ -278,6 +345,37 @@ an instruction at LMUL = m takes m uops (widening ones 2m), and the RTL shrinks 
 
 Results that go back to scalar registers (vmv.x.s, vcpop.m, vfirst.m) arrive 6-7 cycles after dispatch.
 
+### Loads and arithmetic overlap only inside the {c.rvv_rob}-uop window
+
+A vector load's uops (one per register of its group) hold reorder-buffer entries from dispatch until
+their data arrives from the load/store slot (n + 3 cycles per register), and retirement is in order:
+arithmetic behind a load runs only in the entries the load leaves free, and retires after it. Beside
+an m1 load (1 uop, 5 cycles) up to {c.rvv_rob - 1} arithmetic uops cost nothing; beside an m4 load only
+{c.rvv_rob - 4}; an m8 load fills the window by itself. With large groups a loop costs about the load
+time plus the arithmetic that did not fit. Measured (steady state, per loop body, data in the DTCM,
+registers independent):
+
+| loop body | vtype | cycles |
+|---|---|---|
+{_overlap_rows()}
+
+So: to hide arithmetic under loads, load in m1 or m2 pieces interleaved with arithmetic on registers
+loaded earlier; to stream bytes with little arithmetic, m8 loads move the most bytes per cycle (33
+cycles per 128 bytes against 40 for eight m1 loads). Software pipelining with large groups gains
+nothing: the window, not the order, is the limit.
+
+## Dispatch stalls
+
+run_evaluation counts the cycles the scalar core could not dispatch its next instruction, by cause
+(each stalled cycle goes to the last rule that pushed the instruction later):
+
+| label | meaning |
+|---|---|
+{_stall_rows()}
+
+Large `retirement` shares are normal for vector kernels: the scalar side is waiting for the vector
+unit, so cut vector work (fewer load instructions and 16-byte lines, fewer uops), not scalar code.
+
 ## Every number and its source
 
 | parameter | value | source |
@@ -286,38 +384,46 @@ Results that go back to scalar registers (vmv.x.s, vcpop.m, vfirst.m) arrive 6-7
 """
 
 
-WORKED_EXAMPLE = """    # y = max(x, 0) for N int8 values in external memory, 128 per pass (e8, m8)
-    .equ N, 512
-    .equ X_ADDR, 0x20000000
+WORKED_EXAMPLE = """    # y[i] = min(|a[i] - b[i]|, 127) for N int8 pairs in external memory, 128 a pass
+    .equ N, 1000
+    .equ A_ADDR, 0x20000000
+    .equ B_ADDR, 0x20000400
     .equ Y_ADDR, 0x20001000
     .text
     .globl main
 main:
-    li a0, X_ADDR
-    li a1, Y_ADDR
-    li a2, N
-1:  vsetvli t0, a2, e8, m8, ta, ma      # t0 = elements this pass (<= 128)
+    li a0, A_ADDR
+    li a1, B_ADDR
+    li a2, Y_ADDR
+    li a3, N
+1:  vsetvli t0, a3, e8, m8, ta, ma      # t0 = elements this pass (<= 128; the last pass is shorter)
     vle8.v v8, (a0)
-    vmax.vx v8, v8, zero
-    vse8.v v8, (a1)
+    vle8.v v16, (a1)
+    vmax.vv v24, v8, v16                # the larger of each pair
+    vmin.vv v8, v8, v16                 # the smaller
+    vssub.vv v24, v24, v8               # larger - smaller, saturated at 127
+    vse8.v v24, (a2)
     add a0, a0, t0
     add a1, a1, t0
-    sub a2, a2, t0
-    bnez a2, 1b
+    add a2, a2, t0
+    sub a3, a3, t0
+    bnez a3, 1b
     li a0, 0                            # success
     ret
 """
+WORKED_EXAMPLE_N = 1000
+WORKED_EXAMPLE_ADDRESSES = {"a": 0x20000000, "b": 0x20000400, "y": 0x20001000}
 
 DOT_EXAMPLE = """    # int32 dot product of two int8 vectors of length a2 at a0, a1 -> a0
 dot:
     vsetivli zero, 1, e32, m1, ta, ma
     vmv.s.x v16, zero                   # running sum in v16[0]
 2:  vsetvli t0, a2, e8, m2, ta, ma      # 32 int8 per pass
-    vle8.v v0, (a0)
-    vle8.v v2, (a1)
-    vwmul.vv v4, v0, v2                 # int16 products (e16, m4)
+    vle8.v v2, (a0)
+    vle8.v v4, (a1)
+    vwmul.vv v8, v2, v4                 # int16 products (e16, m4: v8..v11)
     vsetvli zero, t0, e16, m4, ta, ma
-    vwredsum.vs v16, v4, v16            # int32 sum
+    vwredsum.vs v16, v8, v16            # int32 sum
     add a0, a0, t0
     add a1, a1, t0
     sub a2, a2, t0
@@ -327,7 +433,8 @@ dot:
     ret
 """
 
-REQUANT_EXAMPLE = """    # requantise 4 int32 accumulators in v8 to int8 at a1 (M in a2, shift in a3)
+REQUANT_EXAMPLE = """    # requantise 4 int32 accumulators in v8 to int8 at a1
+    # (multiplier M in a2, shift in a3, output zero point in a4)
     csrwi vxrm, 0                       # round to nearest, ties up
     vsetivli zero, 4, e32, m1, ta, ma
     vsmul.vx v8, v8, a2                 # (acc * M + 2^30) >> 31, saturating
@@ -357,7 +464,8 @@ def guidance_doc(c: CoralConfig) -> str:
   (`vwmacc` on int16 operands, `vwredsum`). Requantise with `vsmul` and `vssra` under vxrm = 0 and
   narrow with `vnclip` (saturating) as the task says. Table lookups are gathers: `vluxei16.v` with
   byte offsets (index = x + 128, zero-extended), or `vrgather` for tables of up to 128 entries.
-- `main` must return 0; save and restore s0-s11 and ra if you use them.
+- `main` must return 0 with sp and s0-s11 as it found them (the harness checks): save and restore
+  the s-registers (and ra if you call) on the stack if you use them.
 
 ## Pitfalls that cost runs
 
@@ -367,19 +475,29 @@ def guidance_doc(c: CoralConfig) -> str:
 - No vector float: `vfadd`, `vfmul`, `vfcvt` do not exist on Coral NPU.
 - `vsext.vf2`/`vzext.vf2` take the *destination* SEW: set e16 before extending e8 data.
 - A masked instruction uses v0 as the mask: do not keep data in v0.
-- Loads from the output buffer or the DTCM before you wrote them return garbage in every
-  evaluation (yours and final scoring).
+- Loads from the output buffer, DTCM you did not declare or `.extdata` before you wrote them return
+  garbage in every evaluation (yours and final scoring).
+- DTCM buffers belong in `.data`, not `.bss`: the start-up code zeroes `.bss` inside your cycles.
 
 ## Performance
 
-- The single load/store slot is usually the limit. Use big groups (e8 m8 moves 128 bytes per
-  instruction for one instruction overhead); unit-stride beats strided or indexed (one bus access
-  per 16-byte line instead of per element).
+- The vector unit is the limit, not the scalar code: the single load/store slot (n + 3 cycles per
+  register loaded, n = 16-byte lines) and the 8-uop reorder buffer, which a load's uops occupy until
+  their data arrives. Vector loads and arithmetic overlap only inside that window (hardware.md has
+  the rule and measurements): beside an m1 load up to 7 arithmetic uops are free, beside an m4 load 4,
+  beside an m8 load none, so with big groups a loop costs about load time + arithmetic. Count the load
+  instructions, lines and uops of your loop; cut those.
+- Pure data movement: big groups move the most bytes per cycle (e8 m8: 128 bytes in 33 cycles from
+  the DTCM); unit-stride beats strided or indexed (one bus access per 16-byte line instead of per
+  element).
 - External memory costs about 3 cycles per 16-byte line, the DTCM 1: copy data you reuse (weights,
   a tile of the input) into the DTCM once, compute from there, write results back.
-- Keep the 2 MAC units busy: vwmacc at e8 m1 is 16 MACs per cycle; independent accumulators hide the
-  3-cycle latency. Reductions (`vredsum`, `vwredsum`) go through one slow unit: accumulate across
-  elements in registers and reduce once at the end.
+- The 2 MAC units: vwmacc at e8 m1 is 16 MACs per cycle. A chain of vwmacc into one accumulator waits
+  the 3-cycle MAC latency each time; independent accumulators remove that wait. Reductions
+  (`vredsum`, `vwredsum`) go through one slow unit: accumulate across elements in registers and
+  reduce once at the end.
+- `retirement` stalls (often most of them) mean the scalar core is waiting for vector work to
+  finish: see the stall table in hardware.md.
 - Moving values back to scalar registers (`vmv.x.s`, `vcpop.m`) costs 6-7 cycles each: avoid it
   inside loops.
 - Fetch delivers at most 2 instructions per cycle and every taken loop branch refetches: unroll short
@@ -388,7 +506,9 @@ def guidance_doc(c: CoralConfig) -> str:
 
 ## Worked example
 
-ReLU over 512 int8 values (task relu C1: x at 0x20000000, the output at 0x20001000):
+Saturating absolute difference of two int8 arrays (not one of the tasks): y[i] = min(|a[i] - b[i]|,
+127) for 1000 pairs, a at 0x20000000, b at 0x20000400, y at 0x20001000. It shows strip-mining with a
+shorter last pass, two input streams and a saturating operation:
 
 ```asm
 {WORKED_EXAMPLE}```

@@ -419,7 +419,7 @@ def _varith(
             _opv(funct6, f3),
             unit,
             group,
-            summary.replace("SRC", src),
+            summary.replace("SRC", "vs1[i]" if letter == "V" else src),
             sem=base,
             form=letter,
             kind=kind,
@@ -474,6 +474,7 @@ _varith(
 # carry / borrow
 for letter, f3, src in [("V", 0, "vs1"), ("X", 4, "rs1"), ("I", 3, "simm")]:
     sfx = {"V": "vvm", "X": "vxm", "I": "vim"}[letter]
+    el = "vs1[i]" if letter == "V" else src  # the operand element as the summaries read it
     _add(
         f"vadc.{sfx}",
         "V",
@@ -481,7 +482,7 @@ for letter, f3, src in [("V", 0, "vs1"), ("X", 4, "rs1"), ("I", 3, "simm")]:
         _opv(0b010000, f3, vm=0),
         A,
         G_VINT,
-        f"vd[i] = vs2[i] + {src} + v0.mask[i]",
+        f"vd[i] = vs2[i] + {el} + v0.mask[i]",
         sem="vadc",
         form=letter,
         kind="carry",
@@ -493,7 +494,7 @@ for letter, f3, src in [("V", 0, "vs1"), ("X", 4, "rs1"), ("I", 3, "simm")]:
         _opv(0b010001, f3, vm=0),
         "vcmp",
         G_VINT,
-        f"mask bit vd[i] = carry out of vs2[i] + {src} + v0.mask[i]",
+        f"mask bit vd[i] = carry out of vs2[i] + {el} + v0.mask[i]",
         sem="vmadc",
         form=letter,
         kind="carry_out",
@@ -506,7 +507,7 @@ for letter, f3, src in [("V", 0, "vs1"), ("X", 4, "rs1"), ("I", 3, "simm")]:
         _opv(0b010001, f3, vm=1),
         "vcmp",
         G_VINT,
-        f"mask bit vd[i] = carry out of vs2[i] + {src}",
+        f"mask bit vd[i] = carry out of vs2[i] + {el}",
         sem="vmadc",
         form=letter,
         kind="carry_out",
@@ -520,7 +521,7 @@ for letter, f3, src in [("V", 0, "vs1"), ("X", 4, "rs1"), ("I", 3, "simm")]:
             _opv(0b010010, f3, vm=0),
             A,
             G_VINT,
-            f"vd[i] = vs2[i] - {src} - v0.mask[i]",
+            f"vd[i] = vs2[i] - {el} - v0.mask[i]",
             sem="vsbc",
             form=letter,
             kind="carry",
@@ -532,7 +533,7 @@ for letter, f3, src in [("V", 0, "vs1"), ("X", 4, "rs1"), ("I", 3, "simm")]:
             _opv(0b010011, f3, vm=0),
             "vcmp",
             G_VINT,
-            f"mask bit vd[i] = borrow out of vs2[i] - {src} - v0.mask[i]",
+            f"mask bit vd[i] = borrow out of vs2[i] - {el} - v0.mask[i]",
             sem="vmsbc",
             form=letter,
             kind="carry_out",
@@ -545,7 +546,7 @@ for letter, f3, src in [("V", 0, "vs1"), ("X", 4, "rs1"), ("I", 3, "simm")]:
             _opv(0b010011, f3, vm=1),
             "vcmp",
             G_VINT,
-            f"mask bit vd[i] = borrow out of vs2[i] - {src}",
+            f"mask bit vd[i] = borrow out of vs2[i] - {el}",
             sem="vmsbc",
             form=letter,
             kind="carry_out",
@@ -558,7 +559,7 @@ for letter, f3, src in [("V", 0, "vs1"), ("X", 4, "rs1"), ("I", 3, "simm")]:
         _opv(0b010111, f3, vm=0),
         A,
         G_VPERM,
-        f"vd[i] = v0.mask[i] ? {src} : vs2[i]",
+        f"vd[i] = v0.mask[i] ? {el} : vs2[i]",
         sem="vmerge",
         form=letter,
         kind="merge",
@@ -570,7 +571,7 @@ for letter, f3, src in [("V", 0, "vs1"), ("X", 4, "rs1"), ("I", 3, "simm")]:
         _opv(0b010111, f3, vm=1, vs2=0),
         A,
         G_VPERM,
-        f"vd[i] = {src}",
+        f"vd[i] = {el}",
         sem="vmv_v",
         form=letter,
         kind="move",
@@ -665,7 +666,7 @@ for name, f6, what, kind in [
             _opv(f6, f3),
             unit,
             G_VWIDE,
-            f"vd[i] (2*SEW) = {what.replace('SRC', src)}",
+            f"vd[i] (2*SEW) = {what.replace('SRC', 'vs1[i]' if letter == 'V' else src)}",
             sem=sem,
             form=letter,
             kind=kind,
@@ -686,7 +687,7 @@ for name, f6, forms, what in [
             _opv(f6, f3),
             "vmac",
             G_VWIDE,
-            f"vd[i] (2*SEW) += {what.replace('SRC', src)}",
+            f"vd[i] (2*SEW) += {what.replace('SRC', 'vs1[i]' if letter == 'V' else src)}",
             sem=name,
             form=letter,
             kind="wmac",
@@ -898,7 +899,7 @@ _varith(
     "VXI",
     "vperm",
     G_VPERM,
-    "vd[i] = SRC index >= VLMAX ? 0 : vs2[index]",
+    "vd[i] = SRC >= VLMAX ? 0 : vs2[SRC]",
     cls="I",
     uimm=True,
     kind="gather",
@@ -1130,6 +1131,69 @@ GROUPS = (
     G_VMASK,
     G_VPERM,
 )
+
+
+@dataclass(frozen=True)
+class Pseudo:
+    """A vector pseudo-instruction the assembler (LLVM) accepts, and the real instruction(s) it
+    becomes; the docs list them, the tests assemble `example` and check `expands_to`."""
+
+    name: str
+    syntax: str
+    expansion: str
+    summary: str
+    example: str
+    expands_to: tuple[str, ...]  # real mnemonics the example assembles to, in order
+
+
+PSEUDO = (
+    Pseudo("vncvt.x.x.w", "vd, vs2, vm", "vnsrl.wx vd, vs2, x0", "vd[i] = low SEW bits of vs2[i] "
+           "(vs2 is 2*SEW): narrow by truncation, no rounding or saturation", "vncvt.x.x.w v1, v2",
+           ("vnsrl.wx",)),
+    Pseudo("vwcvt.x.x.v", "vd, vs2, vm", "vwadd.vx vd, vs2, x0", "vd[i] (2*SEW) = sext(vs2[i])",
+           "vwcvt.x.x.v v2, v1", ("vwadd.vx",)),
+    Pseudo("vwcvtu.x.x.v", "vd, vs2, vm", "vwaddu.vx vd, vs2, x0", "vd[i] (2*SEW) = zext(vs2[i])",
+           "vwcvtu.x.x.v v2, v1", ("vwaddu.vx",)),
+    Pseudo("vnot.v", "vd, vs2, vm", "vxor.vi vd, vs2, -1", "vd[i] = ~vs2[i]", "vnot.v v1, v2",
+           ("vxor.vi",)),
+    Pseudo("vneg.v", "vd, vs2, vm", "vrsub.vx vd, vs2, x0", "vd[i] = -vs2[i]", "vneg.v v1, v2",
+           ("vrsub.vx",)),
+    Pseudo("vmsgt.vv", "vd, vs2, vs1, vm", "vmslt.vv vd, vs1, vs2", "mask bit vd[i] = vs2[i] > vs1[i] "
+           "(signed)", "vmsgt.vv v1, v2, v3", ("vmslt.vv",)),
+    Pseudo("vmsgtu.vv", "vd, vs2, vs1, vm", "vmsltu.vv vd, vs1, vs2", "mask bit vd[i] = vs2[i] > vs1[i] "
+           "(unsigned)", "vmsgtu.vv v1, v2, v3", ("vmsltu.vv",)),
+    Pseudo("vmsge.vv", "vd, vs2, vs1, vm", "vmsle.vv vd, vs1, vs2", "mask bit vd[i] = vs2[i] >= vs1[i] "
+           "(signed)", "vmsge.vv v1, v2, v3", ("vmsle.vv",)),
+    Pseudo("vmsgeu.vv", "vd, vs2, vs1, vm", "vmsleu.vv vd, vs1, vs2", "mask bit vd[i] = vs2[i] >= vs1[i] "
+           "(unsigned)", "vmsgeu.vv v1, v2, v3", ("vmsleu.vv",)),
+    Pseudo("vmslt.vi", "vd, vs2, simm, vm", "vmsle.vi vd, vs2, simm-1", "mask bit vd[i] = vs2[i] < simm "
+           "(signed; simm -15..16)", "vmslt.vi v1, v2, 3", ("vmsle.vi",)),
+    Pseudo("vmsltu.vi", "vd, vs2, simm, vm", "vmsleu.vi vd, vs2, simm-1", "mask bit vd[i] = vs2[i] < simm "
+           "(unsigned)", "vmsltu.vi v1, v2, 3", ("vmsleu.vi",)),
+    Pseudo("vmsge.vi", "vd, vs2, simm, vm", "vmsgt.vi vd, vs2, simm-1", "mask bit vd[i] = vs2[i] >= simm "
+           "(signed; simm -15..16)", "vmsge.vi v1, v2, 3", ("vmsgt.vi",)),
+    Pseudo("vmsgeu.vi", "vd, vs2, simm, vm", "vmsgtu.vi vd, vs2, simm-1", "mask bit vd[i] = vs2[i] >= simm "
+           "(unsigned)", "vmsgeu.vi v1, v2, 3", ("vmsgtu.vi",)),
+    Pseudo("vmsge.vx", "vd, vs2, rs1", "vmslt.vx vd, vs2, rs1; vmnand.mm vd, vd, vd", "mask bit vd[i] = "
+           "vs2[i] >= rs1 (signed): two instructions", "vmsge.vx v1, v2, a0", ("vmslt.vx", "vmnand.mm")),
+    Pseudo("vmsgeu.vx", "vd, vs2, rs1", "vmsltu.vx vd, vs2, rs1; vmnand.mm vd, vd, vd", "mask bit vd[i] = "
+           "vs2[i] >= rs1 (unsigned): two instructions", "vmsgeu.vx v1, v2, a0", ("vmsltu.vx", "vmnand.mm")),
+    Pseudo("vmmv.m", "vd, vs", "vmand.mm vd, vs, vs", "copy a mask register", "vmmv.m v1, v2",
+           ("vmand.mm",)),
+    Pseudo("vmnot.m", "vd, vs", "vmnand.mm vd, vs, vs", "invert a mask register", "vmnot.m v1, v2",
+           ("vmnand.mm",)),
+    Pseudo("vmclr.m", "vd", "vmxor.mm vd, vd, vd", "clear every mask bit", "vmclr.m v1", ("vmxor.mm",)),
+    Pseudo("vmset.m", "vd", "vmxnor.mm vd, vd, vd", "set every mask bit", "vmset.m v1", ("vmxnor.mm",)),
+    Pseudo("vpopc.m", "rd, vs2, vm", "vcpop.m rd, vs2", "old name of vcpop.m", "vpopc.m a0, v1",
+           ("vcpop.m",)),
+    Pseudo("vle1.v", "vd, (rs1)", "vlm.v vd, (rs1)", "old name of vlm.v (mask load)", "vle1.v v1, (a0)",
+           ("vlm.v",)),
+    Pseudo("vse1.v", "vs3, (rs1)", "vsm.v vs3, (rs1)", "old name of vsm.v (mask store)", "vse1.v v1, (a0)",
+           ("vsm.v",)),
+    Pseudo("vl1r.v", "vd, (rs1)", "vl1re8.v vd, (rs1)", "load 1 whole register (also vl2r.v, vl4r.v, "
+           "vl8r.v)", "vl1r.v v1, (a0)", ("vl1re8.v",)),
+)  # fmt: skip
+
 
 # Instructions whose vstart must be zero (else an illegal-instruction trap).
 REQUIRES_VSTART0 = frozenset(

@@ -14,6 +14,7 @@ import numpy as np
 
 from ...tasks import Task
 from .config import CoralConfig
+from .toolchain import extdata_base
 
 OUTPUT_ALIGN = 4096
 INPUT_ALIGN = 16
@@ -83,8 +84,10 @@ def plan(task: Task, params: dict[str, int], config: CoralConfig) -> Layout:
             scalars.append((name, int(value)))
     out_shape = tuple(task.output_shape_for(params, "integer"))
     output = Tensor(output_name(task), _align(cursor, OUTPUT_ALIGN), form.output_dtype, out_shape, "output")
-    if output.end > config.ext_end:
-        raise ValueError(f"{task.id} does not fit the {config.ext_size // 1024} KB external memory")
+    if output.end > extdata_base(config):
+        raise ValueError(
+            f"{task.id} does not fit below {extdata_base(config):#x}, where kernels' .extdata begins"
+        )
     return Layout(tuple(inputs), tuple(tables), output, tuple(scalars))
 
 
@@ -130,15 +133,15 @@ def contract_text(
     lines += ["", f"Integer algorithm (exact, results must match bit for bit): {form.algorithm}", ""]
     lines += [
         "`main` is a normal function (ilp32 ABI): it is called with no arguments and must return 0 in a0 "
-        "(any other value, an ebreak or a trap is a failure); save and restore s0-s11 and ra if you use "
-        "them. "
+        "(any other value, an ebreak or a trap is a failure) with sp and s0-s11 as it found them (checked): "
+        "save and restore the s-registers (and ra) you use. "
         f"Code and read-only data live in the {config.itcm_size // 1024} KB ITCM, `.data`/`.bss` and the "
         "stack in "
         f"the {config.dtcm_size // 1024} KB DTCM ({config.dtcm_base:#x}..{config.dtcm_end:#x}; free for "
         "scratch). "
-        "Memory the contract does not initialise (the output buffer, DTCM, the rest of external memory) "
-        "holds garbage in every evaluation (yours and final scoring, which also runs other input "
-        "values): never read it before writing it.",
+        "`.data` and `.bss` start as declared. Memory the contract does not initialise (the output buffer, "
+        "DTCM you did not declare, the rest of external memory) holds garbage in every evaluation (yours "
+        "and final scoring, which also runs other input values): never read it before writing it.",
         "",
         "The same addresses as assembler constants:",
         "",

@@ -6,11 +6,32 @@ from dataclasses import dataclass
 
 from ..base import Diagnostic, Fault, RunLimits
 from .config import CoralConfig
+from .decode import decode
 from .elf import Program, ProgramError, read_program
+from .lint import describe_misaligned, lint, misaligned
 from .machine import Machine, Stop
+from .memory import POISON_PATTERN
 from .stats import CoralStats
 from .timing import Timing
 from .toolchain import KERNEL_NAME, SUPPORT_SOURCE, build_program
+
+
+@dataclass(frozen=True)
+class CoralFault(Fault):
+    """A Fault whose pc, an address in the ITCM, reads in hex like every other address."""
+
+    def format(self) -> str:
+        where = ""
+        if self.pc is not None:
+            where = f" at pc {self.pc:#x}"
+            if self.line:
+                where += f" (line {self.line})"
+            if self.instruction:
+                where += f": {self.instruction}"
+        out = f"{self.kind} fault{where}\n    {self.message}"
+        if self.state:
+            out += "\n    state: " + ", ".join(f"{k}={v}" for k, v in self.state.items())
+        return out
 
 
 @dataclass
@@ -34,7 +55,7 @@ def build(source: str, language: str, config: CoralConfig, *, opt: str = "-O2") 
             None,
             out.diagnostics + [Diagnostic(0, 0, f"code does not fit the ITCM ({program.code_bytes} bytes)")],
         )
-    return Built(program, out.diagnostics)
+    return Built(program, out.diagnostics + (lint(program) if language == "asm" else []))
 
 
 @dataclass
@@ -72,13 +93,43 @@ def run_program(
     return RunResult(machine, stop, stats, fault_of(stop, program, machine), traced)
 
 
+# Registers the ilp32 calling convention makes main preserve (ra aside: main could not have
+# returned without it), by number. The start-up code calls main with every s-register zero.
+CALLEE_SAVED = {"sp": 2, "s0": 8, "s1": 9, **{f"s{i}": 16 + i for i in range(2, 12)}}
+
+
+def abi_fault(program: Program, machine: Machine) -> Fault | None:
+    """A Fault when main returned (through the start-up code's mpause) with sp or s0-s11 changed."""
+    entry = {name: 0 for name in CALLEE_SAVED}
+    entry["sp"] = program.symbols.get("__stack_end", 0)
+    changed = {
+        name: machine.x[number] for name, number in CALLEE_SAVED.items() if machine.x[number] != entry[name]
+    }
+    if not changed:
+        return None
+    detail = ", ".join(f"{name} = {value:#x} (was {entry[name]:#x})" for name, value in changed.items())
+    return CoralFault(
+        "abi",
+        f"main returned with callee-saved registers changed: {detail}. The ilp32 calling convention "
+        "requires sp and s0-s11 to be as they were at entry: save the s-registers you use on the "
+        "stack and restore them (and sp) before `ret`",
+        None,
+        "",
+        None,
+        {name: f"{value:#x}" for name, value in changed.items()},
+    )
+
+
 def fault_of(stop: Stop, program: Program, machine: Machine) -> Fault | None:
     """The Fault a stop means, with the kernel-file line; None for a clean mpause."""
-    if stop.kind == "mpause" or stop.kind == "stop_pc":
+    if stop.kind == "mpause":
+        halt = program.symbols.get("__crt_halt")
+        return abi_fault(program, machine) if halt is not None and stop.pc == halt else None
+    if stop.kind == "stop_pc":
         return None
     line = program.line_of(stop.pc)
     state = {"pc": f"{stop.pc:#x}"}
-    where = program.symbol_at(stop.pc)
+    where = program.symbol_at(stop.pc) if program.text_start <= stop.pc < program.text_end + 16 else None
     if where:
         state["symbol"] = where
     kind, message = stop.kind, stop.message
@@ -98,4 +149,44 @@ def fault_of(stop: Stop, program: Program, machine: Machine) -> Fault | None:
         state["mcause"] = stop.cause
     if stop.tval is not None and stop.kind not in ("illegal_instruction",):
         state["mtval"] = f"{stop.tval:#x}"
-    return Fault(kind, message, stop.pc, stop.instruction, line, state)
+    message += _hints(stop, program, machine)
+    return CoralFault(kind, message, stop.pc, stop.instruction, line, state)
+
+
+# What memory nobody wrote holds under poison, read as a 32-bit word at each byte offset.
+_POISON_WORDS = tuple(
+    int.from_bytes((POISON_PATTERN * 2)[k : k + 4], "little") for k in range(len(POISON_PATTERN))
+)
+_POISON_NEAR = 0x10000  # an address this close to a poison word was computed from one
+
+
+def looks_like_poison(address: int) -> bool:
+    return any(abs(address - word) < _POISON_NEAR for word in _POISON_WORDS)
+
+
+def _hints(stop: Stop, program: Program, machine: Machine) -> str:
+    """Extra sentences for faults whose usual cause can be told from where and how they happened."""
+    hints = []
+    if stop.kind in ("illegal_instruction", "instruction_access") and _past_the_code(stop.pc, program):
+        hints.append(
+            "the pc ran past the last instruction of your code: does main end with `ret` (li a0, 0 then ret)?"
+        )
+    if "must be multiples of" in stop.message and stop.tval is not None:
+        found = decode(stop.tval)
+        if found is not None:
+            bad = misaligned(found[0], found[1], machine.v.sew, machine.v.lmul)
+            if bad:
+                hints.append(describe_misaligned(bad, machine.v.sew, machine.v.lmul))
+    if stop.tval is not None and stop.kind.endswith(("_access", "fetch")) and looks_like_poison(stop.tval):
+        hints.append(
+            "the address looks like poison (memory nobody wrote holds the bytes "
+            f"{POISON_PATTERN.hex(' ')} repeated, {_POISON_WORDS[0]:#x} as a word): it was computed from "
+            "memory you never wrote"
+        )
+    return "".join(f"; {h}" if i or stop.message else h for i, h in enumerate(hints))
+
+
+def _past_the_code(pc: int, program: Program) -> bool:
+    """Whether pc is just past the end of a range of the kernel's own code (within 16 bytes)."""
+    ranges = program.kernel_ranges or ((program.text_start, program.text_end),)
+    return any(hi <= pc < hi + 16 for _lo, hi in ranges) and not program.in_kernel(pc)

@@ -18,16 +18,27 @@ STALL_CAUSES = (
     "serialise",
 )
 STALL_TEXT = {
-    "fetch": "waiting for instructions from fetch",
-    "branch": "refetch after a mispredicted branch or a jalr",
-    "scoreboard": "an operand not ready (scalar RAW/WAW)",
-    "lsu": "the load/store queue or slot busy",
-    "external_memory": "waiting on an external-memory (AXI) access",
-    "rvv_queue": "the RVV command queue full",
-    "vector_config": "vector load/store behind an RVV instruction or vset (config interlock)",
-    "retirement": "the 8-entry retirement buffer full (e.g. behind a long vector load)",
-    "unit": "a busy unit (multiplier, divider, FPU)",
-    "serialise": "CSR/fence/mpause waiting for the core to drain",
+    "fetch": "the next instruction is not fetched yet: fetch brings one 16-byte line (4 instructions) "
+    "every other cycle, and starts again at the target of every taken branch or jump",
+    "branch": "refetch after a mispredicted branch, any jalr (ret included) or fence.i: 3 bubbles",
+    "scoreboard": "an x or f register operand is not ready: the result of an ALU op, multiply, CSR read, "
+    "vsetvli or vector-to-scalar move (vmv.x.s, vcpop.m, vfirst.m: 6-7 cycles) still on its way; "
+    "load/store addresses, store data and jalr targets need one cycle more",
+    "lsu": "the 4-entry load/store queue is full because the single load/store slot is busy with "
+    "earlier scalar or vector accesses, or a scalar load's result from the DTCM is not back yet",
+    "external_memory": "a scalar load's result from external memory (an AXI round trip) is not back yet",
+    "rvv_queue": "the vector unit cannot take another instruction this cycle: it accepts min(free "
+    "entries of its 16-entry command queue, 8) minus those it accepted the cycle before",
+    "vector_config": "a vector load/store cannot dispatch in the cycle after any vector instruction "
+    "(arithmetic included, not only vsetvli) or after a vsetvli earlier in the same cycle: the RTL's "
+    "config interlock; it rarely costs time, because the load/store slot is usually still busy",
+    "retirement": "all 8 retirement-buffer entries hold unfinished instructions; a vector instruction "
+    "keeps its entry until its last uop retires, so this is the scalar core waiting for the vector "
+    "unit (loads in the load/store slot, uops in the 8-uop reorder buffer)",
+    "unit": "the multiplier (one multiply per cycle), the divider or the FPU is busy, or their result "
+    "is not ready",
+    "serialise": "a CSR access, fence or mpause waits for the core to drain (retirement buffer empty, "
+    "load/store unit idle)",
 }
 CATEGORIES = (
     "scalar_alu",

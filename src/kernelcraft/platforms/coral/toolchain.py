@@ -4,9 +4,9 @@ zig's clang assembles the kernel (GNU assembler syntax, `.S` so the C preprocess
 compiles C with RVV intrinsics, our own start-up code (crt) is assembled alongside, and
 zig's ld.lld links both with a linker script holding the real memory map: code and
 read-only data in the ITCM, data, bss and stack in the DTCM, and a NOLOAD `.extdata` section
-in external memory. Every problem comes back as a Diagnostic pointing into the author's own
-file (never a temporary path); temporary directories are always removed and every tool
-invocation has a timeout.
+in the upper half of external memory (the task's buffers occupy the lower half). Every
+problem comes back as a Diagnostic pointing into the author's own file (never a temporary
+path); temporary directories are always removed and every tool invocation has a timeout.
 """
 
 from __future__ import annotations
@@ -81,13 +81,20 @@ class BuildOutput:
 # ---------------------------------------------------------------------------- linker script and crt
 
 
+def extdata_base(config: CoralConfig) -> int:
+    """Where the linker puts a kernel's `.extdata`: the upper half of external memory, above the
+    task's inputs, tables and output (which the harness lays out from its start)."""
+    return config.ext_base + config.ext_size // 2
+
+
 def linker_script(config: CoralConfig) -> str:
     """The memory map as a GNU ld script: ITCM (rx), DTCM (rw), external memory (NOLOAD)."""
+    high = extdata_base(config)
     return f"""/* Coral NPU memory map (RvvCoreMiniAxi): generated from CoralConfig. */
 MEMORY {{
   ITCM (rx)   : ORIGIN = {config.itcm_base:#x}, LENGTH = {config.itcm_size:#x}
   DTCM (rw)   : ORIGIN = {config.dtcm_base:#x}, LENGTH = {config.dtcm_size:#x}
-  EXTMEM (rw) : ORIGIN = {config.ext_base:#x}, LENGTH = {config.ext_size:#x}
+  EXTMEM (rw) : ORIGIN = {high:#x}, LENGTH = {config.ext_end - high:#x}
 }}
 ENTRY(_start)
 __stack_size = {config.stack_size:#x};
@@ -456,19 +463,25 @@ def parse_linker_output(stderr: str, name: str, config: CoralConfig) -> list[Dia
         over = _OVERFLOW.search(message)
         if over:
             region = over["region"]
-            size = {"ITCM": config.itcm_size, "DTCM": config.dtcm_size, "EXTMEM": config.ext_size}.get(
-                region, 0
+            size = {
+                "ITCM": config.itcm_size,
+                "DTCM": config.dtcm_size,
+                "EXTMEM": config.ext_end - extdata_base(config),
+            }.get(region, 0)
+            what = {"ITCM": "code and read-only data", "EXTMEM": ".extdata buffers"}.get(
+                region, "data, bss and stack"
             )
-            what = "code and read-only data" if region == "ITCM" else "data, bss and stack"
-            message = (
-                f"{what} do not fit the {size // 1024} KB {region}: "
-                f"section {over['sec']} overflows it by {over['n']} bytes"
+            place = (
+                f"the {size // 1024} KB {region}"
+                if region != "EXTMEM"
+                else f"the {size // 1024} KB .extdata area"
             )
-            hint = (
-                "use loops instead of unrolling, or move tables to external memory (.section .extdata)"
-                if region == "ITCM"
-                else "keep large buffers in external memory (.section .extdata)"
-            )
+            message = f"{what} do not fit {place}: section {over['sec']} overflows it by {over['n']} bytes"
+            hint = {
+                "ITCM": "use loops instead of unrolling, or move tables to external memory "
+                "(.section .extdata)",
+                "EXTMEM": "use fewer or smaller .extdata buffers",
+            }.get(region, "keep large buffers in external memory (.section .extdata)")
         elif message.startswith("undefined symbol: main"):
             message = "the kernel does not define `main`"
             hint = "define a global function: .globl main / main: ... ret"

@@ -14,7 +14,19 @@ from dataclasses import dataclass
 
 from ..base import Diagnostic, errors_only
 from .config import DEFAULT_CONFIG, PlenaConfig
-from .isa import BY_NAME, BY_OPCODE, FIELDS, REGISTER_PREFIX, InstrSpec, Kind, Operand, register_count
+from .isa import (
+    FIELDS,
+    REGISTER_PREFIX,
+    InstrSpec,
+    InstructionTable,
+    Kind,
+    Operand,
+    register_count,
+    table_for,
+)
+
+# Ops whose rmask the public assembler writes into bit 14 (its imm field) instead of rs3.
+RMASK_AT_BIT14 = frozenset({"V_EXP_V", "V_RECI_V", "V_RED_MAX"})
 
 
 @dataclass(frozen=True)
@@ -128,9 +140,10 @@ MAX_SUGGESTED = 64  # distinct unknown mnemonics given "did you mean" hints; the
 
 
 class _LineParser:
-    def __init__(self, config: PlenaConfig, diagnostics: list[Diagnostic]):
+    def __init__(self, config: PlenaConfig, diagnostics: list[Diagnostic], table: InstructionTable):
         self.config = config
         self.diagnostics = diagnostics
+        self.table = table
         self._suggestions: dict[str, str] = {}  # unknown mnemonic -> hint: each is looked up once
 
     def _unknown_hint(self, mnemonic: str) -> str:
@@ -139,7 +152,7 @@ class _LineParser:
         if hint is None:
             close = []
             if len(self._suggestions) < MAX_SUGGESTED and len(key) <= 64:
-                close = difflib.get_close_matches(key, BY_NAME.keys(), n=3, cutoff=0.5)
+                close = difflib.get_close_matches(key, self.table.by_name.keys(), n=3, cutoff=0.5)
             hint = f"did you mean {', '.join(close)}?" if close else "see the ISA reference for valid opcodes"
             self._suggestions[key] = hint
         return hint
@@ -167,7 +180,7 @@ class _LineParser:
         end = split.start() if split else len(stripped)
         head, rest = stripped[:end], stripped[end + 1 :]
         mnemonic = head
-        spec = BY_NAME.get(mnemonic.upper()) if _MNEMONIC.match(mnemonic) else None
+        spec = self.table.by_name.get(mnemonic.upper()) if _MNEMONIC.match(mnemonic) else None
         if spec is None:
             self.error(
                 lineno,
@@ -195,6 +208,21 @@ class _LineParser:
 
     def _operands(self, lineno: int, spec: InstrSpec, texts: list[tuple[str, int]], src: str):
         n_req, n_all = spec.required_operands, len(spec.operands)
+        surplus = texts[n_all:]
+        if surplus and len(surplus) <= spec.surplus_zero_operands and all(t == "0" for t, _ in surplus):
+            self.diagnostics.append(
+                Diagnostic(
+                    lineno,
+                    surplus[0][1],
+                    f"surplus operand{'s' if len(surplus) > 1 else ''} "
+                    f"{', '.join(t for t, _ in surplus)} ignored",
+                    src,
+                    f"{spec.name} takes {n_all} operands; the public PLENA compiler writes a trailing 0, "
+                    f"which has no effect. Syntax: {spec.syntax()}",
+                    "warning",
+                )
+            )
+            texts = texts[:n_all]
         if not n_req <= len(texts) <= n_all:
             want = str(n_all) if n_req == n_all else f"{n_req} to {n_all}"
             self.error(
@@ -404,10 +432,14 @@ def _check_structure(instructions: list[Instruction], diagnostics: list[Diagnost
         )
 
 
-def assemble(source: str, config: PlenaConfig = DEFAULT_CONFIG) -> AssemblyResult:
-    """Assemble PLENA text. Never raises on bad input: problems come back as diagnostics."""
+def assemble(
+    source: str, config: PlenaConfig = DEFAULT_CONFIG, table: InstructionTable | None = None
+) -> AssemblyResult:
+    """Assemble PLENA text. Never raises on bad input: problems come back as diagnostics.
+
+    `table` is the instruction set (default: the base ISA and the configuration's extension sets)."""
     diagnostics: list[Diagnostic] = []
-    parser = _LineParser(config, diagnostics)
+    parser = _LineParser(config, diagnostics, table or table_for(config))
     instructions = []
     for lineno, raw in enumerate(source.splitlines(), start=1):
         ins = parser.parse(lineno, raw)
@@ -419,13 +451,15 @@ def assemble(source: str, config: PlenaConfig = DEFAULT_CONFIG) -> AssemblyResul
     return AssemblyResult(program, tuple(diagnostics))
 
 
-def decode_word(word: int, config: PlenaConfig = DEFAULT_CONFIG, index: int = 0) -> Instruction | Diagnostic:
+def decode_word(
+    word: int, config: PlenaConfig = DEFAULT_CONFIG, index: int = 0, table: InstructionTable | None = None
+) -> Instruction | Diagnostic:
     """One 32-bit word to an instruction, or a diagnostic saying why it is not one."""
     line = index + 1
     if not 0 <= word < 1 << 32:
         return Diagnostic(line, 0, f"word {word:#x} is not 32 bits", hex(word))
     opcode = word & 0x3F
-    spec = BY_OPCODE.get(opcode)
+    spec = (table or table_for(config)).by_opcode.get(opcode)
     if spec is None:
         return Diagnostic(line, 0, f"unknown opcode {opcode:#04x}", f"0x{word:08X}")
     used_mask = 0x3F
@@ -448,16 +482,31 @@ def decode_word(word: int, config: PlenaConfig = DEFAULT_CONFIG, index: int = 0)
         if (op.choices is not None and value not in op.choices) or value < op.min_value:
             return Diagnostic(line, 0, f"{spec.name}: {op.name}={value} is invalid", f"0x{word:08X}")
         values.append(value)
-    if word & ~used_mask & 0xFFFFFFFF:
+    stray = word & ~used_mask & 0xFFFFFFFF
+    if stray:
+        shift, width = FIELDS["rs2"]
+        if spec.name in RMASK_AT_BIT14 and not stray & ~(((1 << width) - 1) << shift):
+            return Diagnostic(
+                line,
+                0,
+                f"{spec.name}: bits [17:14] are set ({(stray >> shift):#x}); this looks like the public "
+                "PLENA assembler's encoding, which puts rmask at bit 14 for V_EXP_V, V_RECI_V and "
+                "V_RED_MAX while its emulator (and this simulator) read rmask from rs3, bits [21:18]; "
+                "re-encode with rmask in bits [21:18]",
+                f"0x{word:08X}",
+            )
         return Diagnostic(line, 0, f"{spec.name}: bits set outside its operand fields", f"0x{word:08X}")
     return Instruction(spec, tuple(values), 0)
 
 
-def decode_words(words: list[int], config: PlenaConfig = DEFAULT_CONFIG) -> AssemblyResult:
+def decode_words(
+    words: list[int], config: PlenaConfig = DEFAULT_CONFIG, table: InstructionTable | None = None
+) -> AssemblyResult:
     diagnostics: list[Diagnostic] = []
     instructions = []
+    table = table or table_for(config)
     for i, word in enumerate(words):
-        decoded = decode_word(word, config, i)
+        decoded = decode_word(word, config, i, table)
         if isinstance(decoded, Diagnostic):
             diagnostics.append(decoded)
         else:

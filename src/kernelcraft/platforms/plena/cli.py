@@ -167,7 +167,7 @@ def build_image(hbm: list[str], vram: list[str], fpsram: list[str], intsram: lis
                     f"[{start}, {stop})"
                 )
         placed.append((addr, end, name))
-        elements, scales = quantize_blocks(values, config.mx_block)
+        elements, scales = quantize_blocks(values, config.mx_block, config.mx_quantiser)
         if end > hbm_bytes.size:
             hbm_bytes = np.concatenate([hbm_bytes, np.zeros(end - hbm_bytes.size, dtype=np.uint8)])
         hbm_bytes[addr : addr + values.size] = elements
@@ -214,11 +214,13 @@ def _stats_tables(stats, fault) -> tuple[Table, Table]:
     summary = Table(title="simulation" + (" (stopped by a fault)" if fault else ""), show_header=False)
     summary.add_column("metric")
     summary.add_column("value", justify="right")
-    summary.add_row("cycles", f"{stats.cycles:,}")
+    summary.add_row("cycles", f"{stats.cycles:,} ({stats.timing_profile} timing)")
     summary.add_row("latency", f"{stats.latency_ns:,.0f} ns")
     summary.add_row("instructions executed", f"{stats.instructions:,}")
-    summary.add_row("HBM bytes read", f"{stats.hbm_read_bytes:,}")
-    summary.add_row("HBM bytes written", f"{stats.hbm_write_bytes:,}")
+    summary.add_row("HBM bytes read", f"{stats.hbm_read_bytes:,} ({stats.hbm_useful_read_bytes:,} needed)")
+    summary.add_row(
+        "HBM bytes written", f"{stats.hbm_write_bytes:,} ({stats.hbm_useful_write_bytes:,} needed)"
+    )
     summary.add_row("MACs", f"{stats.macs:,}")
     summary.add_row("MAC utilisation", f"{stats.mac_utilization:.2%}")
     units = Table(title="per unit")
@@ -262,6 +264,12 @@ def sim_command(
     config: Annotated[str, typer.Option("--config", "-c", help="Task configuration (with --task).")] = "C1",
     seed: Annotated[int, typer.Option("--seed", help="Task instance seed (with --task).")] = 0,
     trace: Annotated[Path | None, typer.Option("--trace", help="Chrome trace output (with --task).")] = None,
+    timing: Annotated[
+        str, typer.Option("--timing", help="Timing profile: consistent (the default) or emulator.")
+    ] = "consistent",
+    poison: Annotated[
+        bool, typer.Option("--poison", help="Poison unset memory as scoring does; warn about reads of it.")
+    ] = False,
 ) -> None:
     """Run a kernel on the simulator: raw memory placements in, statistics and dumps out.
 
@@ -272,16 +280,21 @@ def sim_command(
 
         raise typer.Exit(evaluate_kernel_cli("plena", task, config, kernel, seed, json_out, trace))
 
+    from dataclasses import replace
+
     from kernelcraft.platforms.base import RunLimits
     from kernelcraft.platforms.plena.assembler import assemble
-    from kernelcraft.platforms.plena.config import DEFAULT_CONFIG
+    from kernelcraft.platforms.plena.config import DEFAULT_CONFIG, TIMING_PROFILES
     from kernelcraft.platforms.plena.machine import run
 
-    cfg = DEFAULT_CONFIG
     try:
+        if timing not in TIMING_PROFILES:
+            raise BadInput(f"--timing must be one of {', '.join(TIMING_PROFILES)}")
+        cfg = replace(DEFAULT_CONFIG, timing_profile=timing)
         dumps = [parse_dump(d) for d in dump or []]
         result = assemble(read_text(kernel), cfg)
         image = build_image(hbm or [], vram or [], fpsram or [], intsram or [], cfg)
+        image.poison = poison
     except BadInput as exc:
         raise fail(str(exc)) from None
     if not result.ok:
@@ -311,11 +324,11 @@ def sim_command(
             "fault": fault.to_dict() if fault else None,
             "stats": execution.stats.to_dict(),
             "dumps": written,
-            "warnings": _diagnostics_json(result.warnings),
+            "warnings": _diagnostics_json(result.warnings + execution.warnings),
         }
         print(json.dumps(data, indent=2, default=str))
     else:
-        print_diagnostics(result.warnings, kernel)
+        print_diagnostics(result.warnings + execution.warnings, kernel)
         console = _console()
         for table in _stats_tables(execution.stats, fault):
             console.print(table)

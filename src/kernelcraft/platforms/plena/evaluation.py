@@ -18,7 +18,7 @@ from ...tasks import Task, get_task
 from ...tasks.base import PROFILE_RMS
 from ..api import Evaluation, PlatformError
 from ..base import RunLimits
-from ..judging import Tolerance, judge
+from ..judging import EXACT, Tolerance, judge
 from .assembler import Program, assemble
 from .config import DEFAULT_CONFIG, PlenaConfig
 from .layout import (
@@ -26,10 +26,12 @@ from .layout import (
     FP_SLOTS,
     OUTPUT_BASE,
     HbmLayout,
+    IntSramPlacement,
     build_hbm_image,
     fp_constants,
     output_indices,
     plan_hbm,
+    plan_intsram,
     read_output,
 )
 from .machine import MemoryImage
@@ -44,8 +46,10 @@ from .shapes import UNSUPPORTED, shape_table
 # poisoned memory, and the BF16 emulation of each task. FFN/SwiGLU need atol 0.013 (a BF16
 # intermediate between two matmuls). The projected attentions need more when K and V take
 # one MXFP8 round trip through HBM (MRAM is filled only from HBM), as the straightforward
-# kernel does: 0.068 at the normal profile (0.028 under mixed_signs); the LLaMA block 0.084,
-# the T5 block (two attentions) 0.114. Entries below are about 1.5x the worst evidence.
+# kernel does. With PLENA's MXFP8 quantiser (its mantissa truncation loses about twice what
+# the OCP rule does) MHA needs 0.114 (C1, normal and large), MQA 0.066, GQA 0.050, the LLaMA
+# block 0.074 and the T5 block 0.080 under the scoring profiles. Entries below are about
+# 1.5x the worst evidence or more.
 # Softmax is the exception the other way: its outputs are about 1/H (0.004..0.016), so the
 # paper's atol would accept a constant 1/H kernel; the baseline needs 0.0001.
 DEFAULT_TOLERANCE = Tolerance(atol=0.012, rtol=0.01)
@@ -53,11 +57,12 @@ TOLERANCES: dict[str, Tolerance] = {
     "softmax": Tolerance(0.0015, 0.01),
     "ffn": Tolerance(0.024, 0.01),
     "swiglu": Tolerance(0.024, 0.01),
-    "mha": Tolerance(0.10, 0.01),
+    "mha": Tolerance(0.17, 0.01),
     "gqa": Tolerance(0.10, 0.01),
     "mqa": Tolerance(0.10, 0.01),
     "decoder_llama": Tolerance(0.13, 0.01),
     "decoder_t5": Tolerance(0.17, 0.01),
+    "get_transfer_index": EXACT,  # token ids
 }
 
 
@@ -88,6 +93,8 @@ class PreparedInstance:
     output_shape: tuple[int, ...]
     fp_constants: dict[str, float]
     tolerance: Tolerance
+    int_layout: tuple[IntSramPlacement, ...] = ()  # integer inputs in INT SRAM
+    output_int: IntSramPlacement | None = None  # where the output is when it updates an integer input
 
     @property
     def poison(self) -> bool:
@@ -128,23 +135,35 @@ def prepare(
     task = get_task(task) if isinstance(task, str) else task
     params = task_params(task, config_name)
     raw = task.make_inputs_for(params, seed, profile)
-    layout = plan_hbm(task.inputs_for(params), hw.mx_block)
+    dtypes = task.input_dtypes()
+    integer = {name for name, dtype in dtypes.items() if np.issubdtype(np.dtype(dtype), np.integer)}
+    shapes = task.inputs_for(params)
+    layout = plan_hbm([(n, s) for n, s in shapes if n not in integer], hw.mx_block)
+    int_layout = plan_intsram([(n, s) for n, s in shapes if n in integer], hw.intsram_words)
     if layout.total_bytes > hw.hbm_bytes:
         raise ValueError(
             f"{task.id} {config_name} needs {layout.total_bytes} HBM bytes, more than {hw.hbm_bytes}"
         )
     out_shape = task.output_shape_for(params)
-    out_index = output_indices(out_shape, hw)  # raises when the width is not a multiple of VLEN
-    if int(out_index.max()) >= hw.vram_elems:
-        raise ValueError(f"{task.id} {config_name}: the output does not fit in VRAM")
-    seen = {name: mx_roundtrip(values, hw.mx_block) for name, values in raw.items()}
+    output_int = next((p for p in int_layout if p.name == task.output_updates), None)
+    if output_int is None:
+        out_index = output_indices(out_shape, hw)  # raises when the width is not a multiple of VLEN
+        if int(out_index.max()) >= hw.vram_elems:
+            raise ValueError(f"{task.id} {config_name}: the output does not fit in VRAM")
+    seen = {
+        name: values.astype(np.float64)
+        if name in integer
+        else mx_roundtrip(values, hw.mx_block, hw.mx_quantiser)
+        for name, values in raw.items()
+    }
     constants = fp_constants(task.scalars_for(params))
     slots = np.zeros(max(FP_SLOTS.values()) + 1, dtype=np.float32)
     for name, slot in FP_SLOTS.items():
         slots[slot] = constants[name]
     image = MemoryImage(
-        hbm=build_hbm_image(layout, raw, hw.mx_block),
+        hbm=build_hbm_image(layout, raw, hw.mx_block, hw.mx_quantiser),
         fpsram={0: slots},
+        intsram={p.base: raw[p.name].reshape(-1).astype(np.uint32) for p in int_layout},
         poison=poison,
         poison_seed=zlib.crc32(f"poison:{seed}:{task.id}:{config_name}".encode()),
     )
@@ -162,6 +181,8 @@ def prepare(
         output_shape=out_shape,
         fp_constants=constants,
         tolerance=tolerance_for(task, profile),
+        int_layout=int_layout,
+        output_int=output_int,
     )
 
 
@@ -227,7 +248,9 @@ def render_contract(inst: PreparedInstance) -> str:
     for name, slot in sorted(FP_SLOTS.items(), key=lambda kv: kv[1]):
         lines.append(f"| {slot} | {name} | {_fmt_value(inst.fp_constants[name])} | {FP_SLOT_MEANING[name]} |")
     lines += ["", "Load one with `S_LD_FP fN, gp0, <slot>` (f0 always reads 0.0).", ""]
-    lines += _output_section(shape, hw)
+    if inst.int_layout:
+        lines += _int_section(inst)
+    lines += _output_section(shape, hw) if inst.output_int is None else _int_output_section(inst)
     lines += [
         "",
         "Everything else in VRAM, MRAM, FP SRAM and INT SRAM is free scratch. Every evaluation (yours "
@@ -235,6 +258,40 @@ def render_contract(inst: PreparedInstance) -> str:
         "in HBM): read only what you loaded or wrote.",
     ]
     return "\n".join(lines) + "\n"
+
+
+def _int_section(inst: PreparedInstance) -> list[str]:
+    lines = [
+        "### Integer inputs (INT SRAM, u32, preloaded)",
+        "",
+        "One u32 word per element, row-major: element (i, j) of an [R, C] tensor is the word at "
+        "base + i*C + j.",
+        "",
+        "| tensor | shape | INT SRAM base | words |",
+        "|---|---|---|---|",
+    ]
+    for p in inst.int_layout:
+        lines.append(f"| {p.name} | {_fmt_shape(p.shape)} | {p.base} | {p.numel} |")
+    lines += [
+        "",
+        "Read a word with `S_LD_INT gpN, gpA, <offset>`, write one with `S_ST_INT gpN, gpA, <offset>`.",
+        "",
+    ]
+    return lines
+
+
+def _int_output_section(inst: PreparedInstance) -> list[str]:
+    p = inst.output_int
+    rows, cols = (p.shape[0], p.shape[-1]) if len(p.shape) > 1 else (1, p.shape[0])
+    return [
+        "### Output (INT SRAM, in place)",
+        "",
+        f"The output {_fmt_shape(inst.output_shape)} replaces the input {p.name} in place: the same "
+        f"{p.numel} u32 words from INT SRAM word {p.base}, element (i, j) at {p.base} + i*{cols} + j. "
+        f"Words of {p.name} the kernel does not change keep their input values.",
+        "",
+        f"Example: element ({min(1, rows - 1)}, 3) is the word at {p.base + min(1, rows - 1) * cols + 3}.",
+    ]
 
 
 def _output_section(shape: tuple[int, ...], hw: PlenaConfig) -> list[str]:
@@ -281,10 +338,13 @@ def run(
 ) -> Evaluation:
     """Simulate an assembled program on the instance and judge its output; never raises for a bad kernel."""
     execution = run_machine(program, instance.image, limits, trace=trace)
-    output = read_output(execution.machine.vram, instance.output_shape, program.config)
+    output = _read_result(execution.machine, instance, program.config)
+    reference = instance.reference
+    if instance.task.admissible is not None:  # e.g. near-ties of a ranking broken the kernel's way
+        reference = instance.task.admissible(output, instance.inputs, instance.params)
     verdict = judge(
         output,
-        instance.reference,
+        reference,
         instance.tolerance,
         row_width=program.config.vlen,
         poisoned=instance.poison,
@@ -303,7 +363,16 @@ def run(
         output=output,
         program=program,
         trace=execution.trace,
+        diagnostics=tuple(execution.warnings),  # reads of memory nothing wrote
     )
+
+
+def _read_result(machine, instance: PreparedInstance, config: PlenaConfig) -> np.ndarray:
+    placement = instance.output_int
+    if placement is None:
+        return read_output(machine.vram, instance.output_shape, config)
+    words = machine.intsram[placement.base : placement.base + placement.numel]
+    return words.astype(np.float64).reshape(instance.output_shape)
 
 
 def evaluate(
@@ -319,5 +388,5 @@ def evaluate(
     if assembled.program is None:
         return Evaluation(instance.label(), False, False, 0.0, instance.tolerance, assembled.diagnostics)
     evaluation = run(assembled.program, instance, limits, trace)
-    evaluation.diagnostics = tuple(assembled.diagnostics)
+    evaluation.diagnostics = tuple(assembled.diagnostics) + evaluation.diagnostics
     return evaluation

@@ -7,6 +7,9 @@
   is at byte offset i*C + j from the tensor's base.
 - Constants: FP SRAM slots preloaded with BF16 values (FP_SLOTS; task-specific values
   such as 1/hidden sit in their fixed slot).
+- Integer inputs (token ids): u32 words in INT SRAM from address 0, in input order, each
+  row-major. A task whose output updates such an input in place (Task.output_updates) leaves
+  its output in those words.
 - Output: in VRAM from OUTPUT_BASE, column-block-major: element (i, j) of an [R, C]
   output is at OUTPUT_BASE + (j // VLEN)*R*VLEN + i*VLEN + (j % VLEN). A 3-D [B, R, C]
   output stores each [R, C] matrix that way, one after another (matrix b at b*R*C).
@@ -107,14 +110,39 @@ def plan_hbm(inputs: Sequence[tuple[str, tuple[int, ...]]], block: int = 8) -> H
     return HbmLayout(tuple(placements), cursor)
 
 
-def build_hbm_image(layout: HbmLayout, values: dict[str, np.ndarray], block: int = 8) -> np.ndarray:
+@dataclass(frozen=True)
+class IntSramPlacement:
+    name: str
+    shape: tuple[int, ...]
+    base: int  # INT SRAM word address of element 0 (row-major, one u32 per element)
+
+    @property
+    def numel(self) -> int:
+        return int(np.prod(self.shape))
+
+
+def plan_intsram(inputs: Sequence[tuple[str, tuple[int, ...]]], words: int) -> tuple[IntSramPlacement, ...]:
+    """Integer inputs one after another from INT SRAM word 0."""
+    placements, cursor = [], 0
+    for name, shape in inputs:
+        placement = IntSramPlacement(name, tuple(shape), cursor)
+        cursor += placement.numel
+        if cursor > words:
+            raise ValueError(f"integer input {name} does not fit the {words} INT SRAM words")
+        placements.append(placement)
+    return tuple(placements)
+
+
+def build_hbm_image(
+    layout: HbmLayout, values: dict[str, np.ndarray], block: int = 8, quantiser: str = "plena"
+) -> np.ndarray:
     """HBM bytes for the given tensors (quantised to MXFP8) at their planned places."""
     image = np.zeros(layout.total_bytes, dtype=np.uint8)
     for t in layout.tensors:
         data = np.asarray(values[t.name], dtype=np.float32)
         if data.shape != t.shape:
             raise ValueError(f"tensor {t.name} has shape {data.shape}, layout expects {t.shape}")
-        elements, scales = quantize_blocks(data.reshape(-1), block)
+        elements, scales = quantize_blocks(data.reshape(-1), block, quantiser)
         image[t.base : t.base + t.numel] = elements
         image[t.scale_base : t.scale_base + scales.size] = scales
     return image

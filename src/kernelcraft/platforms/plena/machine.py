@@ -15,13 +15,16 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from ..base import Fault, RunLimits
+from ..base import Diagnostic, Fault, RunLimits
 from .assembler import Program
 from .config import PlenaConfig
+from .hbm import HbmModel
 from .isa import Unit
 from .mx import BF16
+from .poison import PoisonTracker
 
 MASK32 = 0xFFFFFFFF
+POISON_PATTERN_BYTES = 1 << 20
 
 
 class MachineFault(Exception):
@@ -46,6 +49,12 @@ class MemoryImage:
     # kernel that reads memory it never wrote cannot pass by luck.
     poison: bool = False
     poison_seed: int = 0
+    # Report every read of memory nothing wrote (Execution.warnings); None: when poisoned.
+    track_reads: bool | None = None
+
+    @property
+    def tracks_reads(self) -> bool:
+        return self.poison if self.track_reads is None else self.track_reads
 
 
 @dataclass
@@ -55,11 +64,17 @@ class ExecutionStats:
     unit_busy_cycles: dict[str, int]
     instruction_mix: dict[str, int]  # dynamic counts per unit category
     opcode_counts: dict[str, int]
-    hbm_read_bytes: int
+    hbm_read_bytes: int  # 64 bytes per request, scale reads included (as the emulator counts)
     hbm_write_bytes: int
+    hbm_useful_read_bytes: int  # element and scale bytes the transfers needed
+    hbm_useful_write_bytes: int
     macs: int
     mac_utilization: float  # useful MACs / (cycles x peak MACs per cycle)
     latency_ns: float
+    timing_profile: str = "consistent"
+    hbm_row_hits: int = 0
+    hbm_row_misses: int = 0
+    hbm_row_conflicts: int = 0
 
     def to_dict(self) -> dict:
         return dict(self.__dict__)
@@ -85,6 +100,8 @@ class Execution:
     fault: Fault | None
     machine: Machine
     trace: list[tuple[int, int, int, str]] | None = None  # (pc, start cycle, duration, unit)
+    # Run-time warnings: reads of memory nothing wrote, or holding values computed from it.
+    warnings: list[Diagnostic] = field(default_factory=list)
 
     @property
     def ok(self) -> bool:
@@ -114,23 +131,34 @@ class Machine:
             else np.zeros(cfg.intsram_words, dtype=np.uint32)
         )
         if image.poison:
-            self.hbm = rng.integers(0, 256, cfg.hbm_bytes, dtype=np.uint8)
+            # A random 1 MiB pattern repeated: as unusable as fully random bytes, much faster.
+            pattern = rng.integers(0, 256, min(cfg.hbm_bytes, POISON_PATTERN_BYTES), dtype=np.uint8)
+            self.hbm = np.resize(pattern, cfg.hbm_bytes)
         else:
             self.hbm = np.zeros(cfg.hbm_bytes, dtype=np.uint8)
+        hbm_size = 0
         if image.hbm is not None:
             data = np.asarray(image.hbm, dtype=np.uint8).reshape(-1)
             if data.size > cfg.hbm_bytes:
                 raise ValueError(f"HBM image of {data.size} bytes exceeds HBM size {cfg.hbm_bytes}")
             self.hbm[: data.size] = data
+            hbm_size = data.size
+        self.poison: PoisonTracker | None = PoisonTracker(cfg, hbm_size) if image.tracks_reads else None
         for addr, values in image.vram.items():
-            self._preload(self.vram, addr, values, "VRAM")
+            n = self._preload(self.vram, addr, values, "VRAM")
+            if self.poison is not None:
+                self.poison.preload_vram(addr, n)
         for addr, values in image.fpsram.items():
-            self._preload(self.fpsram, addr, values, "FP SRAM")
+            n = self._preload(self.fpsram, addr, values, "FP SRAM")
+            if self.poison is not None:
+                self.poison.preload_words(self.poison.fpsram, addr, n)
         for addr, values in image.intsram.items():
             vals = np.asarray(values, dtype=np.uint64).reshape(-1)
             if addr < 0 or addr + vals.size > self.intsram.size:
                 raise ValueError(f"INT SRAM preload [{addr}, {addr + vals.size}) out of range")
             self.intsram[addr : addr + vals.size] = vals.astype(np.uint32)
+            if self.poison is not None:
+                self.poison.preload_words(self.poison.intsram, addr, vals.size)
         self.m_accum = np.zeros((cfg.blen, cfg.blen), dtype=np.float32)
         self.v_accum = np.zeros(cfg.blen, dtype=np.float32)
         self.hm_accum = np.zeros((cfg.heads_per_row, cfg.mlen, cfg.mlen), dtype=np.float32)
@@ -138,8 +166,7 @@ class Machine:
         self.loops: list[list] = []  # frames: [body start pc, counter reg, iteration start count, broken]
         self.tile_cache: dict[int, np.ndarray] = {}  # MRAM tile -> float64 copy, dropped on write
         self.dma_cycles = 0
-        self.hbm_read_bytes = 0
-        self.hbm_write_bytes = 0
+        self.hbm_timing = HbmModel(cfg)
         self.jumps = 0
         self.next_wall_check = 0  # dynamic instruction count at which to look at the clock again
         self.deadline = float("inf")
@@ -147,12 +174,13 @@ class Machine:
         self.pc = 0  # kept current only by the traced run loop
 
     @staticmethod
-    def _preload(target: np.ndarray, addr: int, values, what: str) -> None:
+    def _preload(target: np.ndarray, addr: int, values, what: str) -> int:
         vals = np.asarray(values, dtype=np.float32).reshape(-1)
         if addr < 0 or addr + vals.size > target.size:
             raise ValueError(f"{what} preload [{addr}, {addr + vals.size}) out of range 0..{target.size}")
         with np.errstate(invalid="ignore", over="ignore"):  # NaN/inf preloads are legitimate
             target[addr : addr + vals.size] = vals.astype(BF16)
+        return vals.size
 
     # Convenience readers for evaluation and tools.
     def read_vram(self, addr: int, count: int) -> np.ndarray:
@@ -228,7 +256,8 @@ def _run(program: Program, image: MemoryImage | None, limits: RunLimits, trace: 
                 (ins.line or None) if ins else None,
             )
     stats = _statistics(program, counts, static_costs, m)
-    return Execution(stats, fault, m, events)
+    warnings = m.poison.diagnostics() if m.poison is not None else []
+    return Execution(stats, fault, m, events, warnings)
 
 
 def _run_traced(program, ops, static_costs, counts, m, events):
@@ -252,13 +281,13 @@ def _run_traced(program, ops, static_costs, counts, m, events):
 
 
 def peak_macs_per_cycle(cfg: PlenaConfig) -> int:
-    """Best MACs per cycle any matrix instruction achieves: the array's peak rate."""
+    """Best MACs per cycle any matrix instruction achieves under the timing profile."""
     from .isa import INSTRUCTIONS
 
     best = 0
     for spec in INSTRUCTIONS:
-        if spec.macs is not None and spec.cost is not None:
-            cycles = max(1, spec.cost(cfg, (0,) * len(spec.operands)))
+        if spec.macs is not None and spec.timing(cfg) is not None:
+            cycles = max(1, spec.cycles(cfg, (0,) * len(spec.operands)))
             best = max(best, spec.macs(cfg) // cycles)
     return best
 
@@ -286,15 +315,22 @@ def _statistics(program: Program, counts: list[int], static_costs: list[int], m:
     cycles = sum(busy.values())
     peak = peak_macs_per_cycle(cfg)
     util = macs / (cycles * peak) if cycles and peak else 0.0
+    hbm = m.hbm_timing.counters
     return ExecutionStats(
         cycles=cycles,
         instructions=sum(counts),
         unit_busy_cycles=busy,
         instruction_mix=mix,
         opcode_counts={name: entry[1] for name, entry in sorted(per_spec.items())},
-        hbm_read_bytes=m.hbm_read_bytes,
-        hbm_write_bytes=m.hbm_write_bytes,
+        hbm_read_bytes=hbm.read_bytes,
+        hbm_write_bytes=hbm.write_bytes,
+        hbm_useful_read_bytes=hbm.useful_read_bytes,
+        hbm_useful_write_bytes=hbm.useful_write_bytes,
         macs=macs,
         mac_utilization=util,
         latency_ns=cycles / cfg.clock_ghz,
+        timing_profile=cfg.timing_profile,
+        hbm_row_hits=hbm.row_hits,
+        hbm_row_misses=hbm.row_misses,
+        hbm_row_conflicts=hbm.row_conflicts,
     )

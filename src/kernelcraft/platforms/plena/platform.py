@@ -2,18 +2,28 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from ...tasks import Task
-from ..api import BuildResult, Evaluation, Platform, ScriptedKind, normalise_config
+from ..api import (
+    BuildResult,
+    Evaluation,
+    ExtensionSet,
+    Platform,
+    PlatformError,
+    ScriptedKind,
+    TemplateSpec,
+    normalise_config,
+)
 from ..base import RunLimits
+from ..behaviour import AddedInstruction
 from ..roofline import roofline_cycles
 from . import evaluation
 from .assembler import Program, assemble
 from .config import DEFAULT_CONFIG, PlenaConfig
 from .docs import render_docs
-from .isa import Unit
+from .isa import InstrSpec, Unit, instruction_table
 from .machine import Execution, MemoryImage, peak_macs_per_cycle, run
 from .scripted import BROKEN_SYNTAX, BROKEN_WRONG, poisoned_kernel
 from .shapes import UNSUPPORTED, shape_table
@@ -38,9 +48,13 @@ class PlenaPlatform(Platform):
 
     config: PlenaConfig
 
-    def __init__(self, config: PlenaConfig | None = None):
+    def __init__(self, config: PlenaConfig | None = None, added: tuple[InstrSpec, ...] = ()):
         super().__init__(config)
         self._docs: dict[str, str] | None = None
+        # The instruction set: the base ISA, the configuration's extension sets, and any
+        # instructions added at run time (with_instructions).
+        self.added = tuple(added)
+        self.table = instruction_table(tuple(self.config.extensions), self.added)
 
     @classmethod
     def default_config(cls) -> PlenaConfig:
@@ -49,10 +63,14 @@ class PlenaPlatform(Platform):
     def dtypes_text(self) -> str:
         return DTYPES_TEXT
 
+    def profile_name(self) -> str:
+        """The timing profile results are measured under (consistent or emulator)."""
+        return self.config.timing_profile
+
     def docs(self) -> dict[str, str]:
         """The agent-facing docs (isa, memory_layout, hardware, guidance) for this config."""
         if self._docs is None:
-            self._docs = dict(render_docs(self.config))
+            self._docs = dict(render_docs(self.config, self.table))
         return dict(self._docs)
 
     # ------------------------------------------------------------------ tasks
@@ -69,7 +87,7 @@ class PlenaPlatform(Platform):
         return evaluation.prepare(task, normalise_config(config), seed, profile, poison, self.config)
 
     def build(self, source: str) -> BuildResult:
-        assembled = assemble(source, self.config)
+        assembled = assemble(source, self.config, self.table)
         size = len(assembled.program) if assembled.program is not None else None
         return BuildResult(assembled.program, assembled.diagnostics, size)
 
@@ -127,6 +145,56 @@ class PlenaPlatform(Platform):
         raise ValueError(f"unknown scripted kernel kind {kind!r}")
 
     # ------------------------------------------------------------------ extras
+    def instruction_extensions(self) -> dict[str, ExtensionSet]:
+        """The extension sets PLENA defines (extensions.py): the co-design case study's "dllm"."""
+        from .extensions import extension_sets
+
+        return extension_sets(self.config)
+
+    def enabled_extensions(self) -> tuple[str, ...]:
+        return tuple(self.config.extensions)
+
+    def with_extensions(self, names: Sequence[str]) -> PlenaPlatform:
+        """This platform with the named extension sets added to the hardware configuration."""
+        from dataclasses import replace
+
+        from .config import EXTENSION_SETS
+
+        unknown = [n for n in names if n not in EXTENSION_SETS]
+        if unknown:
+            raise PlatformError(
+                f"PLENA has no extension set {', '.join(unknown)}; sets: {', '.join(EXTENSION_SETS)}"
+            )
+        merged = tuple(dict.fromkeys((*self.config.extensions, *names)))
+        return PlenaPlatform(replace(self.config, extensions=merged), self.added)
+
+    def with_instructions(self, instructions: Sequence[AddedInstruction]) -> PlenaPlatform:
+        """This platform with `instructions` in its ISA: each gets a free opcode and a table
+        entry, so the assembler, the simulator (which calls its reference) and the docs have it."""
+        from .extensions import added_spec
+
+        base = instruction_table(tuple(self.config.extensions))
+        free = base.free_opcodes()
+        if len(instructions) > len(free):
+            raise ValueError(f"only {len(free)} opcodes are free for new instructions")
+        specs = []
+        for added, opcode in zip(instructions, free, strict=False):
+            name = added.behaviour.mnemonic
+            if name in base.by_name:
+                raise ValueError(f"{name} is already a PLENA instruction; choose another mnemonic")
+            specs.append(added_spec(added, opcode))
+        return PlenaPlatform(self.config, tuple(specs))
+
+    def build_key(self, source: str) -> str:
+        key = super().build_key(source)
+        return f"{key}:{hash(self.added)}" if self.added else key
+
+    def templates(self) -> Mapping[str, TemplateSpec]:
+        """Every baseline generator as an editable template (see templates.py)."""
+        from .templates import TemplateTable
+
+        return TemplateTable(self.config.to_dict())
+
     def trace_writer(self) -> Callable[[Evaluation, Any], int]:
         from pathlib import Path
 

@@ -69,13 +69,36 @@ def compile_program(program: Program, m: Machine) -> tuple[list[Step], list[int]
         key = (spec.name, ins.operands)
         entry = built.get(key)
         if entry is None:
-            cost = spec.cost(cfg, ins.operands) if spec.cost is not None else 0
-            entry = (BUILDERS[spec.name](m, ins.operands, pc), cost)
+            cost = spec.cycles(cfg, ins.operands)
+            build = BUILDERS.get(spec.name) if spec.behaviour is None else behaviour_builder(spec)
+            entry = (build(m, ins.operands, pc), cost)
             if spec.name not in PC_DEPENDENT:
                 built[key] = entry
         ops.append(entry[0])
         costs.append(entry[1])
+    if m.poison is not None:
+        ops = _tracked(program, m, ops)
     return ops, costs
+
+
+def _tracked(program: Program, m: Machine, ops: list[Step]) -> list[Step]:
+    """Each step preceded by its footprint (what it reads and writes, for the poison tracker)."""
+    from .footprints import FOOTPRINTS, behaviour_footprint
+
+    tracker = m.poison
+    out = []
+    for pc, (ins, step) in enumerate(zip(program.instructions, ops, strict=True)):
+        spec = ins.spec
+        fp = (FOOTPRINTS[spec.name] if spec.behaviour is None else behaviour_footprint(spec))(m, ins.operands)
+        line, text = ins.line, ins.text()
+
+        def tracked(executed, step=step, fp=fp, pc=pc, line=line, text=text):
+            tracker.pc, tracker.line, tracker.text = pc, line, text
+            fp()
+            return step(executed)
+
+        out.append(tracked)
+    return out
 
 
 # ----------------------------------------------------------------------------- helpers
@@ -623,9 +646,19 @@ BUILDERS["M_TMM"] = _blen_matmul(True)
 
 
 def _heads(m: Machine, rows: np.ndarray) -> np.ndarray:
-    """(MLEN, VLEN) rows -> (lanes, MLEN, HLEN) per-head views."""
+    """(n, VLEN) rows -> (lanes, n, HLEN): head h is columns h*HLEN.. (M_BTMM, M_BTMV)."""
     cfg = m.config
     return rows.reshape(rows.shape[0], cfg.heads_per_row, cfg.hlen).transpose(1, 0, 2)
+
+
+def _interleaved_heads(m: Machine, rows: np.ndarray) -> np.ndarray:
+    """(n, VLEN) rows -> (lanes, n, HLEN): element j of head h is column j*lanes + h.
+
+    The emulator's bmm/bmv view a row as [HLEN, lanes] (matrix_machine.rs:179-183, 237-241),
+    while btmm/btmv view it as [lanes, HLEN].
+    """
+    cfg = m.config
+    return rows.reshape(rows.shape[0], cfg.hlen, cfg.heads_per_row).transpose(2, 0, 1)
 
 
 @builder("M_BMM")
@@ -636,7 +669,7 @@ def _m_bmm(m: Machine, ops, pc):
     def step(_):
         tile, off = _tile_and_offset(m, g[rs1], "M_BMM")
         c = _element_offset(m, off, cfg.hlen, "M_BMM head row")
-        x = _heads(m, _rows(m, g[rs2], cfg.mlen, "M_BMM rows").astype(np.float64))
+        x = _interleaved_heads(m, _rows(m, g[rs2], cfg.mlen, "M_BMM rows").astype(np.float64))
         w = _tile(m, tile)[c : c + cfg.hlen, :]
         m.hm_accum += (cfg.bmm_scale * (x @ w)).astype(np.float32)
 
@@ -713,11 +746,8 @@ def _bmv(transposed: bool) -> Builder:
         def step(_):
             tile, off = _tile_and_offset(m, (g[rs1] + g[rd]) & MASK32, name)
             c = _element_offset(m, off, cfg.hlen, f"{name} head")
-            q = (
-                _rows(m, g[rs2], 1, f"{name} query row")[0]
-                .astype(np.float64)
-                .reshape(cfg.heads_per_row, cfg.hlen)
-            )
+            row = _rows(m, g[rs2], 1, f"{name} query row").astype(np.float64)
+            q = (_heads(m, row) if transposed else _interleaved_heads(m, row))[:, 0, :]
             t = _tile(m, tile)
             w = t[:, c : c + cfg.hlen].T if transposed else t[c : c + cfg.hlen, :]
             m.hv_accum += (cfg.bmm_scale * (q @ w)).astype(np.float32)
@@ -844,60 +874,6 @@ def _transfer_plan(m: Machine, ab: int, off: int, rows: int, width: int, stride:
     return elem_starts, scale_starts
 
 
-def _burst_bytes(starts: list[int], width: int, burst: int, usage: dict[int, int]) -> None:
-    """Add, per 64-byte burst, the bytes that rows [s, s + width) touch in it."""
-    for s in starts:
-        end = s + width
-        for b in range(s // burst, (end - 1) // burst + 1):
-            lo, hi = b * burst, (b + 1) * burst
-            usage[b] = usage.get(b, 0) + min(end, hi) - max(s, lo)
-
-
-def _bursts_read(
-    elem_starts: np.ndarray, scale_starts: np.ndarray, width: int, block: int, burst: int
-) -> int:
-    """Distinct bursts a read touches (element and scale streams may share bursts)."""
-    rows = len(elem_starts)
-    spans = ((elem_starts, width), (scale_starts, width // block))
-    if rows == 1 or int(elem_starts[1] - elem_starts[0]) == width:  # each stream is one range
-        (e_lo, e_hi), (s_lo, s_hi) = (
-            (int(st[0]) // burst, (int(st[0]) + rows * w - 1) // burst) for st, w in spans
-        )
-        overlap = max(0, min(e_hi, s_hi) - max(e_lo, s_lo) + 1)
-        return (e_hi - e_lo + 1) + (s_hi - s_lo + 1) - overlap
-    touched: set[int] = set()
-    for starts, w in spans:
-        if w <= burst:  # a row touches at most its first and last burst
-            touched.update((starts // burst).tolist())
-            touched.update(((starts + (w - 1)) // burst).tolist())
-        else:
-            for s in starts.tolist():
-                touched.update(range(s // burst, (s + w - 1) // burst + 1))
-    return len(touched)
-
-
-def _dma_time(m: Machine, elem_starts, scale_starts, width: int, write: bool) -> None:
-    """HBM time of one transfer: latency + touched bursts / bandwidth.
-
-    A burst only partly written is read, merged and written back (read-modify-write).
-    """
-    cfg = m.config
-    burst = cfg.hbm_burst_bytes
-    if write:
-        usage: dict[int, int] = {}
-        _burst_bytes(elem_starts.tolist(), width, burst, usage)
-        _burst_bytes(scale_starts.tolist(), width // cfg.mx_block, burst, usage)
-        moved = len(usage) * burst
-        partial = sum(1 for used in usage.values() if used < burst)
-        m.hbm_write_bytes += moved
-        m.hbm_read_bytes += partial * burst
-        moved += partial * burst
-    else:
-        moved = _bursts_read(elem_starts, scale_starts, width, cfg.mx_block, burst) * burst
-        m.hbm_read_bytes += moved
-    m.dma_cycles += cfg.hbm_latency_cycles + -(-moved // cfg.hbm_bytes_per_cycle)
-
-
 def _gather(m: Machine, elem_starts, scale_starts, width: int) -> np.ndarray:
     block = m.config.mx_block
     rows = len(elem_starts)
@@ -943,7 +919,7 @@ def _prefetch(to_matrix: bool) -> Builder:
                 target = _rows(m, dest, rows, f"{name} destination").reshape(-1)
             elem_starts, scale_starts = _transfer_plan(m, ab, g[rs1], rows, width, stride, name)
             target[:] = _gather(m, elem_starts, scale_starts, width).reshape(-1)
-            _dma_time(m, elem_starts, scale_starts, width, write=False)
+            m.dma_cycles += m.hbm_timing.read(elem_starts, scale_starts, width, width // cfg.mx_block)
 
         return step
 
@@ -964,14 +940,101 @@ def _h_store_v(m: Machine, ops, pc):
         stride = m.stride_reg if rstride else width
         source = _rows(m, g[rs], rows, "H_STORE_V source").astype(np.float32)
         elem_starts, scale_starts = _transfer_plan(m, ab, g[rs1], rows, width, stride, "H_STORE_V")
-        elements, scales = quantize_blocks(source.reshape(-1), block)
+        elements, scales = quantize_blocks(source.reshape(-1), block, cfg.mx_quantiser)
         e_idx = (elem_starts[:, None] + np.arange(width)[None, :]).reshape(-1)
         s_idx = (scale_starts[:, None] + np.arange(width // block)[None, :]).reshape(-1)
         m.hbm[e_idx] = elements
         m.hbm[s_idx] = scales
-        _dma_time(m, elem_starts, scale_starts, width, write=True)
+        m.dma_cycles += m.hbm_timing.store(elem_starts, scale_starts, width, width // block)
 
     return step
+
+
+# ----------------------------------------------------------------------------- table-driven
+
+
+def behaviour_builder(spec) -> Builder:
+    """Semantics of an instruction defined by its behaviour (extension sets, accepted proposals):
+    read the operands by kind, call the reference, write back what it returns.
+
+    vector: the VLEN-element VRAM row at G[op] (read as float64, written rounded to BF16);
+    int_vector: VLEN INT SRAM words at G[op]; fp: F[op] (writes to f0 are dropped); int:
+    G[op]; imm: the immediate. A failing reference (a proposal's sandbox gone, a wrong
+    result) ends the run with a fault naming the instruction."""
+    roles = spec.behaviour.operands
+    reference = spec.behaviour.reference
+    reads = [i for i, r in enumerate(roles) if r.reads]
+    writes = [i for i, r in enumerate(roles) if r.writes]
+
+    def build(m: Machine, ops, pc):
+        vlen = m.config.vlen
+        row = _vrow_checker(m)
+        g, f = m.g, m.f
+
+        def int_row(addr: int) -> int:
+            if not 0 <= addr <= m.intsram.size - vlen:
+                raise MachineFault(
+                    "address", f"{spec.name}: INT SRAM row {addr} is outside INT SRAM", address=addr
+                )
+            return addr
+
+        def read(i: int):
+            kind, value = roles[i].kind, ops[i]
+            if kind == "vector":
+                a = row(g[value])
+                return m.vram[a : a + vlen].astype(np.float64)
+            if kind == "int_vector":
+                a = int_row(g[value])
+                return m.intsram[a : a + vlen].astype(np.int64)
+            if kind == "fp":
+                return float(f[value])
+            if kind == "int":
+                return int(g[value])
+            return int(value)
+
+        def write(i: int, out) -> None:
+            kind, value = roles[i].kind, ops[i]
+            if kind == "vector":
+                a = row(g[value])
+                m.vram[a : a + vlen] = (
+                    np.asarray(out, dtype=np.float64).reshape(vlen).astype(np.float32).astype(BF16)
+                )
+            elif kind == "int_vector":
+                a = int_row(g[value])
+                words = np.asarray(out, dtype=np.float64).reshape(vlen)
+                m.intsram[a : a + vlen] = (
+                    np.mod(np.nan_to_num(words), 1 << 32).astype(np.uint64).astype(np.uint32)
+                )
+            elif kind == "fp":
+                if value:
+                    f[value] = round_bf16(float(out))
+            else:
+                g[value] = int(out) & MASK32
+
+        def step(_):
+            args = [read(i) for i in reads]
+            try:
+                result = reference(*args)
+            except MachineFault:
+                raise
+            except Exception as exc:  # the reference's own failure ends the run, named
+                raise MachineFault(
+                    "instruction", f"{spec.name} failed: {type(exc).__name__}: {exc}"
+                ) from None
+            values = list(result) if isinstance(result, tuple) else [result]
+            if len(values) != len(writes):
+                raise MachineFault(
+                    "instruction", f"{spec.name} returned {len(values)} values for {len(writes)} outputs"
+                )
+            try:
+                for i, out in zip(writes, values, strict=True):
+                    write(i, out)
+            except (TypeError, ValueError, OverflowError) as exc:
+                raise MachineFault("instruction", f"{spec.name} returned an unusable value: {exc}") from None
+
+        return step
+
+    return build
 
 
 def check_complete() -> list[str]:

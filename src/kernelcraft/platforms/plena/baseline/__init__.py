@@ -14,7 +14,7 @@ from ..shapes import UNSUPPORTED, shape_table
 from .level1 import GENERATORS as LEVEL1_GENERATORS
 from .level1 import Generator
 
-_OTHER_MODULES = ("attention", "composite")
+_OTHER_MODULES = ("attention", "composite", "sampling")
 
 
 def _dispatch_table() -> dict[str, Generator]:

@@ -15,6 +15,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 
 from ..config import DEFAULT_CONFIG, PlenaConfig
+from . import peephole
 
 IMM_LIMIT = 1 << 18  # S_ADDI_INT immediates are unsigned 18-bit
 LUI_SHIFT = 12
@@ -35,6 +36,8 @@ class Asm:
     inside the body is then always emitted.
     """
 
+    optimise = True  # drop dead and redundant scalar instructions in text() (see peephole.py)
+
     def __init__(self, hw: PlenaConfig = DEFAULT_CONFIG):
         self.hw = hw
         self._lines: list[str] = []
@@ -54,13 +57,17 @@ class Asm:
     def comment(self, text: str) -> None:
         self._lines.append(f"; {text}")
 
+    def lines(self) -> list[str]:
+        """The emitted lines, after the peephole pass when `optimise` is set."""
+        return peephole.optimise(self._lines) if self.optimise else list(self._lines)
+
     def text(self) -> str:
-        return "\n".join(self._lines) + "\n"
+        return "\n".join(self.lines()) + "\n"
 
     @property
     def instruction_count(self) -> int:
         """Static instruction count (comment lines excluded)."""
-        return sum(1 for line in self._lines if not line.startswith(";"))
+        return sum(1 for line in self.lines() if not line.startswith(";"))
 
     # ------------------------------------------------------------------ constants
     def imm(self, reg: str, value: int, comment: str = "") -> None:
