@@ -434,7 +434,9 @@ def _reduction(m, op):
             def combine():
                 return min(int(init_view[init_at]), int(a.min()))
         else:
-            reduce = {"vredand": np.bitwise_and, "vredor": np.bitwise_or, "vredxor": np.bitwise_xor}[key].reduce
+            reduce = {"vredand": np.bitwise_and, "vredor": np.bitwise_or, "vredxor": np.bitwise_xor}[
+                key
+            ].reduce
             pair = {"vredand": int.__and__, "vredor": int.__or__, "vredxor": int.__xor__}[key]
 
             def combine():
