@@ -7,7 +7,7 @@ tools, CLI and agent all render the same objects.
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
-from typing import Any, Literal
+from typing import Any, ClassVar, Literal
 
 MAX_SHOWN_TEXT = 120  # characters of the offending text a formatted diagnostic shows
 
@@ -48,17 +48,26 @@ class Fault:
     line: int | None = None  # source line of the faulting instruction
     state: dict[str, Any] = field(default_factory=dict)
 
+    pc_format: ClassVar[str] = ""  # "#x" where pcs are byte addresses, shown in hex
+
+    def where(self) -> str:
+        """" at pc N (line L): instruction", or "" when the fault has no pc."""
+        if self.pc is None:
+            return ""
+        where = f" at pc {self.pc:{self.pc_format}}"
+        if self.line:
+            where += f" (line {self.line})"
+        if self.instruction:
+            where += f": {self.instruction}"
+        return where
+
+    def state_items(self) -> list[str]:
+        return [f"{k}={v}" for k, v in self.state.items()]
+
     def format(self) -> str:
-        where = ""
-        if self.pc is not None:
-            where = f" at pc {self.pc}"
-            if self.line:
-                where += f" (line {self.line})"
-            if self.instruction:
-                where += f": {self.instruction}"
-        out = f"{self.kind} fault{where}\n    {self.message}"
+        out = f"{self.kind} fault{self.where()}\n    {self.message}"
         if self.state:
-            out += "\n    state: " + ", ".join(f"{k}={v}" for k, v in self.state.items())
+            out += "\n    state: " + ", ".join(self.state_items())
         return out
 
     def to_dict(self) -> dict[str, Any]:

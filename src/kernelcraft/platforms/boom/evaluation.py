@@ -137,24 +137,18 @@ def prepare_with_inputs(
 class BoomFault(Fault):
     """A Fault that shows addresses (pc, mtval, the address of a stray write) in hex."""
 
-    def format(self) -> str:
-        where = ""
-        if self.pc is not None:
-            where = f" at pc {self.pc:#x}"
-            if self.line:
-                where += f" (line {self.line})"
-            if self.instruction:
-                where += f": {self.instruction}"
-        elif isinstance(self.state.get("address"), int):
-            where = f" at address {self.state['address']:#x}"
-        out = f"{self.kind} fault{where}\n    {self.message}"
-        if self.state:
-            shown = (
-                f"{k}={v:#x}" if k in HEX_STATE and isinstance(v, int) else f"{k}={v}"
-                for k, v in self.state.items()
-            )
-            out += "\n    state: " + ", ".join(shown)
-        return out
+    pc_format = "#x"
+
+    def where(self) -> str:
+        if self.pc is None and isinstance(self.state.get("address"), int):
+            return f" at address {self.state['address']:#x}"
+        return super().where()
+
+    def state_items(self) -> list[str]:
+        return [
+            f"{k}={v:#x}" if k in HEX_STATE and isinstance(v, int) else f"{k}={v}"
+            for k, v in self.state.items()
+        ]
 
 
 HEX_STATE = {"mtval", "address", "pc", "mepc"}

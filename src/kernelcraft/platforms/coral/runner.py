@@ -20,18 +20,7 @@ from .toolchain import KERNEL_NAME, SUPPORT_SOURCE, build_program
 class CoralFault(Fault):
     """A Fault whose pc, an address in the ITCM, reads in hex like every other address."""
 
-    def format(self) -> str:
-        where = ""
-        if self.pc is not None:
-            where = f" at pc {self.pc:#x}"
-            if self.line:
-                where += f" (line {self.line})"
-            if self.instruction:
-                where += f": {self.instruction}"
-        out = f"{self.kind} fault{where}\n    {self.message}"
-        if self.state:
-            out += "\n    state: " + ", ".join(f"{k}={v}" for k, v in self.state.items())
-        return out
+    pc_format = "#x"
 
 
 @dataclass
