@@ -126,6 +126,14 @@ def test_template_tools_compare_every_configuration_with_the_original(tmp_path):
     assert (tmp_path / "templates" / "eval_001.py").read_text() == improve_template(FFN.source)
 
 
+def test_the_template_system_prompt_fills_every_placeholder_and_names_the_emitter_api(tmp_path):
+    start = Session(EpisodeSpec(model="custom", task="ffn", config="C1", mode="template"), tmp_path).reset()
+    assert "${" not in start.system_prompt and "${" not in start.task_prompt
+    assert f"# The {PLENA.title} {PLENA.kind}" in start.system_prompt
+    grep = next(t for t in start.tools if t.name == "grep_docs")
+    assert "emitter API" in grep.description and "emitter API" in start.system_prompt.split("# The ")[0]
+
+
 def test_the_scripted_improver_solves_a_template_episode(tmp_path):
     spec = EpisodeSpec(model="scripted:template_improver", task="ffn", config="C1,C2", mode="template")
     result = run_episode(spec, tmp_path)

@@ -58,20 +58,31 @@ def system_prompt(platform: Platform, specs: Iterable[ToolSpec]) -> str:
     episode on a platform sends the same system prompt: one cacheable prefix.
     """
     title = platform.title
-    docs: Mapping[str, str] = platform.docs()
-    missing = "(not provided for this platform)"
     parts = [
         _render("base", platform_title=title, kernel_language=platform.kernel_language),
         _render("tools", tool_list=tool_list(specs), kernel_file=f"kernel{platform.kernel_suffix}"),
-        _render(
-            "platform",
-            platform_title=title,
-            platform_kind=platform.kind,
-            **{k: docs.get(k, missing).strip() for k in PLATFORM_DOC_KEYS},
-        ),
-        _render("guidance", platform_title=title, guidance=docs.get("guidance", missing).strip()),
+        platform_section(platform),
+        guidance_section(platform),
     ]
     return "\n\n".join(parts) + "\n"
+
+
+def platform_section(platform: Platform) -> str:
+    """Part 3: the platform's ISA, memory layout and hardware docs (every mode shows the same)."""
+    docs: Mapping[str, str] = platform.docs()
+    missing = "(not provided for this platform)"
+    return _render(
+        "platform",
+        platform_title=platform.title,
+        platform_kind=platform.kind,
+        **{k: docs.get(k, missing).strip() for k in PLATFORM_DOC_KEYS},
+    )
+
+
+def guidance_section(platform: Platform) -> str:
+    """Part 4: the platform's guidance."""
+    guidance = platform.docs().get("guidance", "(not provided for this platform)")
+    return _render("guidance", platform_title=platform.title, guidance=guidance.strip())
 
 
 @dataclass(frozen=True)

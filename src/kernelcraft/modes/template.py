@@ -114,7 +114,14 @@ TEMPLATE_TOOL_SPECS: tuple[ToolSpec, ...] = (
         ),
         parameters=NO_ARGUMENTS,
     ),
-    _BASE["grep_docs"],
+    ToolSpec(
+        name="grep_docs",
+        description=(
+            "Search the ISA, memory layout, hardware and guidance documentation and the template "
+            "emitter API. Returns the best matching sections with their heading path, or 'No matches'."
+        ),
+        parameters=_BASE["grep_docs"].parameters,
+    ),
 )
 
 
@@ -609,8 +616,6 @@ class TemplateMode(Mode):
         return ModeStart(setup, toolbox)
 
     def _system_prompt(self, platform, task, template, configs) -> str:
-        docs = platform.docs()
-        missing = "(not provided for this platform)"
         parts = [
             render(
                 "template_base",
@@ -621,20 +626,11 @@ class TemplateMode(Mode):
                 api_module=", ".join(template.allowed_imports) or "(nothing)",
             ),
             render("template_tools", tool_list=prompts.tool_list(TEMPLATE_TOOL_SPECS)),
-            prompts.load_template("platform")
-            .safe_substitute(
-                platform_title=platform.title,
-                **{k: docs.get(k, missing).strip() for k in prompts.PLATFORM_DOC_KEYS},
-            )
-            .strip(),
+            prompts.platform_section(platform),
         ]
         if template.api_doc:
             parts.append(template.api_doc.strip())
-        parts.append(
-            prompts.load_template("guidance")
-            .safe_substitute(platform_title=platform.title, guidance=docs.get("guidance", missing).strip())
-            .strip()
-        )
+        parts.append(prompts.guidance_section(platform))
         return "\n\n".join(parts) + "\n"
 
     def _task_prompt(self, platform, task, template, configs, config_spec, instances, original, cap) -> str:
