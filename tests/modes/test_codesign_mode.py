@@ -73,10 +73,16 @@ def test_proposals_are_checked_in_the_sandbox_before_they_are_recorded(session, 
     assert "import of 'os' is not allowed" in tool(session, "propose_instruction", **escaping)
     wrong_size = {**VECTOR_AND, "reference": "def reference(a, b):\n    return a[:3]\n"}
     assert "must be 64 values, got 3" in tool(session, "propose_instruction", **wrong_size)
+    taken = {**VECTOR_AND, "mnemonic": "v_add_vv"}  # the base ISA's name, with other semantics
+    assert "V_ADD_VV is already a PLENA instruction" in tool(session, "propose_instruction", **taken)
+    costly = {**VECTOR_AND, "cost": "1"}
+    assert "must be an integer, not string" in tool(session, "propose_instruction", **costly)
     assert not (tmp_path / "proposals.jsonl").exists()
     assert tool(session, "propose_instruction", **VECTOR_AND).startswith("success: true\nProposal 1 recorded")
     record = json.loads((tmp_path / "proposals.jsonl").read_text())
     assert record["mnemonic"] == "V_AND_VV" and record["cost"] == 1
+    withheld_name = {**VECTOR_AND, "mnemonic": "V_TOPK_MASK"}  # withheld, so not in this session's ISA
+    assert tool(session, "propose_instruction", **withheld_name).startswith("success: true\nProposal 2")
 
 
 def test_the_scripted_proposer_is_credited_with_two_withheld_instructions(tmp_path):

@@ -301,7 +301,8 @@ class ToolBox:
             python_type = _JSON_TYPES.get(expected)
             if python_type and (not isinstance(value, python_type) or isinstance(value, bool)):
                 raise ToolInputError(
-                    f"argument {name!r} of {call.name} must be a {expected}, not {_json_type(value)}"
+                    f"argument {name!r} of {call.name} must be {_article(expected)} {expected}, "
+                    f"not {_json_type(value)}"
                 )
         return call.arguments
 
@@ -540,6 +541,10 @@ def _truncate(text: str, limit: int = MAX_RESULT_CHARS) -> str:
 
 def _bool(value: bool) -> str:
     return "true" if value else "false"
+
+
+def _article(word: str) -> str:
+    return "an" if word[:1] in "aeiou" else "a"
 
 
 def _json_type(value: Any) -> str:

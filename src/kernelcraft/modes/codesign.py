@@ -220,6 +220,7 @@ class CodesignToolBox(ToolBox):
             raise ToolInputError(str(exc)) from None
         if args["cost"] < 1:
             raise ToolInputError("the cost is a number of cycles, at least 1")
+        self._check_mnemonic_is_new(mnemonic, roles, args["semantics"], args["cost"])
         operands = [r.to_dict() for r in roles]
         run = sandboxed_reference(args["reference"], operands, self.vlen, self.sandbox_limits)
         try:
@@ -255,6 +256,16 @@ class CodesignToolBox(ToolBox):
             "It is not part of the ISA unless an engineer accepts it; keep writing the kernel with the "
             "instructions the ISA has."
         )
+
+    def _check_mnemonic_is_new(self, mnemonic: str, roles: list, semantics: str, cost: int) -> None:
+        """Refuse a name the ISA already has, as accepting it later would (the platform decides)."""
+        candidate = AddedInstruction(Behaviour(mnemonic, roles, None, semantics), semantics, cost, "check")
+        try:
+            self.base_platform.with_instructions([*self.added, candidate])
+        except ValueError as exc:
+            raise ToolInputError(str(exc)) from None
+        except NotImplementedError:
+            pass  # this platform cannot take new instructions at all; the proposal is still recorded
 
     def _doc_sections(self):
         if self._sections is None:
