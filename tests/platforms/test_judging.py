@@ -20,6 +20,14 @@ def test_int64_results_that_differ_by_one_are_exact_mismatches():
     assert "untouched = not tracked for integer outputs" in text
 
 
+def test_without_a_write_mask_a_poisoned_nan_output_is_not_called_unwritten():
+    ref = np.array([0.5, 0.25], dtype=np.float64)
+    out = np.array([np.nan, 0.25])  # a NaN the kernel may have computed from poisoned memory
+    text = judge(out, ref, Tolerance(0.01, 0.01), poisoned=True).diff.format_rows()
+    assert "untouched = NaN: never written (poison), or computed from unset memory" in text
+    assert "still NaN" not in text
+
+
 def test_uint64_beyond_int64_compares_exactly():
     ref = np.array([2**64 - 1, 2**63], dtype=np.uint64)
     out = np.array([2**64 - 2, 2**63], dtype=np.uint64)

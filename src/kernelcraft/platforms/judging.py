@@ -193,8 +193,8 @@ def compare(
 
     row_width: how a single long row is cut into diff rows (e.g. the vector length).
     untouched: the platform's own mask of output elements the kernel never wrote; without
-    one, a float output counts NaN as untouched when memory was poisoned, else 0 where the
-    reference is nonzero.
+    one, a float output counts NaN as untouched when memory was poisoned (a NaN the kernel
+    wrote counts too), else 0 where the reference is nonzero.
     """
     with np.errstate(all="ignore"):
         return _compare(output, reference, tolerance, row_width, untouched, untouched_meaning, poisoned)
@@ -221,7 +221,11 @@ def _compare(output, reference, tolerance, row_width, untouched, untouched_meani
         untouched = np.isnan(out) if poisoned else (out == 0) & (ref != 0)
         if untouched_meaning is None:
             untouched_meaning = (
-                "still NaN (poison)" if poisoned else "still 0 where a nonzero value is expected"
+                # Without the platform's write mask a poison NaN and a NaN the kernel computed
+                # (often from poisoned memory it read) look the same: say so.
+                "NaN: never written (poison), or computed from unset memory"
+                if poisoned
+                else "still 0 where a nonzero value is expected"
             )
     untouched = np.asarray(untouched, dtype=bool).reshape(out.shape)
     (n_rows, width), labels = _row_view(out.shape, row_width)
