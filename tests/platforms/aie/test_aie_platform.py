@@ -76,6 +76,19 @@ def test_docs_cover_every_mnemonic_and_every_number_has_a_source():
     assert "`invsqrt" in v2
 
 
+def test_every_constant_entry_states_its_lanes_and_the_bytes_agree():
+    docs = render_docs(DEFAULT_CONFIG)["memory_layout"]
+    contract = PLAT.prepare("softmax", "C1", 0).contract_text()
+    image = L.constant_image({})
+    for c in L.CONSTANTS.values():
+        assert f"| {c.name} | 0x{c.address:05X} | {c.lanes} |" in docs, c.name
+        assert f"| {c.name} | 0x{c.address:05X} | {c.lanes} |" in contract, c.name
+        if c.lanes == "16 fp32" and c.name in L.FIXED_VALUES:
+            lanes = image[c.offset : c.offset + 64].view(np.float32)
+            assert np.all(lanes == np.float32(L.FIXED_VALUES[c.name])), c.name
+    assert L.CONSTANTS["exp_c1"].lanes == "16 fp32" and L.CONSTANTS["exp_c4"].lanes.startswith("32 bf16")
+
+
 def test_worked_example_in_the_guidance_assembles_and_runs():
     assert WORKED_EXAMPLE in render_docs()["guidance"]
     result = assemble(WORKED_EXAMPLE)

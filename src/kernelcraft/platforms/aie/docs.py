@@ -214,11 +214,11 @@ def _memory(cfg: AieConfig) -> str:
         "",
         "## Constant table (64 bytes per entry)",
         "",
-        "| name | address | contents |",
-        "|---|---|---|",
+        "| name | address | lanes | contents |",
+        "|---|---|---|---|",
     ]
     for c in L.CONSTANTS.values():
-        out.append(f"| {c.name} | 0x{c.address:05X} | {c.meaning} |")
+        out.append(f"| {c.name} | 0x{c.address:05X} | {c.lanes} | {c.meaning} |")
     out += [
         "",
         "Task constants (eps, inv_hidden, ...) are filled per task instance; the I/O contract gives "

@@ -215,14 +215,14 @@ def render_contract(inst: AieInstance) -> str:
         "",
         "### Constant table (preloaded at 0x7F000, 64 bytes per entry)",
         "",
-        "| name | address | contents |",
-        "|---|---|---|",
+        "| name | address | lanes | contents |",
+        "|---|---|---|---|",
     ]
     for c in L.CONSTANTS.values():
         value = ""
         if c.name in inst.constants:
             value = f" = {inst.constants[c.name]:.7g}"
-        lines.append(f"| {c.name} | 0x{c.address:05X} | {c.meaning}{value} |")
+        lines.append(f"| {c.name} | 0x{c.address:05X} | {c.lanes} | {c.meaning}{value} |")
     lines += [
         "",
         "Indexed vector offsets reach -1024..992 bytes from a pointer: point one register at "

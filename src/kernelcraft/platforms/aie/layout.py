@@ -57,12 +57,30 @@ REGIONS: tuple[tuple[str, int, int, str], ...] = (
 class Constant:
     name: str
     offset: int  # from CONSTS
-    kind: str  # f32x16 | bf16x32 | i32x16 | bf16hilo
+    kind: str  # a key of LANE_FORMATS
     meaning: str
 
     @property
     def address(self) -> int:
         return CONSTS + self.offset
+
+    @property
+    def lanes(self) -> str:
+        """How the 64 bytes are laid out, for the docs (the same kind drives the encoding)."""
+        return LANE_FORMATS[self.kind]
+
+
+# What each encoding kind puts in an entry's 64 bytes (see _encode).
+LANE_FORMATS = {
+    "f32x16": "16 fp32",
+    "i32x16": "16 int32",
+    "i16x32": "32 x 16-bit",
+    "i16lo8": "32 x 16-bit",
+    "bf16x32": "32 bf16",
+    "bf16lo": "32 bf16 (16..31 = 0)",
+    "bf16hilo": "32 bf16 (two values)",
+    "bf16pm": "32 bf16 (two values)",
+}
 
 
 LOG2E = 1.4426950408889634
@@ -83,7 +101,7 @@ _FIXED: list[tuple[str, str, object, str]] = [
         f"bf16 lanes 0..15 = {_L_HI!r}, 16..31 = {_L_LO!r}: log2(e) as hi + lo",
     ),
     ("exp_bias", "i32x16", 0x4B400000 - 127, "int32 lanes: bits of 1.5 * 2^23 minus the fp32 exponent bias"),
-    ("exp_c1", "f32x16", EXP_POLY[1], "-ln 2 (Taylor coefficient 1 of 2^-g)"),
+    ("exp_c1", "f32x16", EXP_POLY[1], "-ln 2 (Taylor coefficient 1 of 2^-g, g in [-0.5, 0.5])"),
     ("exp_c2", "f32x16", EXP_POLY[2], "ln 2^2 / 2"),
     ("exp_c3", "f32x16", EXP_POLY[3], "-ln 2^3 / 6"),
     ("exp_c4", "bf16lo", EXP_POLY[4], "bf16 lanes 0..15 = ln 2^4 / 24, lanes 16..31 = 0"),
