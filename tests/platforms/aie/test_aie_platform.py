@@ -89,6 +89,15 @@ def test_every_constant_entry_states_its_lanes_and_the_bytes_agree():
     assert L.CONSTANTS["exp_c1"].lanes == "16 fp32" and L.CONSTANTS["exp_c4"].lanes.startswith("32 bf16")
 
 
+def test_the_timing_section_names_every_late_accumulator_operand_from_the_table():
+    isa = render_docs(DEFAULT_CONFIG)["isa"]
+    for spec in INSTRUCTIONS:
+        late = [o.name for o in spec.operands if o.acc_delay]
+        if late and spec.generation == "aie-ml":
+            assert f"{spec.mnemonic} ({' and '.join(late)})" in isa, spec.mnemonic
+    assert "vadd.f (bmA and bmB)" in isa and "which are read at issue + 2" in isa
+
+
 def test_worked_example_in_the_guidance_assembles_and_runs():
     assert WORKED_EXAMPLE in render_docs()["guidance"]
     result = assemble(WORKED_EXAMPLE)

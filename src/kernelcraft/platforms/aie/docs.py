@@ -46,6 +46,22 @@ kernel:                                          // issue cycle: what lands when
 """
 
 
+def late_accumulator_reads(cfg: AieConfig) -> str:
+    """Which accumulator operands are read after issue, from the instruction table."""
+    parts = []
+    for spec in INSTRUCTIONS:
+        if spec.generation not in ("aie-ml", cfg.generation):
+            continue
+        late = [o for o in spec.operands if o.acc_delay]
+        if late and spec.mnemonic not in (p[0] for p in parts):
+            delays = {o.acc_delay for o in late}
+            names = " and ".join(o.name for o in late)
+            parts.append((spec.mnemonic, f"{spec.mnemonic} ({names})", delays))
+    delays = {d for _m, _t, ds in parts for d in ds}
+    when = f"issue + {delays.pop()}" if len(delays) == 1 else "issue + their delay"
+    return "of " + ", ".join(text for _m, text, _d in parts) + f", which are read at {when}"
+
+
 def _isa(cfg: AieConfig) -> str:
     out = [
         "# AIE-ML-like tile: instruction set",
@@ -87,7 +103,7 @@ def _isa(cfg: AieConfig) -> str:
         "",
         "Every operation's result lands `latency` cycles after it issues (the Lat column). A bundle issued "
         "before that reads the OLD value: there are no interlocks. Reads happen at issue, except the "
-        "accumulator input of vmac.f / vmsc.f / vadd.f / vsub.f / vmac / vmsc, read 2 cycles after issue "
+        f"accumulator inputs {late_accumulator_reads(cfg)} "
         "(so a dependent vmac.f on the same accumulator may issue 4 bundles after the previous one). Such "
         "early reads are reported as hazard warnings: statically by check_syntax where the code is "
         "straight-line, and at run time always. Intentional early reads (software pipelining) are legal. "
