@@ -147,7 +147,8 @@ def test_the_scripted_improver_solves_a_template_episode(tmp_path):
         assert entry["cycles"] <= entry["baseline_cycles"]
     assert result.speedup is not None and result.speedup >= 1.0
     scoring = json.loads((tmp_path / "scoring.json").read_text())
-    assert {run["label"] for run in scoring["runs"]} == {"visible", "hidden-1", "hidden-2"}
+    labels = [run["label"] for run in scoring["runs"]]
+    assert labels == [f"{c} {r}" for c in ("C1", "C2") for r in ("visible", "hidden-1", "hidden-2")]
     assert len(scoring["runs"]) == 6 and all(run["correct"] for run in scoring["runs"])
     assert (tmp_path / "best_template.py").read_text() == improve_template(FFN.source)
     assert (tmp_path / "best_kernels" / "C2.s").exists()

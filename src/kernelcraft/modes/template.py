@@ -713,6 +713,8 @@ class TemplateMode(Mode):
                 secret=session.scoring_secret,
                 baseline=original.source if original.correct else None,
             )
+            for run in result.runs:  # one list for every configuration: say whose run it is
+                run.label = f"{config} {run.label}"
             report.runs += result.runs
             report.per_config[config] = {
                 "success": result.success,
