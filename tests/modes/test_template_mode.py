@@ -134,6 +134,19 @@ def test_the_template_system_prompt_fills_every_placeholder_and_names_the_emitte
     assert "emitter API" in grep.description and "emitter API" in start.system_prompt.split("# The ")[0]
 
 
+def test_an_error_every_configuration_shares_is_shown_once(tmp_path):
+    session = Session(EpisodeSpec(model="custom", task="ffn", config="C1,C2", mode="template"), tmp_path)
+    session.reset()
+    entry = "    return _GENERATOR(config_name, hw)"
+    broken = FFN.source.replace(entry, entry + " + nope")
+    assert broken != FFN.source
+    tool_text(session, "write_code", code=broken)
+    checked = tool_text(session, "check_syntax")
+    assert "C1: the template raised NameError: name 'nope' is not defined" in checked
+    assert "C2: the template raised the same error as C1" in checked
+    assert checked.count("in generate") == 1
+
+
 def test_the_scripted_improver_solves_a_template_episode(tmp_path):
     spec = EpisodeSpec(model="scripted:template_improver", task="ffn", config="C1,C2", mode="template")
     result = run_episode(spec, tmp_path)

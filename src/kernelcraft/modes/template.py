@@ -368,8 +368,14 @@ class TemplateToolBox(ToolBox):
 
     def _problems(self, lowering: Lowering) -> list[str]:
         lines: list[str] = []
+        shown: dict[tuple[str | None, str], str] = {}  # (error, traceback) -> first config with it
         for config, kernel in lowering.kernels.items():
             if kernel.source is None:
+                key = (kernel.error, kernel.traceback or "")
+                if key in shown:  # one traceback per distinct failure, not one per configuration
+                    lines += ["", f"{config}: the template raised the same error as {shown[key]}"]
+                    continue
+                shown[key] = config
                 lines += ["", f"{config}: the template raised {kernel.error}"]
                 if kernel.traceback:
                     lines.append(kernel.traceback)
