@@ -108,3 +108,15 @@ def test_nothing_is_withheld_when_the_configuration_includes_the_set(tmp_path):
     assert "V_TOPK_MASK" in session.run_tool("grep_docs", {"query": "V_TOPK_MASK"}).content
     report = session.finish()
     assert report.withheld == [] and report.enabled_extensions == ["dllm"]
+
+
+def test_the_docs_state_the_proposal_sandbox_limits():
+    from pathlib import Path
+
+    from kernelcraft.modes.codesign import CodesignToolBox
+
+    limits = CodesignToolBox.sandbox_limits
+    text = " ".join((Path(__file__).parents[2] / "docs" / "modes.md").read_text().split())
+    gib = limits.memory_bytes / (1 << 30)
+    assert f"{limits.cpu_s} s of CPU time, {limits.wall_s:g} s of wall time, {gib:g} GiB" in text
+
