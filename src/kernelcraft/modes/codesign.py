@@ -16,6 +16,7 @@ or operand order, with every withheld instruction; result.json reports the match
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -46,6 +47,10 @@ CALL_RUNNER = "kernelcraft.platforms.behaviour:call_reference"
 SMOKE_TRIALS = 8
 MAX_REFERENCE_BYTES = 20_000
 MAX_PROPOSALS = 20
+MNEMONIC = re.compile(r"[A-Z][A-Z0-9_]*")
+MAX_MNEMONIC = 32
+MAX_SEMANTICS = 4000
+MAX_COST = 1_000_000
 
 PROPOSE_SPEC = ToolSpec(
     name="propose_instruction",
@@ -208,10 +213,14 @@ class CodesignToolBox(ToolBox):
         if len(self.proposals) >= MAX_PROPOSALS:
             raise ToolInputError(f"at most {MAX_PROPOSALS} proposals per session")
         mnemonic = args["mnemonic"].strip().upper()
-        if not mnemonic.replace("_", "").isalnum() or not mnemonic[:1].isalpha():
+        if len(mnemonic) > MAX_MNEMONIC:
+            raise ToolInputError(f"the mnemonic is at most {MAX_MNEMONIC} characters")
+        if not MNEMONIC.fullmatch(mnemonic):
             raise ToolInputError(
-                "the mnemonic must be letters, digits and underscores, starting with a letter"
+                "the mnemonic must be ASCII letters, digits and underscores, starting with a letter"
             )
+        if len(args["semantics"]) > MAX_SEMANTICS:
+            raise ToolInputError(f"the semantics are at most {MAX_SEMANTICS} characters")
         if len(args["reference"].encode("utf-8", "surrogatepass")) > MAX_REFERENCE_BYTES:
             raise ToolInputError(f"the reference source is over {MAX_REFERENCE_BYTES} bytes")
         try:
@@ -220,6 +229,8 @@ class CodesignToolBox(ToolBox):
             raise ToolInputError(str(exc)) from None
         if args["cost"] < 1:
             raise ToolInputError("the cost is a number of cycles, at least 1")
+        if args["cost"] > MAX_COST:
+            raise ToolInputError(f"the cost is at most {MAX_COST} cycles")
         operands = [r.to_dict() for r in roles]
         run = sandboxed_reference(args["reference"], operands, self.vlen, self.sandbox_limits)
         try:
@@ -241,12 +252,12 @@ class CodesignToolBox(ToolBox):
             cost=int(args["cost"]),
             iteration=iteration,
         )
-        self.proposals.append(proposal)
         folder = self.workspace.root / "proposals"
         folder.mkdir(exist_ok=True)
         (folder / f"{proposal.number:02d}_{mnemonic}.py").write_text(args["reference"], encoding="utf-8")
         with (self.workspace.root / "proposals.jsonl").open("a", encoding="utf-8") as fh:
             fh.write(json.dumps(proposal.to_dict()) + "\n")
+        self.proposals.append(proposal)  # numbered only once its files are written
         signature = proposal.behaviour().signature()
         return (
             f"success: true\nProposal {proposal.number} recorded: {mnemonic} "

@@ -34,6 +34,7 @@ from kernelcraft.agent.messages import ToolSpec
 from kernelcraft.agent.scoring import ScoringReport, score_kernel
 from kernelcraft.agent.session import EpisodeSetup
 from kernelcraft.agent.tools import (
+    MAX_CODE_BYTES,
     MAX_VIEW_ROWS,
     NO_ARGUMENTS,
     TOOL_SPECS,
@@ -257,6 +258,12 @@ class TemplateLowerer:
             if not isinstance(entry, dict):
                 kernel.error = "the runner returned nothing for this configuration"
             elif isinstance(entry.get("source"), str):
+                size = len(entry["source"].encode("utf-8", "surrogatepass"))
+                if size > MAX_CODE_BYTES:  # as for a kernel the model writes: not assembled
+                    kernel.error = (
+                        f"the generated kernel is {size} bytes; kernels are limited to {MAX_CODE_BYTES}"
+                    )
+                    continue
                 kernel.source = entry["source"]
                 kernel.build = self.platform.build(kernel.source)
             else:

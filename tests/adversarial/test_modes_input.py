@@ -1,0 +1,82 @@
+"""What a model can send the case-study modes: every bad proposal gets a clear error result and
+nothing is half-recorded; a template's generated kernels are bounded like written ones."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from kernelcraft.agent.session import Session
+from kernelcraft.agent.tools import MAX_CODE_BYTES
+from kernelcraft.episodes import EpisodeSpec
+from kernelcraft.modes.scripted import VECTOR_AND
+
+
+@pytest.fixture(scope="module")
+def codesign(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("codesign")
+    spec = EpisodeSpec(model="custom", task="get_transfer_index", config="C1", mode="codesign")
+    session = Session(spec, folder)
+    session.reset()
+    return session, folder
+
+
+def propose(session: Session, **changes) -> str:
+    result = session.run_tool("propose_instruction", {**VECTOR_AND, **changes})
+    return result.content
+
+
+def renamed(operands, **names):
+    return [{**o, "name": names.get(o["name"], o["name"])} for o in VECTOR_AND["operands"]]
+
+
+@pytest.mark.parametrize(
+    ("changes", "expected"),
+    [
+        ({"mnemonic": "V_" + "A" * 1_000_000}, "the mnemonic is at most 32 characters"),
+        ({"mnemonic": "ÄÖÜ_X"}, "the mnemonic must be ASCII letters, digits and underscores"),
+        ({"semantics": "x" * 1_000_000}, "the semantics are at most 4000 characters"),
+        ({"cost": 10**30}, "the cost is at most 1000000 cycles"),
+        ({"operands": renamed(VECTOR_AND["operands"], vd="v d, x")}, "operand 1: the name must be"),
+        ({"operands": renamed(VECTOR_AND["operands"], va="n" * 100_000)}, "operand 2: the name must be"),
+        (
+            {"operands": [{**o, "doc": "d" * 1_000_000} for o in VECTOR_AND["operands"]]},
+            "operand vd: the doc is at most 500 characters",
+        ),
+    ],
+    ids=["1MB mnemonic", "non-ASCII mnemonic", "1MB semantics", "huge cost", "name with spaces",
+         "100kB name", "1MB operand doc"],
+)
+def test_oversized_or_malformed_proposals_are_refused_and_nothing_is_recorded(codesign, changes, expected):
+    session, folder = codesign
+    before = len(session.toolbox.proposals)
+    text = propose(session, **changes)
+    assert text.startswith("Error: ") and expected in text, text[:300]
+    assert "internal error" not in text
+    assert len(session.toolbox.proposals) == before
+    records = folder / "proposals.jsonl"
+    lines = records.read_text().splitlines() if records.exists() else []
+    assert len(lines) == before
+
+
+def test_a_recorded_proposal_has_its_files_and_its_number(codesign):
+    session, folder = codesign
+    text = propose(session, mnemonic="v_and_ok")
+    assert text.startswith("success: true"), text
+    number = session.toolbox.proposals[-1].number
+    records = [json.loads(line) for line in (folder / "proposals.jsonl").read_text().splitlines()]
+    assert [r["number"] for r in records] == list(range(1, number + 1))
+    assert (folder / "proposals" / f"{number:02d}_V_AND_OK.py").exists()
+
+
+def test_generated_kernels_are_bounded_like_written_ones(tmp_path):
+    session = Session(EpisodeSpec(model="custom", task="ffn", config="C1", mode="template"), tmp_path)
+    session.reset()
+    lines = MAX_CODE_BYTES // len("S_ADDI_INT gp1, gp1, 1\n") + 10
+    code = f"def generate(config_name, hw):\n    return 'S_ADDI_INT gp1, gp1, 1\\n' * {lines}\n"
+    session.run_tool("write_code", {"code": code})
+    text = session.run_tool("check_syntax", {}).content
+    assert text.startswith("success: false")
+    assert f"the generated kernel is {lines * 23} bytes; kernels are limited to {MAX_CODE_BYTES}" in text
+    assert "| C1 | NO |" in text
