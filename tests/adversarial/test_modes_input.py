@@ -45,8 +45,15 @@ def renamed(operands, **names):
             "operand vd: the doc is at most 500 characters",
         ),
     ],
-    ids=["1MB mnemonic", "non-ASCII mnemonic", "1MB semantics", "huge cost", "name with spaces",
-         "100kB name", "1MB operand doc"],
+    ids=[
+        "1MB mnemonic",
+        "non-ASCII mnemonic",
+        "1MB semantics",
+        "huge cost",
+        "name with spaces",
+        "100kB name",
+        "1MB operand doc",
+    ],
 )
 def test_oversized_or_malformed_proposals_are_refused_and_nothing_is_recorded(codesign, changes, expected):
     session, folder = codesign
