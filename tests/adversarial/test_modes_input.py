@@ -6,9 +6,11 @@ from __future__ import annotations
 import json
 
 import pytest
+from typer.testing import CliRunner
 
 from kernelcraft.agent.session import Session
 from kernelcraft.agent.tools import MAX_CODE_BYTES
+from kernelcraft.cli.main import app
 from kernelcraft.episodes import EpisodeSpec
 from kernelcraft.modes.scripted import VECTOR_AND
 
@@ -87,3 +89,26 @@ def test_generated_kernels_are_bounded_like_written_ones(tmp_path):
     assert text.startswith("success: false")
     assert f"the generated kernel is {lines * 23} bytes; kernels are limited to {MAX_CODE_BYTES}" in text
     assert "| C1 | NO |" in text
+
+
+@pytest.mark.parametrize(
+    ("args", "expected"),
+    [
+        (["--mode", "bogus", "-t", "relu"], "unknown mode 'bogus'"),
+        (["--mode", "template", "-p", "boom", "-t", "vvadd"], "boom has no template for 'vvadd'"),
+        (
+            ["--mode", "codesign", "-p", "boom", "-t", "vvadd"],
+            "codesign mode needs instruction extensions to withhold; boom defines none",
+        ),
+        (["--mode", "template", "-p", "boom", "-t", "all"], "no task can run in this mode"),
+        (["--mode", "template", "-p", "plena", "-t", "ffn", "-c", "C9"], "unknown configuration 'C9'"),
+    ],
+    ids=["unknown mode", "no template", "no extensions", "no task at all", "unknown config"],
+)
+def test_a_mode_the_target_cannot_run_is_one_line_and_exit_2(tmp_path, args, expected):
+    out = tmp_path / "run"
+    result = CliRunner().invoke(app, ["run", "-m", "scripted:oracle", *args, "-o", str(out)])
+    assert result.exit_code == 2, result.output
+    assert "Traceback" not in result.output and expected in result.output, result.output
+    assert len(result.output.strip().splitlines()) <= 2  # one message (rich may wrap it)
+    assert not out.exists()

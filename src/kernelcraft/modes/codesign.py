@@ -39,7 +39,7 @@ from kernelcraft.platforms.behaviour import (
 )
 from kernelcraft.sandbox import SandboxCallError, SandboxJob, SandboxLimits, SandboxServer, run_sandboxed
 
-from .base import Mode, ModeStart
+from .base import Mode, ModeError, ModeStart
 from .common import render
 
 PROBE_RUNNER = "kernelcraft.platforms.behaviour:probe"
@@ -350,9 +350,20 @@ class CodesignMode(Mode):
     name = "codesign"
     summary = "write a kernel with specialised instructions withheld; propose instructions"
 
+    def unavailable(self, platform: Platform, task_id: str) -> str | None:
+        if platform.instruction_extensions():
+            return None
+        return (
+            f"codesign mode needs instruction extensions to withhold; {platform.name} defines none "
+            "(its proposals would have nothing to be compared with)"
+        )
+
     def start(self, spec: EpisodeSpec, workspace: Path, sim_pool: Any = None) -> ModeStart:
         setup = setup_episode(spec, sim_pool)
         platform = setup.platform
+        refusal = self.unavailable(platform, spec.task)
+        if refusal is not None:
+            raise ModeError(refusal)
         specs = CodesignToolBox.tool_specs()
         setup.system_prompt = (
             prompts.system_prompt(platform, specs).rstrip()
