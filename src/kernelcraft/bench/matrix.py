@@ -316,6 +316,7 @@ def build_specs(matrix: RunMatrix, catalog: TaskCatalog) -> list[EpisodeSpec]:
     wants_all_tasks = ALL in named_tasks
     if wants_all_tasks and len(named_tasks) > 1:
         raise MatrixError("task 'all' cannot be combined with other task names")
+
     def refusal(task: TaskLike, platform: str) -> str | None:
         return catalog.mode_refusal(matrix.mode, task.id, platform) if matrix.mode != "kernel" else None
 
