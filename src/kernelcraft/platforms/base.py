@@ -51,7 +51,7 @@ class Fault:
     pc_format: ClassVar[str] = ""  # "#x" where pcs are byte addresses, shown in hex
 
     def where(self) -> str:
-        """ " at pc N (line L): instruction", or "" when the fault has no pc."""
+        """" at pc N (line L): instruction", or "" when the fault has no pc."""
         if self.pc is None:
             return ""
         where = f" at pc {self.pc:{self.pc_format}}"
