@@ -93,3 +93,25 @@ def test_a_chat_folder_is_reportable(tmp_path):
     result = CliRunner().invoke(app, ["report", str(tmp_path / "chat"), "--out", str(tmp_path / "report")])
     assert result.exit_code == 0, result.output
     assert "No finished episodes" not in result.output and "(1 episode pages)" in result.output
+
+
+def test_a_slow_accepted_instruction_cannot_outlast_the_runs_wall_time():
+    import time
+
+    from kernelcraft.platforms.base import RunLimits
+    from kernelcraft.platforms.behaviour import AddedInstruction, Behaviour, parse_operands
+    from kernelcraft.platforms.registry import get_platform
+    from kernelcraft.tasks import get_task
+
+    def slow(a, b):  # each call stays under the sandbox's per-call limit; together they would not
+        time.sleep(0.05)
+        return a
+
+    behaviour = Behaviour("V_SLOW", parse_operands(VECTOR_AND["operands"]), slow)
+    platform = get_platform("plena").with_instructions([AddedInstruction(behaviour, "slow", 1, "a test")])
+    build = platform.build("C_LOOP_START gp5, 400\nV_SLOW gp1, gp2, gp3\nC_LOOP_END gp5\n")
+    instance = platform.prepare(get_task("get_transfer_index"), "C1", 0)
+    started = time.monotonic()
+    evaluation = platform.run(build.program, instance, RunLimits(wall_time_s=0.5))
+    assert time.monotonic() - started < 3.0  # 400 calls would take 20 s
+    assert evaluation.fault is not None and evaluation.fault.kind == "wall_time"
