@@ -112,3 +112,41 @@ def test_a_mode_the_target_cannot_run_is_one_line_and_exit_2(tmp_path, args, exp
     assert "Traceback" not in result.output and expected in result.output, result.output
     assert len(result.output.strip().splitlines()) <= 2  # one message (rich may wrap it)
     assert not out.exists()
+
+
+LOOPS_WHEN_COMPARED = (  # well formed on the 8 smoke trials, then spins: only comparison sees it
+    "import numpy as np\nCALLS = [0]\n\ndef reference(a, b):\n    CALLS[0] += 1\n"
+    "    while CALLS[0] > 8:\n        pass\n    return a\n"
+)
+
+
+def test_slow_references_cannot_stall_the_comparison_at_the_end(tmp_path, monkeypatch):
+    import time
+
+    from kernelcraft.modes import codesign
+    from kernelcraft.sandbox import SandboxLimits
+
+    monkeypatch.setattr(codesign, "COMPARE_BUDGET_S", 4.0)
+    monkeypatch.setattr(codesign, "COMPARE_LIMITS", SandboxLimits(cpu_s=2, wall_s=3))
+    session = Session(
+        EpisodeSpec(model="custom", task="get_transfer_index", config="C1", mode="codesign"), tmp_path
+    )
+    session.reset()
+    selector = {  # the signature of S_SELECT_INT, so each is compared with it
+        "operands": [
+            {"name": "vd", "kind": "int_vector", "access": "write"},
+            {"name": "va", "kind": "int_vector", "access": "read"},
+            {"name": "vb", "kind": "int_vector", "access": "read"},
+            {"name": "vm", "kind": "vector", "access": "read"},
+        ],
+        "reference": LOOPS_WHEN_COMPARED.replace("(a, b)", "(a, b, m)"),
+    }
+    for n in range(4):
+        assert propose(session, mnemonic=f"S_SPIN{n}", **selector).startswith("success: true")
+    started = time.monotonic()
+    report = session.finish()
+    assert time.monotonic() - started < 12.0
+    errors = [m.get("error", "") for p in report.proposals for m in p["matches"]]
+    assert "cpu_time" in errors[0] or "timeout" in errors[0]
+    assert any("not compared: the comparison budget" in e for e in errors[1:]), errors
+    assert report.matched == {}

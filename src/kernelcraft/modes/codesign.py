@@ -17,7 +17,8 @@ from __future__ import annotations
 
 import json
 import re
-from dataclasses import asdict, dataclass, field
+import time
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -51,6 +52,11 @@ MNEMONIC = re.compile(r"[A-Z][A-Z0-9_]*")
 MAX_MNEMONIC = 32
 MAX_SEMANTICS = 4000
 MAX_COST = 1_000_000
+# Comparing proposals runs after the episode, outside its time budget: one job per proposal and
+# operand pairing, each with tight limits (64 trials of a sound reference take milliseconds),
+# and all of them within COMPARE_BUDGET_S, so slow references cannot stall the scoring.
+COMPARE_LIMITS = SandboxLimits(cpu_s=5, wall_s=10, memory_bytes=1 << 30)
+COMPARE_BUDGET_S = 120.0
 
 PROPOSE_SPEC = ToolSpec(
     name="propose_instruction",
@@ -320,21 +326,37 @@ def withheld_behaviours(platform: Platform) -> list[tuple[Behaviour, int]]:
 
 
 def compare_proposals(
-    proposals: list[Proposal], withheld: list[tuple[Behaviour, int]], limits: SandboxLimits
+    proposals: list[Proposal],
+    withheld: list[tuple[Behaviour, int]],
+    limits: SandboxLimits,
+    budget_s: float | None = None,
 ):
-    """Fill each proposal's matches (best first) and return withheld mnemonic -> proposal number."""
+    """Fill each proposal's matches (best first) and return withheld mnemonic -> proposal number.
+
+    A reference that fails in the sandbox (killed, refused) is not run again for the other
+    targets; once `budget_s` (default COMPARE_BUDGET_S) is spent, the rest are not compared."""
     matched: dict[str, int] = {}
+    deadline = time.monotonic() + (COMPARE_BUDGET_S if budget_s is None else budget_s)
     for proposal in proposals:
         behaviour = proposal.behaviour()
         proposal.matches = []
+        failed: str | None = None
         for target, vlen in withheld:
-            run = sandboxed_reference(proposal.reference, proposal.operands, vlen, limits)
+            left = deadline - time.monotonic()
+            skip = failed or (None if left > 0 else "the comparison budget was used up")
+            if skip is not None:
+                error = f"not compared: {skip}"
+                proposal.matches.append({"target": target.mnemonic, "agreement": 0.0, "error": error})
+                continue
+            job_limits = replace(limits, wall_s=max(1.0, min(limits.wall_s, left)))
+            run = sandboxed_reference(proposal.reference, proposal.operands, vlen, job_limits)
             try:
                 match = compare(behaviour, run, target, vlen)
             except BehaviourError as exc:
                 proposal.matches.append(
                     {"target": target.mnemonic, "agreement": 0.0, "error": str(exc)[:300]}
                 )
+                failed = f"its reference failed in the sandbox against {target.mnemonic}"
                 continue
             if match is not None:
                 proposal.matches.append(
@@ -391,7 +413,7 @@ class CodesignMode(Mode):
         withheld = withheld_behaviours(platform)
         report.withheld = [b.mnemonic for b, _ in withheld]
         report.enabled_extensions = list(platform.enabled_extensions())
-        report.matched = compare_proposals(toolbox.proposals, withheld, toolbox.sandbox_limits)
+        report.matched = compare_proposals(toolbox.proposals, withheld, COMPARE_LIMITS)
         report.proposals = [
             {
                 "number": p.number,
