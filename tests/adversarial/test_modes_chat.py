@@ -115,3 +115,18 @@ def test_a_slow_accepted_instruction_cannot_outlast_the_runs_wall_time():
     evaluation = platform.run(build.program, instance, RunLimits(wall_time_s=0.5))
     assert time.monotonic() - started < 3.0  # 400 calls would take 20 s
     assert evaluation.fault is not None and evaluation.fault.kind == "wall_time"
+
+
+def test_ctrl_c_anywhere_in_the_cli_is_one_line_and_exit_130(monkeypatch, capsys):
+    import pytest
+
+    from kernelcraft.cli import main as cli
+
+    def interrupted(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(cli, "app", interrupted)  # e.g. while typer builds the command line
+    with pytest.raises(SystemExit) as exit_info:
+        cli.main()
+    assert exit_info.value.code == 130
+    assert capsys.readouterr().err.strip() == "interrupted"
