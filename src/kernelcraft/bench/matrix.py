@@ -52,6 +52,8 @@ class TaskCatalog:
     configs: Callable[[str, str], Sequence[str]]  # (task id, platform) -> configuration names
     # Tasks that may be named but that "all" does not select (the case studies' tasks).
     extra: tuple[TaskLike, ...] = ()
+    # (mode, task id, platform) -> why that mode cannot run the cell there (None: it can).
+    mode_refusal: Callable[[str, str, str], str | None] = lambda mode, task_id, platform: None
 
     def get(self, task_id: str) -> TaskLike | None:
         for task in (*self.tasks, *self.extra):
@@ -90,7 +92,23 @@ def load_task_catalog() -> TaskCatalog:
         version = str(tasks_module.TASK_SET_VERSION)
     except (ImportError, AttributeError) as exc:
         raise MatrixError(f"the task catalogue (kernelcraft.tasks) is not available: {exc}") from None
-    return TaskCatalog(tasks=tasks, version=version, configs=platform_configs, extra=extra)
+    return TaskCatalog(
+        tasks=tasks, version=version, configs=platform_configs, extra=extra, mode_refusal=mode_refusal
+    )
+
+
+@functools.cache
+def mode_refusal(mode: str, task_id: str, platform: str) -> str | None:
+    """Why a non-kernel mode cannot run a task on a registered platform (None: it can)."""
+    from kernelcraft.modes import KERNEL_MODE, ModeError, get_mode
+    from kernelcraft.platforms.registry import get_platform
+
+    if mode == KERNEL_MODE:
+        return None
+    try:
+        return get_mode(mode).unavailable(get_platform(platform), task_id)
+    except (ModeError, ValueError, ImportError) as exc:
+        return str(exc)
 
 
 @functools.cache
@@ -298,6 +316,10 @@ def build_specs(matrix: RunMatrix, catalog: TaskCatalog) -> list[EpisodeSpec]:
     wants_all_tasks = ALL in named_tasks
     if wants_all_tasks and len(named_tasks) > 1:
         raise MatrixError("task 'all' cannot be combined with other task names")
+
+    def refusal(task: TaskLike, platform: str) -> str | None:
+        return catalog.mode_refusal(matrix.mode, task.id, platform) if matrix.mode != "kernel" else None
+
     if not wants_all_tasks:
         for name in named_tasks:
             task = catalog.get(name)
@@ -305,12 +327,16 @@ def build_specs(matrix: RunMatrix, catalog: TaskCatalog) -> list[EpisodeSpec]:
                 raise MatrixError(_unknown_task_message(name, catalog))
             if not any(supports(task, p) for p in matrix.platforms):
                 raise MatrixError(f"task {name!r} is not supported on {', '.join(matrix.platforms)}")
+            reasons = [refusal(task, p) for p in matrix.platforms if supports(task, p)]
+            if all(reasons):  # a mode the target lacks (no template, nothing to withhold)
+                raise MatrixError(f"mode {matrix.mode}: {reasons[0]}")
 
     configs = _dedupe(c if c == ALL else normalise_config(c) for c in matrix.configs)
     if ALL in configs and len(configs) > 1:
         raise MatrixError("config 'all' cannot be combined with other configuration names")
 
     specs: list[EpisodeSpec] = []
+    first_refusal: str | None = None
     for model in _dedupe_models(matrix.models):
         options = {**matrix.options, **model.options}
         for platform in _dedupe(matrix.platforms):
@@ -318,6 +344,9 @@ def build_specs(matrix: RunMatrix, catalog: TaskCatalog) -> list[EpisodeSpec]:
                 tasks = [t for t in catalog.tasks if supports(t, platform)]
             else:
                 tasks = [t for name in named_tasks if (t := catalog.get(name)) and supports(t, platform)]
+            refused = {t.id: r for t in tasks if (r := refusal(t, platform)) is not None}
+            tasks = [t for t in tasks if t.id not in refused]
+            first_refusal = first_refusal or next(iter(refused.values()), None)
             for task in tasks:
                 known = list(catalog.configs(task.id, platform))
                 task_configs = known if ALL in configs else configs
@@ -348,6 +377,8 @@ def build_specs(matrix: RunMatrix, catalog: TaskCatalog) -> list[EpisodeSpec]:
                             )
                         )
     if not specs:
+        if first_refusal is not None:
+            raise MatrixError(f"mode {matrix.mode}: no task can run in this mode; e.g. {first_refusal}")
         raise MatrixError("the run matrix is empty")
     _check_unique_keys(specs)
     return specs

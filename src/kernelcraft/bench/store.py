@@ -214,8 +214,11 @@ class RunStore:
             self._lock_fh = None
 
     def iter_result_files(self) -> Iterator[Path]:
-        """Every finished result.json, skipping work folders (for run dirs without a manifest)."""
+        """Every finished result.json, skipping work folders (for run dirs without a manifest).
+        A folder holding one episode itself (a `kernelcraft chat` folder) yields its own."""
         if not self.episodes_root.is_dir():
+            if (self.root / RESULT).is_file():
+                yield self.root / RESULT
             return
         for dirpath, dirnames, filenames in os.walk(self.episodes_root):
             dirnames[:] = sorted(d for d in dirnames if not _is_work_folder(d))
@@ -352,7 +355,8 @@ def load_run(root: Path) -> LoadedRun:
     unreadable: list[tuple[str, str]] = []
     found: set[str] = set()
     for path in store.iter_result_files():
-        key = path.parent.relative_to(store.episodes_root).as_posix()
+        inside = path.parent != store.root  # else a folder holding one episode (a chat's)
+        key = path.parent.relative_to(store.episodes_root).as_posix() if inside else store.root.name
         try:
             result = EpisodeResult.model_validate_json(path.read_text(encoding="utf-8"))
         except (OSError, ValueError) as exc:

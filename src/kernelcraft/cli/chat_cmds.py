@@ -16,6 +16,7 @@ from kernelcraft.cli.common import fail
 from kernelcraft.platforms.registry import DEFAULT_PLATFORM
 
 RESULT_LINES = 14
+EXIT_INTERRUPTED = 130
 
 
 class TerminalUI:
@@ -77,7 +78,7 @@ def chat(
     """Talk to an agent working on a task with specialised instructions withheld; accept its proposals."""
     from kernelcraft.agent.messages import ProviderError
     from kernelcraft.agent.providers import create_model
-    from kernelcraft.bench.matrix import MatrixError, parse_options
+    from kernelcraft.bench.matrix import MatrixError, mode_refusal, parse_options
     from kernelcraft.episodes import EpisodeSpec
     from kernelcraft.modes.chat import HELP, run_chat
 
@@ -98,6 +99,9 @@ def chat(
         create_model(model, **options)
     except (ValueError, ProviderError) as exc:
         raise fail(f"model {model}: {exc}") from None
+    refusal = mode_refusal(spec.mode, task, platform)
+    if refusal is not None:
+        raise fail(refusal)
     folder = out or Path("chats") / f"{datetime.now().strftime('%Y%m%d-%H%M%S')}-{task}"
     ui = TerminalUI()
     ui.info(f"kernelcraft chat: {model} on {platform} {task} {config}; transcript in {folder}\n{HELP}")
@@ -105,6 +109,9 @@ def chat(
         result, outcome = run_chat(spec, folder, lambda: create_model(model, **options), ui, max_turns)
     except (ValueError, KeyError, NotImplementedError) as exc:
         raise fail(str(exc).strip("'\"")) from None
+    except KeyboardInterrupt:  # before the conversation started: there is nothing to save yet
+        ui.info("interrupted before the conversation started")
+        raise typer.Exit(EXIT_INTERRUPTED) from None
     matched = result.mode_metrics.get("matched", {})
     ui.info(
         f"ended ({outcome.end_reason}) after {outcome.turns} agent turns: success {result.success}, "

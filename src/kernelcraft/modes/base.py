@@ -46,6 +46,11 @@ class Mode(abc.ABC):
     def finish(self, session: Session) -> ScoringReport:
         """Score the episode (hidden seeds as usual); the session writes scoring.json."""
 
+    def unavailable(self, platform: Platform, task_id: str) -> str | None:
+        """Why this mode cannot run task_id on platform (None: it can); a run checks every cell
+        before it starts, so a mode the target lacks is one line at the command line."""
+        return None
+
     def matrix_configs(self, platform: Platform, task_id: str) -> list[str] | None:
         """The configuration names the run matrix makes episodes for; None: one per configuration
         (as in kernel mode)."""

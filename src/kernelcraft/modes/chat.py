@@ -21,6 +21,7 @@ from __future__ import annotations
 import json
 import re
 import time
+import traceback
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -41,7 +42,10 @@ HELP = (
     "/quit       end (Ctrl-D, or Ctrl-C at the prompt)\n"
     "anything else is a message to the agent"
 )
-_ACCEPT = re.compile(r"^/accept\s+(\d+)\s*$")
+_ACCEPT = re.compile(r"/accept\s+([0-9]+)", re.ASCII)
+ACCEPT_USAGE = "usage: /accept N, where N is a proposal number (see /proposals)"
+HARNESS_ERROR = "harness_error"
+INTERRUPTED = "interrupted"
 
 
 class ChatUI(Protocol):
@@ -191,8 +195,11 @@ class Chat:
                 self.ui.info(HELP)
             elif line == "/proposals":
                 self.ui.info(self._proposal_list())
-            elif (accept := _ACCEPT.match(line)) is not None:
-                if self._accept(int(accept.group(1))):
+            elif line == "/accept" or line.startswith("/accept "):
+                accept = _ACCEPT.fullmatch(line)
+                if accept is None:
+                    self.ui.info(ACCEPT_USAGE)
+                elif self._accept(int(accept.group(1))):
                     return True
             elif line.startswith("/"):
                 self.ui.info(f"unknown command {line.split()[0]}; /help lists the commands")
@@ -233,7 +240,11 @@ class Chat:
     def _outcome(self, reason: str) -> ChatOutcome:
         if reason == "engineer_quit":
             self.transcript.write("end", reason=reason, iteration=self.turns)
-        return ChatOutcome(reason, self.turns, self.usage, list(self.accepted), getattr(self, "error", None))
+        return self.outcome(reason, getattr(self, "error", None))
+
+    def outcome(self, reason: str, error: str | None = None) -> ChatOutcome:
+        """What the conversation came to so far (also when it was cut short)."""
+        return ChatOutcome(reason, self.turns, self.usage, list(self.accepted), error)
 
 
 def _clean(message: Message) -> Message:
@@ -261,12 +272,24 @@ def run_chat(
     transcript.write(
         "start", model=spec.model, platform=spec.platform, task=spec.task, config=spec.config, mode="chat"
     )
+    report = None
     try:
         chat = Chat(model_factory(), session, transcript, ui, max_turns)
-        outcome = chat.run()
-        ui.info("scoring the best kernel on hidden inputs and comparing the proposals ...")
-        report = session.finish()
-        transcript.write("scoring", success=report.success, kernel=report.kernel, runs=len(report.runs))
+        outcome = _converse(chat, session, transcript, ui)
+        ui.info("scoring the best kernel on hidden inputs and comparing the proposals (Ctrl-C skips) ...")
+        try:
+            report = session.finish()
+            transcript.write("scoring", success=report.success, kernel=report.kernel, runs=len(report.runs))
+        except KeyboardInterrupt:
+            error = "scoring was interrupted (Ctrl-C): the kernels and proposals were not scored"
+            transcript.write("interrupt", iteration=chat.turns, during="scoring")
+            outcome = chat.outcome(INTERRUPTED, error)
+        except Exception as exc:  # a harness defect while scoring: the conversation is still saved
+            error = f"scoring failed: {type(exc).__name__}: {exc}"
+            transcript.write("end", reason=HARNESS_ERROR, iteration=chat.turns, error=error)
+            outcome = chat.outcome(HARNESS_ERROR, error)
+        if outcome.error and outcome.end_reason in (INTERRUPTED, HARNESS_ERROR):
+            ui.info(outcome.error)
     finally:
         if session.toolbox is not None and isinstance(session.toolbox, CodesignToolBox):
             session.toolbox.close()
@@ -276,12 +299,40 @@ def run_chat(
     return result, outcome
 
 
+def _converse(chat: Chat, session: Session, transcript: Transcript, ui: ChatUI) -> ChatOutcome:
+    """chat.run(), with whatever cuts it short once it has started turned into an outcome: a
+    failure before the session starts (a bad spec) is the caller's to report."""
+    try:
+        return chat.run()
+    except KeyboardInterrupt:  # outside a model turn or the prompt (accepting, starting)
+        if not session.started:
+            raise
+        transcript.write("interrupt", iteration=chat.turns)
+        transcript.write("end", reason=INTERRUPTED, iteration=chat.turns)
+        return chat.outcome(INTERRUPTED, "the conversation was interrupted (Ctrl-C)")
+    except Exception as exc:
+        if not session.started:
+            raise
+        error = f"{type(exc).__name__}: {exc}"
+        transcript.write(
+            "end",
+            reason=HARNESS_ERROR,
+            iteration=chat.turns,
+            error=error,
+            traceback=traceback.format_exc(limit=8),
+        )
+        return chat.outcome(HARNESS_ERROR, f"the conversation stopped: {error}")
+
+
 def _result(
     spec: EpisodeSpec, session: Session, outcome: ChatOutcome, report: Any, wall: float
 ) -> EpisodeResult:
+    from kernelcraft.agent.scoring import ScoringReport
     from kernelcraft.tasks import TASK_SET_VERSION
 
     setup, stats = session.setup, session.stats
+    if report is None:  # not scored (interrupted, or scoring failed)
+        report = ScoringReport(kernel="none")
     metrics = report.mode_metrics() if callable(getattr(report, "mode_metrics", None)) else {}
     metrics["accepted"] = outcome.accepted
     return EpisodeResult.for_spec(

@@ -16,7 +16,9 @@ or operand order, with every withheld instruction; result.json reports the match
 from __future__ import annotations
 
 import json
-from dataclasses import asdict, dataclass, field
+import re
+import time
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -38,7 +40,7 @@ from kernelcraft.platforms.behaviour import (
 )
 from kernelcraft.sandbox import SandboxCallError, SandboxJob, SandboxLimits, SandboxServer, run_sandboxed
 
-from .base import Mode, ModeStart
+from .base import Mode, ModeError, ModeStart
 from .common import render
 
 PROBE_RUNNER = "kernelcraft.platforms.behaviour:probe"
@@ -46,6 +48,15 @@ CALL_RUNNER = "kernelcraft.platforms.behaviour:call_reference"
 SMOKE_TRIALS = 8
 MAX_REFERENCE_BYTES = 20_000
 MAX_PROPOSALS = 20
+MNEMONIC = re.compile(r"[A-Z][A-Z0-9_]*")
+MAX_MNEMONIC = 32
+MAX_SEMANTICS = 4000
+MAX_COST = 1_000_000
+# Comparing proposals runs after the episode, outside its time budget: one job per proposal and
+# operand pairing, each with tight limits (64 trials of a sound reference take milliseconds),
+# and all of them within COMPARE_BUDGET_S, so slow references cannot stall the scoring.
+COMPARE_LIMITS = SandboxLimits(cpu_s=5, wall_s=10, memory_bytes=1 << 30)
+COMPARE_BUDGET_S = 120.0
 
 PROPOSE_SPEC = ToolSpec(
     name="propose_instruction",
@@ -208,10 +219,14 @@ class CodesignToolBox(ToolBox):
         if len(self.proposals) >= MAX_PROPOSALS:
             raise ToolInputError(f"at most {MAX_PROPOSALS} proposals per session")
         mnemonic = args["mnemonic"].strip().upper()
-        if not mnemonic.replace("_", "").isalnum() or not mnemonic[:1].isalpha():
+        if len(mnemonic) > MAX_MNEMONIC:
+            raise ToolInputError(f"the mnemonic is at most {MAX_MNEMONIC} characters")
+        if not MNEMONIC.fullmatch(mnemonic):
             raise ToolInputError(
-                "the mnemonic must be letters, digits and underscores, starting with a letter"
+                "the mnemonic must be ASCII letters, digits and underscores, starting with a letter"
             )
+        if len(args["semantics"]) > MAX_SEMANTICS:
+            raise ToolInputError(f"the semantics are at most {MAX_SEMANTICS} characters")
         if len(args["reference"].encode("utf-8", "surrogatepass")) > MAX_REFERENCE_BYTES:
             raise ToolInputError(f"the reference source is over {MAX_REFERENCE_BYTES} bytes")
         try:
@@ -220,6 +235,8 @@ class CodesignToolBox(ToolBox):
             raise ToolInputError(str(exc)) from None
         if args["cost"] < 1:
             raise ToolInputError("the cost is a number of cycles, at least 1")
+        if args["cost"] > MAX_COST:
+            raise ToolInputError(f"the cost is at most {MAX_COST} cycles")
         self._check_mnemonic_is_new(mnemonic, roles, args["semantics"], args["cost"])
         operands = [r.to_dict() for r in roles]
         run = sandboxed_reference(args["reference"], operands, self.vlen, self.sandbox_limits)
@@ -242,12 +259,12 @@ class CodesignToolBox(ToolBox):
             cost=int(args["cost"]),
             iteration=iteration,
         )
-        self.proposals.append(proposal)
         folder = self.workspace.root / "proposals"
         folder.mkdir(exist_ok=True)
         (folder / f"{proposal.number:02d}_{mnemonic}.py").write_text(args["reference"], encoding="utf-8")
         with (self.workspace.root / "proposals.jsonl").open("a", encoding="utf-8") as fh:
             fh.write(json.dumps(proposal.to_dict()) + "\n")
+        self.proposals.append(proposal)  # numbered only once its files are written
         signature = proposal.behaviour().signature()
         return (
             f"success: true\nProposal {proposal.number} recorded: {mnemonic} "
@@ -320,21 +337,37 @@ def withheld_behaviours(platform: Platform) -> list[tuple[Behaviour, int]]:
 
 
 def compare_proposals(
-    proposals: list[Proposal], withheld: list[tuple[Behaviour, int]], limits: SandboxLimits
+    proposals: list[Proposal],
+    withheld: list[tuple[Behaviour, int]],
+    limits: SandboxLimits,
+    budget_s: float | None = None,
 ):
-    """Fill each proposal's matches (best first) and return withheld mnemonic -> proposal number."""
+    """Fill each proposal's matches (best first) and return withheld mnemonic -> proposal number.
+
+    A reference that fails in the sandbox (killed, refused) is not run again for the other
+    targets; once `budget_s` (default COMPARE_BUDGET_S) is spent, the rest are not compared."""
     matched: dict[str, int] = {}
+    deadline = time.monotonic() + (COMPARE_BUDGET_S if budget_s is None else budget_s)
     for proposal in proposals:
         behaviour = proposal.behaviour()
         proposal.matches = []
+        failed: str | None = None
         for target, vlen in withheld:
-            run = sandboxed_reference(proposal.reference, proposal.operands, vlen, limits)
+            left = deadline - time.monotonic()
+            skip = failed or (None if left > 0 else "the comparison budget was used up")
+            if skip is not None:
+                error = f"not compared: {skip}"
+                proposal.matches.append({"target": target.mnemonic, "agreement": 0.0, "error": error})
+                continue
+            job_limits = replace(limits, wall_s=max(1.0, min(limits.wall_s, left)))
+            run = sandboxed_reference(proposal.reference, proposal.operands, vlen, job_limits)
             try:
                 match = compare(behaviour, run, target, vlen)
             except BehaviourError as exc:
                 proposal.matches.append(
                     {"target": target.mnemonic, "agreement": 0.0, "error": str(exc)[:300]}
                 )
+                failed = f"its reference failed in the sandbox against {target.mnemonic}"
                 continue
             if match is not None:
                 proposal.matches.append(
@@ -350,9 +383,20 @@ class CodesignMode(Mode):
     name = "codesign"
     summary = "write a kernel with specialised instructions withheld; propose instructions"
 
+    def unavailable(self, platform: Platform, task_id: str) -> str | None:
+        if platform.instruction_extensions():
+            return None
+        return (
+            f"codesign mode needs instruction extensions to withhold; {platform.name} defines none "
+            "(its proposals would have nothing to be compared with)"
+        )
+
     def start(self, spec: EpisodeSpec, workspace: Path, sim_pool: Any = None) -> ModeStart:
         setup = setup_episode(spec, sim_pool)
         platform = setup.platform
+        refusal = self.unavailable(platform, spec.task)
+        if refusal is not None:
+            raise ModeError(refusal)
         specs = CodesignToolBox.tool_specs()
         setup.system_prompt = (
             prompts.system_prompt(platform, specs).rstrip()
@@ -380,7 +424,7 @@ class CodesignMode(Mode):
         withheld = withheld_behaviours(platform)
         report.withheld = [b.mnemonic for b, _ in withheld]
         report.enabled_extensions = list(platform.enabled_extensions())
-        report.matched = compare_proposals(toolbox.proposals, withheld, toolbox.sandbox_limits)
+        report.matched = compare_proposals(toolbox.proposals, withheld, COMPARE_LIMITS)
         report.proposals = [
             {
                 "number": p.number,

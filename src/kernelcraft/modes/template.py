@@ -34,6 +34,7 @@ from kernelcraft.agent.messages import ToolSpec
 from kernelcraft.agent.scoring import ScoringReport, score_kernel
 from kernelcraft.agent.session import EpisodeSetup
 from kernelcraft.agent.tools import (
+    MAX_CODE_BYTES,
     MAX_VIEW_ROWS,
     NO_ARGUMENTS,
     TOOL_SPECS,
@@ -264,6 +265,12 @@ class TemplateLowerer:
             if not isinstance(entry, dict):
                 kernel.error = "the runner returned nothing for this configuration"
             elif isinstance(entry.get("source"), str):
+                size = len(entry["source"].encode("utf-8", "surrogatepass"))
+                if size > MAX_CODE_BYTES:  # as for a kernel the model writes: not assembled
+                    kernel.error = (
+                        f"the generated kernel is {size} bytes; kernels are limited to {MAX_CODE_BYTES}"
+                    )
+                    continue
                 kernel.source = entry["source"]
                 kernel.build = self.platform.build(kernel.source)
             else:
@@ -575,11 +582,10 @@ class TemplateMode(Mode):
         from kernelcraft.tasks import get_task
 
         platform = get_platform(spec.platform)
-        templates = platform.templates()
-        template = templates.get(spec.task)
-        if template is None:
-            names = ", ".join(sorted(templates)) or "none"
-            raise ModeError(f"{platform.name} has no template for {spec.task!r}; templates: {names}")
+        refusal = self.unavailable(platform, spec.task)
+        if refusal is not None:
+            raise ModeError(refusal)
+        template = platform.templates()[spec.task]
         task = get_task(template.task)
         reason = platform.unsupported_reason(task)
         if reason is not None:
@@ -741,6 +747,13 @@ class TemplateMode(Mode):
             failed = [c for c, e in report.per_config.items() if not e["success"]]
             report.notes.append(f"the template's kernels fail hidden inputs at {', '.join(failed)}")
         return report
+
+    def unavailable(self, platform: Platform, task_id: str) -> str | None:
+        templates = platform.templates()
+        if task_id in templates:
+            return None
+        names = ", ".join(sorted(templates)) or "none"
+        return f"{platform.name} has no template for {task_id!r}; templates: {names}"
 
     def matrix_configs(self, platform: Platform, task_id: str) -> list[str] | None:
         return ["all"]

@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import itertools
 import math
+import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -36,6 +37,8 @@ MAX_OPERANDS = 6
 TRIALS = 64
 FLOAT_RTOL, FLOAT_ATOL = 1e-3, 1e-6
 INT_BITS = 32
+OPERAND_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,31}")  # an assembly operand placeholder
+MAX_OPERAND_DOC = 500
 
 
 @dataclass(frozen=True)
@@ -96,8 +99,15 @@ def parse_operands(raw: Any) -> tuple[OperandRole, ...]:
             raise BehaviourError(f"operand {i} must be an object with name, kind and access")
         name, kind, access = (str(item.get(key, "")).strip() for key in ("name", "kind", "access"))
         doc = str(item.get("doc", "")).strip()
-        if not name or name in names:
+        if not OPERAND_NAME.fullmatch(name):
+            raise BehaviourError(
+                f"operand {i}: the name must be a letter or underscore followed by at most 31 letters, "
+                "digits or underscores"
+            )
+        if name in names:
             raise BehaviourError(f"operand {i} needs a unique name")
+        if len(doc) > MAX_OPERAND_DOC:
+            raise BehaviourError(f"operand {name}: the doc is at most {MAX_OPERAND_DOC} characters")
         if kind not in KINDS:
             raise BehaviourError(f"operand {name}: kind must be one of {', '.join(KINDS)}, not {kind!r}")
         if access not in ACCESS:

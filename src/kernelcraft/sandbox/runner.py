@@ -286,6 +286,7 @@ class SandboxServer:
         finally:
             os.close(write_fd)
         self._buffer = b""
+        self._owed = 0  # calls sent whose answer has not been read (interrupted while waiting)
         self._send(json.dumps(request).encode("utf-8", "surrogatepass") + b"\n")
         first = self._receive(self.limits.wall_s)  # the layers record
         ready = self._receive(self.limits.wall_s) if first is not None and "layers" in first else first
@@ -297,10 +298,16 @@ class SandboxServer:
         """The runner's value for these arguments; SandboxCallError with the reason otherwise."""
         if self.failure is not None:
             raise SandboxCallError(self.failure)
+        while self._owed:  # answers to calls cut short (Ctrl-C) come first: read and drop them
+            if self._receive(wall_s) is None:
+                self._fail(None, f"an interrupted call gave no answer within {wall_s:g} s")
+            self._owed -= 1
         self._send(json.dumps(arguments).encode("utf-8", "surrogatepass") + b"\n")
+        self._owed += 1
         answer = self._receive(wall_s)
         if answer is None:
             self._fail(None, f"no answer within {wall_s:g} s")
+        self._owed -= 1
         if not answer.get("ok"):
             text = f"{answer.get('error')}: {answer.get('message')}"
             raise SandboxCallError(text + (f"\n{answer['traceback']}" if answer.get("traceback") else ""))

@@ -1021,6 +1021,12 @@ def behaviour_builder(spec) -> Builder:
                 raise MachineFault(
                     "instruction", f"{spec.name} failed: {type(exc).__name__}: {exc}"
                 ) from None
+            # A reference can take long per call (an accepted proposal's runs in a sandbox), so
+            # the wall clock is checked after each call, not only every WALL_CHECK_EVERY jumps.
+            if time.perf_counter() > m.deadline:
+                raise MachineFault(
+                    "wall_time", f"the run exceeded its wall-time limit ({spec.name}'s reference is slow)"
+                )
             values = list(result) if isinstance(result, tuple) else [result]
             if len(values) != len(writes):
                 raise MachineFault(
