@@ -99,3 +99,18 @@ def test_a_full_disk_stops_the_run_cleanly_and_says_how_to_resume(tmp_path, monk
     monkeypatch.setattr(RunStore, "commit", original)
     resumed = invoke("run", "-t", "relu,silu,gelu", "-o", str(out))
     assert resumed.exit_code == 0 and "1 of 3 episodes already finished" in resumed.output
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ("run", "-c", ","),
+        ("run", "-t", " , "),
+        ("run", "-p", ""),
+        ("baseline", "-t", "relu", "-c", ","),
+    ],
+)
+def test_a_list_option_that_names_nothing_is_refused(tmp_path, args):
+    result = invoke(*args, *(["-o", str(tmp_path / "run")] if args[0] == "run" else []))
+    assert result.exit_code == 2 and "names nothing" in result.output
+    assert not (tmp_path / "run").exists()

@@ -12,7 +12,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from kernelcraft.cli.common import split_list
+from kernelcraft.cli.common import BadInput, split_list
 
 EXIT_BAD_INPUT = 2
 EXIT_INTERRUPTED = 130
@@ -131,7 +131,7 @@ def run(
             "mode": mode,
         }
         matrix, specs, catalog = specs_from_flags(run_file=run_file, **overrides)
-    except (MatrixError, PriceError) as exc:
+    except (MatrixError, PriceError, BadInput) as exc:
         raise _fail(str(exc)) from None
 
     workers = (os.cpu_count() or 1) if sim_workers is None else sim_workers
@@ -329,7 +329,7 @@ def export(
 
     try:
         paths = export_run(run_dir, out or run_dir / "export", tuple(split_list(fmt)) or FORMATS)
-    except ExportError as exc:
+    except (ExportError, BadInput) as exc:
         raise _fail(str(exc)) from None
     for path in paths:
         _console().print(str(path))

@@ -111,5 +111,8 @@ def split_list(values: list[str] | None) -> list[str]:
     """Repeated options and comma lists alike: ['silu,gemm', 'relu'] -> ['silu', 'gemm', 'relu']."""
     out: list[str] = []
     for value in values or []:
-        out += [part.strip() for part in value.split(",") if part.strip()]
+        parts = [part.strip() for part in value.split(",") if part.strip()]
+        if not parts:  # `-c ,` or `-t ""` must not quietly mean "the default"
+            raise BadInput(f"{value!r} names nothing: give at least one name")
+        out += parts
     return out
