@@ -79,24 +79,7 @@ def run_loop(model: Model, session: Session, start: SessionStart, transcript: Tr
             return LoopOutcome(MODEL_STOPPED, iteration, usage, messages)
         results: list[ToolResult] = []
         for call in reply.tool_calls:
-            arguments = (
-                {"arguments": call.arguments}
-                if call.arguments is not None
-                else {"raw_arguments": call.raw_arguments}
-            )
-            transcript.write("tool_call", iteration=turn, id=call.id, name=call.name, **arguments)
-            tool_started = time.perf_counter()
-            result = session.step(call, iteration=turn)
-            transcript.write(
-                "tool_result",
-                iteration=turn,
-                id=call.id,
-                name=call.name,
-                text=result.content,
-                is_error=result.is_error,
-                duration_s=round(time.perf_counter() - tool_started, 3),
-            )
-            results.append(result)
+            results.append(serve_call(session, transcript, call, turn))
         messages.append(Message(role="tool", tool_results=results))
     transcript.write("end", reason=ITERATION_CAP, iteration=iteration)
     return LoopOutcome(ITERATION_CAP, iteration, usage, messages)
@@ -120,3 +103,23 @@ def _scrubbed(message: Message) -> tuple[Message, int]:
 
 def _usage_fields(usage: Usage) -> dict[str, int]:
     return usage.as_fields()  # cache reads and writes included
+
+
+def serve_call(session: Session, transcript: Transcript, call: ToolCall, turn: int) -> ToolResult:
+    """Answer one tool call through the session, with the call and its result in the transcript."""
+    arguments = (
+        {"arguments": call.arguments} if call.arguments is not None else {"raw_arguments": call.raw_arguments}
+    )
+    transcript.write("tool_call", iteration=turn, id=call.id, name=call.name, **arguments)
+    started = time.perf_counter()
+    result = session.step(call, iteration=turn)
+    transcript.write(
+        "tool_result",
+        iteration=turn,
+        id=call.id,
+        name=call.name,
+        text=result.content,
+        is_error=result.is_error,
+        duration_s=round(time.perf_counter() - started, 3),
+    )
+    return result

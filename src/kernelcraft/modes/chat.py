@@ -27,6 +27,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
 
+from kernelcraft.agent.loop import serve_call
 from kernelcraft.agent.messages import Message, Model, ProviderError, ToolCall, ToolResult, Usage
 from kernelcraft.agent.session import Session
 from kernelcraft.agent.transcript import Transcript
@@ -154,21 +155,7 @@ class Chat:
         try:
             for call in reply.tool_calls:
                 self.ui.tool_call(call)
-                args = (
-                    {"arguments": call.arguments}
-                    if call.arguments is not None
-                    else {"raw_arguments": call.raw_arguments}
-                )
-                self.transcript.write("tool_call", iteration=turn, id=call.id, name=call.name, **args)
-                result = self.session.step(call, iteration=turn)
-                self.transcript.write(
-                    "tool_result",
-                    iteration=turn,
-                    id=call.id,
-                    name=call.name,
-                    text=result.content,
-                    is_error=result.is_error,
-                )
+                result = serve_call(self.session, self.transcript, call, turn)
                 self.ui.tool_result(result)
                 results.append(result)
         finally:  # keep the conversation well formed even when interrupted mid-turn
