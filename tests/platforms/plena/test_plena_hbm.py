@@ -45,19 +45,15 @@ def test_python_and_numpy_schedulers_agree(seed):
     assert list(py_col) == list(nu_col)
 
 
-def _fresh(model: HbmModel, store: bool, e, s, width: int, scale_width: int) -> int:
-    """The transfer scheduled from scratch, bypassing the memo."""
-    model._schedules.clear()
-    model._shapes.clear()
-    return (model.store if store else model.read)(e, s, width, scale_width)
-
-
 @pytest.mark.parametrize("seed", range(4))
 def test_memo_replays_the_same_costs_and_state(seed):
     """Random reads and stores (row counts, strides, widths, unaligned rows, shared scale
     blocks, rows over several DRAM rows) through the memo and scheduled afresh each time."""
-    fresh, memo = HbmModel(DEFAULT_CONFIG), HbmModel(DEFAULT_CONFIG)
+    memo, fresh = HbmModel(DEFAULT_CONFIG), HbmModel(DEFAULT_CONFIG)
+    scheduled = []
+    memo._read = lambda blocks: scheduled.append(blocks) or HbmModel._read(memo, blocks)
     rng = np.random.default_rng(seed)
+    reads = 0
     for _ in range(120):
         rows = int(rng.choice([1, 4, 16, 64]))
         width = int(rng.choice([64, 128]))
@@ -67,12 +63,15 @@ def test_memo_replays_the_same_costs_and_state(seed):
         e = off + stride * np.arange(rows)
         s = (1 << 20) + int(rng.integers(0, 3)) * (1 << 17) + e // 8
         store = bool(rng.random() < 0.3)
+        reads += not store
         a = (memo.store if store else memo.read)(e, s, width, width // 8)
-        b = _fresh(fresh, store, e, s, width, width // 8)
+        blocks = row_blocks(e, s, width, width // 8, 64)
+        b = fresh._core(fresh._store(blocks) if store else fresh._read(blocks))
         assert a == b
         np.testing.assert_array_equal(memo.open_row, fresh.open_row)
-        assert memo.counters == fresh.counters
-    assert len(memo._schedules) < 120  # the memo did replay
+        c, f = memo.counters, fresh.counters
+        assert (c.row_hits, c.row_misses, c.row_conflicts) == (f.row_hits, f.row_misses, f.row_conflicts)
+    assert len(scheduled) < reads  # some reads replayed a stored schedule
 
 
 def test_address_mapping_spreads_a_block_over_four_channels_and_rows_over_banks():

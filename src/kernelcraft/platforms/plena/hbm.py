@@ -50,8 +50,26 @@ from .config import PlenaConfig
 
 NEVER = -(1 << 40)
 VECTOR_MIN_ACCESSES = 96  # batches with more accesses take the NumPy path
-CACHE_LIMIT = 1 << 14  # stored shapes or schedules before a memo starts again
+MEMO_LIMIT = 1 << 20  # blocks described by one memo's entries before it starts again (memory)
 _TABLES: dict = {}  # HbmConfig -> HbmModel._access_table()
+
+
+class _Memo(dict):
+    """A memo shared by every model of one HBM configuration (what it stores is a function of
+    the configuration alone, so repeated runs of a kernel replay its transfers), emptied when
+    the blocks its entries describe pass MEMO_LIMIT."""
+
+    weight = 0
+
+    def put(self, key, value, blocks: int) -> None:
+        if self.weight + blocks > MEMO_LIMIT:
+            self.clear()
+            self.weight = 0
+        self[key] = value
+        self.weight += blocks
+
+
+_MEMOS: dict = {}  # HbmConfig -> (shapes, schedules)
 
 
 def _log2(n: int) -> int:
@@ -96,8 +114,8 @@ class HbmModel:
         period = (1 << (self._shift + col_bits + sum(self._level_bits))) // h.request_bytes
         self._period, self._period_bits = period, _log2(period)  # blocks per row of every bank
         self._table = self._access_table()
-        self._shapes: dict[tuple, tuple] = {}  # (store, *blocks) -> the transfer's shape
-        self._schedules: dict[tuple, tuple[int, tuple[int, int, int], tuple[int, ...]]] = {}
+        # (store, *blocks) -> the transfer's shape; (store, structure, status) -> its schedule
+        self._shapes, self._schedules = _MEMOS.setdefault(h, (_Memo(), _Memo()))
         self._begin()
 
     # ------------------------------------------------------------------ address mapping
@@ -459,9 +477,7 @@ class HbmModel:
         shape = self._shapes.get((store, *blocks))
         if shape is None:
             shape = self._shape(blocks)
-            if len(self._shapes) >= CACHE_LIMIT:
-                self._shapes.clear()
-            self._shapes[(store, *blocks)] = shape
+            self._shapes.put((store, *blocks), shape, len(blocks))
         structure, banks, first_row, first_pair, several, pair_of, pair_rows = shape
         open_row = self.open_row
         opened = open_row[banks]
@@ -479,9 +495,7 @@ class HbmModel:
             delta = (c.row_hits - before[0], c.row_misses - before[1], c.row_conflicts - before[2])
             pairs = zip(banks.tolist(), open_row[banks].tolist(), strict=True)
             final = np.array([pair_of[pair] for pair in pairs], dtype=np.int64)
-            if len(self._schedules) >= CACHE_LIMIT:
-                self._schedules.clear()
-            self._schedules[key] = (dram, delta, final)
+            self._schedules.put(key, (dram, delta, final), len(blocks))
             return dram
         dram, delta, final = stored
         open_row[banks] = pair_rows[final]
