@@ -665,7 +665,8 @@ def _blen_matmul(transposed: bool) -> Builder:
                 t = _tile(m, tile)
             c = off // mlen
             w = t[c : c + blen, :].T if transposed else t[:, c : c + blen]
-            np.add(acc, (x @ w).astype(np.float32), out=acc)
+            # dtype float32 casts the product to FP32 first, as .astype(np.float32) would.
+            np.add(acc, x @ w, out=acc, dtype=np.float32, casting="unsafe")
 
         return step
 
@@ -814,10 +815,15 @@ def _m_mm_wo(m: Machine, ops, pc):
                 address=addr,
                 row_stride=s,
             )
-        out = m.m_accum.astype(BF16)
-        for i in range(blen):
-            r = base + i * vlen * s + o
-            m.vram[r : r + blen] = out[i]
+        row_step = vlen * s
+        start = base + o
+        if s and start + blen * row_step <= size:  # rows apart in one slice: one strided write
+            m.vram[start : start + blen * row_step].reshape(blen, row_step)[:, :blen] = m.m_accum
+        else:  # the rows reach the end of VRAM, or all land on one row (stride 0: the last wins)
+            out = m.m_accum.astype(BF16)
+            for i in range(blen):
+                r = start + i * row_step
+                m.vram[r : r + blen] = out[i]
         m.m_accum[...] = 0.0
 
     return step
