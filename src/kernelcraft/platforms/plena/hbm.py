@@ -50,7 +50,7 @@ from .config import PlenaConfig
 
 NEVER = -(1 << 40)
 VECTOR_MIN_ACCESSES = 96  # batches with more accesses take the NumPy path
-MEMO_LIMIT = 1 << 20  # blocks described by one memo's entries before it starts again (memory)
+MEMO_LIMIT = 1 << 18  # blocks described by one memo's entries before it starts again (tens of MB)
 _TABLES: dict = {}  # HbmConfig -> HbmModel._access_table()
 
 
