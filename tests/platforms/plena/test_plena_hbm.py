@@ -30,7 +30,7 @@ def _schedules(blocks: list[int], seed: int):
             result = model._schedule_python(*lists, model._rounds(lists[1], lists[2]), 5, False)
         else:
             result = model._schedule_numpy(*args, 5, False)
-        out.append((result, model.open_row.tolist(), model.bank_col, model.counters))
+        out.append((result, list(model.open_row), model.bank_col, model.counters))
     return out
 
 
@@ -45,20 +45,33 @@ def test_python_and_numpy_schedulers_agree(seed):
     assert list(py_col) == list(nu_col)
 
 
-def test_memo_replays_the_same_costs_and_state():
-    fresh, memo = HbmModel(DEFAULT_CONFIG), HbmModel(DEFAULT_CONFIG)
-    rng = np.random.default_rng(3)
-    for _ in range(40):
-        off = int(rng.integers(0, 8)) * 4096 + int(rng.integers(0, 4)) * (1 << 17)  # some repeat rows
-        e = off + 256 * np.arange(64)
-        s = (1 << 20) + e // 8
-        a = memo.read(e, s, 64, 8)
-        fresh._schedules.clear()
-        fresh._patterns.clear()
-        b = fresh.read(e, s, 64, 8)
+@pytest.mark.parametrize("seed", range(4))
+def test_memo_replays_the_same_costs_and_state(seed):
+    """Random reads and stores (row counts, strides, widths, unaligned rows, shared scale
+    blocks, rows over several DRAM rows) through the memo and scheduled afresh each time."""
+    memo, fresh = HbmModel(DEFAULT_CONFIG), HbmModel(DEFAULT_CONFIG)
+    scheduled = []
+    memo._read = lambda blocks: scheduled.append(blocks) or HbmModel._read(memo, blocks)
+    rng = np.random.default_rng(seed)
+    reads = 0
+    for _ in range(120):
+        rows = int(rng.choice([1, 4, 16, 64]))
+        width = int(rng.choice([64, 128]))
+        stride = width * int(rng.choice([1, 2, 5])) + 8 * int(rng.integers(0, 3))
+        off = int(rng.integers(0, 8)) * 4096 + int(rng.integers(0, 4)) * (1 << 17)
+        off += 8 * int(rng.integers(0, 4))
+        e = off + stride * np.arange(rows)
+        s = (1 << 20) + int(rng.integers(0, 3)) * (1 << 17) + e // 8
+        store = bool(rng.random() < 0.3)
+        reads += not store
+        a = (memo.store if store else memo.read)(e, s, width, width // 8)
+        blocks = row_blocks(e, s, width, width // 8, 64)
+        b = fresh._core(fresh._store(blocks) if store else fresh._read(blocks))
         assert a == b
         np.testing.assert_array_equal(memo.open_row, fresh.open_row)
-    assert memo.counters == fresh.counters
+        c, f = memo.counters, fresh.counters
+        assert (c.row_hits, c.row_misses, c.row_conflicts) == (f.row_hits, f.row_misses, f.row_conflicts)
+    assert len(scheduled) < reads  # some reads replayed a stored schedule
 
 
 def test_address_mapping_spreads_a_block_over_four_channels_and_rows_over_banks():
@@ -73,6 +86,6 @@ def test_address_mapping_spreads_a_block_over_four_channels_and_rows_over_banks(
 def test_requests_follow_the_emulators_expansion():
     # Row-major rows of 64 bytes, scales 8 bytes each: one element block and one scale block per row.
     blocks = row_blocks(np.array([0, 64]), np.array([1000, 1008]), 64, 8, 64)
-    assert blocks.tolist() == [0, 15, 1, 15]
+    assert blocks == [0, 15, 1, 15]
     # An unaligned row touches two element blocks.
-    assert row_blocks(np.array([32]), np.array([4096]), 64, 8, 64).tolist() == [0, 1, 64]
+    assert row_blocks(np.array([32]), np.array([4096]), 64, 8, 64) == [0, 1, 64]

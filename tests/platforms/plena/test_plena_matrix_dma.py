@@ -86,6 +86,26 @@ def test_mm_accumulates_and_writes_with_row_stride():
     assert emulated.stats.unit_busy_cycles["matrix"] == 2 * M + 2  # the emulator's table
 
 
+@pytest.mark.parametrize("stride", [0, 1, 3])
+@pytest.mark.parametrize("at_end", [False, True])
+def test_mm_write_out_rows_land_at_every_stride_and_at_the_end_of_vram(stride, at_end):
+    """One strided slice write in the middle of VRAM, row by row at its end or at stride 0."""
+    place, image, wq, x = _mm_setup()
+    span = (B - 1) * max(stride, 1) * V + V
+    base = CFG.vram_elems - span if at_end else 8 * V
+    o = 2 * B
+    src = _load_tiles(place, M, [(0, 0, 0)]) + "S_ADDI_INT gp5, gp0, 4096\nM_MM 0, gp0, gp5\n"
+    src += const("gp7", stride) + const("gp8", base) + f"M_MM_WO gp8, gp7, {o}\n"
+    ex = execute(src, image)
+    acc = bf16((x[:B] @ wq[:, :B]).astype(np.float32))
+    expected = np.zeros(CFG.vram_elems, dtype=np.float32)
+    expected[4096 : 4096 + 2 * B * V] = x.reshape(-1)
+    for i in range(B):  # at stride 0 every row lands on the first: the last one wins
+        r = base + o + i * (V * stride if stride else 0)
+        expected[r : r + B] = acc[i]
+    np.testing.assert_array_equal(ex.machine.vram.astype(np.float32), expected)
+
+
 def test_tmm_uses_transposed_row_block_and_swapped_operands():
     place, image, wq, x = _mm_setup()
     c = 2

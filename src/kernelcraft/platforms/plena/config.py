@@ -134,6 +134,9 @@ class HbmConfig:
                 problems.append(f"hbm.{name} must be a power of two")
         if self.request_bytes % self.access_bytes:
             problems.append("hbm.request_bytes must be a multiple of one access (prefetch x width)")
+        for name in ("request_bytes", "access_bytes"):  # the address mapping cuts bit fields
+            if not _is_pow2(getattr(self, name)):
+                problems.append(f"hbm.{name} must be a power of two")
         if problems:
             raise ValueError("invalid HBM configuration: " + "; ".join(problems))
 

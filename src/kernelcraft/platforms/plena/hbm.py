@@ -50,8 +50,26 @@ from .config import PlenaConfig
 
 NEVER = -(1 << 40)
 VECTOR_MIN_ACCESSES = 96  # batches with more accesses take the NumPy path
-CACHE_LIMIT = 1 << 14  # stored schedules before the memo starts again
-BLOCK_CACHE_LIMIT = 1 << 16  # mapped 64-byte blocks kept
+MEMO_LIMIT = 1 << 18  # blocks described by one memo's entries before it starts again (tens of MB)
+_TABLES: dict = {}  # HbmConfig -> HbmModel._access_table()
+
+
+class _Memo(dict):
+    """A memo shared by every model of one HBM configuration (what it stores is a function of
+    the configuration alone, so repeated runs of a kernel replay its transfers), emptied when
+    the blocks its entries describe pass MEMO_LIMIT."""
+
+    weight = 0
+
+    def put(self, key, value, blocks: int) -> None:
+        if self.weight + blocks > MEMO_LIMIT:
+            self.clear()
+            self.weight = 0
+        self[key] = value
+        self.weight += blocks
+
+
+_MEMOS: dict = {}  # HbmConfig -> (shapes, schedules)
 
 
 def _log2(n: int) -> int:
@@ -83,7 +101,7 @@ class HbmModel:
         self.counters = HbmCounters()
         self.n_pch = h.channels * h.pseudochannels
         self.n_banks = self.n_pch * h.bankgroups * h.banks
-        self.open_row = np.full(self.n_banks, -1, dtype=np.int64)
+        self.open_row = np.full(self.n_banks, -1, dtype=np.int64)  # kept across instructions; -1: closed
         self.access = h.access_bytes
         self.per_request = h.request_bytes // self.access
         self._shift = _log2(self.access)
@@ -93,10 +111,11 @@ class HbmModel:
         self._level_bits = [_log2(h.channels), _log2(h.pseudochannels), _log2(h.bankgroups), _log2(h.banks)]
         self._gap = max(h.bus_cycles, h.nCCDS, h.nCCDL)
         self._to_core = config.dram_to_core
-        self._block_map: dict[int, tuple[tuple[int, int, int], ...]] = {}
-        self._row_period_blocks = (1 << (self._shift + col_bits + sum(self._level_bits))) // h.request_bytes
-        self._patterns: dict[tuple[str, bytes], tuple] = {}
-        self._schedules: dict[tuple[str, bytes, bytes], tuple[int, np.ndarray, tuple[int, int, int]]] = {}
+        period = (1 << (self._shift + col_bits + sum(self._level_bits))) // h.request_bytes
+        self._period, self._period_bits = period, _log2(period)  # blocks per row of every bank
+        self._table = self._access_table()
+        # (store, *blocks) -> the transfer's shape; (store, structure, status) -> its schedule
+        self._shapes, self._schedules = _MEMOS.setdefault(h, (_Memo(), _Memo()))
         self._begin()
 
     # ------------------------------------------------------------------ address mapping
@@ -123,55 +142,27 @@ class HbmModel:
         bank_id = (pch_id * h.bankgroups + bg) * h.banks + bank
         return pch_id, bank_id, row
 
-    def _map_block(self, block: int) -> tuple[tuple[int, int, int], ...]:
-        """(pseudo-channel, bank, row) of each access of one 64-byte block, memoised.
+    def _access_table(self) -> list[tuple[tuple[int, int], ...]]:
+        """(bank, row XOR) of each access of every block within one row period, shared by
+        models with the same HBM configuration.
 
-        The accesses of a block differ only in the lowest column bits, which MOP4CLXOR XORs into
-        the channel bits alone (when there are at least as many channel bits): one mapping and
-        three XORs give all four.
+        Block b's accesses are those of block b mod period with the row b // period XORed
+        with the table's value: the period spans every column, channel and bank bit, so the
+        quotient lands in the row bits alone.
         """
-        mapped = self._block_map.get(block)
-        if mapped is not None:
-            return mapped
-        rb, acc, n = self.h.request_bytes, self.access, self.per_request
-        first = self._map_one(block * rb)
-        if self._level_bits[0] >= self._col_lo and n <= 1 << self._col_lo:
-            p0, b0, r0 = first
-            per_ch = self.h.pseudochannels
-            ch0, pch = divmod(p0, per_ch)
-            inner = b0 - p0 * self.h.bankgroups * self.h.banks
-            out = []
-            for k in range(n):
-                p = (ch0 ^ k) * per_ch + pch
-                out.append((p, p * self.h.bankgroups * self.h.banks + inner, r0))
-            mapped = tuple(out)
-        else:
-            mapped = tuple(self._map_one(block * rb + k * acc) for k in range(n))
-        if len(self._block_map) >= BLOCK_CACHE_LIMIT:
-            self._block_map.clear()
-        self._block_map[block] = mapped
-        return mapped
+        table = _TABLES.get(self.h)
+        if table is None:
+            n = self.per_request
+            addrs = np.arange(self._period * n, dtype=np.int64) * self.access
+            _, bank, row = self.map(addrs)
+            pairs = list(zip(bank.tolist(), row.tolist(), strict=True))
+            table = _TABLES[self.h] = [tuple(pairs[i : i + n]) for i in range(0, len(pairs), n)]
+        return table
 
-    def _map_one(self, addr: int) -> tuple[int, int, int]:
-        a = addr >> self._shift
-        col = a & ((1 << self._col_lo) - 1)
-        a >>= self._col_lo
-        levels = []
-        for bits in self._level_bits:
-            levels.append(a & ((1 << bits) - 1))
-            a >>= bits
-        col |= (a & ((1 << self._col_hi) - 1)) << self._col_lo
-        row = a >> self._col_hi
-        shift = 0
-        for i, bits in enumerate(self._level_bits):
-            if bits:
-                levels[i] ^= (col >> shift) & ((1 << bits) - 1)
-                shift += bits
-        row ^= col >> shift
-        ch, pch, bg, bank = levels
-        h = self.h
-        pch_id = ch * h.pseudochannels + pch
-        return pch_id, (pch_id * h.bankgroups + bg) * h.banks + bank, row
+    def _accesses(self, block: int) -> list[tuple[int, int, int]]:
+        """(pseudo-channel, bank, row) of each access of one 64-byte block."""
+        high, per_pch = block >> self._period_bits, self.h.bankgroups * self.h.banks
+        return [(bank // per_pch, bank, high ^ x) for bank, x in self._table[block & (self._period - 1)]]
 
     # ------------------------------------------------------------------ per-instruction state
     def _begin(self) -> None:
@@ -197,7 +188,7 @@ class HbmModel:
             seen: dict[tuple[int, int], int] = {}
             pch_l, bank_l, row_l, cnt_l = [], [], [], []
             for b in blocks:
-                for p, bk, r in self._map_block(b):
+                for p, bk, r in self._accesses(b):
                     i = seen.get((bk, r))
                     if i is None:
                         seen[(bk, r)] = len(cnt_l)
@@ -434,10 +425,10 @@ class HbmModel:
         issued at once; the instruction ends when the last data is back."""
         h = self.h
         blocks = row_blocks(elem_starts, scale_starts, width, scale_width, h.request_bytes)
-        dram = self._cached("read", blocks, self._read)
+        dram = self._cached(False, blocks)
         c = self.counters
-        c.requests += blocks.size
-        c.read_bytes += blocks.size * h.request_bytes
+        c.requests += len(blocks)
+        c.read_bytes += len(blocks) * h.request_bytes
         c.useful_read_bytes += len(elem_starts) * (width + scale_width)
         return self._core(dram)
 
@@ -446,11 +437,11 @@ class HbmModel:
         then of its scale block(s), one block at a time."""
         rb = self.h.request_bytes
         blocks = row_blocks(elem_starts, scale_starts, width, scale_width, rb)
-        dram = self._cached("store", blocks, self._store)
+        dram = self._cached(True, blocks)
         c = self.counters
-        c.requests += 2 * blocks.size
-        c.read_bytes += blocks.size * rb
-        c.write_bytes += blocks.size * rb
+        c.requests += 2 * len(blocks)
+        c.read_bytes += len(blocks) * rb
+        c.write_bytes += len(blocks) * rb
         c.useful_write_bytes += len(elem_starts) * (width + scale_width)
         return self._core(dram)
 
@@ -467,73 +458,94 @@ class HbmModel:
         return now
 
     # ------------------------------------------------------------------ memoisation
-    def _cached(self, kind: str, blocks: np.ndarray, run) -> int:
+    def _cached(self, store: bool, blocks: list[int]) -> int:
         """Run a transfer's schedule, or replay a stored one.
 
-        A transfer's cost depends only on its blocks and on which of the rows it needs are
-        open, and moving every address by a whole number of DRAM rows moves every row alike:
-        the key is the blocks relative to their first row and the open-row status of each
-        bank they touch; the replay sets those banks' open rows as the schedule left them.
+        What a transfer costs, the counters it adds and the rows it leaves open follow from
+        the code above: every timing list is reset per instruction (_begin), so the only
+        state carried in is the open row of each bank. Banks, pseudo-channels, channels,
+        rows and blocks are only compared for equality (grouping, per-bank and per-bus
+        state, store forwarding) or stored; pseudo-channels are visited in id order, but
+        each one's work touches only its own state and sums or maxima over channels, so the
+        order does not matter; a row is only compared with the open row or stored as it
+        (and `>= 0` tells a closed bank). So the result depends only on the transfer's
+        structure, which accesses share a block, a (bank, row), a bank, a pseudo-channel and
+        a channel, numbered in order of first appearance, and on each bank's status: closed,
+        open at another row, or open at one of the transfer's rows. That is the memo key;
+        a replay sets each touched bank's open row back from its stored number.
         """
-        period = self._row_period_blocks
-        base = (int(blocks.min()) // period) * period
-        base_row = base // period
-        rel = (blocks - base).tobytes()
-        pattern = self._patterns.get((kind, rel))
-        if pattern is None:
-            pattern = self._pattern(blocks, base_row)
-            if len(self._patterns) > CACHE_LIMIT:
-                self._patterns.clear()
-            self._patterns[(kind, rel)] = pattern
-        banks, wanted, multi = pattern
-        opened = self.open_row[banks] - base_row
-        status = np.where(opened == wanted, opened, np.where(opened < -base_row, -1, -2))
-        for i, rows in multi:  # banks needing several rows: any of them may be the open one
-            status[i] = opened[i] if opened[i] in rows else status[i]
-        full_key = (kind, rel, status.tobytes())
-        stored = self._schedules.get(full_key)
+        shape = self._shapes.get((store, *blocks))
+        if shape is None:
+            shape = self._shape(blocks)
+            self._shapes.put((store, *blocks), shape, len(blocks))
+        structure, banks, first_row, first_pair, several, pair_of, pair_rows = shape
+        open_row = self.open_row
+        opened = open_row[banks]
+        status = np.where(opened == first_row, first_pair, np.where(opened < 0, -1, -2))
+        for i, rows in several:  # banks the transfer needs several rows of
+            label = rows.get(int(opened[i]))
+            if label is not None:
+                status[i] = label
+        key = (store, structure, status.tobytes())
         c = self.counters
-        if stored is not None:
-            dram, final, delta = stored
-            self.open_row[banks] = final + base_row
-            c.row_hits += delta[0]
-            c.row_misses += delta[1]
-            c.row_conflicts += delta[2]
+        stored = self._schedules.get(key)
+        if stored is None:
+            before = (c.row_hits, c.row_misses, c.row_conflicts)
+            dram = self._store(blocks) if store else self._read(blocks)
+            delta = (c.row_hits - before[0], c.row_misses - before[1], c.row_conflicts - before[2])
+            pairs = zip(banks.tolist(), open_row[banks].tolist(), strict=True)
+            final = np.array([pair_of[pair] for pair in pairs], dtype=np.int64)
+            self._schedules.put(key, (dram, delta, final), len(blocks))
             return dram
-        before = (c.row_hits, c.row_misses, c.row_conflicts)
-        dram = run(blocks.tolist())
-        delta = (c.row_hits - before[0], c.row_misses - before[1], c.row_conflicts - before[2])
-        final = self.open_row[banks] - base_row
-        if len(self._schedules) > CACHE_LIMIT:
-            self._schedules.clear()
-        self._schedules[full_key] = (dram, final, delta)
+        dram, delta, final = stored
+        open_row[banks] = pair_rows[final]
+        c.row_hits += delta[0]
+        c.row_misses += delta[1]
+        c.row_conflicts += delta[2]
         return dram
 
-    def _pattern(self, blocks: np.ndarray, base_row: int):
-        """Banks a transfer touches, the row each needs (relative to base_row), and the
-        banks needing several rows with their row sets."""
-        rb, acc, n = self.h.request_bytes, self.access, self.per_request
-        if blocks.size * n <= VECTOR_MIN_ACCESSES:
-            rows: dict[int, set[int]] = {}
-            for b in blocks.tolist():
-                for _, bank_id, row_id in self._map_block(b):
-                    rows.setdefault(bank_id, set()).add(row_id - base_row)
-            ordered = sorted(rows)
-            banks = np.array(ordered, dtype=np.int64)
-            wanted = np.array([min(rows[b]) for b in ordered], dtype=np.int64)
-            multi = tuple((i, frozenset(rows[b])) for i, b in enumerate(ordered) if len(rows[b]) > 1)
-            return banks, wanted, multi
-        addrs = (blocks[:, None] * rb + acc * np.arange(n, dtype=np.int64)[None, :]).reshape(-1)
-        _, bank, row = self.map(addrs)
-        key = np.unique(bank * (1 << 40) + (row - base_row))  # sorted: by bank, then row
-        key_bank, key_row = key >> 40, key & ((1 << 40) - 1)
-        banks, first, counts = np.unique(key_bank, return_index=True, return_counts=True)
-        wanted = key_row[first]  # each bank's lowest row
-        multi = tuple(
-            (i, frozenset(key_row[first[i] : first[i] + counts[i]].tolist()))
-            for i in np.flatnonzero(counts > 1)
+    def _shape(self, blocks: list[int]) -> tuple:
+        """A transfer's structure (see _cached); the banks it touches in order of first
+        appearance with, for each, its first (bank, row) pair's row and number and, for banks
+        with several, all their rows' numbers; every pair's number and row."""
+        table, mask, bits = self._table, self._period - 1, self._period_bits
+        block_of: dict[int, int] = {}
+        pair_of: dict[tuple[int, int], int] = {}
+        sequence, accesses = [], []
+        for b in blocks:
+            label = block_of.get(b)
+            if label is None:
+                label = block_of[b] = len(block_of)
+                high = b >> bits
+                for bank, row_xor in table[b & mask]:
+                    pair = (bank, high ^ row_xor)
+                    p = pair_of.get(pair)
+                    if p is None:
+                        p = pair_of[pair] = len(pair_of)
+                    accesses.append(p)
+            sequence.append(label)
+        rows_of: dict[int, dict[int, int]] = {}  # bank -> {row: pair number}, banks in first-use order
+        for (bank, row), p in pair_of.items():
+            rows_of.setdefault(bank, {})[row] = p
+        bank_number = {bank: i for i, bank in enumerate(rows_of)}
+        pair_bank = [bank_number[bank] for bank, _ in pair_of]
+        per_pch = self.h.bankgroups * self.h.banks
+        pch_of: dict[int, int] = {}
+        bank_pch = [pch_of.setdefault(bank // per_pch, len(pch_of)) for bank in rows_of]
+        ch_of: dict[int, int] = {}
+        pch_ch = [ch_of.setdefault(p // self.h.pseudochannels, len(ch_of)) for p in pch_of]
+        structure = (tuple(sequence), tuple(accesses), tuple(pair_bank), tuple(bank_pch), tuple(pch_ch))
+        firsts = [next(iter(rows.items())) for rows in rows_of.values()]
+        several = tuple((i, rows) for i, rows in enumerate(rows_of.values()) if len(rows) > 1)
+        return (
+            structure,
+            np.array(list(rows_of), dtype=np.int64),
+            np.array([row for row, _ in firsts], dtype=np.int64),
+            np.array([p for _, p in firsts], dtype=np.int64),
+            several,
+            pair_of,
+            np.array([row for _, row in pair_of], dtype=np.int64),
         )
-        return banks, wanted, multi
 
 
 def _segment_cummax(values: np.ndarray, seg: np.ndarray) -> np.ndarray:
@@ -547,20 +559,11 @@ def _segment_cummax(values: np.ndarray, seg: np.ndarray) -> np.ndarray:
 
 def row_blocks(
     elem_starts: np.ndarray, scale_starts: np.ndarray, width: int, scale_width: int, block: int
-) -> np.ndarray:
+) -> list[int]:
     """The 64-byte block of every request of a transfer, in issue order: row by row, the
     element blocks, then the scale block(s)."""
-    parts = []
-    for starts, length in ((elem_starts, width), (scale_starts, scale_width)):
-        starts = np.asarray(starts, dtype=np.int64)
-        first = starts // block
-        span = (starts + length - 1) // block - first + 1
-        parts.append((first, span))
-    if all(int(span.min()) == int(span.max()) for _, span in parts):
-        cols = [first[:, None] + np.arange(int(span[0]), dtype=np.int64)[None, :] for first, span in parts]
-        return np.concatenate(cols, axis=1).reshape(-1)
-    widest = max(int(span.max()) for _, span in parts)
-    idx = np.arange(widest, dtype=np.int64)[None, :]
-    cols = [np.where(idx < span[:, None], first[:, None] + idx, -1) for first, span in parts]
-    ordered = np.concatenate(cols, axis=1).reshape(-1)
-    return ordered[ordered >= 0]
+    out: list[int] = []
+    for e, s in zip(np.asarray(elem_starts).tolist(), np.asarray(scale_starts).tolist(), strict=True):
+        out.extend(range(e // block, (e + width - 1) // block + 1))
+        out.extend(range(s // block, (s + scale_width - 1) // block + 1))
+    return out

@@ -108,6 +108,12 @@ class Execution:
         return self.fault is None
 
 
+def _on_chip(size: int, poison: bool) -> np.ndarray:
+    """A BF16 memory: NaN when poisoned, else zeros (calloc: pages appear when touched; BF16
+    0.0 is all zero bits)."""
+    return np.full(size, np.nan, dtype=BF16) if poison else np.zeros(size, dtype=BF16)
+
+
 class Machine:
     """Architectural state of one PLENA core."""
 
@@ -115,16 +121,15 @@ class Machine:
         cfg = self.config = config
         image = image or MemoryImage()
         rng = np.random.default_rng(image.poison_seed)
-        fill = np.nan if image.poison else 0.0
         self.g = [0] * cfg.gp_regs
         self.f = [0.0] * cfg.fp_regs
         self.a = [0] * cfg.addr_regs
         self.scale_reg = 0
         self.stride_reg = 1
         self.vmask = 0
-        self.vram = np.full(cfg.vram_elems, fill, dtype=BF16)
-        self.mram = np.full(cfg.mram_elems, fill, dtype=BF16)
-        self.fpsram = np.full(cfg.fpsram_words, fill, dtype=BF16)
+        self.vram = _on_chip(cfg.vram_elems, image.poison)
+        self.mram = _on_chip(cfg.mram_elems, image.poison)
+        self.fpsram = _on_chip(cfg.fpsram_words, image.poison)
         self.intsram = (
             rng.integers(0, 1 << 32, cfg.intsram_words, dtype=np.uint64).astype(np.uint32)
             if image.poison

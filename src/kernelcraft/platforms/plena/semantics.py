@@ -123,15 +123,25 @@ def _head_mask(m: Machine) -> np.ndarray:
     return np.repeat(np.array(bits, dtype=bool), cfg.hlen)
 
 
+def _row_bounds(m: Machine) -> tuple[int, int]:
+    """(VLEN - 1, last row start): a row address is good when `addr & mask == 0` and
+    `addr <= last` (VLEN is a power of two); the steps test that inline and call the checker
+    only to raise its fault."""
+    return m.config.vlen - 1, m.config.vram_elems - m.config.vlen
+
+
 def _vector_binary(ufunc) -> Builder:
     def build(m: Machine, ops: tuple[int, ...], pc: int) -> Step:
         rd, rs1, rs2, rmask = ops
         g, v, vlen, row = m.g, m.vram, m.config.vlen, _vrow_checker(m)
+        mask, last = _row_bounds(m)
 
         if not rmask:
 
             def step(_):
-                d, a, b = row(g[rd]), row(g[rs1]), row(g[rs2])
+                d, a, b = g[rd], g[rs1], g[rs2]
+                if (d | a | b) & mask or d > last or a > last or b > last:
+                    row(d), row(a), row(b)
                 ufunc(v[a : a + vlen], v[b : b + vlen], out=v[d : d + vlen])
         else:
 
@@ -151,17 +161,33 @@ def _vector_scalar(ufunc, scalar_first: bool = False) -> Builder:
     def build(m: Machine, ops: tuple[int, ...], pc: int) -> Step:
         rd, rs1, fs, rmask = ops[:4]
         g, f, v, vlen, row = m.g, m.f, m.vram, m.config.vlen, _vrow_checker(m)
+        mask, last = _row_bounds(m)
         scalar = np.zeros((), dtype=BF16)  # a 0-d array: ufuncs are much faster than with a BF16 scalar
 
-        def step(_):
-            d, a = row(g[rd]), row(g[rs1])
-            scalar[()] = f[fs]
-            src = v[a : a + vlen]
-            args = (scalar, src) if scalar_first else (src, scalar)
-            if rmask:
+        if rmask:
+
+            def step(_):
+                d, a = row(g[rd]), row(g[rs1])
+                scalar[()] = f[fs]
+                src = v[a : a + vlen]
+                args = (scalar, src) if scalar_first else (src, scalar)
                 v[d : d + vlen] = np.where(_head_mask(m), ufunc(*args), src)
-            else:
-                ufunc(*args, out=v[d : d + vlen])
+        elif scalar_first:
+
+            def step(_):
+                d, a = g[rd], g[rs1]
+                if (d | a) & mask or d > last or a > last:
+                    row(d), row(a)
+                scalar[()] = f[fs]
+                ufunc(scalar, v[a : a + vlen], out=v[d : d + vlen])
+        else:
+
+            def step(_):
+                d, a = g[rd], g[rs1]
+                if (d | a) & mask or d > last or a > last:
+                    row(d), row(a)
+                scalar[()] = f[fs]
+                ufunc(v[a : a + vlen], scalar, out=v[d : d + vlen])
 
         return step
 
@@ -194,18 +220,23 @@ def _bf16_table(fn) -> np.ndarray:
 
 
 def _vector_unary(table: np.ndarray) -> Builder:
-    def build(m: Machine, ops, pc):
+    def build(m, ops, pc):
         rd, rs1, rmask = ops
         g, vlen, row = m.g, m.config.vlen, _vrow_checker(m)
+        mask, last = _row_bounds(m)
         bits = m.vram.view(np.uint16)
+        index = np.empty(vlen, dtype=np.intp)  # NumPy indexes fastest with intp; every u16 is in range
 
         def step(_):
-            d, a = row(g[rd]), row(g[rs1])
+            d, a = g[rd], g[rs1]
+            if (d | a) & mask or d > last or a > last:
+                row(d), row(a)
             src = bits[a : a + vlen]
             if rmask:
                 bits[d : d + vlen] = np.where(_head_mask(m), table[src], src)
             else:
-                bits[d : d + vlen] = table[src]
+                np.copyto(index, src)
+                table.take(index, out=bits[d : d + vlen], mode="clip")
 
         return step
 
@@ -634,7 +665,8 @@ def _blen_matmul(transposed: bool) -> Builder:
                 t = _tile(m, tile)
             c = off // mlen
             w = t[c : c + blen, :].T if transposed else t[:, c : c + blen]
-            np.add(acc, (x @ w).astype(np.float32), out=acc)
+            # dtype float32 casts the product to FP32 first, as .astype(np.float32) would.
+            np.add(acc, x @ w, out=acc, dtype=np.float32, casting="unsafe")
 
         return step
 
@@ -783,10 +815,15 @@ def _m_mm_wo(m: Machine, ops, pc):
                 address=addr,
                 row_stride=s,
             )
-        out = m.m_accum.astype(BF16)
-        for i in range(blen):
-            r = base + i * vlen * s + o
-            m.vram[r : r + blen] = out[i]
+        row_step = vlen * s
+        start = base + o
+        if s and start + blen * row_step <= size:  # rows apart in one slice: one strided write
+            m.vram[start : start + blen * row_step].reshape(blen, row_step)[:, :blen] = m.m_accum
+        else:  # the rows reach the end of VRAM, or all land on one row (stride 0: the last wins)
+            out = m.m_accum.astype(BF16)
+            for i in range(blen):
+                r = start + i * row_step
+                m.vram[r : r + blen] = out[i]
         m.m_accum[...] = 0.0
 
     return step
