@@ -12,8 +12,9 @@ from kernelcraft.agent.session import Session
 from kernelcraft.bench.matrix import RunMatrix, build_specs, load_task_catalog
 from kernelcraft.episodes import EpisodeSpec
 from kernelcraft.modes import ModeError
-from kernelcraft.modes.scripted import improve_template, special_case_template
+from kernelcraft.modes.scripted import special_case_template
 from kernelcraft.modes.template import TemplateLowerer
+from kernelcraft.platforms.plena.template_edits import improve_template
 from kernelcraft.platforms.registry import get_platform
 from kernelcraft.sandbox import SandboxLimits
 
@@ -186,6 +187,32 @@ def test_the_run_matrix_makes_one_template_episode_per_task():
     assert cells == [("ffn", "all", "template"), ("gemm", "all", "template")]
     some = build_specs(RunMatrix(tasks=["ffn"], configs=["C1", "C3"], mode="template"), catalog)
     assert [s.config for s in some] == ["C1,C3"]
-    assert some[0].key() == "scripted_oracle/plena/template/ffn/C1_C3/s0"
+    assert some[0].key() == "scripted_template_improver/plena/template/ffn/C1_C3/s0"
     kernel = build_specs(RunMatrix(tasks=["ffn"], configs=["C1"]), catalog)[0]
     assert kernel.key() == "scripted_oracle/plena/ffn/C1/s0"
+
+
+@pytest.mark.parametrize(
+    ("mode", "model"),
+    [
+        ("kernel", "scripted:oracle"),
+        ("template", "scripted:template_improver"),
+        ("codesign", "scripted:codesign_proposer"),
+    ],
+)
+def test_a_run_without_a_model_plays_the_modes_scripted_model(mode, model):
+    assert RunMatrix(mode=mode).model_names() == [model]
+    assert RunMatrix(mode=mode, models=["scripted:cheater"]).model_names() == ["scripted:cheater"]
+
+
+def test_the_template_command_of_the_readme_succeeds_without_a_key(tmp_path):
+    from typer.testing import CliRunner
+
+    from kernelcraft.cli.main import app
+
+    out = tmp_path / "run"
+    result = CliRunner().invoke(app, ["run", "--mode", "template", "-t", "ffn", "-c", "C1", "-o", str(out)])
+    assert result.exit_code == 0, result.output
+    (found,) = out.glob("episodes/**/result.json")
+    episode = json.loads(found.read_text())
+    assert episode["success"] and episode["mode_metrics"]["general"]

@@ -155,9 +155,7 @@ class RunMatrix(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    models: list[ModelEntry] = Field(
-        default_factory=lambda: [ModelEntry(name="scripted:oracle")], min_length=1
-    )
+    models: list[ModelEntry] = Field(default_factory=list, min_length=1)  # default: see below
     platforms: list[str] = Field(default_factory=lambda: [DEFAULT_PLATFORM], min_length=1)
     tasks: list[str] = Field(default_factory=lambda: ["silu"], min_length=1)
     configs: list[str] = Field(default_factory=lambda: ["C1"], min_length=1)
@@ -205,6 +203,15 @@ class RunMatrix(BaseModel):
         if "options" in data:
             data["options"] = _stringify_options(data["options"])
         return data
+
+    @model_validator(mode="after")
+    def _mode_default_model(self) -> RunMatrix:
+        """Without named models a run plays the mode's scripted model (kernel mode: the oracle)."""
+        if "models" not in self.model_fields_set:
+            from kernelcraft.modes import default_model
+
+            self.models = [ModelEntry(name=default_model(self.mode))]
+        return self
 
     @field_validator("time_budget_s", mode="before")
     @classmethod

@@ -23,6 +23,11 @@ def mode_names() -> tuple[str, ...]:
     return (KERNEL_MODE, *_MODES)
 
 
+def default_model(mode: str) -> str:
+    """The model a run of this mode uses when none is named: a scripted one, needing no key."""
+    return "scripted:oracle" if mode == KERNEL_MODE else get_mode(mode).default_model
+
+
 def get_mode(name: str) -> Mode:
     """The mode object for a non-kernel mode name; ModeError for an unknown one."""
     ref = _MODES.get(name)
@@ -32,4 +37,4 @@ def get_mode(name: str) -> Mode:
     return getattr(importlib.import_module(module), attr)()
 
 
-__all__ = ["KERNEL_MODE", "Mode", "ModeError", "ModeStart", "get_mode", "mode_names"]
+__all__ = ["KERNEL_MODE", "Mode", "ModeError", "ModeStart", "default_model", "get_mode", "mode_names"]

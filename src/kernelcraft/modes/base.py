@@ -37,6 +37,7 @@ class ModeStart:
 class Mode(abc.ABC):
     name: ClassVar[str]
     summary: ClassVar[str]
+    default_model: ClassVar[str]  # the scripted model a run uses when none is named (no key needed)
 
     @abc.abstractmethod
     def start(self, spec: EpisodeSpec, workspace: Path, sim_pool: Any = None) -> ModeStart:

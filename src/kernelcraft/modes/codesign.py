@@ -382,6 +382,7 @@ def compare_proposals(
 class CodesignMode(Mode):
     name = "codesign"
     summary = "write a kernel with specialised instructions withheld; propose instructions"
+    default_model = "scripted:codesign_proposer"
 
     def unavailable(self, platform: Platform, task_id: str) -> str | None:
         if platform.instruction_extensions():

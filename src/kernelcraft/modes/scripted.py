@@ -1,9 +1,8 @@
 """Scripted models for the modes: fixed plays that exercise template and codesign episodes
 end to end without a network (see agent/providers/scripted.py for the kernel-mode ones).
 
-- template_improver: evaluates the original template, then a general improvement of it
-  (loop-invariant DMA state kept across hardware loops, the zero register for a zero base
-  address), which lowers to fewer instructions at every configuration.
+- template_improver: evaluates the original template, then the platform's general
+  improvement of it (TemplateSpec.improve), which lowers to fewer instructions.
 - template_special_case: a template that only accepts one configuration (reported as not general).
 """
 
@@ -16,30 +15,6 @@ from kernelcraft.agent.messages import Message
 
 _TEMPLATE_FENCE = re.compile(r"## The original template \(`template.py`\)\s*```python\n(.*?)\n```", re.DOTALL)
 
-KEEP_DMA_STATE = '''
-
-@contextmanager
-def keep_dma_state(asm: Asm):
-    """The hardware loops inside set no SCALE_REG, STRIDE_REG or address register, so what was
-    known before them still holds after them (Asm.loop forgets it when a loop starts)."""
-    saved = (asm.scale_value, asm.stride_value, dict(asm.addr_tensor))
-    yield
-    asm.scale_value, asm.stride_value = saved[0], saved[1]
-    asm.addr_tensor.update(saved[2])
-'''
-
-ZERO_BASE_OLD = """    with asm.regs(1) as (tmp,):
-        asm.imm(tmp, placement.base)
-        asm.emit("C_SET_ADDR_REG", areg, ZERO, tmp, comment=f"{areg} -> {placement.name}")
-"""
-ZERO_BASE_NEW = """    if placement.base == 0:  # gp0 already holds the base: no temporary needed
-        asm.emit("C_SET_ADDR_REG", areg, ZERO, ZERO, comment=f"{areg} -> {placement.name}")
-    else:
-        with asm.regs(1) as (tmp,):
-            asm.imm(tmp, placement.base)
-            asm.emit("C_SET_ADDR_REG", areg, ZERO, tmp, comment=f"{areg} -> {placement.name}")
-"""
-
 
 def original_template(messages: list[Message]) -> str:
     text = next((m.text for m in messages if m.role == "user"), "")
@@ -47,32 +22,6 @@ def original_template(messages: list[Message]) -> str:
     if found is None:
         raise ValueError("the task prompt has no original template")
     return found.group(1) + "\n"
-
-
-def improve_template(source: str) -> str:
-    """The improver's edit; every anchor must be found (else the edit is not applied at all)."""
-    anchors = (
-        "from contextlib import ExitStack\n",
-        ZERO_BASE_OLD,
-        "    with ExitStack() as stack:\n",
-        "    with asm.regs(3) as (dst, off, chunk_off):\n",
-    )
-    if not all(anchor in source for anchor in anchors):
-        return source
-    replacements = (
-        ("from contextlib import ExitStack\n", "from contextlib import ExitStack, contextmanager\n"),
-        (ZERO_BASE_OLD, ZERO_BASE_NEW),
-        ("    with ExitStack() as stack:\n", "    with ExitStack() as stack, keep_dma_state(asm):\n"),
-    )
-    for old, new in replacements:
-        source = source.replace(old, new)
-    source = source.replace(
-        "    with asm.regs(3) as (dst, off, chunk_off):\n",
-        "    with asm.regs(3) as (dst, off, chunk_off), keep_dma_state(asm):\n",
-    )
-    marker = "\n\n_GENERATOR = " if "\n\n_GENERATOR = " in source else "\n\ndef generate("
-    head, _, tail = source.partition(marker)
-    return head + KEEP_DMA_STATE + marker + tail
 
 
 def special_case_template(source: str, config: str = "C2") -> str:
@@ -86,17 +35,22 @@ def special_case_template(source: str, config: str = "C2") -> str:
 
 
 def template_improver(ref: Any, turn: int, messages: list[Message]):
+    """Evaluates the original template, then the platform's own general edit of it
+    (TemplateSpec.improve), if it offers one."""
+    from kernelcraft.platforms.registry import get_platform
+
+    template = get_platform(ref.platform).templates()[ref.task]
     if turn == 1:
         return [("write_code", {"code": original_template(messages)}), ("run_evaluation", {})]
-    if turn == 2:
-        improved = improve_template(original_template(messages))
+    if turn == 2 and template.improve is not None:
+        improved = template.improve(original_template(messages))
         return [
             ("write_code", {"code": improved}),
             ("check_syntax", {}),
             ("run_evaluation", {}),
             ("get_instruction_size", {}),
         ]
-    return "Kept the DMA set-up across hardware loops and used gp0 for zero base addresses; done."
+    return f"{template.improvement_note or 'Kept the original template'}; done."
 
 
 def template_special_case(ref: Any, turn: int, messages: list[Message]):

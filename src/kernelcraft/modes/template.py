@@ -574,6 +574,7 @@ class TemplateToolBox(ToolBox):
 class TemplateMode(Mode):
     name = "template"
     summary = "improve a compiler template (Python generator), scored at every configuration"
+    default_model = "scripted:template_improver"
     sandbox_limits = SandboxLimits(cpu_s=30, wall_s=90)
 
     def start(self, spec: EpisodeSpec, workspace: Path, sim_pool: Any = None) -> ModeStart:

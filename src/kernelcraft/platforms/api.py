@@ -238,6 +238,10 @@ class TemplateSpec:
     allowed_imports: tuple[str, ...] = ()
     language: str = "python"
     api_doc: str = ""  # Markdown reference of what the template may import (searchable by grep_docs)
+    # A general edit of a template's source (correct at every configuration, fewer instructions),
+    # what the scripted template model plays; None when the platform offers none.
+    improve: Callable[[str], str] | None = None
+    improvement_note: str = ""  # what `improve` changes, in one sentence
 
 
 @dataclass(frozen=True)

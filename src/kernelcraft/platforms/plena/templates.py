@@ -21,6 +21,7 @@ from ..api import TemplateSpec
 from ..flatten import flatten
 from . import template_api
 from .config import PlenaConfig
+from .template_edits import IMPROVEMENT_NOTE, improve_template
 
 PACKAGE = "kernelcraft.platforms.plena.baseline"
 ENTRY = "generate"
@@ -119,6 +120,8 @@ class TemplateTable(Mapping[str, TemplateSpec]):
             allowed_imports=(template_api.API_MODULE,),
             language="python",
             api_doc=_cached_api_doc(),
+            improve=improve_template,
+            improvement_note=IMPROVEMENT_NOTE,
         )
 
     def __iter__(self) -> Iterator[str]:
