@@ -379,11 +379,14 @@ class TemplateToolBox(ToolBox):
         for config, kernel in lowering.kernels.items():
             if kernel.source is None:
                 key = (kernel.error, kernel.traceback or "")
+                # The template's own exceptions come with its traceback; the harness's refusals
+                # (an oversized kernel, nothing returned) are stated as they are.
+                what = "the template raised " if kernel.traceback else ""
                 if key in shown:  # one traceback per distinct failure, not one per configuration
-                    lines += ["", f"{config}: the template raised the same error as {shown[key]}"]
+                    lines += ["", f"{config}: {what}the same error as {shown[key]}"]
                     continue
                 shown[key] = config
-                lines += ["", f"{config}: the template raised {kernel.error}"]
+                lines += ["", f"{config}: {what}{kernel.error}"]
                 if kernel.traceback:
                     lines.append(kernel.traceback)
             elif kernel.build is not None and not kernel.build.ok:
