@@ -151,3 +151,14 @@ def test_slow_references_cannot_stall_the_comparison_at_the_end(tmp_path, monkey
     assert "cpu_time" in errors[0] or "timeout" in errors[0]
     assert any("not compared: the comparison budget" in e for e in errors[1:]), errors
     assert report.matched == {}
+
+
+def test_a_reference_that_prints_past_the_file_limit_is_told_so(codesign):
+    session, _ = codesign
+    chatty = (
+        "import numpy as np\n\ndef reference(a, b):\n"
+        "    print('x' * (64 << 20))\n    return ((a != 0) & (b != 0)).astype(float)\n"
+    )
+    text = propose(session, mnemonic="V_AND_LOUD", reference=chatty)
+    assert text.startswith("success: false")
+    assert "more output or file data than the sandbox allows" in text

@@ -22,6 +22,8 @@ reference is model-written, so it only ever runs in the sandbox (`probe` is its 
 
 from __future__ import annotations
 
+import errno
+
 import itertools
 import math
 import re
@@ -217,8 +219,14 @@ def run_reference(behaviour: Behaviour, inputs: list[list[Any]], vlen: int) -> l
             args = [as_value(kind, raw) for kind, raw in zip(kinds, trial, strict=True)]
             results.append(normalise_outputs(behaviour.reference(*args), behaviour.operands, vlen))
         except Exception as exc:  # a reference that fails a trial disagrees there
-            results.append(f"{type(exc).__name__}: {exc}")
+            results.append(_failure_text(exc))
     return results
+
+
+def _failure_text(exc: Exception) -> str:
+    if isinstance(exc, OSError) and exc.errno == errno.EFBIG:  # RLIMIT_FSIZE: a print or a file
+        return "it wrote more output or file data than the sandbox allows (print less; write no files)"
+    return f"{type(exc).__name__}: {exc}"
 
 
 def probe(
