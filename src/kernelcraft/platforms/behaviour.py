@@ -23,7 +23,6 @@ reference is model-written, so it only ever runs in the sandbox (`probe` is its 
 from __future__ import annotations
 
 import errno
-
 import itertools
 import math
 import re
