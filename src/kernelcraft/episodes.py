@@ -8,6 +8,8 @@ from typing import Any
 
 from pydantic import BaseModel, Field
 
+from kernelcraft.platforms.registry import DEFAULT_PLATFORM
+
 
 class TokenCounts(BaseModel):
     """An episode's tokens. ``input`` counts every prompt token: those read from the
@@ -79,7 +81,7 @@ class EpisodeSpec(BaseModel):
     """One cell of a run matrix: what to run. Its key names the episode folder."""
 
     model: str  # provider spec, e.g. "scripted:oracle", "openai:gpt-5.2"
-    platform: str = "plena"
+    platform: str = DEFAULT_PLATFORM
     task: str
     config: str  # "C1".."C5"
     sample: int = 0
