@@ -247,3 +247,25 @@ def test_indexed_load_shortcut_matches_the_general_path_with_timing(region, monk
     assert fast == general
     assert general[1]["instructions"] > 200
     assert (general[0][0] == "mpause") == (region != "fault")
+
+
+def test_a_vsetvli_after_a_fault_only_first_trim_sets_vl_again():
+    # set_vtype skips re-applying the state it applied last; a fault-only-first load that trims
+    # vl changes that state behind its back, so the same vsetvli must restore vl = 16.
+    end_of_ext = CONFIG.ext_base + CONFIG.ext_size
+    body = f"""
+    li t1, 16
+    li s0, {end_of_ext - 5}
+    vsetvli t0, t1, e8, m1, ta, ma
+    vle8ff.v v2, (s0)
+    csrr a1, vl
+    vsetvli t0, t1, e8, m1, ta, ma
+    csrr a2, vl
+    vadd.vi v4, v2, 1
+"""
+    program = build(kernel(body), "asm", CONFIG).program
+    machine = Machine(CONFIG)
+    machine.load_program(program)
+    stop = machine.run()
+    assert stop.kind == "mpause"
+    assert (machine.x[11], machine.x[12]) == (5, 16)
