@@ -44,3 +44,44 @@ def test_float_diffs_list_the_first_mismatching_elements():
     text = verdict.diff.format_rows()
     assert "[1, 2]: got 0.5, expected 0" in text and "[2, 0]: got nan" in text
     assert verdict.diff.to_dict()["mismatches"][0] == {"index": [1, 2], "got": 0.5, "expected": 0.0}
+
+
+def _row_by_row(output, reference, tolerance, row_width):
+    """Every row's statistics through the one-row path (_row), for comparison."""
+    from kernelcraft.platforms import judging
+
+    with np.errstate(all="ignore"):
+        raw_out, raw_ref = np.asarray(output), np.asarray(reference)
+        diff = judging.compare(output, reference, tolerance, row_width=row_width)
+        (n_rows, width), labels = judging._row_view(raw_out.shape, row_width)
+        out, ref = raw_out.astype(np.float64), raw_ref.astype(np.float64)
+        err = judging.abs_error(raw_out, raw_ref)
+        integer = judging._is_integer(raw_out) and judging._is_integer(raw_ref)
+        ok = err == 0 if integer or tolerance.exact else err <= tolerance.atol + tolerance.rtol * np.abs(ref)
+        untouched = (out == 0) & (ref != 0)
+        arrays = [a.reshape(n_rows, width) for a in (out, ref, err, ok, np.isfinite(out), untouched)]
+        rows = [judging._row(raw_out, raw_ref, *arrays, labels, integer, k) for k in range(n_rows)]
+    return diff.rows, tuple(rows)
+
+
+def test_rows_reduced_at_once_equal_rows_taken_one_by_one():
+    rng = np.random.default_rng(3)
+    for trial in range(60):
+        shape = [(7, 33), (1, 512), (3, 4, 9), (130,)][trial % 4]
+        if trial % 3 == 0:
+            dtype = [np.int8, np.int32, np.uint32, np.int64, np.uint64][trial % 5]
+            info = np.iinfo(dtype)
+            out = rng.integers(info.min, info.max, shape, dtype=dtype, endpoint=True)
+            ref = np.where(rng.random(shape) < 0.3, out, out // 3)
+            tolerance = EXACT
+        else:
+            out = rng.standard_normal(shape) * 10.0 ** rng.integers(-20, 20, shape)
+            ref = out + rng.standard_normal(shape)
+            if trial % 3 == 2:  # non-finite outputs and references in some rows
+                out.reshape(-1)[rng.integers(0, out.size, 3)] = [np.nan, np.inf, -np.inf]
+                ref.reshape(-1)[rng.integers(0, ref.size)] = np.nan
+            tolerance = Tolerance(1e-3, 1e-2)
+        at_once, one_by_one = _row_by_row(out, ref, tolerance, 64)
+        assert repr(at_once) == repr(one_by_one)
+        for a, b in zip(at_once, one_by_one, strict=True):
+            assert [type(v) for v in a.__dict__.values()] == [type(v) for v in b.__dict__.values()]

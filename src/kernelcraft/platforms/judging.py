@@ -231,34 +231,10 @@ def _compare(output, reference, tolerance, row_width, untouched, untouched_meani
     (n_rows, width), labels = _row_view(out.shape, row_width)
     o2, r2, e2 = out.reshape(n_rows, width), ref.reshape(n_rows, width), err.reshape(n_rows, width)
     ok2, f2, u2 = ok.reshape(n_rows, width), finite.reshape(n_rows, width), untouched.reshape(n_rows, width)
-    rows = []
-    for k in range(n_rows):
-        fin = f2[k]
-        e = e2[k][fin]
-        o = o2[k][fin]
-        rows.append(
-            RowDiff(
-                row=k,
-                label=labels[k],
-                count=width,
-                mismatched=int(width - ok2[k].sum()),
-                untouched=int(u2[k].sum()),
-                max_abs_err=float(e.max()) if fin.all() and e.size else (0.0 if fin.all() else float("inf")),
-                mse=float(np.mean(e**2)) if fin.all() and e.size else (0.0 if fin.all() else float("inf")),
-                out_min=(_extreme(raw_out, k, n_rows, width, min) if integer else float(o.min()))
-                if o.size
-                else float("nan"),
-                out_max=(_extreme(raw_out, k, n_rows, width, max) if integer else float(o.max()))
-                if o.size
-                else float("nan"),
-                ref_min=(_extreme(raw_ref, k, n_rows, width, min) if integer else float(r2[k].min()))
-                if width
-                else float("nan"),
-                ref_max=(_extreme(raw_ref, k, n_rows, width, max) if integer else float(r2[k].max()))
-                if width
-                else float("nan"),
-            )
-        )
+    if width:
+        rows = _rows_at_once(raw_out, raw_ref, o2, r2, e2, ok2, f2, u2, labels, integer)
+    else:
+        rows = [_row(raw_out, raw_ref, o2, r2, e2, ok2, f2, u2, labels, integer, k) for k in range(n_rows)]
     bad = np.argwhere(~ok)
     first = tuple(int(i) for i in bad[0]) if bad.size else None
     listed = tuple(
@@ -281,6 +257,76 @@ def _compare(output, reference, tolerance, row_width, untouched, untouched_meani
     )
 
 
+def _row(raw_out, raw_ref, o2, r2, e2, ok2, f2, u2, labels, integer, k) -> RowDiff:
+    """One row's statistics (rows with a non-finite output, or of width 0)."""
+    n_rows, width = o2.shape
+    fin = f2[k]
+    e = e2[k][fin]
+    o = o2[k][fin]
+    return RowDiff(
+        row=k,
+        label=labels[k],
+        count=width,
+        mismatched=int(width - ok2[k].sum()),
+        untouched=int(u2[k].sum()),
+        max_abs_err=float(e.max()) if fin.all() and e.size else (0.0 if fin.all() else float("inf")),
+        mse=float(np.mean(e**2)) if fin.all() and e.size else (0.0 if fin.all() else float("inf")),
+        out_min=(_extreme(raw_out, k, n_rows, width, min) if integer else float(o.min()))
+        if o.size
+        else float("nan"),
+        out_max=(_extreme(raw_out, k, n_rows, width, max) if integer else float(o.max()))
+        if o.size
+        else float("nan"),
+        ref_min=(_extreme(raw_ref, k, n_rows, width, min) if integer else float(r2[k].min()))
+        if width
+        else float("nan"),
+        ref_max=(_extreme(raw_ref, k, n_rows, width, max) if integer else float(r2[k].max()))
+        if width
+        else float("nan"),
+    )
+
+
+def _rows_at_once(raw_out, raw_ref, o2, r2, e2, ok2, f2, u2, labels, integer) -> list[RowDiff]:
+    """Every row's statistics with one reduction per statistic (width > 0): the same values as
+    _row, which still handles the rows holding a non-finite output."""
+    n_rows, width = o2.shape
+    finite_rows = f2.all(axis=1).tolist()
+    mismatched = (width - ok2.sum(axis=1)).tolist()
+    untouched = u2.sum(axis=1).tolist()
+    max_err = e2.max(axis=1).tolist()
+    mse = np.mean(e2**2, axis=1).tolist()
+    if integer:
+        out_raw, ref_raw = raw_out.reshape(n_rows, width), raw_ref.reshape(n_rows, width)
+        out_min = [int(v) for v in out_raw.min(axis=1).tolist()]
+        out_max = [int(v) for v in out_raw.max(axis=1).tolist()]
+        ref_min = [int(v) for v in ref_raw.min(axis=1).tolist()]
+        ref_max = [int(v) for v in ref_raw.max(axis=1).tolist()]
+    else:
+        out_min, out_max = o2.min(axis=1).tolist(), o2.max(axis=1).tolist()
+        ref_min, ref_max = r2.min(axis=1).tolist(), r2.max(axis=1).tolist()
+    rows = []
+    for k in range(n_rows):
+        if not finite_rows[k]:
+            rows.append(_row(raw_out, raw_ref, o2, r2, e2, ok2, f2, u2, labels, integer, k))
+            continue
+        rows.append(
+            RowDiff(
+                row=k,
+                label=labels[k],
+                count=width,
+                mismatched=mismatched[k],
+                untouched=untouched[k],
+                max_abs_err=max_err[k],
+                mse=mse[k],
+                out_min=out_min[k],
+                out_max=out_max[k],
+                ref_min=ref_min[k],
+                ref_max=ref_max[k],
+            )
+        )
+    return rows
+
+
 def _extreme(raw: np.ndarray, row: int, n_rows: int, width: int, pick) -> int:
     """An integer row's min or max as an exact Python int."""
     return int(pick(raw.reshape(n_rows, width)[row].tolist()))
@@ -290,6 +336,9 @@ def abs_error(output: np.ndarray, reference: np.ndarray) -> np.ndarray:
     """|output - reference| as float64; for integers computed exactly first (int64 values near
     2^63 that differ by 1 are equal as float64)."""
     if _is_integer(output) and _is_integer(reference):
+        if output.dtype.itemsize <= 4 and reference.dtype.itemsize <= 4:
+            # Both fit in 33 bits, so their difference is exact in int64.
+            return np.abs(output.astype(np.int64) - reference.astype(np.int64)).astype(np.float64)
         return np.abs(output.astype(object) - reference.astype(object)).astype(np.float64)
     return np.abs(output.astype(np.float64) - reference.astype(np.float64))
 

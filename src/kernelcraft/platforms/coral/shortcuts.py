@@ -69,6 +69,8 @@ def _maker(m, op, general):
         info = d.vinfo
         if info["mode"] == "unit" and info["nf"] == 1:
             return _unit_stride(m, op, general)
+        if info["mode"] == "indexed" and info["nf"] == 1 and key.startswith("vl_"):
+            return _indexed_load(m, op, general)
         return None
     kind = d.vinfo.get("kind", "binary")
     if kind == "binary":
@@ -497,6 +499,58 @@ def _unit_stride(m, op, general):
                 access.lines = [((a + n - 1) >> 4) - (a >> 4) + 1]
             else:
                 access.lines = [((a + hi - 1) >> 4) - ((a + lo) >> 4) + 1 for lo, hi in spans] + unused
+            access.uops = group
+            access.external = external
+            m.vmem = access
+            return nxt
+
+        return short
+
+    return make
+
+
+def _indexed_load(m, op, general):
+    """vluxei<eew>.v / vloxei<eew>.v, one field: a gather from DTCM or external memory (all
+    elements in one of them), and the distinct lines per destination register the timing model
+    charges. Elements are independent reads, so ordered and unordered forms agree."""
+    v, x, f = m.v, m.x, op.f
+    eew = op.d.vinfo["eew"]
+    reg, rs1, rs2, nxt = f.rd, f.rs1, f.rs2, op.pc + 4
+    c, mem = m.config, m.mem
+    from .vector import VLENB
+
+    def make():
+        sew, vl, lmul = v.sew, v.vl, v.lmul
+        size = sew // 8
+        group = max(1, int(lmul))
+        index = _group(v, rs2, eew, False, vl)
+        out = _group(v, reg, sew, False, vl)
+        per = VLENB // size
+        spans = [(r * per, min(vl, (r + 1) * per)) for r in range(group) if r * per < vl]
+        unused = [0] * (group - len(spans))
+        dtcm, ext = mem.np[1], mem.np[2]
+        dbase, dlimit = c.dtcm_base, c.dtcm_size - size
+        ebase, elimit = c.ext_base, c.ext_size - size
+        byte_offsets = np.arange(size, dtype=np.int64)[None, :]
+        access = m.vmem  # this instruction's record (the general path just set it)
+
+        def short():
+            a = (index.astype(np.int64) + x[rs1]) & 0xFFFFFFFF
+            lo, hi = int(a.min()), int(a.max())
+            if dbase <= lo and hi - dbase <= dlimit:
+                buf, base, external = dtcm, dbase, False
+            elif ebase <= lo and hi - ebase <= elimit:
+                buf, base, external = ext, ebase, True
+            else:
+                return general()  # the ITCM, a fault or a mix of regions: the general path
+            offs = a - base
+            if size == 1:
+                out[:] = buf[offs]
+                firsts = lasts = (a >> 4).tolist()
+            else:
+                out[:] = buf[offs[:, None] + byte_offsets].view(out.dtype).ravel()
+                firsts, lasts = (a >> 4).tolist(), ((a + (size - 1)) >> 4).tolist()
+            access.lines = [len(set(firsts[i:j]) | set(lasts[i:j])) for i, j in spans] + unused
             access.uops = group
             access.external = external
             m.vmem = access

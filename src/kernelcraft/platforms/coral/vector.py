@@ -62,6 +62,7 @@ class VectorUnit:
         self.vxrm = 0
         self.vxsat = 0
         self._vset_cache: dict = {}
+        self._applied = None  # the cached state set_vtype last applied, while nothing else has changed it
 
     # ------------------------------------------------------------------ state
     def vtype_csr(self) -> int:
@@ -90,7 +91,11 @@ class VectorUnit:
                 ukey_of(self.sew, self.lmul, self.vl),
             )
             self.ukey, self.vkey = state[-2:]
+            self._applied = state
             return self.vl
+        if state is self._applied:  # a loop's vsetvli that changes nothing
+            return self.vl
+        self._applied = state
         (
             self.vill,
             self.vl,
@@ -1368,6 +1373,7 @@ def _vmem(m: Machine, op: Op):
             )
             if trimmed is not None:
                 v.vl = trimmed
+                v._applied = None
                 v.ukey = ukey_of(v.sew, v.lmul_eff, trimmed)
                 v.vkey = ukey_of(v.sew, v.lmul, trimmed)
                 vl = trimmed
