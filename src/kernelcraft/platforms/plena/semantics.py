@@ -20,6 +20,7 @@ from .assembler import Program
 from .isa import INSTRUCTIONS, Unit
 from .machine import MASK32, Machine, MachineFault
 from .mx import BF16, dequantize_unchecked, quantize_blocks
+from .plan import program_plan
 
 Step = Callable[[int], "int | None"]
 Builder = Callable[[Machine, tuple[int, ...], int], Step]
@@ -29,7 +30,6 @@ BUILDERS: dict[str, Builder] = {}
 _F32 = struct.Struct("<f")
 _U32 = struct.Struct("<I")
 EXP_CLAMP = 88.0
-PC_DEPENDENT = frozenset({"C_LOOP_START"})  # builders whose step uses its own pc
 WALL_CHECK_EVERY = 2048  # dynamic instructions between wall-clock checks (at loop jumps)
 
 
@@ -58,27 +58,18 @@ def round_bf16(x: float) -> float:
 def compile_program(program: Program, m: Machine) -> tuple[list[Step], list[int]]:
     """One step closure and one static cost per instruction.
 
-    Identical instructions share one closure (unrolled kernels repeat the same text
-    thousands of times); only builders that capture their own pc are built per instruction.
+    Identical instructions share one closure (see plan.py: the program's distinct slots are
+    worked out once per program); the closures themselves are built over this machine.
     """
-    cfg = program.config
-    ops, costs = [], []
-    built: dict[tuple[str, tuple[int, ...]], tuple[Step, int]] = {}
-    for pc, ins in enumerate(program.instructions):
-        spec = ins.spec
-        key = (spec.name, ins.operands)
-        entry = built.get(key)
-        if entry is None:
-            cost = spec.cycles(cfg, ins.operands)
-            build = BUILDERS.get(spec.name) if spec.behaviour is None else behaviour_builder(spec)
-            entry = (build(m, ins.operands, pc), cost)
-            if spec.name not in PC_DEPENDENT:
-                built[key] = entry
-        ops.append(entry[0])
-        costs.append(entry[1])
+    plan = program_plan(program)
+    built = [
+        (BUILDERS.get(spec.name) if spec.behaviour is None else behaviour_builder(spec))(m, operands, pc)
+        for spec, operands, pc in plan.slots
+    ]
+    ops = list(map(built.__getitem__, plan.slot_of_pc))
     if m.poison is not None:
         ops = _tracked(program, m, ops)
-    return ops, costs
+    return ops, plan.costs
 
 
 def _tracked(program: Program, m: Machine, ops: list[Step]) -> list[Step]:
