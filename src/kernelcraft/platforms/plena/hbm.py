@@ -480,13 +480,18 @@ class HbmModel:
             self._shapes.put((store, *blocks), shape, len(blocks))
         structure, banks, first_row, first_pair, several, pair_of, pair_rows = shape
         open_row = self.open_row
-        opened = open_row[banks]
-        status = np.where(opened == first_row, first_pair, np.where(opened < 0, -1, -2))
+        # Plain Python over the touched banks: transfers touch a few to a few hundred, where
+        # NumPy's per-call cost outweighs its per-element speed.
+        opened = open_row[banks].tolist()
+        status = [
+            p if o == r else (-1 if o < 0 else -2)
+            for o, r, p in zip(opened, first_row, first_pair, strict=True)
+        ]
         for i, rows in several:  # banks the transfer needs several rows of
-            label = rows.get(int(opened[i]))
+            label = rows.get(opened[i])
             if label is not None:
                 status[i] = label
-        key = (store, structure, status.tobytes())
+        key = (store, structure, tuple(status))
         c = self.counters
         stored = self._schedules.get(key)
         if stored is None:
@@ -540,8 +545,8 @@ class HbmModel:
         return (
             structure,
             np.array(list(rows_of), dtype=np.int64),
-            np.array([row for row, _ in firsts], dtype=np.int64),
-            np.array([p for _, p in firsts], dtype=np.int64),
+            [row for row, _ in firsts],
+            [p for _, p in firsts],
             several,
             pair_of,
             np.array([row for _, row in pair_of], dtype=np.int64),

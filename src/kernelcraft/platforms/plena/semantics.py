@@ -641,6 +641,8 @@ def _blen_matmul(transposed: bool) -> Builder:
         g, cfg, vram, acc, cache = m.g, m.config, m.vram, m.m_accum, m.tile_cache
         blen, mlen, vlen, tile_elems, tiles = cfg.blen, cfg.mlen, cfg.vlen, cfg.tile_elems, cfg.mram_tiles
         span, vram_size, block = blen * vlen, cfg.vram_elems, blen * mlen
+        x = np.empty((blen, vlen), dtype=np.float64)  # the activation rows, refilled per step
+        x_flat = x.reshape(-1)
 
         def step(_):
             addr, xa = g[mram_reg], g[vram_reg]
@@ -650,7 +652,7 @@ def _blen_matmul(transposed: bool) -> Builder:
                 _block_offset(m, off, blen, f"{name} {'row' if transposed else 'column'} block")
             if xa % vlen or xa + span > vram_size:
                 _rows(m, xa, blen, f"{name} activation rows")
-            x = vram[xa : xa + span].astype(np.float64).reshape(blen, vlen)
+            x_flat[:] = vram[xa : xa + span]
             t = cache.get(tile)
             if t is None:
                 t = _tile(m, tile)
