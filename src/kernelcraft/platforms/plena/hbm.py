@@ -42,6 +42,7 @@ a test checks they agree.
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 
 import numpy as np
@@ -420,7 +421,9 @@ class HbmModel:
         )
 
     # ------------------------------------------------------------------ instructions
-    def read(self, elem_starts: np.ndarray, scale_starts: np.ndarray, width: int, scale_width: int) -> int:
+    def read(
+        self, elem_starts: Sequence[int], scale_starts: Sequence[int], width: int, scale_width: int
+    ) -> int:
         """Core cycles of a prefetch: every row's element blocks and its scale block(s), all
         issued at once; the instruction ends when the last data is back."""
         h = self.h
@@ -432,7 +435,9 @@ class HbmModel:
         c.useful_read_bytes += len(elem_starts) * (width + scale_width)
         return self._core(dram)
 
-    def store(self, elem_starts: np.ndarray, scale_starts: np.ndarray, width: int, scale_width: int) -> int:
+    def store(
+        self, elem_starts: Sequence[int], scale_starts: Sequence[int], width: int, scale_width: int
+    ) -> int:
         """Core cycles of H_STORE_V: for each row, read-modify-write of its element blocks,
         then of its scale block(s), one block at a time."""
         rb = self.h.request_bytes
@@ -563,12 +568,14 @@ def _segment_cummax(values: np.ndarray, seg: np.ndarray) -> np.ndarray:
 
 
 def row_blocks(
-    elem_starts: np.ndarray, scale_starts: np.ndarray, width: int, scale_width: int, block: int
+    elem_starts: Sequence[int], scale_starts: Sequence[int], width: int, scale_width: int, block: int
 ) -> list[int]:
     """The 64-byte block of every request of a transfer, in issue order: row by row, the
     element blocks, then the scale block(s)."""
     out: list[int] = []
-    for e, s in zip(np.asarray(elem_starts).tolist(), np.asarray(scale_starts).tolist(), strict=True):
+    if isinstance(elem_starts, np.ndarray):
+        elem_starts, scale_starts = elem_starts.tolist(), np.asarray(scale_starts).tolist()
+    for e, s in zip(elem_starts, scale_starts, strict=True):
         out.extend(range(e // block, (e + width - 1) // block + 1))
         out.extend(range(s // block, (s + scale_width - 1) // block + 1))
     return out

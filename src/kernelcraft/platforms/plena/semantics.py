@@ -870,7 +870,8 @@ def _m_bmv_wo(m: Machine, ops, pc):
 
 
 def _transfer_plan(m: Machine, ab: int, off: int, rows: int, width: int, stride: int, what: str):
-    """Element and scale byte addresses of a row transfer, bounds- and alignment-checked.
+    """Element and scale byte addresses of a row transfer (one start per row, as lists),
+    bounds- and alignment-checked.
 
     Bounds are checked with Python integers first: address registers hold up to 64 bits,
     which would overflow NumPy's int64 arithmetic.
@@ -898,22 +899,23 @@ def _transfer_plan(m: Machine, ab: int, off: int, rows: int, width: int, stride:
             scale_reg=m.scale_reg,
             offset=off,
         )
-    offsets = off + stride * np.arange(rows, dtype=np.int64)
-    elem_starts = base + offsets
-    scale_starts = base + m.scale_reg + offsets // block
-    return elem_starts, scale_starts
+    # Python lists: a transfer has a handful of rows, too few for NumPy to pay off.
+    offsets = range(off, off + stride * rows, stride) if stride else [off] * rows
+    scale_base = base + m.scale_reg
+    return [base + o for o in offsets], [scale_base + o // block for o in offsets]
 
 
 def _gather(m: Machine, elem_starts, scale_starts, width: int) -> np.ndarray:
     block = m.config.mx_block
     rows = len(elem_starts)
-    e0, s0 = int(elem_starts[0]), int(scale_starts[0])
-    if rows == 1 or int(elem_starts[1]) - e0 == width:  # contiguous rows: plain slices
+    e0, s0 = elem_starts[0], scale_starts[0]
+    if rows == 1 or elem_starts[1] - e0 == width:  # contiguous rows: plain slices
         elements = m.hbm[e0 : e0 + rows * width]
         scales = m.hbm[s0 : s0 + rows * width // block]
     else:
-        elements = m.hbm[(elem_starts[:, None] + np.arange(width)[None, :]).reshape(-1)]
-        scales = m.hbm[(scale_starts[:, None] + np.arange(width // block)[None, :]).reshape(-1)]
+        e, s = np.array(elem_starts, dtype=np.int64), np.array(scale_starts, dtype=np.int64)
+        elements = m.hbm[(e[:, None] + np.arange(width)[None, :]).reshape(-1)]
+        scales = m.hbm[(s[:, None] + np.arange(width // block)[None, :]).reshape(-1)]
     return dequantize_unchecked(elements, scales, block).reshape(rows, width)
 
 
@@ -971,8 +973,9 @@ def _h_store_v(m: Machine, ops, pc):
         source = _rows(m, g[rs], rows, "H_STORE_V source").astype(np.float32)
         elem_starts, scale_starts = _transfer_plan(m, ab, g[rs1], rows, width, stride, "H_STORE_V")
         elements, scales = quantize_blocks(source.reshape(-1), block, cfg.mx_quantiser)
-        e_idx = (elem_starts[:, None] + np.arange(width)[None, :]).reshape(-1)
-        s_idx = (scale_starts[:, None] + np.arange(width // block)[None, :]).reshape(-1)
+        e, s = np.array(elem_starts, dtype=np.int64), np.array(scale_starts, dtype=np.int64)
+        e_idx = (e[:, None] + np.arange(width)[None, :]).reshape(-1)
+        s_idx = (s[:, None] + np.arange(width // block)[None, :]).reshape(-1)
         m.hbm[e_idx] = elements
         m.hbm[s_idx] = scales
         m.dma_cycles += m.hbm_timing.store(elem_starts, scale_starts, width, width // block)
