@@ -30,7 +30,7 @@ class Plan:
     # instructions share a slot (unrolled kernels repeat the same text thousands of times);
     # PC_DEPENDENT instructions get one each.
     slots: tuple[tuple[InstrSpec, tuple[int, ...], int], ...]
-    slot_of_pc: tuple[int, ...]
+    slot_of_pc: list[int]
     costs: list[int]  # static cycles per pc
     specs: tuple[InstrSpec, ...]  # distinct opcodes in first-use order
     order: np.ndarray  # pcs grouped by opcode (stable), for summing per-opcode counts
@@ -54,36 +54,33 @@ def _build(program: Program) -> Plan:
     cfg = program.config
     slots: list[tuple[InstrSpec, tuple[int, ...], int]] = []
     slot_of_pc: list[int] = []
-    costs: list[int] = []
-    seen: dict[tuple[str, tuple[int, ...]], tuple[int, int]] = {}
-    spec_index: dict[str, int] = {}
-    specs: list[InstrSpec] = []
-    spec_of_pc: list[int] = []
+    seen: dict[tuple[str, tuple[int, ...]], int] = {}
     for pc, ins in enumerate(program.instructions):
         spec = ins.spec
         key = (spec.name, ins.operands)
-        entry = seen.get(key)
-        if entry is None:
-            entry = (len(slots), spec.cycles(cfg, ins.operands))
+        slot = seen.get(key)
+        if slot is None:
+            slot = len(slots)
             slots.append((spec, ins.operands, pc))
             if spec.name not in PC_DEPENDENT:
-                seen[key] = entry
-        slot_of_pc.append(entry[0])
-        costs.append(entry[1])
+                seen[key] = slot
+        slot_of_pc.append(slot)
+    # Per slot, then spread over the pcs with NumPy.
+    spec_index: dict[str, int] = {}
+    specs: list[InstrSpec] = []
+    slot_spec, slot_cost = [], []
+    for spec, operands, _ in slots:
         s = spec_index.get(spec.name)
         if s is None:
             s = spec_index[spec.name] = len(specs)
             specs.append(spec)
-        spec_of_pc.append(s)
-    groups = np.asarray(spec_of_pc, dtype=np.intp)
+        slot_spec.append(s)
+        slot_cost.append(spec.cycles(cfg, operands))
+    slot_index = np.asarray(slot_of_pc, dtype=np.intp)
+    costs_array = np.asarray(slot_cost, dtype=np.int64)[slot_index]
+    groups = np.asarray(slot_spec, dtype=np.intp)[slot_index]
     order = np.argsort(groups, kind="stable")
     group_starts = np.searchsorted(groups[order], np.arange(len(specs)))
     return Plan(
-        tuple(slots),
-        tuple(slot_of_pc),
-        costs,
-        tuple(specs),
-        order,
-        group_starts,
-        np.asarray(costs, dtype=np.int64),
+        tuple(slots), slot_of_pc, costs_array.tolist(), tuple(specs), order, group_starts, costs_array
     )
