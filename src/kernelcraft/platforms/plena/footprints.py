@@ -376,9 +376,10 @@ def _plan(m: Machine, ops, rows: int, width: int):
     _, rs1, ab, rstride, _ = ops
     stride = m.stride_reg if rstride else width
     try:
-        e, s = _transfer_plan(m, ab, m.g[rs1], rows, width, stride, "")
+        e_list, s_list = _transfer_plan(m, ab, m.g[rs1], rows, width, stride, "")
     except MachineFault:
         return None
+    e, s = np.array(e_list, dtype=np.int64), np.array(s_list, dtype=np.int64)
     block = m.config.mx_block
     elem_idx = e[:, None] + np.arange(width, dtype=np.int64)[None, :]
     scale_idx = s[:, None] + np.arange(width // block, dtype=np.int64)[None, :]

@@ -42,6 +42,7 @@ a test checks they agree.
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 
 import numpy as np
@@ -420,7 +421,9 @@ class HbmModel:
         )
 
     # ------------------------------------------------------------------ instructions
-    def read(self, elem_starts: np.ndarray, scale_starts: np.ndarray, width: int, scale_width: int) -> int:
+    def read(
+        self, elem_starts: Sequence[int], scale_starts: Sequence[int], width: int, scale_width: int
+    ) -> int:
         """Core cycles of a prefetch: every row's element blocks and its scale block(s), all
         issued at once; the instruction ends when the last data is back."""
         h = self.h
@@ -432,7 +435,9 @@ class HbmModel:
         c.useful_read_bytes += len(elem_starts) * (width + scale_width)
         return self._core(dram)
 
-    def store(self, elem_starts: np.ndarray, scale_starts: np.ndarray, width: int, scale_width: int) -> int:
+    def store(
+        self, elem_starts: Sequence[int], scale_starts: Sequence[int], width: int, scale_width: int
+    ) -> int:
         """Core cycles of H_STORE_V: for each row, read-modify-write of its element blocks,
         then of its scale block(s), one block at a time."""
         rb = self.h.request_bytes
@@ -480,13 +485,18 @@ class HbmModel:
             self._shapes.put((store, *blocks), shape, len(blocks))
         structure, banks, first_row, first_pair, several, pair_of, pair_rows = shape
         open_row = self.open_row
-        opened = open_row[banks]
-        status = np.where(opened == first_row, first_pair, np.where(opened < 0, -1, -2))
+        # Plain Python over the touched banks: transfers touch a few to a few hundred, where
+        # NumPy's per-call cost outweighs its per-element speed.
+        opened = open_row[banks].tolist()
+        status = [
+            p if o == r else (-1 if o < 0 else -2)
+            for o, r, p in zip(opened, first_row, first_pair, strict=True)
+        ]
         for i, rows in several:  # banks the transfer needs several rows of
-            label = rows.get(int(opened[i]))
+            label = rows.get(opened[i])
             if label is not None:
                 status[i] = label
-        key = (store, structure, status.tobytes())
+        key = (store, structure, tuple(status))
         c = self.counters
         stored = self._schedules.get(key)
         if stored is None:
@@ -540,8 +550,8 @@ class HbmModel:
         return (
             structure,
             np.array(list(rows_of), dtype=np.int64),
-            np.array([row for row, _ in firsts], dtype=np.int64),
-            np.array([p for _, p in firsts], dtype=np.int64),
+            [row for row, _ in firsts],
+            [p for _, p in firsts],
             several,
             pair_of,
             np.array([row for _, row in pair_of], dtype=np.int64),
@@ -558,12 +568,14 @@ def _segment_cummax(values: np.ndarray, seg: np.ndarray) -> np.ndarray:
 
 
 def row_blocks(
-    elem_starts: np.ndarray, scale_starts: np.ndarray, width: int, scale_width: int, block: int
+    elem_starts: Sequence[int], scale_starts: Sequence[int], width: int, scale_width: int, block: int
 ) -> list[int]:
     """The 64-byte block of every request of a transfer, in issue order: row by row, the
     element blocks, then the scale block(s)."""
     out: list[int] = []
-    for e, s in zip(np.asarray(elem_starts).tolist(), np.asarray(scale_starts).tolist(), strict=True):
+    if isinstance(elem_starts, np.ndarray):
+        elem_starts, scale_starts = elem_starts.tolist(), np.asarray(scale_starts).tolist()
+    for e, s in zip(elem_starts, scale_starts, strict=True):
         out.extend(range(e // block, (e + width - 1) // block + 1))
         out.extend(range(s // block, (s + scale_width - 1) // block + 1))
     return out

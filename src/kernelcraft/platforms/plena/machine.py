@@ -21,6 +21,7 @@ from .config import PlenaConfig
 from .hbm import HbmModel
 from .isa import Unit
 from .mx import BF16
+from .plan import program_plan
 from .poison import PoisonTracker
 
 MASK32 = 0xFFFFFFFF
@@ -260,7 +261,7 @@ def _run(program: Program, image: MemoryImage | None, limits: RunLimits, trace: 
                 ins.text() if ins else "",
                 (ins.line or None) if ins else None,
             )
-    stats = _statistics(program, counts, static_costs, m)
+    stats = _statistics(program, counts, m)
     warnings = m.poison.diagnostics() if m.poison is not None else []
     return Execution(stats, fault, m, events, warnings)
 
@@ -297,19 +298,23 @@ def peak_macs_per_cycle(cfg: PlenaConfig) -> int:
     return best
 
 
-def _statistics(program: Program, counts: list[int], static_costs: list[int], m: Machine) -> ExecutionStats:
+def _statistics(program: Program, counts: list[int], m: Machine) -> ExecutionStats:
     cfg = program.config
     busy = {u.value: 0 for u in Unit}
     mix = {u.value: 0 for u in Unit}
+    # Executions and busy cycles per opcode: counts summed over each opcode's pcs (exact
+    # integer sums, in int64: far beyond any run's instruction limit).
+    plan = program_plan(program)
+    executed = np.asarray(counts, dtype=np.int64)
+    per_count: list[int] = []
+    per_cycles: list[int] = []
+    if len(counts):
+        per_count = np.add.reduceat(executed[plan.order], plan.group_starts).tolist()
+        per_cycles = np.add.reduceat((executed * plan.costs_array)[plan.order], plan.group_starts).tolist()
     per_spec: dict[str, list] = {}  # name -> [spec, executions, busy cycles]
-    for ins, count, cost in zip(program.instructions, counts, static_costs, strict=True):
+    for spec, count, cycles in zip(plan.specs, per_count, per_cycles, strict=True):
         if count:
-            spec = ins.spec
-            entry = per_spec.get(spec.name)
-            if entry is None:
-                entry = per_spec[spec.name] = [spec, 0, 0]
-            entry[1] += count
-            entry[2] += count * cost
+            per_spec[spec.name] = [spec, count, cycles]
     macs = 0
     for spec, count, cycles in per_spec.values():
         busy[spec.unit.value] += cycles
@@ -323,7 +328,7 @@ def _statistics(program: Program, counts: list[int], static_costs: list[int], m:
     hbm = m.hbm_timing.counters
     return ExecutionStats(
         cycles=cycles,
-        instructions=sum(counts),
+        instructions=int(executed.sum()),
         unit_busy_cycles=busy,
         instruction_mix=mix,
         opcode_counts={name: entry[1] for name, entry in sorted(per_spec.items())},

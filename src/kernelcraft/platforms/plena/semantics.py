@@ -20,6 +20,7 @@ from .assembler import Program
 from .isa import INSTRUCTIONS, Unit
 from .machine import MASK32, Machine, MachineFault
 from .mx import BF16, dequantize_unchecked, quantize_blocks
+from .plan import program_plan
 
 Step = Callable[[int], "int | None"]
 Builder = Callable[[Machine, tuple[int, ...], int], Step]
@@ -29,7 +30,6 @@ BUILDERS: dict[str, Builder] = {}
 _F32 = struct.Struct("<f")
 _U32 = struct.Struct("<I")
 EXP_CLAMP = 88.0
-PC_DEPENDENT = frozenset({"C_LOOP_START"})  # builders whose step uses its own pc
 WALL_CHECK_EVERY = 2048  # dynamic instructions between wall-clock checks (at loop jumps)
 
 
@@ -58,27 +58,18 @@ def round_bf16(x: float) -> float:
 def compile_program(program: Program, m: Machine) -> tuple[list[Step], list[int]]:
     """One step closure and one static cost per instruction.
 
-    Identical instructions share one closure (unrolled kernels repeat the same text
-    thousands of times); only builders that capture their own pc are built per instruction.
+    Identical instructions share one closure (see plan.py: the program's distinct slots are
+    worked out once per program); the closures themselves are built over this machine.
     """
-    cfg = program.config
-    ops, costs = [], []
-    built: dict[tuple[str, tuple[int, ...]], tuple[Step, int]] = {}
-    for pc, ins in enumerate(program.instructions):
-        spec = ins.spec
-        key = (spec.name, ins.operands)
-        entry = built.get(key)
-        if entry is None:
-            cost = spec.cycles(cfg, ins.operands)
-            build = BUILDERS.get(spec.name) if spec.behaviour is None else behaviour_builder(spec)
-            entry = (build(m, ins.operands, pc), cost)
-            if spec.name not in PC_DEPENDENT:
-                built[key] = entry
-        ops.append(entry[0])
-        costs.append(entry[1])
+    plan = program_plan(program)
+    built = [
+        (BUILDERS.get(spec.name) if spec.behaviour is None else behaviour_builder(spec))(m, operands, pc)
+        for spec, operands, pc in plan.slots
+    ]
+    ops = list(map(built.__getitem__, plan.slot_of_pc))
     if m.poison is not None:
         ops = _tracked(program, m, ops)
-    return ops, costs
+    return ops, plan.costs
 
 
 def _tracked(program: Program, m: Machine, ops: list[Step]) -> list[Step]:
@@ -650,6 +641,8 @@ def _blen_matmul(transposed: bool) -> Builder:
         g, cfg, vram, acc, cache = m.g, m.config, m.vram, m.m_accum, m.tile_cache
         blen, mlen, vlen, tile_elems, tiles = cfg.blen, cfg.mlen, cfg.vlen, cfg.tile_elems, cfg.mram_tiles
         span, vram_size, block = blen * vlen, cfg.vram_elems, blen * mlen
+        x = np.empty((blen, vlen), dtype=np.float64)  # the activation rows, refilled per step
+        x_flat = x.reshape(-1)
 
         def step(_):
             addr, xa = g[mram_reg], g[vram_reg]
@@ -659,7 +652,7 @@ def _blen_matmul(transposed: bool) -> Builder:
                 _block_offset(m, off, blen, f"{name} {'row' if transposed else 'column'} block")
             if xa % vlen or xa + span > vram_size:
                 _rows(m, xa, blen, f"{name} activation rows")
-            x = vram[xa : xa + span].astype(np.float64).reshape(blen, vlen)
+            x_flat[:] = vram[xa : xa + span]
             t = cache.get(tile)
             if t is None:
                 t = _tile(m, tile)
@@ -877,7 +870,8 @@ def _m_bmv_wo(m: Machine, ops, pc):
 
 
 def _transfer_plan(m: Machine, ab: int, off: int, rows: int, width: int, stride: int, what: str):
-    """Element and scale byte addresses of a row transfer, bounds- and alignment-checked.
+    """Element and scale byte addresses of a row transfer (one start per row, as lists),
+    bounds- and alignment-checked.
 
     Bounds are checked with Python integers first: address registers hold up to 64 bits,
     which would overflow NumPy's int64 arithmetic.
@@ -905,22 +899,23 @@ def _transfer_plan(m: Machine, ab: int, off: int, rows: int, width: int, stride:
             scale_reg=m.scale_reg,
             offset=off,
         )
-    offsets = off + stride * np.arange(rows, dtype=np.int64)
-    elem_starts = base + offsets
-    scale_starts = base + m.scale_reg + offsets // block
-    return elem_starts, scale_starts
+    # Python lists: a transfer has a handful of rows, too few for NumPy to pay off.
+    offsets = range(off, off + stride * rows, stride) if stride else [off] * rows
+    scale_base = base + m.scale_reg
+    return [base + o for o in offsets], [scale_base + o // block for o in offsets]
 
 
 def _gather(m: Machine, elem_starts, scale_starts, width: int) -> np.ndarray:
     block = m.config.mx_block
     rows = len(elem_starts)
-    e0, s0 = int(elem_starts[0]), int(scale_starts[0])
-    if rows == 1 or int(elem_starts[1]) - e0 == width:  # contiguous rows: plain slices
+    e0, s0 = elem_starts[0], scale_starts[0]
+    if rows == 1 or elem_starts[1] - e0 == width:  # contiguous rows: plain slices
         elements = m.hbm[e0 : e0 + rows * width]
         scales = m.hbm[s0 : s0 + rows * width // block]
     else:
-        elements = m.hbm[(elem_starts[:, None] + np.arange(width)[None, :]).reshape(-1)]
-        scales = m.hbm[(scale_starts[:, None] + np.arange(width // block)[None, :]).reshape(-1)]
+        e, s = np.array(elem_starts, dtype=np.int64), np.array(scale_starts, dtype=np.int64)
+        elements = m.hbm[(e[:, None] + np.arange(width)[None, :]).reshape(-1)]
+        scales = m.hbm[(s[:, None] + np.arange(width // block)[None, :]).reshape(-1)]
     return dequantize_unchecked(elements, scales, block).reshape(rows, width)
 
 
@@ -978,8 +973,9 @@ def _h_store_v(m: Machine, ops, pc):
         source = _rows(m, g[rs], rows, "H_STORE_V source").astype(np.float32)
         elem_starts, scale_starts = _transfer_plan(m, ab, g[rs1], rows, width, stride, "H_STORE_V")
         elements, scales = quantize_blocks(source.reshape(-1), block, cfg.mx_quantiser)
-        e_idx = (elem_starts[:, None] + np.arange(width)[None, :]).reshape(-1)
-        s_idx = (scale_starts[:, None] + np.arange(width // block)[None, :]).reshape(-1)
+        e, s = np.array(elem_starts, dtype=np.int64), np.array(scale_starts, dtype=np.int64)
+        e_idx = (e[:, None] + np.arange(width)[None, :]).reshape(-1)
+        s_idx = (s[:, None] + np.arange(width // block)[None, :]).reshape(-1)
         m.hbm[e_idx] = elements
         m.hbm[s_idx] = scales
         m.dma_cycles += m.hbm_timing.store(elem_starts, scale_starts, width, width // block)
