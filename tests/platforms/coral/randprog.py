@@ -17,6 +17,8 @@ import struct
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
+from kernelcraft.platforms.coral.decode import XREG
+
 EXT = 0x2000_0000
 INIT, DUMP, SCRATCH = 1024, 1024, 8192
 BLOCK = INIT + DUMP + SCRATCH
@@ -25,40 +27,7 @@ RESERVED_X = {1, 27}
 WRITABLE_X = [r for r in range(32) if r not in RESERVED_X]
 INDEX_VREGS = range(24, 32)  # hold small, aligned byte offsets; never written by the body
 LMULS = {1: "m1", 2: "m2", 4: "m4", 8: "m8", 0.5: "mf2", 0.25: "mf4"}
-XN = [
-    "zero",
-    "ra",
-    "sp",
-    "gp",
-    "tp",
-    "t0",
-    "t1",
-    "t2",
-    "s0",
-    "s1",
-    "a0",
-    "a1",
-    "a2",
-    "a3",
-    "a4",
-    "a5",
-    "a6",
-    "a7",
-    "s2",
-    "s3",
-    "s4",
-    "s5",
-    "s6",
-    "s7",
-    "s8",
-    "s9",
-    "s10",
-    "s11",
-    "t3",
-    "t4",
-    "t5",
-    "t6",
-]
+XN = XREG  # ABI register names, x0..x31
 SPECIAL_F = [
     0x00000000,
     0x80000000,
