@@ -130,20 +130,37 @@ def _confidences(
             with asm.loop(None, chunks, comment="max"):
                 asm.emit("V_RED_MAX", peak, row, 0)
                 asm.addi(row, row, vlen)
-            asm.imm(row, logits_v)
-            asm.imm(exps, exps_v)
-            asm.emit("S_ADD_FP", total, FZERO, FZERO)
-            with asm.loop(None, chunks, comment="sum of exp(x - max)"):
-                asm.emit("V_SUB_VF", exps, row, peak, 0, 0)
-                asm.emit("V_EXP_V", exps, exps, 0)
-                asm.emit("V_RED_SUM", total, exps, 0)
-                asm.addi(row, row, vlen)
-                asm.addi(exps, exps, vlen)
-            asm.emit("S_RECI_FP", total, total, comment="confidence")
-            asm.emit("S_ST_FP", total, conf_ptr, 0)
-            asm.addi(conf_ptr, conf_ptr, 1)
+            _store_confidence(asm, row, exps, conf_ptr, peak, total, logits_v, exps_v, chunks)
         asm.imm(row, conf_v)
         asm.emit("S_MAP_V_FP", row, ZERO, FP_CONF, comment="confidences as one VRAM row")
+
+
+def _store_confidence(
+    asm: Asm,
+    row: str,
+    exps: str,
+    conf_ptr: str,
+    peak: str,
+    total: str,
+    logits_v: int,
+    exps_v: int,
+    chunks: int,
+) -> None:
+    """One position's confidence, 1 / sum(exp(x - max)) with `peak` holding its max, stored at
+    conf_ptr (which then moves on); `row` restarts at the logits."""
+    vlen = asm.hw.vlen
+    asm.imm(row, logits_v)
+    asm.imm(exps, exps_v)
+    asm.emit("S_ADD_FP", total, FZERO, FZERO)
+    with asm.loop(None, chunks, comment="sum of exp(x - max)"):
+        asm.emit("V_SUB_VF", exps, row, peak, 0, 0)
+        asm.emit("V_EXP_V", exps, exps, 0)
+        asm.emit("V_RED_SUM", total, exps, 0)
+        asm.addi(row, row, vlen)
+        asm.addi(exps, exps, vlen)
+    asm.emit("S_RECI_FP", total, total, comment="confidence")
+    asm.emit("S_ST_FP", total, conf_ptr, 0)
+    asm.addi(conf_ptr, conf_ptr, 1)
 
 
 def _choose(asm: Asm, conf_v: int, mask_row: int, tmp_v: int, cand_v: int, f_one: str, f_two: str) -> None:
@@ -269,18 +286,7 @@ def generate_extended(config_name: str, hw: PlenaConfig) -> str:
                         asm.emit("V_RED_MAX_IDX", index, row, base, peak)
                         asm.addi(row, row, vlen)
                         asm.addi(base, base, vlen)
-                    asm.imm(row, logits_v)
-                    asm.imm(exps, exps_v)
-                    asm.emit("S_ADD_FP", total, FZERO, FZERO)
-                    with asm.loop(None, chunks, comment="sum of exp(x - max)"):
-                        asm.emit("V_SUB_VF", exps, row, peak, 0, 0)
-                        asm.emit("V_EXP_V", exps, exps, 0)
-                        asm.emit("V_RED_SUM", total, exps, 0)
-                        asm.addi(row, row, vlen)
-                        asm.addi(exps, exps, vlen)
-                    asm.emit("S_RECI_FP", total, total, comment="confidence")
-                    asm.emit("S_ST_FP", total, conf_ptr, 0)
-                    asm.addi(conf_ptr, conf_ptr, 1)
+                    _store_confidence(asm, row, exps, conf_ptr, peak, total, logits_v, exps_v, chunks)
                     asm.emit("S_ST_INT", index, pred_ptr, 0, comment="prediction")
                     asm.addi(pred_ptr, pred_ptr, 1)
                 asm.comment(f"row {b}: top {k} masked positions take their prediction")
