@@ -162,3 +162,48 @@ def test_a_reference_that_prints_past_the_file_limit_is_told_so(codesign):
     text = propose(session, mnemonic="V_AND_LOUD", reference=chatty)
     assert text.startswith("success: false")
     assert "more output or file data than the sandbox allows" in text
+
+
+def recorded_lines(folder) -> int:
+    log = folder / "proposals.jsonl"
+    return len(log.read_text().splitlines()) if log.exists() else 0
+
+
+@pytest.mark.parametrize(
+    ("body", "shown"),
+    [
+        ("return (2 * a + 2 * b + 1) / 2", ".5 at element 0"),  # a fraction where an index belongs
+        ("out = (a + b).astype(float)\n    out[3] = float('nan')\n    return out", "nan at element 3"),
+        ("out = (a + b).astype(float)\n    out[0] = float('inf')\n    return out", "inf at element 0"),
+    ],
+    ids=["fraction", "NaN", "infinity"],
+)
+def test_an_integer_operand_refuses_values_that_are_not_whole_numbers(codesign, body, shown):
+    session, folder = codesign
+    before = recorded_lines(folder)
+    adder = {
+        "operands": [
+            {"name": "vd", "kind": "int_vector", "access": "write"},
+            {"name": "va", "kind": "int_vector", "access": "read"},
+            {"name": "vb", "kind": "int_vector", "access": "read"},
+        ],
+        "reference": f"import numpy as np\n\ndef reference(a, b):\n    {body}\n",
+    }
+    text = propose(session, mnemonic="V_ADD_HALVES", **adder)
+    assert text.startswith("success: false"), text
+    assert "vd is an integer operand" in text and shown in text, text
+    after = recorded_lines(folder)
+    assert after == before
+
+
+def test_a_whole_float_is_accepted_for_an_integer_operand(codesign):
+    session, _ = codesign
+    adder = {
+        "operands": [
+            {"name": "vd", "kind": "int_vector", "access": "write"},
+            {"name": "va", "kind": "int_vector", "access": "read"},
+            {"name": "vb", "kind": "int_vector", "access": "read"},
+        ],
+        "reference": "import numpy as np\n\ndef reference(a, b):\n    return (a + b).astype(float)\n",
+    }
+    assert propose(session, mnemonic="V_ADD_WHOLE", **adder).startswith("success: true")

@@ -119,4 +119,3 @@ def test_the_docs_state_the_proposal_sandbox_limits():
     text = " ".join((Path(__file__).parents[2] / "docs" / "modes.md").read_text().split())
     gib = limits.memory_bytes / (1 << 30)
     assert f"{limits.cpu_s} s of CPU time, {limits.wall_s:g} s of wall time, {gib:g} GiB" in text
-

@@ -195,18 +195,35 @@ def normalise_outputs(result: Any, roles: Sequence[OperandRole], vlen: int) -> l
                 if array.size != vlen:
                     raise BehaviourError(f"{role.name} must be {vlen} values, got {array.size}")
                 if role.kind == "int_vector":
-                    normal.append([int(v) % (1 << INT_BITS) for v in np.nan_to_num(array)])
+                    _check_whole(role.name, array)
+                    normal.append([int(v) % (1 << INT_BITS) for v in array])
                 else:
                     normal.append([float(v) for v in array])
             elif role.kind == "fp":
                 normal.append(float(value))
             else:
+                if not isinstance(value, (int, np.integer)):
+                    _check_whole(role.name, np.asarray(value, dtype=np.float64).reshape(-1))
                 normal.append(int(value) % (1 << INT_BITS))
+        except BehaviourError:
+            raise
         except (TypeError, ValueError, OverflowError) as exc:
             raise BehaviourError(
                 f"{role.name} ({role.kind}) cannot be read from {type(value).__name__}: {exc}"
             ) from None
     return normal
+
+
+def _check_whole(name: str, values: np.ndarray) -> None:
+    """An integer operand's values must be whole numbers: a fraction or NaN there is a bug in
+    the reference, not something to truncate silently."""
+    bad = np.flatnonzero(~np.isfinite(values) | (values != np.round(values)))
+    if bad.size:
+        where = f" at element {bad[0]}" if values.size > 1 else ""
+        raise BehaviourError(
+            f"{name} is an integer operand, but the reference returned {float(values[bad[0]])!r}{where}; "
+            "return whole numbers (e.g. with astype(int) or round())"
+        )
 
 
 def run_reference(behaviour: Behaviour, inputs: list[list[Any]], vlen: int) -> list[list[Any] | str]:
@@ -223,6 +240,8 @@ def run_reference(behaviour: Behaviour, inputs: list[list[Any]], vlen: int) -> l
 
 
 def _failure_text(exc: Exception) -> str:
+    if isinstance(exc, BehaviourError):  # already says what is wrong, in the proposal's terms
+        return str(exc)
     if isinstance(exc, OSError) and exc.errno == errno.EFBIG:  # RLIMIT_FSIZE: a print or a file
         return "it wrote more output or file data than the sandbox allows (print less; write no files)"
     return f"{type(exc).__name__}: {exc}"
