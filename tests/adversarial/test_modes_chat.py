@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 
+import pytest
 from typer.testing import CliRunner
 
 from kernelcraft.agent.session import Session
@@ -130,3 +131,23 @@ def test_ctrl_c_anywhere_in_the_cli_is_one_line_and_exit_130(monkeypatch, capsys
         cli.main()
     assert exit_info.value.code == 130
     assert capsys.readouterr().err.strip() == "interrupted"
+
+
+@pytest.mark.parametrize(
+    ("cell", "said"),
+    [
+        (["--task", "nosuch"], "unknown task 'nosuch'"),
+        (["--task", "silu", "-c", "C9"], "unknown configuration 'C9' for task silu"),
+        (["--task", "silu", "-p", "nope"], "unknown platform 'nope'"),
+    ],
+    ids=["task", "configuration", "platform"],
+)
+def test_a_cell_that_cannot_run_is_refused_before_the_conversation_starts(tmp_path, cell, said):
+    folder = tmp_path / "chat"
+    result = CliRunner().invoke(
+        app, ["chat", "-m", "scripted:codesign_proposer", *cell, "-o", str(folder)], input="/quit\n"
+    )
+    assert result.exit_code == 2, result.output
+    assert said in result.output
+    assert "transcript in" not in result.output and "/accept" not in result.output
+    assert not folder.exists()

@@ -99,9 +99,9 @@ def chat(
         create_model(model, **options)
     except (ValueError, ProviderError) as exc:
         raise fail(f"model {model}: {exc}") from None
-    refusal = mode_refusal(spec.mode, task, platform)
-    if refusal is not None:
-        raise fail(refusal)
+    problem = _cell_problem(platform, task, config) or mode_refusal(spec.mode, task, platform)
+    if problem is not None:
+        raise fail(problem)
     folder = out or Path("chats") / f"{datetime.now().strftime('%Y%m%d-%H%M%S')}-{task}"
     ui = TerminalUI()
     ui.info(f"kernelcraft chat: {model} on {platform} {task} {config}; transcript in {folder}\n{HELP}")
@@ -118,6 +118,19 @@ def chat(
         f"speed-up {result.speedup or '-'}; accepted {outcome.accepted or 'none'}; withheld instructions "
         f"matched by proposals: {matched or 'none'}. Files in {folder}"
     )
+
+
+def _cell_problem(platform: str, task: str, config: str) -> str | None:
+    """Why (platform, task, config) cannot run, said before the conversation's banner."""
+    from kernelcraft.platforms.registry import get_platform
+    from kernelcraft.tasks import get_task
+
+    try:
+        get_task(task)
+        get_platform(platform).params(task, config)
+    except (ValueError, ImportError) as exc:
+        return str(exc)
+    return None
 
 
 def register(app: typer.Typer) -> None:
