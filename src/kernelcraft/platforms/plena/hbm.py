@@ -70,7 +70,7 @@ class _Memo(dict):
         self.weight += blocks
 
 
-_MEMOS: dict = {}  # HbmConfig -> (shapes, schedules)
+_MEMOS: dict = {}  # HbmConfig -> (shapes, schedules, row transfers)
 
 
 def _log2(n: int) -> int:
@@ -115,8 +115,9 @@ class HbmModel:
         period = (1 << (self._shift + col_bits + sum(self._level_bits))) // h.request_bytes
         self._period, self._period_bits = period, _log2(period)  # blocks per row of every bank
         self._table = self._access_table()
-        # (store, *blocks) -> the transfer's shape; (store, structure, status) -> its schedule
-        self._shapes, self._schedules = _MEMOS.setdefault(h, (_Memo(), _Memo()))
+        # (store, *blocks) -> the transfer's shape; (store, structure, status) -> its schedule;
+        # (store, first element byte, first scale byte, strides, rows, widths) -> (blocks, shape)
+        self._shapes, self._schedules, self._rows = _MEMOS.setdefault(h, (_Memo(), _Memo(), _Memo()))
         self._begin()
 
     # ------------------------------------------------------------------ address mapping
@@ -450,6 +451,44 @@ class HbmModel:
         c.useful_write_bytes += len(elem_starts) * (width + scale_width)
         return self._core(dram)
 
+    def read_rows(
+        self, e0: int, s0: int, stride: int, scale_stride: int, rows: int, width: int, scale_width: int
+    ) -> int:
+        """read() of `rows` rows at e0 + i*stride with scales at s0 + i*scale_stride, the
+        transfer's blocks and shape memoised by those numbers (what an H_PREFETCH_* has at hand)."""
+        blocks, shape = self._row_transfer(False, e0, s0, stride, scale_stride, rows, width, scale_width)
+        dram = self._replay(False, blocks, shape)
+        c = self.counters
+        c.requests += len(blocks)
+        c.read_bytes += len(blocks) * self.h.request_bytes
+        c.useful_read_bytes += rows * (width + scale_width)
+        return self._core(dram)
+
+    def store_rows(
+        self, e0: int, s0: int, stride: int, scale_stride: int, rows: int, width: int, scale_width: int
+    ) -> int:
+        """store() of rows given as in read_rows."""
+        blocks, shape = self._row_transfer(True, e0, s0, stride, scale_stride, rows, width, scale_width)
+        dram = self._replay(True, blocks, shape)
+        rb = self.h.request_bytes
+        c = self.counters
+        c.requests += 2 * len(blocks)
+        c.read_bytes += len(blocks) * rb
+        c.write_bytes += len(blocks) * rb
+        c.useful_write_bytes += rows * (width + scale_width)
+        return self._core(dram)
+
+    def _row_transfer(self, store, e0, s0, stride, scale_stride, rows, width, scale_width) -> tuple:
+        key = (store, e0, s0, stride, scale_stride, rows, width, scale_width)
+        entry = self._rows.get(key)
+        if entry is None:
+            elem_starts = [e0 + i * stride for i in range(rows)]
+            scale_starts = [s0 + i * scale_stride for i in range(rows)]
+            blocks = row_blocks(elem_starts, scale_starts, width, scale_width, self.h.request_bytes)
+            entry = (blocks, self._shape_of(store, blocks))
+            self._rows.put(key, entry, len(blocks))
+        return entry
+
     def _read(self, blocks: list[int]) -> int:
         self._begin()
         return self._batch(blocks, 0, write=False) + self.h.controller_cycles
@@ -479,10 +518,17 @@ class HbmModel:
         open at another row, or open at one of the transfer's rows. That is the memo key;
         a replay sets each touched bank's open row back from its stored number.
         """
+        return self._replay(store, blocks, self._shape_of(store, blocks))
+
+    def _shape_of(self, store: bool, blocks: list[int]) -> tuple:
         shape = self._shapes.get((store, *blocks))
         if shape is None:
             shape = self._shape(blocks)
             self._shapes.put((store, *blocks), shape, len(blocks))
+        return shape
+
+    def _replay(self, store: bool, blocks: list[int], shape: tuple) -> int:
+        """_cached with the transfer's shape at hand."""
         structure, banks, first_row, first_pair, several, pair_of, pair_rows = shape
         open_row = self.open_row
         # Plain Python over the touched banks: transfers touch a few to a few hundred, where

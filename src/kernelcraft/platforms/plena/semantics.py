@@ -19,7 +19,7 @@ import numpy as np
 from .assembler import Program
 from .isa import INSTRUCTIONS, Unit
 from .machine import MASK32, Machine, MachineFault
-from .mx import BF16, dequantize_unchecked, quantize_blocks
+from .mx import BF16, MX_BF16_BITS, quantize_blocks
 from .plan import program_plan
 
 Step = Callable[[int], "int | None"]
@@ -29,6 +29,7 @@ BUILDERS: dict[str, Builder] = {}
 
 _F32 = struct.Struct("<f")
 _U32 = struct.Struct("<I")
+_U16LE = np.dtype("<u2")
 EXP_CLAMP = 88.0
 WALL_CHECK_EVERY = 2048  # dynamic instructions between wall-clock checks (at loop jumps)
 
@@ -869,9 +870,9 @@ def _m_bmv_wo(m: Machine, ops, pc):
 # ----------------------------------------------------------------------------- HBM DMA
 
 
-def _transfer_plan(m: Machine, ab: int, off: int, rows: int, width: int, stride: int, what: str):
-    """Element and scale byte addresses of a row transfer (one start per row, as lists),
-    bounds- and alignment-checked.
+def _transfer_start(m: Machine, ab: int, off: int, rows: int, width: int, stride: int, what: str):
+    """(first element byte, first scale byte) of a row transfer, bounds- and alignment-checked:
+    row i's elements start at the first + i*stride, its scales at the first + i*stride/block.
 
     Bounds are checked with Python integers first: address registers hold up to 64 bits,
     which would overflow NumPy's int64 arithmetic.
@@ -899,24 +900,33 @@ def _transfer_plan(m: Machine, ab: int, off: int, rows: int, width: int, stride:
             scale_reg=m.scale_reg,
             offset=off,
         )
-    # Python lists: a transfer has a handful of rows, too few for NumPy to pay off.
-    offsets = range(off, off + stride * rows, stride) if stride else [off] * rows
-    scale_base = base + m.scale_reg
-    return [base + o for o in offsets], [scale_base + o // block for o in offsets]
+    return base + off, base + m.scale_reg + off // block
 
 
-def _gather(m: Machine, elem_starts, scale_starts, width: int) -> np.ndarray:
+def _transfer_plan(m: Machine, ab: int, off: int, rows: int, width: int, stride: int, what: str):
+    """Element and scale byte addresses of a row transfer (one start per row, as lists),
+    checked as _transfer_start checks them."""
+    e0, s0 = _transfer_start(m, ab, off, rows, width, stride, what)
     block = m.config.mx_block
-    rows = len(elem_starts)
-    e0, s0 = elem_starts[0], scale_starts[0]
-    if rows == 1 or elem_starts[1] - e0 == width:  # contiguous rows: plain slices
-        elements = m.hbm[e0 : e0 + rows * width]
-        scales = m.hbm[s0 : s0 + rows * width // block]
+    return [e0 + i * stride for i in range(rows)], [s0 + i * stride // block for i in range(rows)]
+
+
+def _gather_bits(m: Machine, e0: int, s0: int, rows: int, width: int, stride: int, codes, out) -> None:
+    """Decode a row transfer straight into BF16 bit patterns: `codes` is a (rows*width/block,
+    block, 2) uint8 scratch that pairs each element byte with its block's scale byte, read as a
+    little-endian u16 index into MX_BF16_BITS."""
+    block = m.config.mx_block
+    hbm = m.hbm
+    if rows == 1 or stride == width:  # contiguous rows: plain slices
+        elements = hbm[e0 : e0 + rows * width]
+        scales = hbm[s0 : s0 + rows * width // block]
     else:
-        e, s = np.array(elem_starts, dtype=np.int64), np.array(scale_starts, dtype=np.int64)
-        elements = m.hbm[(e[:, None] + np.arange(width)[None, :]).reshape(-1)]
-        scales = m.hbm[(s[:, None] + np.arange(width // block)[None, :]).reshape(-1)]
-    return dequantize_unchecked(elements, scales, block).reshape(rows, width)
+        i = np.arange(rows, dtype=np.int64)[:, None]
+        elements = hbm[(e0 + i * stride + np.arange(width)[None, :]).reshape(-1)]
+        scales = hbm[(s0 + i * (stride // block) + np.arange(width // block)[None, :]).reshape(-1)]
+    codes[:, :, 1] = scales[:, None]
+    codes[:, :, 0] = elements.reshape(-1, block)
+    MX_BF16_BITS.take(codes.view(_U16LE).reshape(-1), out=out)
 
 
 def _prefetch(to_matrix: bool) -> Builder:
@@ -925,7 +935,11 @@ def _prefetch(to_matrix: bool) -> Builder:
         g, cfg = m.g, m.config
         rows = cfg.prefetch_m_rows if to_matrix else cfg.prefetch_v_rows
         width = cfg.mlen if to_matrix else cfg.vlen
+        block = cfg.mx_block
         name = "H_PREFETCH_M" if to_matrix else "H_PREFETCH_V"
+        codes = np.empty((rows * width // block, block, 2), dtype=np.uint8)
+        vram_bits, mram_bits = m.vram.view(np.uint16), m.mram.view(np.uint16)
+        timing = m.hbm_timing
 
         def step(_):
             stride = m.stride_reg if rstride else width
@@ -944,14 +958,15 @@ def _prefetch(to_matrix: bool) -> Builder:
                         f"MRAM ({cfg.mram_tiles} tiles)",
                         address=dest,
                     )
-                target = m.mram[dest : dest + rows * width]
+                target = mram_bits[dest : dest + rows * width]
                 for tile in range(dest // cfg.tile_elems, (dest + rows * width) // cfg.tile_elems):
                     m.tile_cache.pop(tile, None)
             else:
-                target = _rows(m, dest, rows, f"{name} destination").reshape(-1)
-            elem_starts, scale_starts = _transfer_plan(m, ab, g[rs1], rows, width, stride, name)
-            target[:] = _gather(m, elem_starts, scale_starts, width).reshape(-1)
-            m.dma_cycles += m.hbm_timing.read(elem_starts, scale_starts, width, width // cfg.mx_block)
+                _rows(m, dest, rows, f"{name} destination")
+                target = vram_bits[dest : dest + rows * width]
+            e0, s0 = _transfer_start(m, ab, g[rs1], rows, width, stride, name)
+            _gather_bits(m, e0, s0, rows, width, stride, codes, target)
+            m.dma_cycles += timing.read_rows(e0, s0, stride, stride // block, rows, width, width // block)
 
         return step
 
@@ -971,14 +986,12 @@ def _h_store_v(m: Machine, ops, pc):
     def step(_):
         stride = m.stride_reg if rstride else width
         source = _rows(m, g[rs], rows, "H_STORE_V source").astype(np.float32)
-        elem_starts, scale_starts = _transfer_plan(m, ab, g[rs1], rows, width, stride, "H_STORE_V")
+        e0, s0 = _transfer_start(m, ab, g[rs1], rows, width, stride, "H_STORE_V")
         elements, scales = quantize_blocks(source.reshape(-1), block, cfg.mx_quantiser)
-        e, s = np.array(elem_starts, dtype=np.int64), np.array(scale_starts, dtype=np.int64)
-        e_idx = (e[:, None] + np.arange(width)[None, :]).reshape(-1)
-        s_idx = (s[:, None] + np.arange(width // block)[None, :]).reshape(-1)
-        m.hbm[e_idx] = elements
-        m.hbm[s_idx] = scales
-        m.dma_cycles += m.hbm_timing.store(elem_starts, scale_starts, width, width // block)
+        i = np.arange(rows, dtype=np.int64)[:, None]
+        m.hbm[(e0 + i * stride + np.arange(width)[None, :]).reshape(-1)] = elements
+        m.hbm[(s0 + i * (stride // block) + np.arange(width // block)[None, :]).reshape(-1)] = scales
+        m.dma_cycles += m.hbm_timing.store_rows(e0, s0, stride, stride // block, rows, width, width // block)
 
     return step
 
