@@ -56,11 +56,16 @@ def round_bf16(x: float) -> float:
     return _F32.unpack(_U32.pack(bits))[0]
 
 
-def compile_program(program: Program, m: Machine) -> tuple[list[Step], list[int]]:
+def compile_program(
+    program: Program, m: Machine, batch_loops: bool = False
+) -> tuple[list[Step], list[int]]:
     """One step closure and one static cost per instruction.
 
     Identical instructions share one closure (see plan.py: the program's distinct slots are
     worked out once per program); the closures themselves are built over this machine.
+    With batch_loops (and no poison tracking), loops whose bodies allow it run in batches
+    (loops.py): their C_LOOP_START step may run the whole loop and return ~(pc after it),
+    having added the loop's instructions to m.counts and set m.executed.
     """
     plan = program_plan(program)
     built = [
@@ -70,6 +75,14 @@ def compile_program(program: Program, m: Machine) -> tuple[list[Step], list[int]
     ops = list(map(built.__getitem__, plan.slot_of_pc))
     if m.poison is not None:
         ops = _tracked(program, m, ops)
+    elif batch_loops:
+        from .loops import batched_loop, loop_body
+
+        for _, _, pc in plan.slots:
+            if program.instructions[pc].spec.name == "C_LOOP_START":
+                body = loop_body(program, pc, UNARY_TABLES)
+                if body is not None:
+                    ops[pc] = batched_loop(m, program, pc, ops[pc], body, UNARY_TABLES)
     return ops, plan.costs
 
 
@@ -239,8 +252,12 @@ def _exp_clamped(x: np.ndarray) -> np.ndarray:
     return np.exp(np.minimum(np.maximum(x, np.float32(-EXP_CLAMP)), np.float32(EXP_CLAMP)))
 
 
-BUILDERS["V_EXP_V"] = _vector_unary(_bf16_table(_exp_clamped))
-BUILDERS["V_RECI_V"] = _vector_unary(_bf16_table(lambda x: np.float32(1.0) / x))
+UNARY_TABLES = {
+    "V_EXP_V": _bf16_table(_exp_clamped),
+    "V_RECI_V": _bf16_table(lambda x: np.float32(1.0) / x),
+}
+for _name, _table in UNARY_TABLES.items():
+    BUILDERS[_name] = _vector_unary(_table)
 
 
 def _reduction(combine) -> Builder:
