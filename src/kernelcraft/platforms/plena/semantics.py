@@ -18,6 +18,7 @@ import numpy as np
 
 from .assembler import Program
 from .isa import INSTRUCTIONS, Unit
+from .loops import batched_loop, loop_body
 from .machine import MASK32, Machine, MachineFault
 from .mx import BF16, MX_BF16_BITS, quantize_blocks
 from .plan import program_plan
@@ -76,8 +77,6 @@ def compile_program(
     if m.poison is not None:
         ops = _tracked(program, m, ops)
     elif batch_loops:
-        from .loops import batched_loop, loop_body
-
         for _, _, pc in plan.slots:
             if program.instructions[pc].spec.name == "C_LOOP_START":
                 body = loop_body(program, pc, UNARY_TABLES)
@@ -661,6 +660,7 @@ def _blen_matmul(transposed: bool) -> Builder:
         span, vram_size, block = blen * vlen, cfg.vram_elems, blen * mlen
         x = np.empty((blen, vlen), dtype=np.float64)  # the activation rows, refilled per step
         x_flat = x.reshape(-1)
+        iadd = np.ndarray.__iadd__
 
         def step(_):
             addr, xa = g[mram_reg], g[vram_reg]
@@ -676,8 +676,9 @@ def _blen_matmul(transposed: bool) -> Builder:
                 t = _tile(m, tile)
             c = off // mlen
             w = t[c : c + blen, :].T if transposed else t[:, c : c + blen]
-            # dtype float32 casts the product to FP32 first, as .astype(np.float32) would.
-            np.add(acc, x @ w, out=acc, dtype=np.float32, casting="unsafe")
+            # The product rounded to FP32, then an FP32 add (cheaper as two calls than one
+            # add with a float32 loop dtype, which casts the same way).
+            iadd(acc, (x @ w).astype(np.float32))
 
         return step
 
@@ -934,15 +935,20 @@ def _gather_bits(m: Machine, e0: int, s0: int, rows: int, width: int, stride: in
     little-endian u16 index into MX_BF16_BITS."""
     block = m.config.mx_block
     hbm = m.hbm
+    blocks, scale_stride = width // block, stride // block
     if rows == 1 or stride == width:  # contiguous rows: plain slices
         elements = hbm[e0 : e0 + rows * width]
-        scales = hbm[s0 : s0 + rows * width // block]
-    else:
+        scales = hbm[s0 : s0 + rows * blocks]
+    elif stride > width and e0 + rows * stride <= hbm.size and s0 + rows * scale_stride <= hbm.size:
+        elements = hbm[e0 : e0 + rows * stride].reshape(rows, stride)[:, :width]  # rows apart: a view
+        scales = hbm[s0 : s0 + rows * scale_stride].reshape(rows, scale_stride)[:, :blocks]
+    else:  # overlapping rows, or the last row's gap past the end of HBM
         i = np.arange(rows, dtype=np.int64)[:, None]
         elements = hbm[(e0 + i * stride + np.arange(width)[None, :]).reshape(-1)]
-        scales = hbm[(s0 + i * (stride // block) + np.arange(width // block)[None, :]).reshape(-1)]
-    codes[:, :, 1] = scales[:, None]
-    codes[:, :, 0] = elements.reshape(-1, block)
+        scales = hbm[(s0 + i * scale_stride + np.arange(blocks)[None, :]).reshape(-1)]
+    pairs = codes.reshape(rows, blocks, block, 2)
+    pairs[:, :, :, 1] = scales.reshape(rows, blocks, 1)
+    pairs[:, :, :, 0] = elements.reshape(rows, blocks, block)
     MX_BF16_BITS.take(codes.view(_U16LE).reshape(-1), out=out)
 
 
