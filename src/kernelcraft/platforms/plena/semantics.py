@@ -810,6 +810,7 @@ def _m_mm_wo(m: Machine, ops, pc):
     rd, rstride, imm = ops
     g, cfg = m.g, m.config
     vlen, blen, size = cfg.vlen, cfg.blen, cfg.vram_elems
+    rows2d, acc = m.vram.reshape(-1, vlen), m.m_accum
 
     def step(_):
         addr = g[rd] + imm
@@ -827,16 +828,12 @@ def _m_mm_wo(m: Machine, ops, pc):
                 address=addr,
                 row_stride=s,
             )
-        row_step = vlen * s
-        start = base + o
-        if s and start + blen * row_step <= size:  # rows apart in one slice: one strided write
-            m.vram[start : start + blen * row_step].reshape(blen, row_step)[:, :blen] = m.m_accum
-        else:  # the rows reach the end of VRAM, or all land on one row (stride 0: the last wins)
-            out = m.m_accum.astype(BF16)
-            for i in range(blen):
-                r = start + i * row_step
-                m.vram[r : r + blen] = out[i]
-        m.m_accum[...] = 0.0
+        if s:  # BLEN rows s apart: one write through a strided view of the rows
+            row = base // vlen
+            rows2d[row : row + blen * s : s, o : o + blen] = acc
+        else:  # all rows land on one row: the last wins
+            rows2d[base // vlen, o : o + blen] = acc[blen - 1]
+        acc.fill(0.0)
 
     return step
 
