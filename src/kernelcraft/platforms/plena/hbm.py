@@ -218,8 +218,7 @@ class HbmModel:
         has_hit[bank[hit]] = 1
         order = np.argsort(bank, kind="stable")  # arrival order within each bank
         sb = bank[order]
-        starts = np.r_[0, np.flatnonzero(np.diff(sb)) + 1]
-        seg = np.repeat(np.arange(starts.size), np.diff(np.r_[starts, sb.size]))
+        starts, seg, _ = _segments(sb)
         miss_sorted = (~hit[order]).astype(np.int64)
         rank = np.cumsum(miss_sorted) - miss_sorted
         rank = rank - rank[starts][seg]
@@ -377,21 +376,18 @@ class HbmModel:
                 ap = p[ai]
                 order = np.argsort(ap, kind="stable")
                 ai, ap = ai[order], ap[order]
-                starts = np.r_[0, np.flatnonzero(np.diff(ap)) + 1]
-                seg = np.repeat(np.arange(starts.size), np.diff(np.r_[starts, ap.size]))
+                starts, seg, ends = _segments(ap)
                 k = np.arange(ap.size) - starts[seg]
                 s = (k // 4) * max(h.nFAW, 4 * h.nRRDS) + (k % 4) * h.nRRDS
                 e = np.maximum(earliest[ai], last_act[ap] + h.nRRDS) - s
                 act = _segment_cummax(e, seg) + s
                 ready[ai] = act + rcd
                 bank_act[b[ai]] = act
-                ends = np.r_[starts[1:], ap.size] - 1
                 last_act[ap[ends]] = act[ends]
             # Data bus: per pseudo-channel, groups in order of readiness.
             order = np.lexsort((np.arange(sel.size), ready, p))
             op, orr, ocn = p[order], ready[order], cn[order]
-            starts = np.r_[0, np.flatnonzero(np.diff(op)) + 1]
-            seg = np.repeat(np.arange(starts.size), np.diff(np.r_[starts, op.size]))
+            starts, seg, seg_end = _segments(op)
             span = ocn * gap  # bus cycles each group occupies
             before = np.cumsum(span) - span
             before = before - before[starts][seg]  # bus cycles of earlier groups in the segment
@@ -407,7 +403,6 @@ class HbmModel:
             bank_col[bo] = end
             bank_wrote[bo] = write
             open_row[bo] = rw[order]
-            seg_end = np.r_[starts[1:], op.size] - 1
             for q, e_end in zip(heads.tolist(), end[seg_end].tolist(), strict=True):
                 self._after_bus(q, e_end, write)
             np.maximum.at(last_col, op // h.pseudochannels, end)
@@ -602,6 +597,15 @@ class HbmModel:
             pair_of,
             np.array([row for _, row in pair_of], dtype=np.int64),
         )
+
+
+def _segments(keys: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """For a sorted array: where each run of equal keys starts, each element's run number, and
+    where each run ends (np.concatenate rather than np.r_, whose indexing machinery costs more
+    than the arithmetic on these small arrays)."""
+    starts = np.concatenate(([0], np.flatnonzero(np.diff(keys)) + 1))
+    bounds = np.concatenate((starts, [keys.size]))
+    return starts, np.repeat(np.arange(starts.size), np.diff(bounds)), bounds[1:] - 1
 
 
 def _segment_cummax(values: np.ndarray, seg: np.ndarray) -> np.ndarray:
