@@ -376,3 +376,21 @@ def test_kv_written_with_h_store_v_and_read_back_matches_plenas_quantiser():
     back = ex.machine.vram[: 4 * V].astype(np.float64).reshape(4, V)
     np.testing.assert_array_equal(back, mx_roundtrip(k, quantiser="plena"))
     assert not np.array_equal(back, mx_roundtrip(k, quantiser="ocp"))  # the rules differ on such data
+
+
+def test_mm_contiguous_column_product_equals_the_strided_one_bit_for_bit():
+    """M_MM multiplies by a contiguous copy of the tile's columns (ndarray.dot); its products
+    must be those of `@` on the strided columns, also where the order of the sums matters
+    (magnitudes 1e-38..1e38, infinities, NaN)."""
+    rng = np.random.default_rng(5)
+    for trial in range(400):
+        values = rng.normal(size=(M + B, M)) * 10.0 ** rng.integers(-38, 38, size=(M + B, M))
+        if trial % 3 == 0:
+            values.flat[rng.integers(0, values.size, 3)] = rng.choice([np.inf, -np.inf, np.nan], 3)
+        values = bf16(values).astype(np.float64)
+        x, tile = values[:B], values[B:]
+        c = int(rng.integers(0, M // B)) * B
+        with np.errstate(all="ignore"):
+            strided = x @ tile[:, c : c + B]
+            contiguous = x.dot(np.ascontiguousarray(tile[:, c : c + B]))
+        np.testing.assert_array_equal(strided.view(np.uint64), contiguous.view(np.uint64))

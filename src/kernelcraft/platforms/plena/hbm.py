@@ -70,7 +70,7 @@ class _Memo(dict):
         self.weight += blocks
 
 
-_MEMOS: dict = {}  # HbmConfig -> (shapes, schedules)
+_MEMOS: dict = {}  # HbmConfig -> (shapes, schedules, row transfers)
 
 
 def _log2(n: int) -> int:
@@ -115,8 +115,9 @@ class HbmModel:
         period = (1 << (self._shift + col_bits + sum(self._level_bits))) // h.request_bytes
         self._period, self._period_bits = period, _log2(period)  # blocks per row of every bank
         self._table = self._access_table()
-        # (store, *blocks) -> the transfer's shape; (store, structure, status) -> its schedule
-        self._shapes, self._schedules = _MEMOS.setdefault(h, (_Memo(), _Memo()))
+        # (store, *blocks) -> the transfer's shape; (store, structure, status) -> its schedule;
+        # (store, first element byte, first scale byte, strides, rows, widths) -> (blocks, shape)
+        self._shapes, self._schedules, self._rows = _MEMOS.setdefault(h, (_Memo(), _Memo(), _Memo()))
         self._begin()
 
     # ------------------------------------------------------------------ address mapping
@@ -217,8 +218,7 @@ class HbmModel:
         has_hit[bank[hit]] = 1
         order = np.argsort(bank, kind="stable")  # arrival order within each bank
         sb = bank[order]
-        starts = np.r_[0, np.flatnonzero(np.diff(sb)) + 1]
-        seg = np.repeat(np.arange(starts.size), np.diff(np.r_[starts, sb.size]))
+        starts, seg, _ = _segments(sb)
         miss_sorted = (~hit[order]).astype(np.int64)
         rank = np.cumsum(miss_sorted) - miss_sorted
         rank = rank - rank[starts][seg]
@@ -376,21 +376,18 @@ class HbmModel:
                 ap = p[ai]
                 order = np.argsort(ap, kind="stable")
                 ai, ap = ai[order], ap[order]
-                starts = np.r_[0, np.flatnonzero(np.diff(ap)) + 1]
-                seg = np.repeat(np.arange(starts.size), np.diff(np.r_[starts, ap.size]))
+                starts, seg, ends = _segments(ap)
                 k = np.arange(ap.size) - starts[seg]
                 s = (k // 4) * max(h.nFAW, 4 * h.nRRDS) + (k % 4) * h.nRRDS
                 e = np.maximum(earliest[ai], last_act[ap] + h.nRRDS) - s
                 act = _segment_cummax(e, seg) + s
                 ready[ai] = act + rcd
                 bank_act[b[ai]] = act
-                ends = np.r_[starts[1:], ap.size] - 1
                 last_act[ap[ends]] = act[ends]
             # Data bus: per pseudo-channel, groups in order of readiness.
             order = np.lexsort((np.arange(sel.size), ready, p))
             op, orr, ocn = p[order], ready[order], cn[order]
-            starts = np.r_[0, np.flatnonzero(np.diff(op)) + 1]
-            seg = np.repeat(np.arange(starts.size), np.diff(np.r_[starts, op.size]))
+            starts, seg, seg_end = _segments(op)
             span = ocn * gap  # bus cycles each group occupies
             before = np.cumsum(span) - span
             before = before - before[starts][seg]  # bus cycles of earlier groups in the segment
@@ -406,7 +403,6 @@ class HbmModel:
             bank_col[bo] = end
             bank_wrote[bo] = write
             open_row[bo] = rw[order]
-            seg_end = np.r_[starts[1:], op.size] - 1
             for q, e_end in zip(heads.tolist(), end[seg_end].tolist(), strict=True):
                 self._after_bus(q, e_end, write)
             np.maximum.at(last_col, op // h.pseudochannels, end)
@@ -450,6 +446,44 @@ class HbmModel:
         c.useful_write_bytes += len(elem_starts) * (width + scale_width)
         return self._core(dram)
 
+    def read_rows(
+        self, e0: int, s0: int, stride: int, scale_stride: int, rows: int, width: int, scale_width: int
+    ) -> int:
+        """read() of `rows` rows at e0 + i*stride with scales at s0 + i*scale_stride, the
+        transfer's blocks and shape memoised by those numbers (what an H_PREFETCH_* has at hand)."""
+        blocks, shape = self._row_transfer(False, e0, s0, stride, scale_stride, rows, width, scale_width)
+        dram = self._replay(False, blocks, shape)
+        c = self.counters
+        c.requests += len(blocks)
+        c.read_bytes += len(blocks) * self.h.request_bytes
+        c.useful_read_bytes += rows * (width + scale_width)
+        return self._core(dram)
+
+    def store_rows(
+        self, e0: int, s0: int, stride: int, scale_stride: int, rows: int, width: int, scale_width: int
+    ) -> int:
+        """store() of rows given as in read_rows."""
+        blocks, shape = self._row_transfer(True, e0, s0, stride, scale_stride, rows, width, scale_width)
+        dram = self._replay(True, blocks, shape)
+        rb = self.h.request_bytes
+        c = self.counters
+        c.requests += 2 * len(blocks)
+        c.read_bytes += len(blocks) * rb
+        c.write_bytes += len(blocks) * rb
+        c.useful_write_bytes += rows * (width + scale_width)
+        return self._core(dram)
+
+    def _row_transfer(self, store, e0, s0, stride, scale_stride, rows, width, scale_width) -> tuple:
+        key = (store, e0, s0, stride, scale_stride, rows, width, scale_width)
+        entry = self._rows.get(key)
+        if entry is None:
+            elem_starts = [e0 + i * stride for i in range(rows)]
+            scale_starts = [s0 + i * scale_stride for i in range(rows)]
+            blocks = row_blocks(elem_starts, scale_starts, width, scale_width, self.h.request_bytes)
+            entry = (blocks, self._shape_of(store, blocks))
+            self._rows.put(key, entry, len(blocks))
+        return entry
+
     def _read(self, blocks: list[int]) -> int:
         self._begin()
         return self._batch(blocks, 0, write=False) + self.h.controller_cycles
@@ -479,10 +513,17 @@ class HbmModel:
         open at another row, or open at one of the transfer's rows. That is the memo key;
         a replay sets each touched bank's open row back from its stored number.
         """
+        return self._replay(store, blocks, self._shape_of(store, blocks))
+
+    def _shape_of(self, store: bool, blocks: list[int]) -> tuple:
         shape = self._shapes.get((store, *blocks))
         if shape is None:
             shape = self._shape(blocks)
             self._shapes.put((store, *blocks), shape, len(blocks))
+        return shape
+
+    def _replay(self, store: bool, blocks: list[int], shape: tuple) -> int:
+        """_cached with the transfer's shape at hand."""
         structure, banks, first_row, first_pair, several, pair_of, pair_rows = shape
         open_row = self.open_row
         # Plain Python over the touched banks: transfers touch a few to a few hundred, where
@@ -556,6 +597,15 @@ class HbmModel:
             pair_of,
             np.array([row for _, row in pair_of], dtype=np.int64),
         )
+
+
+def _segments(keys: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """For a sorted array: where each run of equal keys starts, each element's run number, and
+    where each run ends (np.concatenate rather than np.r_, whose indexing machinery costs more
+    than the arithmetic on these small arrays)."""
+    starts = np.concatenate(([0], np.flatnonzero(np.diff(keys)) + 1))
+    bounds = np.concatenate((starts, [keys.size]))
+    return starts, np.repeat(np.arange(starts.size), np.diff(bounds)), bounds[1:] - 1
 
 
 def _segment_cummax(values: np.ndarray, seg: np.ndarray) -> np.ndarray:

@@ -171,6 +171,8 @@ class Machine:
         self.hv_accum = np.zeros((cfg.heads_per_row, cfg.mlen), dtype=np.float32)
         self.loops: list[list] = []  # frames: [body start pc, counter reg, iteration start count, broken]
         self.tile_cache: dict[int, np.ndarray] = {}  # MRAM tile -> float64 copy, dropped on write
+        # M_MM's MRAM address -> its tile's BLEN columns, contiguous; emptied on any MRAM write
+        self.tile_columns: dict[int, np.ndarray] = {}
         self.dma_cycles = 0
         self.hbm_timing = HbmModel(cfg)
         self.jumps = 0
@@ -178,6 +180,9 @@ class Machine:
         self.deadline = float("inf")
         self.max_instructions = 0
         self.pc = 0  # kept current only by the traced run loop
+        self.counts: list[int] = []  # executions per pc, shared with the run loop
+        self.executed = 0  # set by a batched loop: the dynamic count after it
+        self.loop_batches = 0  # loops run in batches (loops.py), for tests and profiling
 
     @staticmethod
     def _preload(target: np.ndarray, addr: int, values, what: str) -> int:
@@ -230,9 +235,9 @@ def _run(program: Program, image: MemoryImage | None, limits: RunLimits, trace: 
     m = Machine(cfg, image)
     m.deadline = time.perf_counter() + limits.wall_time_s
     m.max_instructions = limits.max_instructions
-    ops, static_costs = compile_program(program, m)
+    counts = m.counts = [0] * len(program.instructions)
+    ops, static_costs = compile_program(program, m, batch_loops=not trace)
     n = len(ops)
-    counts = [0] * n
     events: TraceEvents | None = TraceEvents() if trace else None
     pc = 0
     executed = 0
@@ -246,7 +251,12 @@ def _run(program: Program, image: MemoryImage | None, limits: RunLimits, trace: 
                     counts[pc] += 1
                     executed += 1
                     nxt = ops[pc](executed)
-                    pc = pc + 1 if nxt is None else nxt
+                    if nxt is None:
+                        pc += 1
+                    elif nxt >= 0:
+                        pc = nxt
+                    else:  # a batched loop ran (see loops.py): it counted its own instructions
+                        pc, executed = ~nxt, m.executed
         except MachineFault as exc:
             pc = m.pc if trace else pc
             ins = program.instructions[pc]

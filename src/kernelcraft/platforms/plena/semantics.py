@@ -18,8 +18,9 @@ import numpy as np
 
 from .assembler import Program
 from .isa import INSTRUCTIONS, Unit
+from .loops import batched_loop, loop_body
 from .machine import MASK32, Machine, MachineFault
-from .mx import BF16, dequantize_unchecked, quantize_blocks
+from .mx import BF16, MX_BF16_BITS, quantize_blocks
 from .plan import program_plan
 
 Step = Callable[[int], "int | None"]
@@ -29,6 +30,7 @@ BUILDERS: dict[str, Builder] = {}
 
 _F32 = struct.Struct("<f")
 _U32 = struct.Struct("<I")
+_U16LE = np.dtype("<u2")
 EXP_CLAMP = 88.0
 WALL_CHECK_EVERY = 2048  # dynamic instructions between wall-clock checks (at loop jumps)
 
@@ -55,11 +57,16 @@ def round_bf16(x: float) -> float:
     return _F32.unpack(_U32.pack(bits))[0]
 
 
-def compile_program(program: Program, m: Machine) -> tuple[list[Step], list[int]]:
+def compile_program(
+    program: Program, m: Machine, batch_loops: bool = False
+) -> tuple[list[Step], list[int]]:
     """One step closure and one static cost per instruction.
 
     Identical instructions share one closure (see plan.py: the program's distinct slots are
     worked out once per program); the closures themselves are built over this machine.
+    With batch_loops (and no poison tracking), loops whose bodies allow it run in batches
+    (loops.py): their C_LOOP_START step may run the whole loop and return ~(pc after it),
+    having added the loop's instructions to m.counts and set m.executed.
     """
     plan = program_plan(program)
     built = [
@@ -69,6 +76,12 @@ def compile_program(program: Program, m: Machine) -> tuple[list[Step], list[int]
     ops = list(map(built.__getitem__, plan.slot_of_pc))
     if m.poison is not None:
         ops = _tracked(program, m, ops)
+    elif batch_loops:
+        for _, _, pc in plan.slots:
+            if program.instructions[pc].spec.name == "C_LOOP_START":
+                body = loop_body(program, pc, UNARY_TABLES)
+                if body is not None:
+                    ops[pc] = batched_loop(m, program, pc, ops[pc], body, UNARY_TABLES)
     return ops, plan.costs
 
 
@@ -238,8 +251,12 @@ def _exp_clamped(x: np.ndarray) -> np.ndarray:
     return np.exp(np.minimum(np.maximum(x, np.float32(-EXP_CLAMP)), np.float32(EXP_CLAMP)))
 
 
-BUILDERS["V_EXP_V"] = _vector_unary(_bf16_table(_exp_clamped))
-BUILDERS["V_RECI_V"] = _vector_unary(_bf16_table(lambda x: np.float32(1.0) / x))
+UNARY_TABLES = {
+    "V_EXP_V": _bf16_table(_exp_clamped),
+    "V_RECI_V": _bf16_table(lambda x: np.float32(1.0) / x),
+}
+for _name, _table in UNARY_TABLES.items():
+    BUILDERS[_name] = _vector_unary(_table)
 
 
 def _reduction(combine) -> Builder:
@@ -643,6 +660,37 @@ def _blen_matmul(transposed: bool) -> Builder:
         span, vram_size, block = blen * vlen, cfg.vram_elems, blen * mlen
         x = np.empty((blen, vlen), dtype=np.float64)  # the activation rows, refilled per step
         x_flat = x.reshape(-1)
+        iadd = np.ndarray.__iadd__
+        columns = m.tile_columns
+
+        def column_block(addr: int) -> np.ndarray:
+            tile, off = divmod(addr, tile_elems)
+            if tile >= tiles or off % block:
+                _tile_and_offset(m, addr, name)
+                _block_offset(m, off, blen, f"{name} column block")
+            t = cache.get(tile)
+            if t is None:
+                t = _tile(m, tile)
+            c = off // mlen
+            w = columns[addr] = np.ascontiguousarray(t[:, c : c + blen])
+            return w
+
+        def mm_step(_):
+            addr, xa = g[mram_reg], g[vram_reg]
+            w = columns.get(addr)  # present only for an address that passed its checks
+            if w is None:
+                w = column_block(addr)
+            if xa % vlen or xa + span > vram_size:
+                _rows(m, xa, blen, f"{name} activation rows")
+            x_flat[:] = vram[xa : xa + span]
+            # ndarray.dot on a contiguous block: the same BLAS product as `@` on the tile's
+            # strided columns (the same dgemm, bit for bit), without the strided call's cost.
+            # The product rounded to FP32, then an FP32 add (cheaper as two calls than one
+            # add with a float32 loop dtype, which casts the same way).
+            iadd(acc, x.dot(w).astype(np.float32))
+
+        if not transposed:
+            return mm_step
 
         def step(_):
             addr, xa = g[mram_reg], g[vram_reg]
@@ -658,8 +706,9 @@ def _blen_matmul(transposed: bool) -> Builder:
                 t = _tile(m, tile)
             c = off // mlen
             w = t[c : c + blen, :].T if transposed else t[:, c : c + blen]
-            # dtype float32 casts the product to FP32 first, as .astype(np.float32) would.
-            np.add(acc, x @ w, out=acc, dtype=np.float32, casting="unsafe")
+            # The product rounded to FP32, then an FP32 add (cheaper as two calls than one
+            # add with a float32 loop dtype, which casts the same way).
+            iadd(acc, (x @ w).astype(np.float32))
 
         return step
 
@@ -791,6 +840,7 @@ def _m_mm_wo(m: Machine, ops, pc):
     rd, rstride, imm = ops
     g, cfg = m.g, m.config
     vlen, blen, size = cfg.vlen, cfg.blen, cfg.vram_elems
+    rows2d, acc = m.vram.reshape(-1, vlen), m.m_accum
 
     def step(_):
         addr = g[rd] + imm
@@ -808,16 +858,12 @@ def _m_mm_wo(m: Machine, ops, pc):
                 address=addr,
                 row_stride=s,
             )
-        row_step = vlen * s
-        start = base + o
-        if s and start + blen * row_step <= size:  # rows apart in one slice: one strided write
-            m.vram[start : start + blen * row_step].reshape(blen, row_step)[:, :blen] = m.m_accum
-        else:  # the rows reach the end of VRAM, or all land on one row (stride 0: the last wins)
-            out = m.m_accum.astype(BF16)
-            for i in range(blen):
-                r = start + i * row_step
-                m.vram[r : r + blen] = out[i]
-        m.m_accum[...] = 0.0
+        if s:  # BLEN rows s apart: one write through a strided view of the rows
+            row = base // vlen
+            rows2d[row : row + blen * s : s, o : o + blen] = acc
+        else:  # all rows land on one row: the last wins
+            rows2d[base // vlen, o : o + blen] = acc[blen - 1]
+        acc.fill(0.0)
 
     return step
 
@@ -869,9 +915,9 @@ def _m_bmv_wo(m: Machine, ops, pc):
 # ----------------------------------------------------------------------------- HBM DMA
 
 
-def _transfer_plan(m: Machine, ab: int, off: int, rows: int, width: int, stride: int, what: str):
-    """Element and scale byte addresses of a row transfer (one start per row, as lists),
-    bounds- and alignment-checked.
+def _transfer_start(m: Machine, ab: int, off: int, rows: int, width: int, stride: int, what: str):
+    """(first element byte, first scale byte) of a row transfer, bounds- and alignment-checked:
+    row i's elements start at the first + i*stride, its scales at the first + i*stride/block.
 
     Bounds are checked with Python integers first: address registers hold up to 64 bits,
     which would overflow NumPy's int64 arithmetic.
@@ -899,24 +945,38 @@ def _transfer_plan(m: Machine, ab: int, off: int, rows: int, width: int, stride:
             scale_reg=m.scale_reg,
             offset=off,
         )
-    # Python lists: a transfer has a handful of rows, too few for NumPy to pay off.
-    offsets = range(off, off + stride * rows, stride) if stride else [off] * rows
-    scale_base = base + m.scale_reg
-    return [base + o for o in offsets], [scale_base + o // block for o in offsets]
+    return base + off, base + m.scale_reg + off // block
 
 
-def _gather(m: Machine, elem_starts, scale_starts, width: int) -> np.ndarray:
+def _transfer_plan(m: Machine, ab: int, off: int, rows: int, width: int, stride: int, what: str):
+    """Element and scale byte addresses of a row transfer (one start per row, as lists),
+    checked as _transfer_start checks them."""
+    e0, s0 = _transfer_start(m, ab, off, rows, width, stride, what)
     block = m.config.mx_block
-    rows = len(elem_starts)
-    e0, s0 = elem_starts[0], scale_starts[0]
-    if rows == 1 or elem_starts[1] - e0 == width:  # contiguous rows: plain slices
-        elements = m.hbm[e0 : e0 + rows * width]
-        scales = m.hbm[s0 : s0 + rows * width // block]
-    else:
-        e, s = np.array(elem_starts, dtype=np.int64), np.array(scale_starts, dtype=np.int64)
-        elements = m.hbm[(e[:, None] + np.arange(width)[None, :]).reshape(-1)]
-        scales = m.hbm[(s[:, None] + np.arange(width // block)[None, :]).reshape(-1)]
-    return dequantize_unchecked(elements, scales, block).reshape(rows, width)
+    return [e0 + i * stride for i in range(rows)], [s0 + i * stride // block for i in range(rows)]
+
+
+def _gather_bits(m: Machine, e0: int, s0: int, rows: int, width: int, stride: int, codes, out) -> None:
+    """Decode a row transfer straight into BF16 bit patterns: `codes` is a (rows*width/block,
+    block, 2) uint8 scratch that pairs each element byte with its block's scale byte, read as a
+    little-endian u16 index into MX_BF16_BITS."""
+    block = m.config.mx_block
+    hbm = m.hbm
+    blocks, scale_stride = width // block, stride // block
+    if rows == 1 or stride == width:  # contiguous rows: plain slices
+        elements = hbm[e0 : e0 + rows * width]
+        scales = hbm[s0 : s0 + rows * blocks]
+    elif stride > width and e0 + rows * stride <= hbm.size and s0 + rows * scale_stride <= hbm.size:
+        elements = hbm[e0 : e0 + rows * stride].reshape(rows, stride)[:, :width]  # rows apart: a view
+        scales = hbm[s0 : s0 + rows * scale_stride].reshape(rows, scale_stride)[:, :blocks]
+    else:  # overlapping rows, or the last row's gap past the end of HBM
+        i = np.arange(rows, dtype=np.int64)[:, None]
+        elements = hbm[(e0 + i * stride + np.arange(width)[None, :]).reshape(-1)]
+        scales = hbm[(s0 + i * scale_stride + np.arange(blocks)[None, :]).reshape(-1)]
+    pairs = codes.reshape(rows, blocks, block, 2)
+    pairs[:, :, :, 1] = scales.reshape(rows, blocks, 1)
+    pairs[:, :, :, 0] = elements.reshape(rows, blocks, block)
+    MX_BF16_BITS.take(codes.view(_U16LE).reshape(-1), out=out)
 
 
 def _prefetch(to_matrix: bool) -> Builder:
@@ -925,7 +985,11 @@ def _prefetch(to_matrix: bool) -> Builder:
         g, cfg = m.g, m.config
         rows = cfg.prefetch_m_rows if to_matrix else cfg.prefetch_v_rows
         width = cfg.mlen if to_matrix else cfg.vlen
+        block = cfg.mx_block
         name = "H_PREFETCH_M" if to_matrix else "H_PREFETCH_V"
+        codes = np.empty((rows * width // block, block, 2), dtype=np.uint8)
+        vram_bits, mram_bits = m.vram.view(np.uint16), m.mram.view(np.uint16)
+        timing = m.hbm_timing
 
         def step(_):
             stride = m.stride_reg if rstride else width
@@ -944,14 +1008,16 @@ def _prefetch(to_matrix: bool) -> Builder:
                         f"MRAM ({cfg.mram_tiles} tiles)",
                         address=dest,
                     )
-                target = m.mram[dest : dest + rows * width]
+                target = mram_bits[dest : dest + rows * width]
                 for tile in range(dest // cfg.tile_elems, (dest + rows * width) // cfg.tile_elems):
                     m.tile_cache.pop(tile, None)
+                m.tile_columns.clear()
             else:
-                target = _rows(m, dest, rows, f"{name} destination").reshape(-1)
-            elem_starts, scale_starts = _transfer_plan(m, ab, g[rs1], rows, width, stride, name)
-            target[:] = _gather(m, elem_starts, scale_starts, width).reshape(-1)
-            m.dma_cycles += m.hbm_timing.read(elem_starts, scale_starts, width, width // cfg.mx_block)
+                _rows(m, dest, rows, f"{name} destination")
+                target = vram_bits[dest : dest + rows * width]
+            e0, s0 = _transfer_start(m, ab, g[rs1], rows, width, stride, name)
+            _gather_bits(m, e0, s0, rows, width, stride, codes, target)
+            m.dma_cycles += timing.read_rows(e0, s0, stride, stride // block, rows, width, width // block)
 
         return step
 
@@ -971,14 +1037,12 @@ def _h_store_v(m: Machine, ops, pc):
     def step(_):
         stride = m.stride_reg if rstride else width
         source = _rows(m, g[rs], rows, "H_STORE_V source").astype(np.float32)
-        elem_starts, scale_starts = _transfer_plan(m, ab, g[rs1], rows, width, stride, "H_STORE_V")
+        e0, s0 = _transfer_start(m, ab, g[rs1], rows, width, stride, "H_STORE_V")
         elements, scales = quantize_blocks(source.reshape(-1), block, cfg.mx_quantiser)
-        e, s = np.array(elem_starts, dtype=np.int64), np.array(scale_starts, dtype=np.int64)
-        e_idx = (e[:, None] + np.arange(width)[None, :]).reshape(-1)
-        s_idx = (s[:, None] + np.arange(width // block)[None, :]).reshape(-1)
-        m.hbm[e_idx] = elements
-        m.hbm[s_idx] = scales
-        m.dma_cycles += m.hbm_timing.store(elem_starts, scale_starts, width, width // block)
+        i = np.arange(rows, dtype=np.int64)[:, None]
+        m.hbm[(e0 + i * stride + np.arange(width)[None, :]).reshape(-1)] = elements
+        m.hbm[(s0 + i * (stride // block) + np.arange(width // block)[None, :]).reshape(-1)] = scales
+        m.dma_cycles += m.hbm_timing.store_rows(e0, s0, stride, stride // block, rows, width, width // block)
 
     return step
 
