@@ -532,25 +532,40 @@ def _indexed_load(m, op, general):
         dbase, dlimit = c.dtcm_base, c.dtcm_size - size
         ebase, elimit = c.ext_base, c.ext_size - size
         byte_offsets = np.arange(size, dtype=np.int64)[None, :]
+        # Memory as elements of this size: an element-aligned gather reads them directly, and an
+        # aligned element (at most 4 bytes) never crosses a 16-byte line.
+        shift = size.bit_length() - 1
+        dwords, ewords = (b[: len(b) - len(b) % size].view(out.dtype) for b in (dtcm, ext))
+        align = size - 1
+        top = 0xFFFFFFFF
         access = m.vmem  # this instruction's record (the general path just set it)
 
         def short():
-            a = (index.astype(np.int64) + x[rs1]) & 0xFFFFFFFF
-            lo, hi = int(a.min()), int(a.max())
+            offsets = index.tolist()
+            b = x[rs1]
+            lo, hi = min(offsets) + b, max(offsets) + b
+            if hi > top:
+                return general()  # addresses wrap around: the general path
             if dbase <= lo and hi - dbase <= dlimit:
-                buf, base, external = dtcm, dbase, False
+                buf, base, external, words = dtcm, dbase, False, dwords
             elif ebase <= lo and hi - ebase <= elimit:
-                buf, base, external = ext, ebase, True
+                buf, base, external, words = ext, ebase, True, ewords
             else:
                 return general()  # the ITCM, a fault or a mix of regions: the general path
-            offs = a - base
             if size == 1:
-                out[:] = buf[offs]
-                firsts = lasts = (a >> 4).tolist()
+                out[:] = buf[index.astype(np.intp) + (b - base)]
+                firsts = [(i + b) >> 4 for i in offsets]
+                access.lines = [len(set(firsts[i:j])) for i, j in spans] + unused
+            elif not ((b - base) & align or any(i & align for i in offsets)):
+                out[:] = words[(index >> shift).astype(np.intp) + ((b - base) >> shift)]
+                firsts = [(i + b) >> 4 for i in offsets]
+                access.lines = [len(set(firsts[i:j])) for i, j in spans] + unused
             else:
+                a = index.astype(np.int64) + b
+                offs = a - base
                 out[:] = buf[offs[:, None] + byte_offsets].view(out.dtype).ravel()
                 firsts, lasts = (a >> 4).tolist(), ((a + (size - 1)) >> 4).tolist()
-            access.lines = [len(set(firsts[i:j]) | set(lasts[i:j])) for i, j in spans] + unused
+                access.lines = [len(set(firsts[i:j]) | set(lasts[i:j])) for i, j in spans] + unused
             access.uops = group
             access.external = external
             m.vmem = access
