@@ -442,7 +442,7 @@ class BlockRunner:
         T = self.T
         key = self.codec.key(T)
         snap = snapshot(T)
-        known = self.known.get(key)
+        known = self.known.get(key) if self.memo is None else None
         if known is not None:  # a steady state an earlier entry (or this one) found
             self._begin(known[0], known[1], key, snap)
             return self._replay()
