@@ -58,6 +58,7 @@ HOT = 2  # a block is compiled on its second entry; before that the per-instruct
 SPECIALISE = 2  # unrolled back-end schedules per vector instruction (configurations seen first)
 _CODE_CACHE: OrderedDict = OrderedDict()  # (form, consts, flags, instructions, specialisations) -> code
 CODE_CACHE_SIZE = 4096
+MADE_SIZE = 4096  # block functions one engine keeps across runs
 BLOCKABLE = {K_ALU, K_MUL, K_LOAD, K_STORE, K_BRANCH, K_JAL, K_JALR, K_VSET, K_VEC, K_VLOAD, K_VSTORE}
 ENDS_BLOCK = {K_BRANCH, K_JAL, K_JALR}
 VECTOR_KINDS = (K_VEC, K_VLOAD, K_VSTORE)
@@ -158,6 +159,28 @@ class BlockEngine:
             "VSO": c.vector_store_overhead,
         }
         self.const_key = tuple(sorted(self.consts.items()))
+        # Kept across runs of one program on this machine (Machine.reset): block functions by
+        # their code key, and each block's fused form by (pc, ring flags) for first visits.
+        self.made: dict = {}
+        self.fused_at: dict = {}
+        self.runs = 0  # runs before this one (Machine.reset counts them)
+
+    def reset(self) -> None:
+        """A new run: every block starts unvisited, every loop and memo unlearnt, as in a new
+        engine; only the block functions (pure code bound to this machine) are kept."""
+        self.runs += 1
+        self.blocks = {}
+        self.visits = {}
+        self.active = None
+        self.replayed = 0
+        self.memo_hits = 0
+
+    def forget(self) -> None:
+        """The code changed (another program was loaded): drop the kept block functions."""
+        self.reset()
+        self.runs = 0
+        self.made.clear()
+        self.fused_at.clear()
 
     def block(self, pc: int):
         fn = self.blocks.get(pc)
@@ -166,7 +189,19 @@ class BlockEngine:
         seen = self.visits.get(pc, 0) + 1
         self.visits[pc] = seen
         if seen < HOT:
-            return self._interpret(pc)
+            if not self.runs:
+                return self._interpret(pc)
+            # A later run of the program on this machine: a first visit runs the block's fused
+            # form (kept, or made now for the runs after this one). It executes and times exactly
+            # as the per-instruction path does, and the block's runner, made on the second visit
+            # as in a first run, sees the same calls.
+            fused = self.fused_at.get((pc, self.warm_flags()))
+            if fused is None:
+                ops = self._ops(pc)
+                if not ops:
+                    return self._single(pc)
+                fused = self.make(ops, FUSED)
+            return fused
         fn = self._compile(pc)
         self.blocks[pc] = fn
         return fn
@@ -225,6 +260,9 @@ class BlockEngine:
             else:
                 special.append(())
         key = (form, self.const_key, flags, tuple((op.pc, op.word) for op in ops), tuple(special))
+        made = self.made.get(key)
+        if made is not None:
+            return made
         cached = _CODE_CACHE.get(key)
         if cached is None:
             source, names = _generate(ops, self.consts, form, flags, special)
@@ -242,7 +280,14 @@ class BlockEngine:
         for op in ops:
             if op.tinfo.kind in VECTOR_KINDS and op.tinfo.ucache is None:
                 op.tinfo.ucache = {}
-        return namespace["make"](self.m, self.T, [op.fn for op in ops], [op.tinfo for op in ops])
+        made = namespace["make"](self.m, self.T, [op.fn for op in ops], [op.tinfo for op in ops])
+        if len(self.made) >= MADE_SIZE:
+            self.made.clear()
+            self.fused_at.clear()
+        self.made[key] = made
+        if form == FUSED:
+            self.fused_at[(ops[0].pc, flags)] = made
+        return made
 
     def _interpret(self, pc: int):
         """Run one block through the per-instruction (reference) path."""

@@ -33,6 +33,7 @@ from __future__ import annotations
 from collections import Counter, deque
 
 from .config import CoralConfig
+from .machine import reset_in_place
 from .stats import CoralStats
 
 # Instruction classes for timing.
@@ -302,6 +303,11 @@ class Timing:
         self.trace: list[tuple[int, int]] | None = None  # (pc, dispatch cycle) per instruction when tracing
         self.fetch_why = "fetch"
         self.tinfos = tinfo_cache(c)
+
+    def reset(self) -> None:
+        """The state at reset release, in place: compiled blocks and per-instruction hooks hold
+        this object's lists, counters and queue."""
+        reset_in_place(self, Timing(self.c, self.m), keep=("c", "m", "tinfos"))
 
     # ------------------------------------------------------------------ binding
     def bind(self, op):

@@ -14,7 +14,16 @@ import numpy as np
 
 from . import shortcuts
 from .isa import REQUIRES_VSTART0
-from .machine import CAUSE_ILLEGAL, CAUSE_LOAD_ACCESS, CAUSE_STORE_ACCESS, M32, Machine, Op, Trap
+from .machine import (
+    CAUSE_ILLEGAL,
+    CAUSE_LOAD_ACCESS,
+    CAUSE_STORE_ACCESS,
+    M32,
+    Machine,
+    Op,
+    Trap,
+    reset_in_place,
+)
 from .memory import EXT, MemoryFault
 
 VLENB = 16
@@ -63,6 +72,11 @@ class VectorUnit:
         self.vxsat = 0
         self._vset_cache: dict = {}
         self._applied = None  # the cached state set_vtype last applied, while nothing else has changed it
+
+    def reset(self) -> None:
+        """The reset state, in place (the shortcuts hold the register file's views); the vset
+        cache depends only on (vtype, AVL) and stays."""
+        reset_in_place(self, VectorUnit(self.m), keep=("m", "views", "_vset_cache"))
 
     # ------------------------------------------------------------------ state
     def vtype_csr(self) -> int:
