@@ -189,19 +189,13 @@ class BlockEngine:
         seen = self.visits.get(pc, 0) + 1
         self.visits[pc] = seen
         if seen < HOT:
-            if not self.runs:
-                return self._interpret(pc)
-            # A later run of the program on this machine: a first visit runs the block's fused
-            # form (kept, or made now for the runs after this one). It executes and times exactly
-            # as the per-instruction path does, and the block's runner, made on the second visit
-            # as in a first run, sees the same calls.
-            fused = self.fused_at.get((pc, self.warm_flags()))
-            if fused is None:
-                ops = self._ops(pc)
-                if not ops:
-                    return self._single(pc)
-                fused = self.make(ops, FUSED)
-            return fused
+            # A first visit runs per instruction, unless an earlier run of the program on this
+            # machine made the block's fused form for the same ring flags: that executes and times
+            # exactly as the per-instruction path does, and the block's runner, made on the second
+            # visit as in a first run, sees the same calls. (A block visited once per run stays
+            # interpreted: compiling it costs about as much as interpreting it in ten runs.)
+            fused = self.fused_at.get((pc, self.warm_flags())) if self.runs else None
+            return fused if fused is not None else self._interpret(pc)
         fn = self._compile(pc)
         self.blocks[pc] = fn
         return fn

@@ -153,13 +153,13 @@ class Machine:
             if self.engine is not None:
                 self.engine.forget()
 
-    def reset(self) -> None:
-        """Back to the state a new Machine of this configuration has (memory, registers, CSRs,
+    def reset(self, poison: bool = False) -> None:
+        """Back to the state Machine(config, poison=poison) has (memory, registers, CSRs,
         vector state, timing model, the block engine's per-run state), in place: the decoded
         instructions, their closures and the compiled blocks hold these objects and stay valid,
         so running the same program again skips decoding and compiling (runner.py). The
         decoded instructions are kept; `load_program(..., keep_code=True)` keeps them."""
-        self.mem.reset()
+        self.mem.reset(poison)
         self.x[:] = [0] * 32
         self.f[:] = [0] * 32
         reset_in_place(self.csr, CsrState())

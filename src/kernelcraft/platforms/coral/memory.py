@@ -82,9 +82,10 @@ class Memory:
         for buf in (self.dtcm, self.ext):
             buf[:] = (POISON_PATTERN * (len(buf) // 4 + 1))[: len(buf)]
 
-    def reset(self) -> None:
-        """Back to the state a new Memory of this configuration and poison setting has, in place
-        (the same buffers and views, which a machine's compiled instructions hold)."""
+    def reset(self, poison: bool) -> None:
+        """Back to the state a new Memory(config, poison) has, in place (the same buffers and
+        views, which a machine's compiled instructions hold)."""
+        self.poison = poison
         self.itcm[:] = bytes(len(self.itcm))
         self.dtcm[:] = bytes(len(self.dtcm))
         for buf in (self.ext, self.ext_written):

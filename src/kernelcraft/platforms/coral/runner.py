@@ -56,7 +56,7 @@ class RunResult:
     stats: CoralStats | None
     fault: Fault | None
     trace: list[tuple[int, int]] | None = None  # (pc, dispatch cycle) per instruction when traced
-    reuse: tuple | None = None  # (config, poison, ITCM) when the machine may go back to a pool
+    reuse: tuple | None = None  # (config, ITCM) when the machine may go back to a pool
 
 
 def run_program(
@@ -77,7 +77,7 @@ def run_program(
     `release(program, result)` once it has read what it needs, and must not read it after."""
     limits = limits or RunLimits()
     reusable = reuse and timing and not trace
-    kept = _checkout(program, (config, poison)) if reusable else None
+    kept = _checkout(program, config, poison) if reusable else None
     if kept is None:
         machine = Machine(config, poison=poison)
         if timing:
@@ -107,21 +107,21 @@ def run_program(
     stats = machine.timing.stats(machine.instret) if machine.timing is not None else None
     traced = machine.timing.trace if machine.timing is not None else None
     fault = fault_of(stop, program, machine)
-    return RunResult(machine, stop, stats, fault, traced, (config, poison, itcm) if reusable else None)
+    return RunResult(machine, stop, stats, fault, traced, (config, itcm) if reusable else None)
 
 
 # Machines kept for running a program again (hidden scoring runs one program on several seeds):
-# per Program object, while it lives, one machine per (configuration, poison), with the ITCM
+# per Program object, while it lives, one machine per configuration, with the ITCM
 # its decoded instructions came from. A machine is taken out while it runs, so two runs never
 # share one.
 _POOLS: dict[int, dict] = {}
 
 
-def _checkout(program: Program, key: tuple) -> tuple[Machine, bytes] | None:
+def _checkout(program: Program, config: CoralConfig, poison: bool) -> tuple[Machine, bytes] | None:
     pool = _POOLS.get(id(program))
-    kept = pool.pop(key, None) if pool is not None else None
+    kept = pool.pop(config, None) if pool is not None else None
     if kept is not None:
-        kept[0].reset()
+        kept[0].reset(poison)
     return kept
 
 
@@ -130,12 +130,12 @@ def release(program: Program, result: RunResult) -> None:
     not be read afterwards: the next run resets it)."""
     if result.reuse is None:
         return
-    config, poison, itcm = result.reuse
+    config, itcm = result.reuse
     pool = _POOLS.get(id(program))
     if pool is None:
         pool = _POOLS[id(program)] = {}
         weakref.finalize(program, _POOLS.pop, id(program), None)
-    pool[(config, poison)] = (result.machine, itcm)
+    pool[config] = (result.machine, itcm)
     result.reuse = None
 
 
