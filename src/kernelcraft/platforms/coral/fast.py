@@ -75,6 +75,7 @@ _FMT = {
 _TOKEN = re.compile(r"\b(A|B|I|PC)\b")
 
 FUSED, FUNCTIONAL, TIMING = "fused", "functional", "timing"
+_NO_SHORTCUTS: dict = {}  # an instruction without shortcuts (never written)
 
 
 def _blockable(op) -> bool:
@@ -411,6 +412,13 @@ def _generate(ops: list, consts: dict, form: str, flags: tuple, special: list) -
         "    DL_MAX = m.config.dtcm_size; EL_MAX = m.config.ext_size; extb = m.mem.ext",
         *[f"    UC{i} = TIS[{i}].ucache" for i, op in enumerate(ops) if op.tinfo.kind in VECTOR_KINDS],
     ]
+    if executes:
+        names["NO_SHORTCUTS"] = _NO_SHORTCUTS
+        header += [
+            f"    SC{i} = getattr(OPS[{i}], 'shortcuts', NO_SHORTCUTS)"
+            for i, op in enumerate(ops)
+            if op.tinfo.kind in VECTOR_KINDS
+        ]
     for i, keys in enumerate(special):
         for s, ukey in enumerate(keys):
             names[f"K{i}_{s}"] = ukey
@@ -504,8 +512,12 @@ def _functional(emit, i: int, op, consts: dict, names: dict) -> None:
         emit(f"npc = {(pc + f.imm) & 0xFFFFFFFF}")
     elif kind == K_JALR:
         emit(f"npc = OPS[{i}]()")
-    else:  # vector instructions (vset included): their closures
+    elif kind == K_VSET:
         emit(f"OPS[{i}]()")
+    else:  # vector instructions: the shortcut for this configuration (shortcuts.wrap), inline
+        emit(f"s_ = SC{i}.get(V.vkey)")
+        emit("if s_ is not None and not V.vstart: s_()")
+        emit(f"else: OPS[{i}]()")
 
 
 # What the timing of an instruction reads from its execution, as locals:

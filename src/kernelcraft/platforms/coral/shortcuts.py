@@ -12,6 +12,8 @@ path. Tests run random programs with shortcuts on and off and require identical 
 
 from __future__ import annotations
 
+import struct
+
 import numpy as np
 
 FAST_PATHS = True  # tests turn shortcuts off to compare them with the general semantics
@@ -57,6 +59,7 @@ def wrap(m, op, general):
                 shortcuts[key] = maker()
         return npc
 
+    fn.shortcuts = shortcuts  # compiled blocks look the shortcut up themselves (fast.py)
     return fn
 
 
@@ -423,18 +426,23 @@ def _reduction(m, op):
         init_view, init_at = v.views[(out_eew, signed)], rs1 * (128 // out_eew)
         out_view, out_at = v.views[(out_eew, False)], rd * (128 // out_eew)
         mask = (1 << out_eew) - 1
+        # Short vectors reduce faster as Python ints (tolist, then a builtin) than in NumPy.
+        item = init_view.item
         if key in ("vredsum", "vwredsum", "vwredsumu"):
 
-            def combine():
-                return int(init_view[init_at]) + int(a.sum(dtype=np.int64))
-        elif key in ("vredmax", "vredmaxu"):
+            def short():
+                out_view[out_at] = (item(init_at) + sum(a.tolist())) & mask
+                return nxt
 
-            def combine():
-                return max(int(init_view[init_at]), int(a.max()))
-        elif key in ("vredmin", "vredminu"):
+            return short
+        if key in ("vredmax", "vredmaxu", "vredmin", "vredminu"):
+            pick = max if key.startswith("vredmax") else min
 
-            def combine():
-                return min(int(init_view[init_at]), int(a.min()))
+            def short():
+                out_view[out_at] = pick(item(init_at), pick(a.tolist())) & mask
+                return nxt
+
+            return short
         else:
             reduce = {"vredand": np.bitwise_and, "vredor": np.bitwise_or, "vredxor": np.bitwise_xor}[
                 key
@@ -471,8 +479,12 @@ def _unit_stride(m, op, general):
         group = max(1, int(eew / sew * lmul))
         n = vl * (eew // 8)
         first = reg * VLENB
-        regs = v.vrf[first : first + n]
-        dtcm, ext, written = mem.np[1], mem.np[2], mem.ext_written_np
+        last = first + n
+        # Byte copies through the buffer protocol (memoryview slices, bytearray and mmap slices)
+        # cost a fraction of NumPy slicing for vectors this short.
+        regs = memoryview(v.vrf)
+        dtcm, ext, written = mem.dtcm, mem.ext, mem.ext_written
+        ones = b"\x01" * n
         dbase, dlimit = c.dtcm_base, c.dtcm_size - n
         ebase, elimit = c.ext_base, c.ext_size - n
         spans = [(r * VLENB, min(n, (r + 1) * VLENB)) for r in range(group) if r * VLENB < n]
@@ -490,11 +502,11 @@ def _unit_stride(m, op, general):
                     return general()  # the ITCM, or a fault: the general path reports it
                 buf, external = ext, True
             if store:
-                buf[off : off + n] = regs
+                buf[off : off + n] = regs[first:last]
                 if external:
-                    written[off : off + n] = 1
+                    written[off : off + n] = ones
             else:
-                regs[:] = buf[off : off + n]
+                regs[first:last] = buf[off : off + n]
             if group == 1:
                 access.lines = [((a + n - 1) >> 4) - (a >> 4) + 1]
             else:
@@ -532,11 +544,17 @@ def _indexed_load(m, op, general):
         dbase, dlimit = c.dtcm_base, c.dtcm_size - size
         ebase, elimit = c.ext_base, c.ext_size - size
         byte_offsets = np.arange(size, dtype=np.int64)[None, :]
-        # Memory as elements of this size: an element-aligned gather reads them directly, and an
-        # aligned element (at most 4 bytes) never crosses a 16-byte line.
+        # Memory as elements of this size (memoryviews, read item by item: for vectors this
+        # short, cheaper than NumPy's fancy indexing): an element-aligned gather reads them
+        # directly, and an aligned element (at most 4 bytes) never crosses a 16-byte line.
         shift = size.bit_length() - 1
-        dwords, ewords = (b[: len(b) - len(b) % size].view(out.dtype) for b in (dtcm, ext))
+        code = {1: "B", 2: "H", 4: "I"}[size]
+        dwords, ewords = (memoryview(b)[: len(b) - len(b) % size].cast(code) for b in (mem.dtcm, mem.ext))
+        pack_out = struct.Struct(f"={vl}{code}").pack_into
+        out_at = reg * VLENB
+        vrf = v.vrf
         align = size - 1
+        misaligned = align.__and__
         top = 0xFFFFFFFF
         access = m.vmem  # this instruction's record (the general path just set it)
 
@@ -552,12 +570,9 @@ def _indexed_load(m, op, general):
                 buf, base, external, words = ext, ebase, True, ewords
             else:
                 return general()  # the ITCM, a fault or a mix of regions: the general path
-            if size == 1:
-                out[:] = buf[index.astype(np.intp) + (b - base)]
-                firsts = [(i + b) >> 4 for i in offsets]
-                access.lines = [len(set(firsts[i:j])) for i, j in spans] + unused
-            elif not ((b - base) & align or any(i & align for i in offsets)):
-                out[:] = words[(index >> shift).astype(np.intp) + ((b - base) >> shift)]
+            if not (align and ((b - base) & align or any(map(misaligned, offsets)))):
+                k = (b - base) >> shift
+                pack_out(vrf, out_at, *[words[(i >> shift) + k] for i in offsets])
                 firsts = [(i + b) >> 4 for i in offsets]
                 access.lines = [len(set(firsts[i:j])) for i, j in spans] + unused
             else:
