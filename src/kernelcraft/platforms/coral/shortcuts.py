@@ -165,17 +165,29 @@ def _binary(m, op):
                     return nxt
 
             return short
+        # The scalar operand as a NumPy scalar of the element type, converted again only when
+        # the register changes (loops keep theirs): NumPy takes it faster than a Python int, and
+        # the value (in range for the type) is the same.
+        scalar = out.dtype.type
+        last = [None, None]  # register value, operand
+
         if shift:
             amount = sew - 1
 
             def short():
-                ufunc(a, x[rs1] & amount, out=out)
+                raw = x[rs1]
+                if raw != last[0]:
+                    last[0], last[1] = raw, scalar(raw & amount)
+                ufunc(a, last[1], out=out)
                 return nxt
         elif signed:
 
             def short():
-                raw = x[rs1] & smask
-                ufunc(a, raw - full if raw & top else raw, out=out)
+                raw = x[rs1]
+                if raw != last[0]:
+                    r = raw & smask
+                    last[0], last[1] = raw, scalar(r - full if r & top else r)
+                ufunc(a, last[1], out=out)
                 return nxt
         elif reverse:
 
@@ -185,7 +197,10 @@ def _binary(m, op):
         else:
 
             def short():
-                ufunc(a, x[rs1] & smask, out=out)
+                raw = x[rs1]
+                if raw != last[0]:
+                    last[0], last[1] = raw, scalar(raw & smask)
+                ufunc(a, last[1], out=out)
                 return nxt
 
         return short
@@ -396,6 +411,13 @@ def _narrow_shift(m, op):
             return short
         if form == "I":
             c = _scalar(f, form, True, sew) & amount
+            if c == 0:  # a plain narrowing (the usual way to narrow)
+
+                def short():
+                    out[:] = src
+                    return nxt
+
+                return short
 
             def short():
                 out[:] = src >> c

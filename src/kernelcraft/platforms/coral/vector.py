@@ -260,6 +260,27 @@ def _vset(m: Machine, op: Op):
     v, x, f = m.v, m.x, op.f
     rd, rs1, rs2, key, nxt = f.rd, f.rs1, f.rs2, op.d.key, op.pc + 4
     cfg = m.config
+    set_vtype = v.set_vtype
+    if key == "vsetivli":  # the common forms, without the general one's tests
+        vtypei, avl_i = f.vtypei & 0xFF, f.uimm5
+
+        def fn():
+            vl = set_vtype(vtypei, avl_i)
+            if rd:
+                x[rd] = vl
+            return nxt
+
+        return fn
+    if key == "vsetvli" and rs1 != 0:
+        vtypei = f.vtypei & 0xFF
+
+        def fn():
+            vl = set_vtype(vtypei, x[rs1])
+            if rd:
+                x[rd] = vl
+            return nxt
+
+        return fn
 
     def fn():
         if key == "vsetivli":
