@@ -281,6 +281,14 @@ def _vset(m: Machine, op: Op):
             return nxt
 
         return fn
+    if key == "vsetvli" and rd == 0:  # rs1 = rd = x0: keep vl, change vtype
+        vtypei = f.vtypei & 0xFF
+
+        def fn():
+            set_vtype(vtypei, v.vl)
+            return nxt
+
+        return fn
 
     def fn():
         if key == "vsetivli":
