@@ -8,6 +8,7 @@ placement that rewrites code makes the kept machine decode it again.
 from __future__ import annotations
 
 import dataclasses
+import gc
 
 import numpy as np
 import pytest
@@ -178,3 +179,17 @@ def test_a_placement_that_rewrites_code_is_decoded_again():
         fresh = runner.run_program(program, FEB, placements=list(placements))
         assert values[-1] == (fresh.machine.x[28], fresh.stats.to_dict())
     assert [v[0] for v in values] == [0, 7, 0]
+
+
+def test_the_pool_keeps_a_few_machines_and_drops_those_of_programs_that_died():
+    program = built(kernel("    nop\n"))
+    copies = [dataclasses.replace(program) for _ in range(runner.POOL_SIZE + 3)]
+    for copy in copies:
+        runner.release(copy, runner.run_program(copy, FEB, reuse=True))
+    assert len(runner._POOL) == runner.POOL_SIZE
+    assert {key[0] for key in runner._POOL} == {id(copy) for copy in copies[-runner.POOL_SIZE :]}
+    gone = {id(copy) for copy in copies}
+    del copy, copies
+    gc.collect()
+    runner.release(program, runner.run_program(program, FEB, reuse=True))  # purges on the way
+    assert not {key[0] for key in runner._POOL} & gone

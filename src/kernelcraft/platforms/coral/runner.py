@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import gc
+import threading
 import weakref
+from collections import OrderedDict
 from dataclasses import dataclass
 
 from ..base import Diagnostic, Fault, RunLimits
@@ -111,15 +113,31 @@ def run_program(
 
 
 # Machines kept for running a program again (hidden scoring runs one program on several seeds):
-# per Program object, while it lives, one machine per configuration, with the ITCM
-# its decoded instructions came from. A machine is taken out while it runs, so two runs never
-# share one.
-_POOLS: dict[int, dict] = {}
+# per Program object, while it lives, one machine per configuration, with the ITCM its decoded
+# instructions came from; the POOL_SIZE most recently used in all (each holds its memory and
+# compiled blocks). A machine is taken out while it runs, so two runs never share one.
+POOL_SIZE = 8
+_POOL: OrderedDict = OrderedDict()  # (id(program), config) -> (machine, ITCM)
+_WATCHED: set[int] = set()  # ids of programs with a finalizer
+_GONE: list[int] = []  # ids of programs that died: their machines are dropped at the next use
+_LOCK = threading.Lock()
+
+
+def _purge() -> None:
+    """Drop the machines of programs that died (under _LOCK). The finalizer only appends to _GONE:
+    it may run inside a collection anywhere. Should an id be reused before this, the new
+    program still never runs stale code: run_program compares the ITCM the code came from."""
+    while _GONE:
+        program_id = _GONE.pop()
+        _WATCHED.discard(program_id)
+        for key in [key for key in _POOL if key[0] == program_id]:
+            del _POOL[key]
 
 
 def _checkout(program: Program, config: CoralConfig, poison: bool) -> tuple[Machine, bytes] | None:
-    pool = _POOLS.get(id(program))
-    kept = pool.pop(config, None) if pool is not None else None
+    with _LOCK:
+        _purge()
+        kept = _POOL.pop((id(program), config), None)
     if kept is not None:
         kept[0].reset(poison)
     return kept
@@ -131,12 +149,15 @@ def release(program: Program, result: RunResult) -> None:
     if result.reuse is None:
         return
     config, itcm = result.reuse
-    pool = _POOLS.get(id(program))
-    if pool is None:
-        pool = _POOLS[id(program)] = {}
-        weakref.finalize(program, _POOLS.pop, id(program), None)
-    pool[config] = (result.machine, itcm)
     result.reuse = None
+    with _LOCK:
+        _purge()
+        if id(program) not in _WATCHED:
+            _WATCHED.add(id(program))
+            weakref.finalize(program, _GONE.append, id(program))
+        _POOL[(id(program), config)] = (result.machine, itcm)
+        while len(_POOL) > POOL_SIZE:
+            _POOL.popitem(last=False)
 
 
 # Registers the ilp32 calling convention makes main preserve (ra aside: main could not have
