@@ -350,3 +350,43 @@ def test_a_memoised_block_meets_new_states_and_records(verify):
     data = np.arange(256, dtype=np.int16).tobytes()
     _, fast = _both(program, FEB, [(FEB.ext_base, data)], (FEB.dtcm_base, 1024))
     assert fast.engine.memo_hits > 0
+
+
+def test_later_entries_of_a_loop_replay_the_steady_state_an_earlier_entry_found(verify, monkeypatch):
+    # An inner vector loop entered 20 times: later entries start replaying from the steady state
+    # the first ones found, without probing for it again. Every fifth entry loads 8 bytes off
+    # the line (two lines per load instead of one): the known steady state's records do not
+    # come back, and the iteration is timed from its own records.
+    body = """
+    li s1, 20
+    li a4, 0x20000000
+2:  mv a0, a4
+    andi t1, s1, 3
+    bnez t1, 3f
+    addi a0, a0, 8
+3:  li a2, 12
+    vsetivli zero, 16, e8, m1, ta, ma
+1:  vle8.v v1, (a0)
+    vadd.vv v2, v2, v1
+    vmul.vv v3, v2, v1
+    addi a0, a0, 16
+    addi a2, a2, -1
+    bnez a2, 1b
+    addi s1, s1, -1
+    bnez s1, 2b
+    vmv.x.s a5, v3
+"""
+    calls = {"_start": 0, "_begin": 0}
+    for name in calls:
+        method = getattr(replay.BlockRunner, name)
+
+        def spy(self, *args, _method=method, _name=name):
+            calls[_name] += 1
+            return _method(self, *args)
+
+        monkeypatch.setattr(replay.BlockRunner, name, spy)
+    program = _program(body, LOOP_DATA)
+    data = np.arange(512, dtype=np.uint8).tobytes()
+    _, fast = _both(program, FEB, [(FEB.ext_base, data)])
+    assert fast.engine.replayed > 100
+    assert calls["_begin"] > calls["_start"] + 10  # most replays began from a known steady state

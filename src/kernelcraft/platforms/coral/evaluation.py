@@ -21,7 +21,7 @@ from ..judging import EXACT, Tolerance, judge
 from .config import CoralConfig
 from .elf import Program
 from .layout import Layout, contract_text, placements, plan
-from .runner import run_program
+from .runner import release, run_program
 from .shapes import UNSUPPORTED, shape_table
 
 
@@ -110,12 +110,15 @@ def run(
         timing=True,
         poison=instance.poison,
         trace=trace,
+        reuse=True,
     )
     out = result.machine.mem
     o = instance.layout.output
     data = np.frombuffer(out.read(o.address, o.nbytes), dtype=o.dtype).reshape(o.shape)
     size = np.dtype(o.dtype).itemsize
     written = out.written_mask(o.address, o.nbytes).reshape(-1, size).all(axis=1).reshape(o.shape)
+    data = data.copy()
+    release(program, result)  # everything read from the machine is copied out by now
     verdict = judge(
         data,
         instance.reference,
@@ -137,7 +140,7 @@ def run(
         diff=verdict.diff,
         mse=verdict.mse,
         max_abs_err=verdict.max_abs_err,
-        output=data.copy(),
+        output=data,
         program=program,
         trace=result.trace,
     )

@@ -58,6 +58,7 @@ HOT = 2  # a block is compiled on its second entry; before that the per-instruct
 SPECIALISE = 2  # unrolled back-end schedules per vector instruction (configurations seen first)
 _CODE_CACHE: OrderedDict = OrderedDict()  # (form, consts, flags, instructions, specialisations) -> code
 CODE_CACHE_SIZE = 4096
+MADE_SIZE = 4096  # block functions one engine keeps across runs
 BLOCKABLE = {K_ALU, K_MUL, K_LOAD, K_STORE, K_BRANCH, K_JAL, K_JALR, K_VSET, K_VEC, K_VLOAD, K_VSTORE}
 ENDS_BLOCK = {K_BRANCH, K_JAL, K_JALR}
 VECTOR_KINDS = (K_VEC, K_VLOAD, K_VSTORE)
@@ -74,6 +75,7 @@ _FMT = {
 _TOKEN = re.compile(r"\b(A|B|I|PC)\b")
 
 FUSED, FUNCTIONAL, TIMING = "fused", "functional", "timing"
+_NO_SHORTCUTS: dict = {}  # an instruction without shortcuts (never written)
 
 
 def _blockable(op) -> bool:
@@ -158,6 +160,28 @@ class BlockEngine:
             "VSO": c.vector_store_overhead,
         }
         self.const_key = tuple(sorted(self.consts.items()))
+        # Kept across runs of one program on this machine (Machine.reset): block functions by
+        # their code key, and each block's fused form by (pc, ring flags) for first visits.
+        self.made: dict = {}
+        self.fused_at: dict = {}
+        self.runs = 0  # runs before this one (Machine.reset counts them)
+
+    def reset(self) -> None:
+        """A new run: every block starts unvisited, every loop and memo unlearnt, as in a new
+        engine; only the block functions (pure code bound to this machine) are kept."""
+        self.runs += 1
+        self.blocks = {}
+        self.visits = {}
+        self.active = None
+        self.replayed = 0
+        self.memo_hits = 0
+
+    def forget(self) -> None:
+        """The code changed (another program was loaded): drop the kept block functions."""
+        self.reset()
+        self.runs = 0
+        self.made.clear()
+        self.fused_at.clear()
 
     def block(self, pc: int):
         fn = self.blocks.get(pc)
@@ -166,7 +190,13 @@ class BlockEngine:
         seen = self.visits.get(pc, 0) + 1
         self.visits[pc] = seen
         if seen < HOT:
-            return self._interpret(pc)
+            # A first visit runs per instruction, unless an earlier run of the program on this
+            # machine made the block's fused form for the same ring flags: that executes and times
+            # exactly as the per-instruction path does, and the block's runner, made on the second
+            # visit as in a first run, sees the same calls. (A block visited once per run stays
+            # interpreted: compiling it costs about as much as interpreting it in ten runs.)
+            fused = self.fused_at.get((pc, self.warm_flags())) if self.runs else None
+            return fused if fused is not None else self._interpret(pc)
         fn = self._compile(pc)
         self.blocks[pc] = fn
         return fn
@@ -225,6 +255,9 @@ class BlockEngine:
             else:
                 special.append(())
         key = (form, self.const_key, flags, tuple((op.pc, op.word) for op in ops), tuple(special))
+        made = self.made.get(key)
+        if made is not None:
+            return made
         cached = _CODE_CACHE.get(key)
         if cached is None:
             source, names = _generate(ops, self.consts, form, flags, special)
@@ -242,7 +275,14 @@ class BlockEngine:
         for op in ops:
             if op.tinfo.kind in VECTOR_KINDS and op.tinfo.ucache is None:
                 op.tinfo.ucache = {}
-        return namespace["make"](self.m, self.T, [op.fn for op in ops], [op.tinfo for op in ops])
+        made = namespace["make"](self.m, self.T, [op.fn for op in ops], [op.tinfo for op in ops])
+        if len(self.made) >= MADE_SIZE:
+            self.made.clear()
+            self.fused_at.clear()
+        self.made[key] = made
+        if form == FUSED:
+            self.fused_at[(ops[0].pc, flags)] = made
+        return made
 
     def _interpret(self, pc: int):
         """Run one block through the per-instruction (reference) path."""
@@ -372,6 +412,13 @@ def _generate(ops: list, consts: dict, form: str, flags: tuple, special: list) -
         "    DL_MAX = m.config.dtcm_size; EL_MAX = m.config.ext_size; extb = m.mem.ext",
         *[f"    UC{i} = TIS[{i}].ucache" for i, op in enumerate(ops) if op.tinfo.kind in VECTOR_KINDS],
     ]
+    if executes:
+        names["NO_SHORTCUTS"] = _NO_SHORTCUTS
+        header += [
+            f"    SC{i} = getattr(OPS[{i}], 'shortcuts', NO_SHORTCUTS)"
+            for i, op in enumerate(ops)
+            if op.tinfo.kind in VECTOR_KINDS
+        ]
     for i, keys in enumerate(special):
         for s, ukey in enumerate(keys):
             names[f"K{i}_{s}"] = ukey
@@ -465,8 +512,12 @@ def _functional(emit, i: int, op, consts: dict, names: dict) -> None:
         emit(f"npc = {(pc + f.imm) & 0xFFFFFFFF}")
     elif kind == K_JALR:
         emit(f"npc = OPS[{i}]()")
-    else:  # vector instructions (vset included): their closures
+    elif kind == K_VSET:
         emit(f"OPS[{i}]()")
+    else:  # vector instructions: the shortcut for this configuration (shortcuts.wrap), inline
+        emit(f"s_ = SC{i}.get(V.vkey)")
+        emit("if s_ is not None and not V.vstart: s_()")
+        emit(f"else: OPS[{i}]()")
 
 
 # What the timing of an instruction reads from its execution, as locals:

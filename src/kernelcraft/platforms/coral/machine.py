@@ -11,7 +11,10 @@ from __future__ import annotations
 
 import struct
 import time
+from collections import deque
 from dataclasses import dataclass, field
+
+import numpy as np
 
 from . import fp32
 from .config import CoralConfig
@@ -135,7 +138,9 @@ class Machine:
         self.default_trap_vectors: set[int] = set()
 
     # ------------------------------------------------------------------ loading
-    def load_program(self, program) -> None:
+    def load_program(self, program, keep_code: bool = False) -> None:
+        """Write the program's segments and point the pc at its entry. `keep_code`: the ITCM holds
+        what it held when the decoded instructions (and blocks) were made, so they stay."""
         for seg in program.segments:
             if seg.data:
                 self.mem.write(seg.address, seg.data)
@@ -143,7 +148,35 @@ class Machine:
         for name in ("__crt_trap", "__oracle_trap"):  # start-up code's handlers: report the trap itself
             if name in program.symbols:
                 self.default_trap_vectors.add(program.symbols[name])
-        self.code.clear()
+        if not keep_code:
+            self.code.clear()
+            if self.engine is not None:
+                self.engine.forget()
+
+    def reset(self, poison: bool = False) -> None:
+        """Back to the state Machine(config, poison=poison) has (memory, registers, CSRs,
+        vector state, timing model, the block engine's per-run state), in place: the decoded
+        instructions, their closures and the compiled blocks hold these objects and stay valid,
+        so running the same program again skips decoding and compiling (runner.py). The
+        decoded instructions are kept; `load_program(..., keep_code=True)` keeps them."""
+        self.mem.reset(poison)
+        self.x[:] = [0] * 32
+        self.f[:] = [0] * 32
+        reset_in_place(self.csr, CsrState())
+        self.v.reset()
+        self.pc = self.config.itcm_base
+        self.instret = 0
+        self.ea = 0
+        self.div_operand = 0
+        self.vmem = None
+        self.fault_pc = None
+        self.use_blocks = True
+        self.user_trap_vector = False
+        self.default_trap_vectors.clear()
+        if self.timing is not None:
+            self.timing.reset()
+        if self.engine is not None:
+            self.engine.reset()
 
     # ------------------------------------------------------------------ decoding
     def op_at(self, pc: int) -> Op:
@@ -463,6 +496,31 @@ class Machine:
 
 
 # ---------------------------------------------------------------------------- executors
+
+
+def reset_in_place(obj, fresh, keep: tuple[str, ...] = ()) -> None:
+    """Give `obj` the attribute values of `fresh` (a newly made object of its class), keeping
+    the identity of its containers: closures made for `obj` hold its lists, dicts, deques and
+    arrays, so those are refilled rather than replaced. Attributes named in `keep` (caches that
+    depend only on the configuration, views of a kept array) stay as they are."""
+    for name, value in vars(fresh).items():
+        if name in keep:
+            continue
+        current = getattr(obj, name)
+        if current is value:
+            continue
+        if isinstance(current, list) and type(value) is type(current):
+            current[:] = value
+        elif isinstance(current, deque) and type(value) is type(current):
+            current.clear()
+            current.extend(value)
+        elif isinstance(current, dict | set) and type(value) is type(current):
+            current.clear()
+            current.update(value)
+        elif isinstance(current, np.ndarray):
+            current[...] = value
+        else:
+            setattr(obj, name, value)
 
 
 def _illegal(m: Machine, op: Op):

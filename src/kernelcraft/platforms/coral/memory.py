@@ -10,6 +10,7 @@ elements a kernel never wrote.
 from __future__ import annotations
 
 import mmap
+import sys
 
 import numpy as np
 
@@ -63,18 +64,34 @@ class Memory:
         self.config = config
         self.itcm = bytearray(config.itcm_size)
         self.dtcm = bytearray(config.dtcm_size)
-        # The 4 MB window as anonymous mappings: zero pages come from the OS on first touch,
-        # where zeroing a bytearray would cost more than simulating a small kernel.
-        self.ext = mmap.mmap(-1, config.ext_size)
+        # The 4 MB window as private anonymous mappings: zero pages come from the OS on first
+        # touch, where zeroing a bytearray would cost more than simulating a small kernel, and
+        # `reset` hands the touched pages back the same way.
+        self.ext = _anonymous(config.ext_size)
+        self.ext_written = _anonymous(config.ext_size)  # 1 where a store landed
+        self.poison = poison
         if poison:
-            for buf in (self.dtcm, self.ext):
-                buf[:] = (POISON_PATTERN * (len(buf) // 4 + 1))[: len(buf)]
-        self.ext_written = mmap.mmap(-1, config.ext_size)  # 1 where a store landed
+            self._poison()
         self.ext_written_np = np.frombuffer(self.ext_written, dtype=np.uint8)
         self.bufs = (self.itcm, self.dtcm, self.ext)
         self.np = tuple(np.frombuffer(b, dtype=np.uint8) for b in self.bufs)
         self.bases = (config.itcm_base, config.dtcm_base, config.ext_base)
         self.sizes = (config.itcm_size, config.dtcm_size, config.ext_size)
+
+    def _poison(self) -> None:
+        for buf in (self.dtcm, self.ext):
+            buf[:] = (POISON_PATTERN * (len(buf) // 4 + 1))[: len(buf)]
+
+    def reset(self, poison: bool) -> None:
+        """Back to the state a new Memory(config, poison) has, in place (the same buffers and
+        views, which a machine's compiled instructions hold)."""
+        self.poison = poison
+        self.itcm[:] = bytes(len(self.itcm))
+        self.dtcm[:] = bytes(len(self.dtcm))
+        for buf in (self.ext, self.ext_written):
+            _zero(buf)
+        if self.poison:
+            self._poison()
 
     # ------------------------------------------------------------------ lookup
     def region(self, address: int, size: int, store: bool) -> tuple[int, int]:
@@ -97,3 +114,21 @@ class Memory:
         if off < 0 or off + size > self.config.ext_size:
             return np.zeros(size, dtype=bool)
         return np.frombuffer(bytes(self.ext_written[off : off + size]), dtype=np.uint8).astype(bool)
+
+
+_PRIVATE = sys.platform.startswith("linux") and hasattr(mmap, "MAP_PRIVATE")
+
+
+def _anonymous(size: int) -> mmap.mmap:
+    if _PRIVATE:
+        return mmap.mmap(-1, size, flags=mmap.MAP_PRIVATE)
+    return mmap.mmap(-1, size)
+
+
+def _zero(buf: mmap.mmap) -> None:
+    """Zero an anonymous mapping. On Linux, MADV_DONTNEED on a private anonymous mapping drops its
+    pages and the next touch maps zero pages, at a cost in proportion to the pages touched."""
+    if _PRIVATE:
+        buf.madvise(mmap.MADV_DONTNEED)
+    else:
+        buf[:] = bytes(len(buf))

@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import gc
+import threading
+import weakref
+from collections import OrderedDict
 from dataclasses import dataclass
 
 from ..base import Diagnostic, Fault, RunLimits
@@ -54,6 +58,7 @@ class RunResult:
     stats: CoralStats | None
     fault: Fault | None
     trace: list[tuple[int, int]] | None = None  # (pc, dispatch cycle) per instruction when traced
+    reuse: tuple | None = None  # (config, ITCM) when the machine may go back to a pool
 
 
 def run_program(
@@ -65,21 +70,94 @@ def run_program(
     timing: bool = True,
     poison: bool = False,
     trace: bool = False,
+    reuse: bool = False,
 ) -> RunResult:
-    """Load a program, place input bytes, run to halt; a Fault for anything but a clean mpause."""
+    """Load a program, place input bytes, run to halt; a Fault for anything but a clean mpause.
+
+    `reuse`: run on a machine an earlier run of this same Program object left (reset in place),
+    keeping its decoded instructions and compiled blocks; the caller hands it back with
+    `release(program, result)` once it has read what it needs, and must not read it after."""
     limits = limits or RunLimits()
-    machine = Machine(config, poison=poison)
-    if timing:
-        machine.timing = Timing(config, machine)
-        if trace:
-            machine.timing.trace = []
-    machine.load_program(program)
+    reusable = reuse and timing and not trace
+    kept = _checkout(program, config, poison) if reusable else None
+    if kept is None:
+        machine = Machine(config, poison=poison)
+        if timing:
+            machine.timing = Timing(config, machine)
+            if trace:
+                machine.timing.trace = []
+        machine.load_program(program)
+    else:
+        machine = kept[0]
+        machine.load_program(program, keep_code=True)
     for address, data in placements:
         machine.mem.write(address, data)
-    stop = machine.run(max_instructions=limits.max_instructions, wall_time_s=limits.wall_time_s)
+    itcm = None
+    if reusable:
+        itcm = bytes(machine.mem.itcm)
+        if kept is not None and kept[1] != itcm:  # the placements wrote code: decode it again
+            machine.load_program(program)
+            for address, data in placements:
+                machine.mem.write(address, data)
+    collecting = gc.isenabled()
+    gc.disable()  # a run leaves little garbage; collecting in the middle of one costs ~5%
+    try:
+        stop = machine.run(max_instructions=limits.max_instructions, wall_time_s=limits.wall_time_s)
+    finally:
+        if collecting:
+            gc.enable()
     stats = machine.timing.stats(machine.instret) if machine.timing is not None else None
     traced = machine.timing.trace if machine.timing is not None else None
-    return RunResult(machine, stop, stats, fault_of(stop, program, machine), traced)
+    fault = fault_of(stop, program, machine)
+    return RunResult(machine, stop, stats, fault, traced, (config, itcm) if reusable else None)
+
+
+# Machines kept for running a program again (hidden scoring runs one program on several seeds):
+# per Program object, while it lives, one machine per configuration, with the ITCM its decoded
+# instructions came from; the POOL_SIZE most recently used in all (each holds its memory and
+# compiled blocks). A machine is taken out while it runs, so two runs never share one.
+POOL_SIZE = 8
+_POOL: OrderedDict = OrderedDict()  # (id(program), config) -> (machine, ITCM)
+_WATCHED: set[int] = set()  # ids of programs with a finalizer
+_GONE: list[int] = []  # ids of programs that died: their machines are dropped at the next use
+_LOCK = threading.Lock()
+
+
+def _purge() -> None:
+    """Drop the machines of programs that died (under _LOCK). The finalizer only appends to _GONE:
+    it may run inside a collection anywhere. Should an id be reused before this, the new
+    program still never runs stale code: run_program compares the ITCM the code came from."""
+    while _GONE:
+        program_id = _GONE.pop()
+        _WATCHED.discard(program_id)
+        for key in [key for key in _POOL if key[0] == program_id]:
+            del _POOL[key]
+
+
+def _checkout(program: Program, config: CoralConfig, poison: bool) -> tuple[Machine, bytes] | None:
+    with _LOCK:
+        _purge()
+        kept = _POOL.pop((id(program), config), None)
+    if kept is not None:
+        kept[0].reset(poison)
+    return kept
+
+
+def release(program: Program, result: RunResult) -> None:
+    """Hand a reusable run's machine back for the program's next run (the result's machine must
+    not be read afterwards: the next run resets it)."""
+    if result.reuse is None:
+        return
+    config, itcm = result.reuse
+    result.reuse = None
+    with _LOCK:
+        _purge()
+        if id(program) not in _WATCHED:
+            _WATCHED.add(id(program))
+            weakref.finalize(program, _GONE.append, id(program))
+        _POOL[(id(program), config)] = (result.machine, itcm)
+        while len(_POOL) > POOL_SIZE:
+            _POOL.popitem(last=False)
 
 
 # Registers the ilp32 calling convention makes main preserve (ra aside: main could not have

@@ -12,6 +12,8 @@ path. Tests run random programs with shortcuts on and off and require identical 
 
 from __future__ import annotations
 
+import struct
+
 import numpy as np
 
 FAST_PATHS = True  # tests turn shortcuts off to compare them with the general semantics
@@ -57,6 +59,7 @@ def wrap(m, op, general):
                 shortcuts[key] = maker()
         return npc
 
+    fn.shortcuts = shortcuts  # compiled blocks look the shortcut up themselves (fast.py)
     return fn
 
 
@@ -162,17 +165,29 @@ def _binary(m, op):
                     return nxt
 
             return short
+        # The scalar operand as a NumPy scalar of the element type, converted again only when
+        # the register changes (loops keep theirs): NumPy takes it faster than a Python int, and
+        # the value (in range for the type) is the same.
+        scalar = out.dtype.type
+        last = [None, None]  # register value, operand
+
         if shift:
             amount = sew - 1
 
             def short():
-                ufunc(a, x[rs1] & amount, out=out)
+                raw = x[rs1]
+                if raw != last[0]:
+                    last[0], last[1] = raw, scalar(raw & amount)
+                ufunc(a, last[1], out=out)
                 return nxt
         elif signed:
 
             def short():
-                raw = x[rs1] & smask
-                ufunc(a, raw - full if raw & top else raw, out=out)
+                raw = x[rs1]
+                if raw != last[0]:
+                    r = raw & smask
+                    last[0], last[1] = raw, scalar(r - full if r & top else r)
+                ufunc(a, last[1], out=out)
                 return nxt
         elif reverse:
 
@@ -182,7 +197,10 @@ def _binary(m, op):
         else:
 
             def short():
-                ufunc(a, x[rs1] & smask, out=out)
+                raw = x[rs1]
+                if raw != last[0]:
+                    last[0], last[1] = raw, scalar(raw & smask)
+                ufunc(a, last[1], out=out)
                 return nxt
 
         return short
@@ -393,6 +411,13 @@ def _narrow_shift(m, op):
             return short
         if form == "I":
             c = _scalar(f, form, True, sew) & amount
+            if c == 0:  # a plain narrowing (the usual way to narrow)
+
+                def short():
+                    out[:] = src
+                    return nxt
+
+                return short
 
             def short():
                 out[:] = src >> c
@@ -423,18 +448,23 @@ def _reduction(m, op):
         init_view, init_at = v.views[(out_eew, signed)], rs1 * (128 // out_eew)
         out_view, out_at = v.views[(out_eew, False)], rd * (128 // out_eew)
         mask = (1 << out_eew) - 1
+        # Short vectors reduce faster as Python ints (tolist, then a builtin) than in NumPy.
+        item = init_view.item
         if key in ("vredsum", "vwredsum", "vwredsumu"):
 
-            def combine():
-                return int(init_view[init_at]) + int(a.sum(dtype=np.int64))
-        elif key in ("vredmax", "vredmaxu"):
+            def short():
+                out_view[out_at] = (item(init_at) + sum(a.tolist())) & mask
+                return nxt
 
-            def combine():
-                return max(int(init_view[init_at]), int(a.max()))
-        elif key in ("vredmin", "vredminu"):
+            return short
+        if key in ("vredmax", "vredmaxu", "vredmin", "vredminu"):
+            pick = max if key.startswith("vredmax") else min
 
-            def combine():
-                return min(int(init_view[init_at]), int(a.min()))
+            def short():
+                out_view[out_at] = pick(item(init_at), pick(a.tolist())) & mask
+                return nxt
+
+            return short
         else:
             reduce = {"vredand": np.bitwise_and, "vredor": np.bitwise_or, "vredxor": np.bitwise_xor}[
                 key
@@ -471,8 +501,12 @@ def _unit_stride(m, op, general):
         group = max(1, int(eew / sew * lmul))
         n = vl * (eew // 8)
         first = reg * VLENB
-        regs = v.vrf[first : first + n]
-        dtcm, ext, written = mem.np[1], mem.np[2], mem.ext_written_np
+        last = first + n
+        # Byte copies through the buffer protocol (memoryview slices, bytearray and mmap slices)
+        # cost a fraction of NumPy slicing for vectors this short.
+        regs = memoryview(v.vrf)
+        dtcm, ext, written = mem.dtcm, mem.ext, mem.ext_written
+        ones = b"\x01" * n
         dbase, dlimit = c.dtcm_base, c.dtcm_size - n
         ebase, elimit = c.ext_base, c.ext_size - n
         spans = [(r * VLENB, min(n, (r + 1) * VLENB)) for r in range(group) if r * VLENB < n]
@@ -490,11 +524,11 @@ def _unit_stride(m, op, general):
                     return general()  # the ITCM, or a fault: the general path reports it
                 buf, external = ext, True
             if store:
-                buf[off : off + n] = regs
+                buf[off : off + n] = regs[first:last]
                 if external:
-                    written[off : off + n] = 1
+                    written[off : off + n] = ones
             else:
-                regs[:] = buf[off : off + n]
+                regs[first:last] = buf[off : off + n]
             if group == 1:
                 access.lines = [((a + n - 1) >> 4) - (a >> 4) + 1]
             else:
@@ -532,25 +566,43 @@ def _indexed_load(m, op, general):
         dbase, dlimit = c.dtcm_base, c.dtcm_size - size
         ebase, elimit = c.ext_base, c.ext_size - size
         byte_offsets = np.arange(size, dtype=np.int64)[None, :]
+        # Memory as elements of this size (memoryviews, read item by item: for vectors this
+        # short, cheaper than NumPy's fancy indexing): an element-aligned gather reads them
+        # directly, and an aligned element (at most 4 bytes) never crosses a 16-byte line.
+        shift = size.bit_length() - 1
+        code = {1: "B", 2: "H", 4: "I"}[size]
+        dwords, ewords = (memoryview(b)[: len(b) - len(b) % size].cast(code) for b in (mem.dtcm, mem.ext))
+        pack_out = struct.Struct(f"={vl}{code}").pack_into
+        out_at = reg * VLENB
+        vrf = v.vrf
+        align = size - 1
+        misaligned = align.__and__
+        top = 0xFFFFFFFF
         access = m.vmem  # this instruction's record (the general path just set it)
 
         def short():
-            a = (index.astype(np.int64) + x[rs1]) & 0xFFFFFFFF
-            lo, hi = int(a.min()), int(a.max())
+            offsets = index.tolist()
+            b = x[rs1]
+            lo, hi = min(offsets) + b, max(offsets) + b
+            if hi > top:
+                return general()  # addresses wrap around: the general path
             if dbase <= lo and hi - dbase <= dlimit:
-                buf, base, external = dtcm, dbase, False
+                buf, base, external, words = dtcm, dbase, False, dwords
             elif ebase <= lo and hi - ebase <= elimit:
-                buf, base, external = ext, ebase, True
+                buf, base, external, words = ext, ebase, True, ewords
             else:
                 return general()  # the ITCM, a fault or a mix of regions: the general path
-            offs = a - base
-            if size == 1:
-                out[:] = buf[offs]
-                firsts = lasts = (a >> 4).tolist()
+            if not (align and ((b - base) & align or any(map(misaligned, offsets)))):
+                k = (b - base) >> shift
+                pack_out(vrf, out_at, *[words[(i >> shift) + k] for i in offsets])
+                firsts = [(i + b) >> 4 for i in offsets]
+                access.lines = [len(set(firsts[i:j])) for i, j in spans] + unused
             else:
+                a = index.astype(np.int64) + b
+                offs = a - base
                 out[:] = buf[offs[:, None] + byte_offsets].view(out.dtype).ravel()
                 firsts, lasts = (a >> 4).tolist(), ((a + (size - 1)) >> 4).tolist()
-            access.lines = [len(set(firsts[i:j]) | set(lasts[i:j])) for i, j in spans] + unused
+                access.lines = [len(set(firsts[i:j]) | set(lasts[i:j])) for i, j in spans] + unused
             access.uops = group
             access.external = external
             m.vmem = access

@@ -51,6 +51,7 @@ PERIOD_MAX = 4  # longest period (in iterations) looked for
 MEMO_WEIGHT = 40  # memoise blocks whose weight (instructions + 2 per vector instruction) reaches this
 MEMO_TRIAL = 48  # lookups after which a memo that hits less than half the time is dropped
 MEMO_SIZE = 256  # results kept per block
+KNOWN_PERIODS = 16  # steady states kept per loop, to replay later entries without probing again
 VERIFY = False  # tests: time replayed and memoised blocks too, and check the prediction
 
 
@@ -173,7 +174,7 @@ COVERED = {
     },
     "counters": {"n", "lsu_n", "uop_n", "rob_n"},
     "statistics": {"stalls", "mix", "vuops", "mispredicts", "ext_tx"},
-    "fixed": {"c", "m", "fetch_gap", "rb_on", "rb_size", "halt_cycle", "trace"},
+    "fixed": {"c", "m", "fetch_gap", "rb_on", "rb_size", "halt_cycle", "trace", "tinfos"},
 }  # fmt: skip
 
 _PROLOGUE = [
@@ -328,6 +329,7 @@ class BlockRunner:
         self.start_snap: tuple = ()
         self.min_period = 1  # shortest period still worth trying in this entry
         self.memo: dict | None = {} if memo else None
+        self.known: dict = {}  # key at a period's start -> (its Effect, its records), from any entry
         self.lookups = 0
         self.hits = 0
 
@@ -440,6 +442,10 @@ class BlockRunner:
         T = self.T
         key = self.codec.key(T)
         snap = snapshot(T)
+        known = self.known.get(key) if self.memo is None else None
+        if known is not None:  # a steady state an earlier entry (or this one) found
+            self._begin(known[0], known[1], key, snap)
+            return self._replay()
         history = self.history
         for p in range(self.min_period, min(PERIOD_MAX, len(history)) + 1):
             if history[-p][0] == key:
@@ -458,10 +464,19 @@ class BlockRunner:
 
     def _start(self, p: int, key, snap: tuple) -> None:
         history = self.history
-        self.period = Effect(history[-p][1], snap)
+        period, reference = Effect(history[-p][1], snap), [entry[2] for entry in history[-p:]]
+        if len(self.known) >= KNOWN_PERIODS:
+            self.known.clear()
+        self.known[key] = (period, reference)
+        self._begin(period, reference, key, snap)
+
+    def _begin(self, period: Effect, reference: list, key, snap: tuple) -> None:
+        """Replay from a state whose key starts `period`: p iterations with these records take
+        the state back to the same key, period.cycles later."""
+        self.period = period
         self.start_key = key
         self.start_snap = snap
-        self.reference = [entry[2] for entry in history[-p:]]
+        self.reference = reference
         self.phase = 0
         self.periods = 0
         self.replaying = True
@@ -492,6 +507,8 @@ class BlockRunner:
         self.timing(records)
         T = self.T
         self.n_after = T.n
+        if first:
+            self.known.pop(self.start_key, None)  # a steady state whose records did not come back
         if first and self.probing:
             # The state repeated with this period but the records did not: go on probing for a
             # longer period, with this iteration in the history.

@@ -14,7 +14,16 @@ import numpy as np
 
 from . import shortcuts
 from .isa import REQUIRES_VSTART0
-from .machine import CAUSE_ILLEGAL, CAUSE_LOAD_ACCESS, CAUSE_STORE_ACCESS, M32, Machine, Op, Trap
+from .machine import (
+    CAUSE_ILLEGAL,
+    CAUSE_LOAD_ACCESS,
+    CAUSE_STORE_ACCESS,
+    M32,
+    Machine,
+    Op,
+    Trap,
+    reset_in_place,
+)
 from .memory import EXT, MemoryFault
 
 VLENB = 16
@@ -63,6 +72,11 @@ class VectorUnit:
         self.vxsat = 0
         self._vset_cache: dict = {}
         self._applied = None  # the cached state set_vtype last applied, while nothing else has changed it
+
+    def reset(self) -> None:
+        """The reset state, in place (the shortcuts hold the register file's views); the vset
+        cache depends only on (vtype, AVL) and stays."""
+        reset_in_place(self, VectorUnit(self.m), keep=("m", "views", "_vset_cache"))
 
     # ------------------------------------------------------------------ state
     def vtype_csr(self) -> int:
@@ -246,6 +260,35 @@ def _vset(m: Machine, op: Op):
     v, x, f = m.v, m.x, op.f
     rd, rs1, rs2, key, nxt = f.rd, f.rs1, f.rs2, op.d.key, op.pc + 4
     cfg = m.config
+    set_vtype = v.set_vtype
+    if key == "vsetivli":  # the common forms, without the general one's tests
+        vtypei, avl_i = f.vtypei & 0xFF, f.uimm5
+
+        def fn():
+            vl = set_vtype(vtypei, avl_i)
+            if rd:
+                x[rd] = vl
+            return nxt
+
+        return fn
+    if key == "vsetvli" and rs1 != 0:
+        vtypei = f.vtypei & 0xFF
+
+        def fn():
+            vl = set_vtype(vtypei, x[rs1])
+            if rd:
+                x[rd] = vl
+            return nxt
+
+        return fn
+    if key == "vsetvli" and rd == 0:  # rs1 = rd = x0: keep vl, change vtype
+        vtypei = f.vtypei & 0xFF
+
+        def fn():
+            set_vtype(vtypei, v.vl)
+            return nxt
+
+        return fn
 
     def fn():
         if key == "vsetivli":
