@@ -62,7 +62,6 @@ MEMO_SIZE = 256  # results kept per block
 KNOWN_PERIODS = 16  # steady states kept per loop, to replay later entries without probing again
 VERIFY = False  # tests: time replayed and memoised blocks too, and check the prediction
 LOOP_MEMO_WEIGHT = 20  # a loop no steady state replays gets a memo from its next run at this weight
-LOOP_MEMO_FAILURES = 2  # ... once probing found no steady state in this many entries of one run
 LOOP_MEMO_TRIAL = 512  # lookups (over several runs) after which such a memo hitting less than half goes
 
 
@@ -361,12 +360,17 @@ class BlockRunner:
         """What the next run starts from (BlockEngine.reset): memo, known steady states, memo
         statistics; a loop that probing never replayed gets a memo."""
         memo, trial = self.memo, self.trial
+        replayed = self.replays or self.outcome is True
+        # (an entry still probing, or done probing, with history and nothing found: as _entry_ended)
+        probed_in_vain = (
+            self.failures or self.outcome is False or (self.outcome is None and self.probing and self.history)
+        )
         if (
             memo is None
             and self.lookups == 0
             and self.loop
-            and self.replays == 0
-            and self.failures >= LOOP_MEMO_FAILURES
+            and probed_in_vain
+            and not replayed
             and weight(self.ops) >= LOOP_MEMO_WEIGHT
         ):
             memo, trial = {}, LOOP_MEMO_TRIAL
