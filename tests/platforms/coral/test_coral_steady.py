@@ -390,3 +390,141 @@ def test_later_entries_of_a_loop_replay_the_steady_state_an_earlier_entry_found(
     _, fast = _both(program, FEB, [(FEB.ext_base, data)])
     assert fast.engine.replayed > 100
     assert calls["_begin"] > calls["_start"] + 10  # most replays began from a known steady state
+
+
+# ---------------------------------------------------------------------------- memos across runs
+
+# A gather loop: bytes at a0 index 16-bit words of a table at t2; how many lines each gather
+# touches depends on the indices, so no steady state replays it and it gets a memo that later
+# runs of the program (reset in place, new data) reuse.
+GATHER_BODY = """
+    li a0, {indices:#x}
+    li t2, {table:#x}
+    li a1, {out:#x}
+    li a2, {count}
+1:  vsetvli t0, a2, e16, m2, ta, ma
+    vle8.v v1, (a0)
+    vzext.vf2 v2, v1
+    vadd.vv v2, v2, v2
+    vluxei16.v v4, (t2), v2
+    vadd.vv v8, v8, v4
+    vse16.v v4, (a1)
+    add a0, a0, t0
+    slli t1, t0, 1
+    add a1, a1, t1
+    sub a2, a2, t0
+    bnez a2, 1b
+"""
+
+
+def _gather_program(table: int, count: int = 640, out: int = FEB.dtcm_base + 0x2000):
+    indices = FEB.ext_base
+    body = GATHER_BODY.format(indices=indices, table=table, out=out, count=count)
+    return _program(body), indices
+
+
+def _runs_on_one_machine(program, datas, **limits):
+    """Run the program once per placement list on one fast machine (reset in place between
+    runs, as runner.run_program(reuse=True) does) and each time on a new reference machine;
+    require identical stops, statistics, registers and output. Returns the fast machine and,
+    per run, its stop and memo hits."""
+    fast = _machine(program, FEB, True)
+    runs = []
+    for i, placements in enumerate(datas):
+        if i:
+            fast.reset()
+            fast.load_program(program, keep_code=True)
+            for address, data in placements:
+                fast.mem.write(address, data)
+        else:
+            for address, data in placements:
+                fast.mem.write(address, data)
+        fast_stop = fast.run(**limits)
+        ref = _machine(program, FEB, False, placements)
+        ref_stop = ref.run(**limits)
+        assert (fast_stop.kind, fast_stop.pc) == (ref_stop.kind, ref_stop.pc), i
+        assert fast.instret == ref.instret, i
+        assert fast.timing.stats(fast.instret).to_dict() == ref.timing.stats(ref.instret).to_dict(), i
+        assert fast.x == ref.x, i
+        runs.append((fast_stop.kind, fast.engine.memo_hits))
+        assert fast.mem.read(FEB.dtcm_base + 0x2000, 1280) == ref.mem.read(FEB.dtcm_base + 0x2000, 1280), i
+    return fast, runs
+
+
+def _indices(seed: int, count: int = 640, high: int = 256) -> bytes:
+    return np.random.default_rng(seed).integers(0, high, count, dtype=np.uint8).tobytes()
+
+
+TABLE_DATA = np.arange(256, dtype=np.uint16) * 3 + 1
+
+
+@pytest.mark.parametrize(
+    "table",
+    [FEB.ext_base + 0x4000, FEB.ext_base + 0x4001, FEB.dtcm_base + 0x1000, FEB.dtcm_base + 0x1007],
+    ids=["external", "external_misaligned", "dtcm", "dtcm_misaligned"],
+)
+def test_a_gather_loop_memoised_across_runs_with_new_data_times_as_the_reference(table):
+    # Run 1 probes the loop in vain; later runs use and extend its memo, most iterations as
+    # memo hits in a row whose state settles only on a miss or the loop's exit. Misaligned
+    # tables make elements cross lines (the general gather); the same indices come back in
+    # the last runs, so their states and records repeat.
+    program, at = _gather_program(table)
+    table_bytes = TABLE_DATA.tobytes()
+    seeds = [0, 1, 2, 0, 1, 0, 0]
+    datas = [[(at, _indices(s)), (table, table_bytes)] for s in seeds]
+    _, runs = _runs_on_one_machine(program, datas)
+    assert runs[-1][1] > 20  # the last run (indices seen before) hits the memo
+
+
+def test_a_gather_loop_whose_memo_hits_run_into_constant_indices():
+    # Indices all equal (one line per register, the same every iteration) after random ones:
+    # the loop keeps its memo and its hits; the state settles exactly at the exit.
+    program, at = _gather_program(FEB.ext_base + 0x4000)
+    table = (FEB.ext_base + 0x4000, TABLE_DATA.tobytes())
+    random, constant = [(at, _indices(0)), table], [(at, bytes(640)), table]
+    _, runs = _runs_on_one_machine(program, [random, random, constant, random, constant])
+    assert runs[3][1] > 20
+
+
+def test_a_gather_loop_memoised_with_verify(verify):
+    # VERIFY times every memo hit too (and checks the key a call reuses from the one before).
+    program, at = _gather_program(FEB.dtcm_base + 0x1000)
+    table = (FEB.dtcm_base + 0x1000, TABLE_DATA.tobytes())
+    _, runs = _runs_on_one_machine(program, [[(at, _indices(s % 2)), table] for s in range(5)])
+    assert runs[-1][1] > 20
+
+
+def test_a_fault_inside_a_run_of_memo_hits_stops_where_the_reference_stops():
+    # The table sits near the end of the DTCM: indices below 128 stay inside, and a run whose
+    # indices reach 255 in its last iterations faults in the gather, after memo hits (learnt
+    # from the earlier runs' same first iterations) left the timing state pending.
+    table = FEB.dtcm_base + FEB.dtcm_size - 256
+    program, at = _gather_program(table)
+    safe = _indices(3, high=128)
+    faulting = safe[:560] + bytes([255]) * 80
+    datas = [[(at, safe)], [(at, safe)], [(at, faulting)], [(at, safe)]]
+    fast, runs = _runs_on_one_machine(program, datas)
+    assert runs[2][0] == "load_access" and runs[2][1] > 20
+    assert fast.timing.n == fast.instret
+
+
+def test_an_instruction_limit_inside_a_run_of_memo_hits_leaves_the_exact_timing():
+    # 4000 iterations of 12 instructions, the same indices each run: the third run's loop is
+    # memo hits in a row when the limit (checked every 32768 instructions) stops it.
+    table = FEB.ext_base + 0x10000
+    program, at = _gather_program(table, count=16 * 4000, out=FEB.ext_base + 0x20000)
+    data = [(at, _indices(5, count=16 * 4000)), (table, TABLE_DATA.tobytes())]
+    fast = _machine(program, FEB, True, data)
+    for run in range(3):
+        if run:
+            fast.reset()
+            fast.load_program(program, keep_code=True)
+            for address, blob in data:
+                fast.mem.write(address, blob)
+        stop = fast.run(max_instructions=20_000)
+        assert stop.kind == "instruction_limit"
+        ref = _machine(program, FEB, False, data)
+        _step(ref, fast.instret)
+        assert fast.timing.stats(fast.instret).to_dict() == ref.timing.stats(fast.instret).to_dict()
+        assert fast.timing.n == fast.instret and fast.x == ref.x
+    assert fast.engine.memo_hits > 1000

@@ -164,12 +164,17 @@ class BlockEngine:
         # their code key, and each block's fused form by (pc, ring flags) for first visits.
         self.made: dict = {}
         self.fused_at: dict = {}
+        self.learnt: dict = {}  # block start -> what its runner learnt (steady.BlockRunner.learnt)
         self.runs = 0  # runs before this one (Machine.reset counts them)
 
     def reset(self) -> None:
-        """A new run: every block starts unvisited, every loop and memo unlearnt, as in a new
-        engine; only the block functions (pure code bound to this machine) are kept."""
+        """A new run: every block starts unvisited and every loop unprobed, as in a new engine;
+        kept are the block functions (pure code bound to this machine) and what each block's
+        runner learnt (memos, known steady states: exact whatever the run, steady.py)."""
         self.runs += 1
+        for runner in self.blocks.values():
+            if isinstance(runner, steady.BlockRunner):
+                self.learnt[runner.head] = runner.learnt()
         self.blocks = {}
         self.visits = {}
         self.active = None
@@ -182,6 +187,7 @@ class BlockEngine:
         self.runs = 0
         self.made.clear()
         self.fused_at.clear()
+        self.learnt.clear()
 
     def block(self, pc: int):
         fn = self.blocks.get(pc)

@@ -38,6 +38,14 @@ Two uses, both in `BlockRunner` (fast.py runs a block through one when it is a l
   from a given key with given records (cycles, counters, statistics, key after) is kept; the
   next time the same key meets the same records, the result is restored instead of computed.
 
+What a runner learnt (its memo, its known steady states, its memo's hit counts) outlives the
+run: the next run of the program on the same machine (Machine.reset) starts from it, since
+an effect depends only on a key and records, never on the run. A loop whose probing found
+no steady state (a gather whose lines depend on the data) gets a memo from its next run on:
+within one run its states rarely repeat, across runs (hidden seeds) they mostly do. In a
+loop or block timed through its memo, the key at the start of a call is the key after the
+previous call when nothing else was timed in between, so it is not computed again.
+
 Tests run kernels both ways and with `VERIFY` on, which also times every replayed iteration
 and every memoised block and checks the prediction against it.
 """
@@ -53,6 +61,8 @@ MEMO_TRIAL = 48  # lookups after which a memo that hits less than half the time 
 MEMO_SIZE = 256  # results kept per block
 KNOWN_PERIODS = 16  # steady states kept per loop, to replay later entries without probing again
 VERIFY = False  # tests: time replayed and memoised blocks too, and check the prediction
+LOOP_MEMO_WEIGHT = 20  # a loop no steady state replays gets a memo from its next run at this weight
+LOOP_MEMO_TRIAL = 512  # lookups (over several runs) after which such a memo hitting less than half goes
 
 
 def is_self_loop(ops: list) -> bool:
@@ -332,10 +342,48 @@ class BlockRunner:
         self.known: dict = {}  # key at a period's start -> (its Effect, its records), from any entry
         self.lookups = 0
         self.hits = 0
+        self.replays = 0  # entries of this run whose probing replayed periods
+        self.chained: tuple = ()  # (T.n, T.cyc, key) the last memoised call left
+        # A loop's memo hits in a row are not restored one by one: counters advance, and the
+        # state (key after the last hit, cycles and statistics owed) waits for a miss, the
+        # loop's exit or anything else that reads the timing model (engine.settle).
+        self.chaining = False
+        self.chain_key = None
+        self.chain_cycles = 0
+        self.owed: dict = {}  # Effect -> times its statistics are owed
+        self.trial = MEMO_TRIAL  # lookups after which a memo hitting less than half the time goes
+        learnt = engine.learnt.get(self.head)
+        if learnt is not None:  # what an earlier run of the program learnt here
+            self.memo, self.known, self.lookups, self.hits, self.trial = learnt
+
+    def learnt(self) -> tuple:
+        """What the next run starts from (BlockEngine.reset): memo, known steady states, memo
+        statistics; a loop that probing never replayed gets a memo."""
+        memo, trial = self.memo, self.trial
+        replayed = self.replays or self.outcome is True
+        # (an entry still probing, or done probing, with history and nothing found: as _entry_ended)
+        probed_in_vain = (
+            self.failures or self.outcome is False or (self.outcome is None and self.probing and self.history)
+        )
+        if (
+            memo is None
+            and self.lookups == 0
+            and self.loop
+            and probed_in_vain
+            and not replayed
+            and weight(self.ops) >= LOOP_MEMO_WEIGHT
+        ):
+            memo, trial = {}, LOOP_MEMO_TRIAL
+        return memo, self.known, self.lookups, self.hits, trial
 
     def __call__(self) -> int:
         if self.replaying:
             return self._replay()
+        if self.chaining:  # the loop's next iteration, its timing state still pending
+            self.iteration += 1
+            npc = self._memoised()
+            self.n_after = self.T.n
+            return npc
         if not self.loop:
             return self._memoised()
         T = self.T
@@ -369,6 +417,7 @@ class BlockRunner:
             self.next_probe = self.entries + (1 << min(self.failures, 6))
         elif self.outcome:
             self.failures = 0
+            self.replays += 1
 
     def _forms(self) -> None:
         from .fast import FUNCTIONAL, TIMING
@@ -407,11 +456,22 @@ class BlockRunner:
         if self.functional is None:
             self._forms()
         T = self.T
-        key = self.codec.key(T)
+        chained = self.chained
+        if self.chaining:
+            key = self.chain_key
+        elif chained and chained[0] == T.n and chained[1] == T.cyc:
+            key = chained[2]  # the state the last call left (restored or keyed), untouched since
+            if VERIFY and key != self.codec.key(T):
+                raise AssertionError(f"chained key of the block at {self.head:#x} differs")
+        else:
+            key = self.codec.key(T)
+        self.chained = ()
         records = [None] * len(self.scratch)
         try:
             npc = self.functional(records)
         except BaseException:
+            if self.chaining:
+                self._settle_chain()
             self._time_prefix(records)
             raise
         entry = (key, tuple(records))
@@ -420,18 +480,39 @@ class BlockRunner:
         if effect is not None and not VERIFY:
             self.hits += 1
             self.engine.memo_hits += 1
+            if self.loop:
+                n, lsn, un, rn = effect.counters
+                T.n += n
+                T.lsu_n += lsn
+                T.uop_n += un
+                T.rob_n += rn
+                self.chain_cycles += effect.cycles
+                self.chain_key = effect.after
+                owed = self.owed
+                owed[effect] = owed.get(effect, 0) + 1
+                if not self.chaining:
+                    self.chaining = True
+                    self.engine.active = self
+                if npc != self.head:  # the loop ends: others read the timing model next
+                    self._settle_chain()
+                return npc
             effect.apply(T, self.codec, effect.after)
+            self.chained = (T.n, T.cyc, effect.after)
             return npc
+        if self.chaining:
+            self._settle_chain()
         before = snapshot(T)
         self.timing(records)
+        after = self.codec.key(T)
         if effect is not None:  # VERIFY: the memoised effect must be what timing did
             self.hits += 1
             self.engine.memo_hits += 1
-            if not _same(effect, Effect(before, snapshot(T), self.codec.key(T))):
+            if not _same(effect, Effect(before, snapshot(T), after)):
                 raise AssertionError(f"memoised timing of the block at {self.head:#x} differs")
         elif len(memo) < MEMO_SIZE:
-            memo[entry] = Effect(before, snapshot(T), self.codec.key(T))
-        if self.lookups == MEMO_TRIAL and self.hits * 2 < self.lookups:
+            memo[entry] = Effect(before, snapshot(T), after)
+        self.chained = (T.n, T.cyc, after)
+        if self.lookups == self.trial and self.hits * 2 < self.lookups:
             self.memo = None  # this block's states rarely repeat
         return npc
 
@@ -518,8 +599,30 @@ class BlockRunner:
             self._stop_probing()
         return npc
 
+    def _settle_chain(self) -> None:
+        """Write the pending state of a run of memo hits into the timing model."""
+        T = self.T
+        self.codec.restore(T, self.chain_key, T.cyc + self.chain_cycles)
+        for effect, times in self.owed.items():
+            vu, mp, ex = effect.stats
+            T.vuops += times * vu
+            T.mispredicts += times * mp
+            T.ext_tx += times * ex
+            for counter, deltas in ((T.stalls, effect.stalls), (T.mix, effect.mix)):
+                for k, v in deltas.items():
+                    counter[k] += times * v
+        self.owed.clear()
+        self.chained = (T.n, T.cyc, self.chain_key)
+        self.chain_key = None
+        self.chain_cycles = 0
+        self.chaining = False
+        self.engine.active = None
+
     def flush(self) -> None:
         """Apply the replayed periods and time the unfinished period; probing stops."""
+        if self.chaining:
+            self._settle_chain()
+            return
         self._apply()
         self._stop_probing()
         self.n_after = self.T.n
