@@ -16,6 +16,7 @@ from kernelcraft.platforms.plena.assembler import assemble
 from kernelcraft.platforms.plena.config import DEFAULT_CONFIG
 from kernelcraft.platforms.plena.layout import build_hbm_image, plan_hbm
 from kernelcraft.platforms.plena.machine import Machine, MemoryImage, run
+from kernelcraft.platforms.plena.poison import MIXED
 
 from .plena_helpers import const
 
@@ -92,7 +93,8 @@ def _assert_same(fast, plain, hbm: bool) -> None:
     ]
     s, t = a.poison, b.poison
     assert s.vram_row == t.vram_row and s.mram_row == t.mram_row
-    assert s.vram_elem_bytes == t.vram_elem_bytes
+    mixed = [r for r, code in enumerate(s.vram_row) if code == MIXED]
+    assert [s.vram_elems[r] for r in mixed] == [t.vram_elems[r] for r in mixed]
     assert (s.fpsram, s.intsram, s.f, s.acc, s.origin) == (t.fpsram, t.intsram, t.f, t.acc, t.origin)
     assert s.hbm_clean_below == t.hbm_clean_below
     if hbm:  # 64 MiB each: only where the program moves data

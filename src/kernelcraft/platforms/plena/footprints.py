@@ -32,7 +32,7 @@ def _nothing(m: Machine, ops) -> Footprint:
     return lambda: None
 
 
-_nothing.reads_nothing = True  # the tracker need not run before these (semantics._tracked)
+_nothing.reads_nothing = True  # no footprint runs before these (semantics._footprints)
 
 
 for _name in (
@@ -324,7 +324,26 @@ def _matrix(
                     bad |= t.read_mram(first + c, k)
             t.acc[acc] = t.acc[acc] or bad
 
-        return run
+        if tile_rows != "all" or not FAST_PATHS:
+            return run
+        vram_rows_state, mram_rows_state = t.vram_row, t.mram_row
+
+        def run_all() -> None:  # run, with clean rows and a clean tile tested inline
+            x = g[vop]
+            tile = ((g[mop] + (g[rd] if rd else 0)) & 0xFFFFFFFF) // tile_elems
+            if x % vlen or x < 0 or x + n * vlen > size or not 0 <= tile < tiles:
+                return
+            r, first = x // vlen, tile * mlen
+            if (
+                vram_rows_state.count(CLEAN, r, r + n) == n
+                and mram_rows_state.count(CLEAN, first, first + mlen) == mlen
+            ):
+                return  # nothing to report, and the accumulator's state stays
+            bad = t.read_vram(x, n * vlen)
+            bad |= t.read_mram(first, mlen)
+            t.acc[acc] = t.acc[acc] or bad
+
+        return run_all
 
     return build
 

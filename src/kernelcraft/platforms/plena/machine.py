@@ -180,7 +180,8 @@ class Machine:
         self.next_wall_check = 0  # dynamic instruction count at which to look at the clock again
         self.deadline = float("inf")
         self.max_instructions = 0
-        self.pc = 0  # kept current only by the traced run loop
+        self.pc = 0  # kept current only by the traced and tracked run loops
+        self.footprints: list | None = None  # per pc, when reads are tracked (semantics.py)
         self.counts: list[int] = []  # executions per pc, shared with the run loop
         self.executed = 0  # set by a batched loop: the dynamic count after it
         self.loop_batches = 0  # loops run in batches (loops.py), for tests and profiling
@@ -254,6 +255,8 @@ def _run(program: Program, image: MemoryImage | None, limits: RunLimits, trace: 
         try:
             if trace:
                 pc, executed = _run_traced(program, ops, static_costs, counts, m, events)
+            elif m.footprints is not None:
+                pc, executed = _run_tracked(ops, m.footprints, counts, m)
             else:
                 while pc < n:
                     counts[pc] += 1
@@ -266,11 +269,11 @@ def _run(program: Program, image: MemoryImage | None, limits: RunLimits, trace: 
                     else:  # a batched loop ran (see loops.py): it counted its own instructions
                         pc, executed = ~nxt, m.executed
         except MachineFault as exc:
-            pc = m.pc if trace else pc
+            pc = m.pc if trace or m.footprints is not None else pc
             ins = program.instructions[pc]
             fault = Fault(exc.kind, exc.message, pc, ins.text(), ins.line or None, exc.state)
         except Exception as exc:  # a simulator defect must still not reach the user as a traceback
-            pc = m.pc if trace else pc
+            pc = m.pc if trace or m.footprints is not None else pc
             ins = program.instructions[pc] if pc < n else None
             fault = Fault(
                 "internal",
@@ -284,8 +287,34 @@ def _run(program: Program, image: MemoryImage | None, limits: RunLimits, trace: 
     return Execution(stats, fault, m, events, warnings)
 
 
+def _run_tracked(ops, footprints, counts, m):
+    """The run loop with poison tracking: each step's footprint, when it has one, runs first
+    (knowing its pc through the tracker). m.pc follows pc, for a fault's place."""
+    tracker = m.poison
+    pc, executed = 0, 0
+    n = len(ops)
+    while pc < n:
+        counts[pc] += 1
+        executed += 1
+        m.pc = pc
+        fp = footprints[pc]
+        if fp is not None:
+            tracker.pc = pc
+            fp()
+        nxt = ops[pc](executed)
+        if nxt is None:
+            pc += 1
+        elif nxt >= 0:
+            pc = nxt
+        else:  # a batched loop ran (see loops.py): it counted its own instructions
+            pc, executed = ~nxt, m.executed
+    m.pc = pc
+    return pc, executed
+
+
 def _run_traced(program, ops, static_costs, counts, m, events):
     units = [ins.spec.unit.value for ins in program.instructions]
+    footprints, tracker = m.footprints, m.poison
     pc, executed, now = 0, 0, 0
     n = len(ops)
     while pc < n:
@@ -293,6 +322,9 @@ def _run_traced(program, ops, static_costs, counts, m, events):
         executed += 1
         m.pc = pc
         dma_before = m.dma_cycles
+        if footprints is not None and footprints[pc] is not None:
+            tracker.pc = pc
+            footprints[pc]()
         nxt = ops[pc](executed)
         duration = static_costs[pc] + (m.dma_cycles - dma_before)
         if len(events) < MAX_TRACE_EVENTS:

@@ -77,10 +77,9 @@ class PoisonTracker:
     def __init__(self, config: PlenaConfig, hbm_initialised: int):
         cfg = self.config = config
         self.vram_row = bytearray(cfg.vram_rows)
-        # Per-element states, consulted for MIXED rows only: bytes for the small partial-row
-        # updates, a NumPy view of the same bytes for reads.
-        self.vram_elem_bytes = bytearray(cfg.vram_elems)
-        self.vram_elem = np.frombuffer(self.vram_elem_bytes, dtype=np.uint8)
+        # Per-element states of rows written in part (row -> VLEN state bytes), consulted for
+        # MIXED rows only; made when a row first needs them.
+        self.vram_elems: dict[int, bytearray] = {}
         self.vlen = cfg.vlen
         self.mram_row = bytearray(cfg.mram_tiles * cfg.mlen)
         self.fpsram = bytearray(cfg.fpsram_words)
@@ -171,7 +170,7 @@ class PoisonTracker:
         for r in range(first, last + 1):
             lo, hi = max(addr, r * vlen), min(addr + count, (r + 1) * vlen)
             code = self.vram_row[r]
-            states[lo - addr : hi - addr] = self.vram_elem[lo:hi] if code == MIXED else code
+            states[lo - addr : hi - addr] = self._elems(r, lo, hi) if code == MIXED else code
         if mask is not None:
             states = np.where(mask, states, CLEAN)
         return self._states("VRAM", states, addr)
@@ -191,7 +190,7 @@ class PoisonTracker:
 
     def write_vram(self, addr: int, count: int, taint: bool) -> None:
         vlen = self.vlen
-        if addr < 0 or count <= 0 or addr + count > len(self.vram_elem_bytes):
+        if addr < 0 or count <= 0 or addr + count > len(self.vram_row) * vlen:
             return
         code = TAINT if taint else CLEAN
         origin = self.origin
@@ -209,17 +208,23 @@ class PoisonTracker:
     def write_part(self, row: int, offset: int, count: int, code: int) -> None:
         """Elements [offset, offset + count) of a VRAM row, less than the row, take state `code`
         (the row's origin is the caller's to drop)."""
-        vlen, rows, elems = self.vlen, self.vram_row, self.vram_elem_bytes
-        start = row * vlen
+        vlen, rows = self.vlen, self.vram_row
         old = rows[row]
         if old == code or count == vlen:
             rows[row] = code
             return
         if old != MIXED:
-            elems[start : start + vlen] = _fill(old, vlen)
-        elems[start + offset : start + offset + count] = _fill(code, count)
-        first = elems[start]
-        rows[row] = first if elems.count(first, start, start + vlen) == vlen else MIXED
+            elems = self.vram_elems[row] = bytearray(_fill(old, vlen))
+        else:
+            elems = self.vram_elems[row]
+        elems[offset : offset + count] = _fill(code, count)
+        first = elems[0]
+        rows[row] = first if elems.count(first) == vlen else MIXED
+
+    def _elems(self, row: int, lo: int, hi: int) -> np.ndarray:
+        """States of VRAM elements [lo, hi) inside a MIXED row."""
+        start = row * self.vlen
+        return np.frombuffer(self.vram_elems[row], dtype=np.uint8)[lo - start : hi - start]
 
     def vram_states(self, addr: int, count: int) -> np.ndarray:
         """States of VRAM elements [addr, addr + count), without reporting (a transfer's source)."""
@@ -228,7 +233,7 @@ class PoisonTracker:
         for r in range(addr // vlen, (addr + count - 1) // vlen + 1):
             lo, hi = max(addr, r * vlen), min(addr + count, (r + 1) * vlen)
             code = self.vram_row[r]
-            states[lo - addr : hi - addr] = self.vram_elem[lo:hi] if code == MIXED else code
+            states[lo - addr : hi - addr] = self._elems(r, lo, hi) if code == MIXED else code
         return states
 
     def move_to_vram(self, addr: int, states: np.ndarray, origin: tuple[int, int, int] | None) -> None:
@@ -241,7 +246,7 @@ class PoisonTracker:
             if (row == first).all():
                 self.vram_row[r] = first
             else:
-                self.vram_elem[r * vlen : (r + 1) * vlen] = row
+                self.vram_elems[r] = bytearray(row.tobytes())
                 self.vram_row[r] = MIXED
             if origin is not None and (row == NEVER).any():
                 self.origin[("VRAM", r)] = origin

@@ -76,7 +76,7 @@ def compile_program(
     ]
     ops = list(map(built.__getitem__, plan.slot_of_pc))
     if m.poison is not None:
-        ops = _tracked(program, m, ops)
+        m.footprints = _footprints(program, m, plan)
     if batch_loops and loops.ENABLED:
         bodies = plan.loop_bodies  # a body keeps its batch plans: kept with the program's plan
         for _, _, pc in plan.slots:
@@ -89,29 +89,19 @@ def compile_program(
     return ops, plan.costs
 
 
-def _tracked(program: Program, m: Machine, ops: list[Step]) -> list[Step]:
-    """Each step preceded by its footprint (what it reads and writes, for the poison tracker);
-    steps whose footprint does nothing (integer and control instructions) run as they are."""
+def _footprints(program: Program, m: Machine, plan) -> list:
+    """Per pc, the footprint to run just before the step (what it reads and writes, for the
+    poison tracker), or None for steps that read no memory (integer and control
+    instructions). Identical instructions share one footprint: it finds the instruction it
+    reports in tracker.pc, which the run loop sets."""
     from .footprints import FOOTPRINTS, behaviour_footprint
 
-    tracker = m.poison
-    tracker.instructions = program.instructions
-    out = []
-    for pc, (ins, step) in enumerate(zip(program.instructions, ops, strict=True)):
-        spec = ins.spec
+    m.poison.instructions = program.instructions
+    per_slot = []
+    for spec, operands, _ in plan.slots:
         build = FOOTPRINTS[spec.name] if spec.behaviour is None else behaviour_footprint(spec)
-        if getattr(build, "reads_nothing", False):
-            out.append(step)
-            continue
-        fp = build(m, ins.operands)
-
-        def tracked(executed, step=step, fp=fp, pc=pc):
-            tracker.pc = pc
-            fp()
-            return step(executed)
-
-        out.append(tracked)
-    return out
+        per_slot.append(None if getattr(build, "reads_nothing", False) else build(m, operands))
+    return list(map(per_slot.__getitem__, plan.slot_of_pc))
 
 
 # ----------------------------------------------------------------------------- helpers
