@@ -53,12 +53,14 @@ class _Plain:
         loops.ENABLED = footprints.FAST_PATHS = True
 
 
-def _both(source: str, seed: int = 0, limits: RunLimits | None = None, hbm: bool = True):
+def _both(
+    source: str, seed: int = 0, limits: RunLimits | None = None, hbm: bool = True, hbm_elems: int = 3000
+):
     program = assemble(source, DEFAULT_CONFIG)
     assert program.ok, [d.format() for d in program.errors]
-    fast = run(program.program, _image(seed), limits)
+    fast = run(program.program, _image(seed, hbm_elems), limits)
     with _Plain():
-        plain = run(program.program, _image(seed), limits)
+        plain = run(program.program, _image(seed, hbm_elems), limits)
     assert plain.machine.loop_batches == 0
     _assert_same(fast, plain, hbm)
     return fast, plain
@@ -179,6 +181,15 @@ def test_transfers_from_poisoned_and_from_written_hbm_and_stores_into_untouched_
     lines += [const("gp10", 7 << 20), "H_STORE_V gp0, gp10, a0, 0, 0", const("gp11", 200 * VLEN)]
     lines += ["H_PREFETCH_V gp11, gp10, a0, 0, 0", "S_ADDI_INT gp12, gp0, 0"]
     lines += [f"V_ADD_VV gp12, gp{i}, gp12, 0" for i in (1, 2, 3, 4, 11)]
+    # Never-written rows stored over the image's own bytes (scales too), then read back.
+    lines += [
+        const("gp5", 1024),
+        "C_SET_SCALE_REG gp5",
+        const("gp5", 2000 * VLEN),
+        "H_STORE_V gp5, gp0, a0, 0, 0",
+        const("gp6", 220 * VLEN),
+    ]
+    lines += ["H_PREFETCH_V gp6, gp0, a0, 0, 0", "V_EXP_V gp6, gp6, 0", "C_SET_SCALE_REG gp9"]
     lines += [const("gp13", 1 << 16), "C_SET_STRIDE_REG gp13", const("gp14", 9 << 20)]
     lines += [
         const("gp15", 300 * VLEN),
@@ -278,3 +289,49 @@ def test_random_tracked_loops_match_the_plain_run(seed):
         batched += fast.machine.loop_batches
         stepped += fast.machine.loop_batches == 0
     assert batched > 0 and stepped > 0  # both the batch and the fallback were exercised
+
+
+def test_matrix_write_outs_into_never_written_and_part_written_rows():
+    blen = DEFAULT_CONFIG.blen
+    lines = ["C_SET_ADDR_REG a0, gp0, gp0", const("gp9", 8192), "C_SET_SCALE_REG gp9"]  # the image's scales
+    lines += [const("gp1", 0), "H_PREFETCH_M gp0, gp1, a0, 0, 0"]  # tile 0 from the image's data
+    lines += [
+        const("gp2", 9 << 20),
+        const("gp3", DEFAULT_CONFIG.tile_elems),
+        "H_PREFETCH_M gp3, gp2, a0, 0, 0",
+    ]
+    lines += [const("gp10", 3)]  # a row stride of 3 rows for some write-outs
+    # (tile, first VRAM row read, write-out address, strided): clean and poisoned products into
+    # never-written rows, the part-written row and rows other write-outs already touched.
+    for tile, x_row, out, strided in [
+        (0, 0, 900 * VLEN, 0),
+        (1, 8, 900 * VLEN + blen, 0),
+        (0, 16, ROWS * VLEN, 1),
+        (0, 1200, 950 * VLEN + 2 * blen, 1),
+        (0, 24, 900 * VLEN + 2 * blen, 0),
+        (0, ROWS - 2, 960 * VLEN, 0),  # reads clean rows, then the part-written and a never-written one
+    ]:
+        lines += [
+            const("gp4", tile * DEFAULT_CONFIG.tile_elems),
+            const("gp5", x_row * VLEN),
+            const("gp6", out),
+        ]
+        lines += ["M_MM 0, gp4, gp5", f"M_MM_WO gp6, {'gp10' if strided else 'gp0'}, 0"]
+    # Whole rows covered block by block: clean products over never-written rows (they become
+    # clean), then poisoned ones over the same rows (they become tainted).
+    for tile, x_row in ((0, 32), (1, 40)):
+        lines += [
+            const("gp4", tile * DEFAULT_CONFIG.tile_elems),
+            const("gp5", x_row * VLEN),
+            const("gp6", 1000 * VLEN),
+        ]
+        lines += [f"C_LOOP_START gp12, {VLEN // blen}", "M_MM 0, gp4, gp5", "M_MM_WO gp6, gp0, 0"]
+        lines += [f"S_ADDI_INT gp6, gp6, {blen}", "C_LOOP_END gp12"]
+        lines += [const("gp11", 1000 * VLEN) + "V_RED_SUM f1, gp11, 0"]
+    lines += [
+        const("gp11", r * VLEN) + "V_RED_SUM f1, gp11, 0" for r in (900, 901, 903, ROWS, ROWS + 3, 950, 960)
+    ]
+    fast, _ = _both("\n".join(lines) + "\n", hbm_elems=8192)
+    assert fast.fault is None
+    assert any("computed from memory nothing wrote" in w.message for w in fast.warnings)
+    assert any("which nothing wrote" in w.message for w in fast.warnings)
