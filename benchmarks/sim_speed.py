@@ -8,12 +8,19 @@ is printed apart, and every timed run has inputs of a new seed (Coral's timing d
 
 Every kernel is checked against its reference before timing, so a fast but wrong simulator
 does not pass. A calibration line (a plain Python loop) says how fast this machine runs Python.
+
+Evaluations (the agent's run_evaluation and hidden scoring) run PLENA poisoned: memory the
+image does not set holds a poison pattern and every read is tracked for never-written data.
+So each PLENA kernel is also timed poisoned ("poisoned" lines), and "eval" lines time whole
+evaluations through the Platform API (prepare(..., poison=True) + run, judging included) on
+the baselines of real task cells, beside the same cells clean.
 Usage: python benchmarks/sim_speed.py [--runs 5] [--platform plena|coral|all]
 """
 
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import importlib
 import statistics
 import time
@@ -142,11 +149,41 @@ def measure(
     # CPU-time rates are the simulator's own speed; wall-clock rates also count other load.
     # The first run is printed apart: later runs of the same program replay the HBM schedules
     # it stored (as the repeated runs of hidden scoring do), the first one computes them.
+    _print_rates(name, count, rates, cpu_rates)
+
+
+def _print_rates(name: str, count: int, rates: list[float], cpu_rates: list[float]) -> None:
     for label, values in (("wall", rates), ("cpu", cpu_rates)):
         print(
-            f"{name:28s} {label:4s} {count:6d} instr   median {statistics.median(values):10,.0f} instr/s   "
+            f"{name:34s} {label:4s} {count:6d} instr   median {statistics.median(values):10,.0f} instr/s   "
             f"min {min(values):10,.0f}   max {max(values):10,.0f}   first {values[0]:10,.0f}"
         )
+
+
+EVAL_CELLS = (("silu", "C5"), ("gemm", "C3"))
+
+
+def measure_evaluations(runs: int) -> None:
+    """Whole evaluations through the Platform API: a fresh instance's first run, then repeats."""
+    from kernelcraft.platforms.registry import get_platform
+
+    platform = get_platform("plena")
+    for task_id, config in EVAL_CELLS:
+        program = platform.build(platform.baseline(task_id, config)).program
+        for poison in (False, True):
+            instance = platform.prepare(task_id, config, 0, poison=poison)
+            rates, cpu_rates, count = [], [], 0
+            for _ in range(runs):
+                start, cpu_start = time.perf_counter(), time.process_time()
+                evaluation = platform.run(program, instance)
+                elapsed, cpu = time.perf_counter() - start, time.process_time() - cpu_start
+                if not evaluation.correct:
+                    raise SystemExit(f"plena {task_id} {config}: {evaluation.format_summary()}")
+                count = evaluation.stats.instructions
+                rates.append(count / elapsed)
+                cpu_rates.append(count / max(cpu, 1e-9))
+            name = f"eval {task_id} {config} {'poisoned' if poison else 'clean'}"
+            _print_rates(name, count, rates, cpu_rates)
 
 
 CORAL_CELLS = (("relu", "C5"), ("gemm", "C2"), ("conv2d", "C3"), ("softmax", "C3"), ("depthwise_conv", "C3"))
@@ -185,12 +222,12 @@ def measure_coral(runs: int) -> None:
         name = f"coral {task_id} {config}"
         for label, values in (("wall", rates), ("cpu", cpu_rates)):
             print(
-                f"{name:28s} {label:4s} {count:6d} instr   median {statistics.median(values):10,.0f} instr/s "
+                f"{name:34s} {label:4s} {count:6d} instr   median {statistics.median(values):10,.0f} instr/s "
                 "  "
                 f"min {min(values):10,.0f}   max {max(values):10,.0f}"
                 + (f"   first {first_rate:10,.0f}" if label == "cpu" else "")
             )
-    print(f"{'coral all cells':28s} cpu  {total_instr:6d} instr   {total_instr / total_cpu:10,.0f} instr/s")
+    print(f"{'coral all cells':34s} cpu  {total_instr:6d} instr   {total_instr / total_cpu:10,.0f} instr/s")
 
 
 def python_speed() -> None:
@@ -199,7 +236,7 @@ def python_speed() -> None:
     for i in range(2_000_000):
         x += i & 7
     print(
-        f"{'python loop (calibration)':28s} cpu  {2_000_000 / (time.process_time() - start):,.0f} "
+        f"{'python loop (calibration)':34s} cpu  {2_000_000 / (time.process_time() - start):,.0f} "
         "iterations/s"
     )
 
@@ -215,12 +252,17 @@ def main() -> None:
     if args.platform == "coral":
         return
     src, image, expected = silu_kernel()
+    poisoned = dataclasses.replace(image, poison=True, poison_seed=1)
     measure("silu 64k (hardware loop)", src, image, expected, np.arange(expected.size), args.runs)
+    measure("silu 64k poisoned", src, poisoned, expected, np.arange(expected.size), args.runs)
     src, image, expected = gemm_kernel()
+    poisoned = dataclasses.replace(image, poison=True, poison_seed=1)
     rows, cols = expected.shape
     j = np.arange(cols)[None, :]
     addresses = (j // CFG.vlen) * rows * CFG.vlen + np.arange(rows)[:, None] * CFG.vlen + j % CFG.vlen
     measure("gemm 64x256x256 (unrolled)", src, image, expected, addresses, args.runs)
+    measure("gemm 64x256x256 poisoned", src, poisoned, expected, addresses, args.runs)
+    measure_evaluations(args.runs)
 
 
 if __name__ == "__main__":

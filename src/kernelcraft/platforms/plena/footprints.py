@@ -13,7 +13,7 @@ from collections.abc import Callable
 import numpy as np
 
 from .machine import Machine, MachineFault
-from .poison import Footprint, PoisonTracker
+from .poison import CLEAN, MIXED, TAINT, Footprint, PoisonTracker
 
 FootprintBuilder = Callable[[Machine, tuple[int, ...]], Footprint]
 FOOTPRINTS: dict[str, FootprintBuilder] = {}
@@ -30,6 +30,9 @@ def footprint(*names: str):
 
 def _nothing(m: Machine, ops) -> Footprint:
     return lambda: None
+
+
+_nothing.reads_nothing = True  # no footprint runs before these (semantics._footprints)
 
 
 for _name in (
@@ -50,8 +53,8 @@ for _name in (
 
 
 def _row(m: Machine, addr: int) -> int | None:
-    cfg = m.config
-    return addr if addr % cfg.vlen == 0 and 0 <= addr <= cfg.vram_elems - cfg.vlen else None
+    vlen = m.config.vlen
+    return addr if addr % vlen == 0 and 0 <= addr <= m.vram.size - vlen else None
 
 
 def _mask(m: Machine) -> np.ndarray:
@@ -63,19 +66,48 @@ def _mask(m: Machine) -> np.ndarray:
 # ----------------------------------------------------------------------------- vector
 
 
-@footprint("V_ADD_VV", "V_SUB_VV", "V_MUL_VV")
-def _vv(m: Machine, ops) -> Footprint:
-    rd, rs1, rs2, rmask = ops
+# The row-wise vector footprints test the row states inline: a whole, in-range row whose
+# state is CLEAN reads as nothing to report (read_vram would return False and record nothing).
+# FAST_PATHS False builds the plain forms instead (tests compare the two).
+FAST_PATHS = True
+
+
+def _plain_vector(m: Machine, dest: int, sources: tuple[int, ...], fs: int | None, masked: int) -> Footprint:
+    """Read each source row (the last one masked when `masked`), then write the dest row."""
     t: PoisonTracker = m.poison
     g, vlen = m.g, m.config.vlen
 
     def run() -> None:
-        d, a, b = _row(m, g[rd]), _row(m, g[rs1]), _row(m, g[rs2])
-        if d is None or a is None or b is None:
+        d, rows = _row(m, g[dest]), [_row(m, g[s]) for s in sources]
+        if d is None or None in rows:
             return
-        bad = t.read_vram(a, vlen)
-        bad |= t.read_vram(b, vlen, _mask(m) if rmask else None)
-        t.write_vram(d, vlen, bad)
+        bad = False
+        for i, a in enumerate(rows):
+            bad |= t.read_vram(a, vlen, _mask(m) if masked and i == len(rows) - 1 else None)
+        t.write_vram(d, vlen, bad | (t.f[fs] if fs is not None else False))
+
+    return run
+
+
+@footprint("V_ADD_VV", "V_SUB_VV", "V_MUL_VV")
+def _vv(m: Machine, ops) -> Footprint:
+    rd, rs1, rs2, rmask = ops
+    if not FAST_PATHS:
+        return _plain_vector(m, rd, (rs1, rs2), None, rmask)
+    t: PoisonTracker = m.poison
+    g, vlen, last = m.g, m.config.vlen, m.config.vram_elems - m.config.vlen
+    rows = t.vram_row
+
+    def run() -> None:
+        d, a, b = g[rd], g[rs1], g[rs2]
+        if d % vlen or a % vlen or b % vlen or not (0 <= d <= last and 0 <= a <= last and 0 <= b <= last):
+            return
+        if rows[a // vlen] == CLEAN and rows[b // vlen] == CLEAN:
+            bad = False
+        else:
+            bad = t.read_vram(a, vlen)
+            bad |= t.read_vram(b, vlen, _mask(m) if rmask else None)
+        t.write_row(d // vlen, bad)
 
     return run
 
@@ -83,14 +115,18 @@ def _vv(m: Machine, ops) -> Footprint:
 @footprint("V_ADD_VF", "V_SUB_VF", "V_MUL_VF", "V_MAX_VF", "V_MIN_VF")
 def _vf(m: Machine, ops) -> Footprint:
     rd, rs1, fs = ops[:3]
+    if not FAST_PATHS:
+        return _plain_vector(m, rd, (rs1,), fs, 0)
     t: PoisonTracker = m.poison
-    g, vlen = m.g, m.config.vlen
+    g, vlen, last = m.g, m.config.vlen, m.config.vram_elems - m.config.vlen
+    rows, f = t.vram_row, t.f
 
     def run() -> None:
-        d, a = _row(m, g[rd]), _row(m, g[rs1])
-        if d is None or a is None:
+        d, a = g[rd], g[rs1]
+        if d % vlen or a % vlen or not (0 <= d <= last and 0 <= a <= last):
             return
-        t.write_vram(d, vlen, t.read_vram(a, vlen) | t.f[fs])
+        bad = False if rows[a // vlen] == CLEAN else t.read_vram(a, vlen)
+        t.write_row(d // vlen, bad | f[fs])
 
     return run
 
@@ -98,13 +134,17 @@ def _vf(m: Machine, ops) -> Footprint:
 @footprint("V_EXP_V", "V_RECI_V")
 def _unary(m: Machine, ops) -> Footprint:
     rd, rs1, _ = ops
+    if not FAST_PATHS:
+        return _plain_vector(m, rd, (rs1,), None, 0)
     t: PoisonTracker = m.poison
-    g, vlen = m.g, m.config.vlen
+    g, vlen, last = m.g, m.config.vlen, m.config.vram_elems - m.config.vlen
+    rows = t.vram_row
 
     def run() -> None:
-        d, a = _row(m, g[rd]), _row(m, g[rs1])
-        if d is not None and a is not None:
-            t.write_vram(d, vlen, t.read_vram(a, vlen))
+        d, a = g[rd], g[rs1]
+        if d % vlen or a % vlen or not (0 <= d <= last and 0 <= a <= last):
+            return
+        t.write_row(d // vlen, False if rows[a // vlen] == CLEAN else t.read_vram(a, vlen))
 
     return run
 
@@ -242,13 +282,6 @@ def _st_int(m: Machine, ops) -> Footprint:
 # ----------------------------------------------------------------------------- matrix
 
 
-def _tile_rows(m: Machine, addr: int) -> tuple[int, int] | None:
-    """(first MRAM row of the tile containing addr, offset inside the tile)."""
-    cfg = m.config
-    tile, off = divmod(addr, cfg.tile_elems)
-    return (tile * cfg.mlen, off) if 0 <= tile < cfg.mram_tiles else None
-
-
 def _matrix(
     acc: str,
     vram_op: int,
@@ -270,25 +303,47 @@ def _matrix(
         g, cfg = m.g, m.config
         n, k = vram_rows(m), count(m)
         rd = ops[0] if plus_rd else 0
+        vlen, mlen, size = cfg.vlen, cfg.mlen, cfg.vram_elems
+        tile_elems, tiles = cfg.tile_elems, cfg.mram_tiles
+        vop, mop = ops[vram_op], ops[mram_op]
 
         def run() -> None:
-            x = _row(m, g[ops[vram_op]])
-            where = _tile_rows(m, (g[ops[mram_op]] + (g[rd] if rd else 0)) & 0xFFFFFFFF)
-            if x is None or where is None or x + n * cfg.vlen > cfg.vram_elems:
+            x = g[vop]
+            tile, off = divmod((g[mop] + (g[rd] if rd else 0)) & 0xFFFFFFFF, tile_elems)
+            if x % vlen or x < 0 or x + n * vlen > size or not 0 <= tile < tiles:
                 return
-            first, off = where
-            bad = t.read_vram(x, n * cfg.vlen)
+            first = tile * mlen
+            bad = t.read_vram(x, n * vlen)
             if tile_rows == "all":
-                bad |= t.read_mram(first, cfg.mlen)
+                bad |= t.read_mram(first, mlen)
             elif tile_rows == "columns":
                 t.key_columns(acc, first)
             else:
-                c = off // cfg.mlen if tile_rows == "row_block" else off
-                if c + k <= cfg.mlen:
+                c = off // mlen if tile_rows == "row_block" else off
+                if c + k <= mlen:
                     bad |= t.read_mram(first + c, k)
             t.acc[acc] = t.acc[acc] or bad
 
-        return run
+        if tile_rows != "all" or not FAST_PATHS:
+            return run
+        vram_rows_state, mram_rows_state = t.vram_row, t.mram_row
+
+        def run_all() -> None:  # run, with clean rows and a clean tile tested inline
+            x = g[vop]
+            tile = ((g[mop] + (g[rd] if rd else 0)) & 0xFFFFFFFF) // tile_elems
+            if x % vlen or x < 0 or x + n * vlen > size or not 0 <= tile < tiles:
+                return
+            r, first = x // vlen, tile * mlen
+            if (
+                vram_rows_state.count(CLEAN, r, r + n) == n
+                and mram_rows_state.count(CLEAN, first, first + mlen) == mlen
+            ):
+                return  # nothing to report, and the accumulator's state stays
+            bad = t.read_vram(x, n * vlen)
+            bad |= t.read_mram(first, mlen)
+            t.acc[acc] = t.acc[acc] or bad
+
+        return run_all
 
     return build
 
@@ -324,13 +379,36 @@ def _mm_wo(m: Machine, ops) -> Footprint:
     rd, rstride, imm = ops
     t: PoisonTracker = m.poison
     g, cfg = m.g, m.config
+    vlen, blen, size = cfg.vlen, cfg.blen, cfg.vram_elems
+    rows, origin, row_elems = t.vram_row, t.origin, t.vram_elems
+    pieces, whole = [bytes([c]) * blen for c in range(4)], [bytes([c]) * vlen for c in range(4)]
 
     def run() -> None:
         addr = g[rd] + imm
-        base, o = addr - addr % cfg.vlen, addr % cfg.vlen
+        base, o = addr - addr % vlen, addr % vlen
         s = 1 if rstride == 0 else g[rstride]
-        for i in range(cfg.blen):
-            t.write_vram(base + i * cfg.vlen * s + o, cfg.blen, t.acc["m"])
+        taint = t.acc["m"]
+        if FAST_PATHS and 0 <= base <= base + (blen - 1) * vlen * s + vlen <= size and o + blen <= vlen:
+            # Each block row lies inside one in-range VRAM row: write_vram's work (and
+            # write_part's: the row is uniform after the write only if all of it holds `code`).
+            code = TAINT if taint else CLEAN
+            piece = pieces[code]
+            for i in range(blen):
+                r = base // vlen + i * s
+                if origin:
+                    origin.pop(("VRAM", r), None)
+                old = rows[r]
+                if old == code:
+                    continue
+                if old == MIXED:
+                    elems = row_elems[r]
+                else:
+                    elems = row_elems[r] = bytearray(whole[old])
+                elems[o : o + blen] = piece
+                rows[r] = code if elems.count(code) == vlen else MIXED
+        else:
+            for i in range(blen):
+                t.write_vram(base + i * vlen * s + o, blen, taint)
         t.acc["m"] = False
 
     return run
@@ -395,6 +473,27 @@ def _origin(m: Machine, states: np.ndarray, elem_idx: np.ndarray) -> tuple[int, 
     return m.poison.line, int(where.min()), int(where.max()) + 1
 
 
+def _source_clean(m: Machine, ops, rows: int, width: int) -> bool | None:
+    """Whether every HBM byte in the spans a transfer reads from (its elements' and its scales',
+    gaps between strided rows included) is CLEAN; None when the transfer will fault."""
+    from .semantics import _transfer_start
+
+    _, rs1, ab, rstride, _ = ops
+    stride = m.stride_reg if rstride else width
+    try:
+        e0, s0 = _transfer_start(m, ab, m.g[rs1], rows, width, stride, "")
+    except MachineFault:
+        return None
+    if not FAST_PATHS:
+        return False
+    block = m.config.mx_block
+    e1, s1 = e0 + (rows - 1) * stride + width, s0 + (rows - 1) * (stride // block) + width // block
+    t = m.poison
+    if max(e1, s1) <= t.hbm_clean_below:  # inside the image, not since overwritten
+        return True
+    return bool((t.hbm[e0:e1] == CLEAN).all() and (t.hbm[s0:s1] == CLEAN).all())
+
+
 @footprint("H_PREFETCH_V")
 def _prefetch_v(m: Machine, ops) -> Footprint:
     t: PoisonTracker = m.poison
@@ -403,8 +502,14 @@ def _prefetch_v(m: Machine, ops) -> Footprint:
 
     def run() -> None:
         d = _row(m, m.g[ops[0]])
-        plan = _plan(m, ops, rows, width)
-        if d is None or plan is None or d + rows * width > cfg.vram_elems:
+        if d is None or d + rows * width > cfg.vram_elems:
+            return
+        clean = _source_clean(m, ops, rows, width)
+        if clean:  # what move_to_vram does with all-CLEAN states, without computing them
+            t.clean_rows("VRAM", t.vram_row, d // width, rows)
+            return
+        plan = _plan(m, ops, rows, width) if clean is not None else None
+        if plan is None:
             return
         states = t.hbm_states(*plan)
         if states is not None:
@@ -421,8 +526,14 @@ def _prefetch_m(m: Machine, ops) -> Footprint:
 
     def run() -> None:
         dest = m.g[ops[0]]
-        plan = _plan(m, ops, rows, width)
-        if plan is None or dest % cfg.tile_elems or dest + rows * width > cfg.mram_elems:
+        if dest % cfg.tile_elems or dest + rows * width > cfg.mram_elems:
+            return
+        clean = _source_clean(m, ops, rows, width)
+        if clean:  # what move_to_mram does with all-CLEAN row states
+            t.clean_rows("MRAM", t.mram_row, dest // cfg.mlen, rows)
+            return
+        plan = _plan(m, ops, rows, width) if clean is not None else None
+        if plan is None:
             return
         states = t.hbm_states(*plan)
         if states is None:

@@ -16,7 +16,12 @@ address aligned and inside VRAM, the rows of different registers apart, the inst
 limit and per-iteration cap out of reach, and the wall clock (checked where the loop's jumps
 would check it) within its limit. Otherwise the loop runs instruction by instruction, which
 raises the fault at its exact place. Counts, registers, memory and timing end as the
-step-by-step run leaves them. Runs that trace or track poisoned reads are never batched.
+step-by-step run leaves them. Traced runs are never batched.
+
+Runs that track poisoned reads (poison.py) batch a loop when every row its iterations read
+from memory is CLEAN before the loop and no F register a body instruction reads is tainted:
+then no iteration reports anything and every row the loop writes ends CLEAN, which the batch
+sets directly. Otherwise the loop steps, each footprint reporting as it always does.
 """
 
 from __future__ import annotations
@@ -28,8 +33,10 @@ import numpy as np
 from .assembler import Program
 from .machine import MASK32, Machine
 from .mx import BF16
+from .poison import CLEAN
 
 BATCH = 256  # iterations per batch: bounds the temporaries of long loops
+ENABLED = True  # False: every loop steps (tests compare batched runs with step-by-step ones)
 WALL_CHECK_EVERY = 2048  # semantics.WALL_CHECK_EVERY (kept equal by a test)
 
 # name -> (kind, ufunc or None); unary tables come from semantics.
@@ -159,6 +166,11 @@ def batched_loop(m: Machine, program: Program, pc: int, start_step, body: _Body,
     checked = [(reg, body.steps.get(reg, (0, -1))[0], reach[reg]) for reg in sorted(reach)]
     body_pcs = range(pc + 1, body.end + 1)
     last_jump = (n - 1) * length
+    tracker = m.poison
+    if tracker is not None:
+        reads, writes, f_read = _row_walks(body, [body.plans[size] for size in sizes], n)
+        row_states, taint, origin = tracker.vram_row, tracker.f, tracker.origin
+        last_tracked = max(pc + 1 + k for *_, k in body.vector)
 
     def fits(executed: int) -> bool:
         if executed + last_jump > m.max_instructions:
@@ -173,9 +185,41 @@ def batched_loop(m: Machine, program: Program, pc: int, start_step, body: _Body,
         spans.sort()
         return all(a[1] < b[0] for a, b in zip(spans, spans[1:], strict=False))
 
+    def rows_of(reg: int, imm: int, offset: int):
+        first = (g[reg] + imm * offset) // vlen
+        return first if imm == 0 else slice(first, first + (n - 1) * (imm // vlen) + 1, imm // vlen)
+
+    def clean() -> bool:
+        """Nothing the loop reads is poisoned or tainted (see the module docstring)."""
+        if any(taint[fs] for fs in f_read):
+            return False
+        for reg, imm, offset in reads:
+            rows = rows_of(reg, imm, offset)
+            if imm:
+                states = row_states[rows]
+                if states.count(CLEAN) != len(states):
+                    return False
+            elif row_states[rows] != CLEAN:
+                return False
+        return True
+
+    def mark_written() -> None:
+        for reg, imm, offset in writes:
+            rows = rows_of(reg, imm, offset)
+            if imm:
+                row_states[rows] = bytes([CLEAN]) * len(range(rows.start, rows.stop, rows.step))
+            else:
+                row_states[rows] = CLEAN
+            if origin:
+                for r in range(rows.start, rows.stop, rows.step) if imm else (rows,):
+                    origin.pop(("VRAM", r), None)
+        tracker.pc = last_tracked
+
     def step(executed):
-        if not fits(executed):
+        if not fits(executed) or (tracker is not None and not clean()):
             return start_step(executed)
+        if tracker is not None:
+            mark_written()
         check = m.next_wall_check
         final_jump = executed + last_jump
         if check <= final_jump:
@@ -199,6 +243,22 @@ def batched_loop(m: Machine, program: Program, pc: int, start_step, body: _Body,
         return ~(body.end + 1)
 
     return step
+
+
+def _row_walks(body: _Body, plans: list[list], n: int):
+    """(reads, writes, F registers read) of a loop: (register, step, offset in steps) per row
+    walk read from memory before the batch or written, over all n iterations."""
+    steps = {reg: imm for reg, (imm, _) in body.steps.items()}
+    reads, writes, f_read = set(), set(), set()
+    for plan in plans:
+        for _, rd, sources, fs, _, off, _ in plan:
+            for src in sources:
+                if src[0] == "mem":
+                    reads.add((src[1], steps.get(src[1], 0), src[2]))
+            writes.add((rd, steps.get(rd, 0), off))
+            if fs is not None:
+                f_read.add(fs)
+    return sorted(reads), sorted(writes), sorted(f_read)
 
 
 def _compile(m: Machine, body: _Body, plan: list, size: int, unary: dict):

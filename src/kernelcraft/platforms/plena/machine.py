@@ -23,9 +23,9 @@ from .isa import Unit
 from .mx import BF16
 from .plan import program_plan
 from .poison import PoisonTracker
+from .poison_fill import LazyPoison, nan_memory, poison_draws
 
 MASK32 = 0xFFFFFFFF
-POISON_PATTERN_BYTES = 1 << 20
 
 
 class MachineFault(Exception):
@@ -112,7 +112,7 @@ class Execution:
 def _on_chip(size: int, poison: bool) -> np.ndarray:
     """A BF16 memory: NaN when poisoned, else zeros (calloc: pages appear when touched; BF16
     0.0 is all zero bits)."""
-    return np.full(size, np.nan, dtype=BF16) if poison else np.zeros(size, dtype=BF16)
+    return nan_memory(size, BF16) if poison else np.zeros(size, dtype=BF16)
 
 
 class Machine:
@@ -121,7 +121,6 @@ class Machine:
     def __init__(self, config: PlenaConfig, image: MemoryImage | None = None):
         cfg = self.config = config
         image = image or MemoryImage()
-        rng = np.random.default_rng(image.poison_seed)
         self.g = [0] * cfg.gp_regs
         self.f = [0.0] * cfg.fp_regs
         self.a = [0] * cfg.addr_regs
@@ -131,23 +130,25 @@ class Machine:
         self.vram = _on_chip(cfg.vram_elems, image.poison)
         self.mram = _on_chip(cfg.mram_elems, image.poison)
         self.fpsram = _on_chip(cfg.fpsram_words, image.poison)
-        self.intsram = (
-            rng.integers(0, 1 << 32, cfg.intsram_words, dtype=np.uint64).astype(np.uint32)
-            if image.poison
-            else np.zeros(cfg.intsram_words, dtype=np.uint32)
-        )
+        # HBM contents; when poisoned, pages get their poison when a transfer first touches
+        # them (poison_fill.py). Outside the simulator read `hbm`, which fills the rest.
+        self.hbm_array = np.zeros(cfg.hbm_bytes, dtype=np.uint8)  # calloc: pages appear when touched
+        self.hbm_pages: LazyPoison | None = None
         if image.poison:
-            # A random 1 MiB pattern repeated: as unusable as fully random bytes, much faster.
-            pattern = rng.integers(0, 256, min(cfg.hbm_bytes, POISON_PATTERN_BYTES), dtype=np.uint8)
-            self.hbm = np.resize(pattern, cfg.hbm_bytes)
+            # A random 1 MiB pattern repeated over HBM: as unusable as fully random bytes.
+            words, pattern = poison_draws(image.poison_seed, cfg.intsram_words, cfg.hbm_bytes)
+            self.intsram = words.copy()
+            self.hbm_pages = LazyPoison(self.hbm_array, pattern)
         else:
-            self.hbm = np.zeros(cfg.hbm_bytes, dtype=np.uint8)
+            self.intsram = np.zeros(cfg.intsram_words, dtype=np.uint32)
         hbm_size = 0
         if image.hbm is not None:
             data = np.asarray(image.hbm, dtype=np.uint8).reshape(-1)
             if data.size > cfg.hbm_bytes:
                 raise ValueError(f"HBM image of {data.size} bytes exceeds HBM size {cfg.hbm_bytes}")
-            self.hbm[: data.size] = data
+            if self.hbm_pages is not None:
+                self.hbm_pages.ensure(0, data.size)  # the pattern past the data's last byte
+            self.hbm_array[: data.size] = data
             hbm_size = data.size
         self.poison: PoisonTracker | None = PoisonTracker(cfg, hbm_size) if image.tracks_reads else None
         for addr, values in image.vram.items():
@@ -179,7 +180,8 @@ class Machine:
         self.next_wall_check = 0  # dynamic instruction count at which to look at the clock again
         self.deadline = float("inf")
         self.max_instructions = 0
-        self.pc = 0  # kept current only by the traced run loop
+        self.pc = 0  # kept current only by the traced and tracked run loops
+        self.footprints: list | None = None  # per pc, when reads are tracked (semantics.py)
         self.counts: list[int] = []  # executions per pc, shared with the run loop
         self.executed = 0  # set by a batched loop: the dynamic count after it
         self.loop_batches = 0  # loops run in batches (loops.py), for tests and profiling
@@ -192,6 +194,13 @@ class Machine:
         with np.errstate(invalid="ignore", over="ignore"):  # NaN/inf preloads are legitimate
             target[addr : addr + vals.size] = vals.astype(BF16)
         return vals.size
+
+    @property
+    def hbm(self) -> np.ndarray:
+        """All of HBM as the kernel would see it (poisoned pages filled in first)."""
+        if self.hbm_pages is not None:
+            self.hbm_pages.ensure_all()
+        return self.hbm_array
 
     # Convenience readers for evaluation and tools.
     def read_vram(self, addr: int, count: int) -> np.ndarray:
@@ -246,6 +255,8 @@ def _run(program: Program, image: MemoryImage | None, limits: RunLimits, trace: 
         try:
             if trace:
                 pc, executed = _run_traced(program, ops, static_costs, counts, m, events)
+            elif m.footprints is not None:
+                pc, executed = _run_tracked(ops, m.footprints, counts, m)
             else:
                 while pc < n:
                     counts[pc] += 1
@@ -258,11 +269,11 @@ def _run(program: Program, image: MemoryImage | None, limits: RunLimits, trace: 
                     else:  # a batched loop ran (see loops.py): it counted its own instructions
                         pc, executed = ~nxt, m.executed
         except MachineFault as exc:
-            pc = m.pc if trace else pc
+            pc = m.pc if trace or m.footprints is not None else pc
             ins = program.instructions[pc]
             fault = Fault(exc.kind, exc.message, pc, ins.text(), ins.line or None, exc.state)
         except Exception as exc:  # a simulator defect must still not reach the user as a traceback
-            pc = m.pc if trace else pc
+            pc = m.pc if trace or m.footprints is not None else pc
             ins = program.instructions[pc] if pc < n else None
             fault = Fault(
                 "internal",
@@ -276,8 +287,34 @@ def _run(program: Program, image: MemoryImage | None, limits: RunLimits, trace: 
     return Execution(stats, fault, m, events, warnings)
 
 
+def _run_tracked(ops, footprints, counts, m):
+    """The run loop with poison tracking: each step's footprint, when it has one, runs first
+    (knowing its pc through the tracker). m.pc follows pc, for a fault's place."""
+    tracker = m.poison
+    pc, executed = 0, 0
+    n = len(ops)
+    while pc < n:
+        counts[pc] += 1
+        executed += 1
+        m.pc = pc
+        fp = footprints[pc]
+        if fp is not None:
+            tracker.pc = pc
+            fp()
+        nxt = ops[pc](executed)
+        if nxt is None:
+            pc += 1
+        elif nxt >= 0:
+            pc = nxt
+        else:  # a batched loop ran (see loops.py): it counted its own instructions
+            pc, executed = ~nxt, m.executed
+    m.pc = pc
+    return pc, executed
+
+
 def _run_traced(program, ops, static_costs, counts, m, events):
     units = [ins.spec.unit.value for ins in program.instructions]
+    footprints, tracker = m.footprints, m.poison
     pc, executed, now = 0, 0, 0
     n = len(ops)
     while pc < n:
@@ -285,6 +322,9 @@ def _run_traced(program, ops, static_costs, counts, m, events):
         executed += 1
         m.pc = pc
         dma_before = m.dma_cycles
+        if footprints is not None and footprints[pc] is not None:
+            tracker.pc = pc
+            footprints[pc]()
         nxt = ops[pc](executed)
         duration = static_costs[pc] + (m.dma_cycles - dma_before)
         if len(events) < MAX_TRACE_EVENTS:

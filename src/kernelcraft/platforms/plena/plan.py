@@ -12,7 +12,7 @@ one per distinct slot.
 from __future__ import annotations
 
 import weakref
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -36,6 +36,8 @@ class Plan:
     order: np.ndarray  # pcs grouped by opcode (stable), for summing per-opcode counts
     group_starts: np.ndarray  # where each opcode's group begins in `order`
     costs_array: np.ndarray  # int64 static cycles per pc
+    # C_LOOP_START pc -> its loop body for batching (loops.py) or None, filled on first use
+    loop_bodies: dict = field(default_factory=dict, compare=False)
 
 
 def program_plan(program: Program) -> Plan:

@@ -70,16 +70,23 @@ class PoisonRead:
         return Diagnostic(self.line, 0, message, self.instruction, hint, "warning")
 
 
+_FILLS = tuple(bytes([code]) * 4096 for code in range(4))  # runs of one state, sliced
+
+
 class PoisonTracker:
     def __init__(self, config: PlenaConfig, hbm_initialised: int):
         cfg = self.config = config
         self.vram_row = bytearray(cfg.vram_rows)
-        self.vram_elem = np.zeros(cfg.vram_elems, dtype=np.uint8)  # consulted for MIXED rows only
+        # Per-element states of rows written in part (row -> VLEN state bytes), consulted for
+        # MIXED rows only; made when a row first needs them.
+        self.vram_elems: dict[int, bytearray] = {}
+        self.vlen = cfg.vlen
         self.mram_row = bytearray(cfg.mram_tiles * cfg.mlen)
         self.fpsram = bytearray(cfg.fpsram_words)
         self.intsram = bytearray(cfg.intsram_words)
         self.hbm = np.zeros(cfg.hbm_bytes, dtype=np.uint8)  # calloc: pages appear when touched
         self.hbm[:hbm_initialised] = CLEAN
+        self.hbm_clean_below = hbm_initialised  # every HBM byte below this address is CLEAN
         self.f = [False] * cfg.fp_regs
         self.acc = {"m": False, "v": False, "hm": False, "hv": False}
         # M_BTMM/M_BTMV write one output column per tile row: the columns' states, per key.
@@ -89,9 +96,16 @@ class PoisonTracker:
         # (region, row) -> (line, HBM lo, HBM hi) for rows a transfer filled from never-written HBM
         self.origin: dict[tuple[str, int], tuple[int, int, int]] = {}
         self.dropped = 0
-        self.pc = 0
-        self.line = 0
-        self.text = ""
+        self.pc = 0  # the instruction whose footprint runs (set before each footprint)
+        self.instructions: tuple | list = ()  # the program's, for the line and text of a report
+
+    @property
+    def line(self) -> int:
+        return self.instructions[self.pc].line if self.pc < len(self.instructions) else 0
+
+    @property
+    def text(self) -> str:
+        return self.instructions[self.pc].text() if self.pc < len(self.instructions) else ""
 
     # ------------------------------------------------------------------ preloads
     def preload_vram(self, addr: int, count: int) -> None:
@@ -156,30 +170,61 @@ class PoisonTracker:
         for r in range(first, last + 1):
             lo, hi = max(addr, r * vlen), min(addr + count, (r + 1) * vlen)
             code = self.vram_row[r]
-            states[lo - addr : hi - addr] = self.vram_elem[lo:hi] if code == MIXED else code
+            states[lo - addr : hi - addr] = self._elems(r, lo, hi) if code == MIXED else code
         if mask is not None:
             states = np.where(mask, states, CLEAN)
         return self._states("VRAM", states, addr)
 
+    def write_row(self, row: int, taint: bool) -> None:
+        """write_vram of one whole, in-range VRAM row."""
+        if self.origin:
+            self.origin.pop(("VRAM", row), None)
+        self.vram_row[row] = TAINT if taint else CLEAN
+
+    def clean_rows(self, region: str, states: bytearray, first: int, count: int) -> None:
+        """Whole rows [first, first + count) of a region (in range) now hold clean data."""
+        states[first : first + count] = _fill(CLEAN, count)
+        if self.origin:
+            for r in range(first, first + count):
+                self.origin.pop((region, r), None)
+
     def write_vram(self, addr: int, count: int, taint: bool) -> None:
-        vlen = self.config.vlen
-        if addr < 0 or count <= 0 or addr + count > self.config.vram_elems:
+        vlen = self.vlen
+        if addr < 0 or count <= 0 or addr + count > len(self.vram_row) * vlen:
             return
         code = TAINT if taint else CLEAN
         origin = self.origin
+        rows = self.vram_row
         for r in range(addr // vlen, (addr + count - 1) // vlen + 1):
             if origin:
                 origin.pop(("VRAM", r), None)
-            lo, hi = max(addr, r * vlen), min(addr + count, (r + 1) * vlen)
-            if hi - lo == vlen or self.vram_row[r] == code:
-                self.vram_row[r] = code
-                continue
-            row = self.vram_elem[r * vlen : (r + 1) * vlen]
-            if self.vram_row[r] != MIXED:
-                row[:] = self.vram_row[r]
-            row[lo - r * vlen : hi - r * vlen] = code
-            first = int(row[0])
-            self.vram_row[r] = first if (row == first).all() else MIXED
+            start = r * vlen
+            lo, hi = max(addr, start), min(addr + count, start + vlen)
+            if hi - lo == vlen or rows[r] == code:
+                rows[r] = code
+            else:
+                self.write_part(r, lo - start, hi - lo, code)
+
+    def write_part(self, row: int, offset: int, count: int, code: int) -> None:
+        """Elements [offset, offset + count) of a VRAM row, less than the row, take state `code`
+        (the row's origin is the caller's to drop)."""
+        vlen, rows = self.vlen, self.vram_row
+        old = rows[row]
+        if old == code or count == vlen:
+            rows[row] = code
+            return
+        if old != MIXED:
+            elems = self.vram_elems[row] = bytearray(_fill(old, vlen))
+        else:
+            elems = self.vram_elems[row]
+        elems[offset : offset + count] = _fill(code, count)
+        first = elems[0]
+        rows[row] = first if elems.count(first) == vlen else MIXED
+
+    def _elems(self, row: int, lo: int, hi: int) -> np.ndarray:
+        """States of VRAM elements [lo, hi) inside a MIXED row."""
+        start = row * self.vlen
+        return np.frombuffer(self.vram_elems[row], dtype=np.uint8)[lo - start : hi - start]
 
     def vram_states(self, addr: int, count: int) -> np.ndarray:
         """States of VRAM elements [addr, addr + count), without reporting (a transfer's source)."""
@@ -188,7 +233,7 @@ class PoisonTracker:
         for r in range(addr // vlen, (addr + count - 1) // vlen + 1):
             lo, hi = max(addr, r * vlen), min(addr + count, (r + 1) * vlen)
             code = self.vram_row[r]
-            states[lo - addr : hi - addr] = self.vram_elem[lo:hi] if code == MIXED else code
+            states[lo - addr : hi - addr] = self._elems(r, lo, hi) if code == MIXED else code
         return states
 
     def move_to_vram(self, addr: int, states: np.ndarray, origin: tuple[int, int, int] | None) -> None:
@@ -201,7 +246,7 @@ class PoisonTracker:
             if (row == first).all():
                 self.vram_row[r] = first
             else:
-                self.vram_elem[r * vlen : (r + 1) * vlen] = row
+                self.vram_elems[r] = bytearray(row.tobytes())
                 self.vram_row[r] = MIXED
             if origin is not None and (row == NEVER).any():
                 self.origin[("VRAM", r)] = origin
@@ -296,6 +341,8 @@ class PoisonTracker:
             or int(scale_idx.max()) >= self.hbm.size
         ):
             return
+        if not (states == CLEAN).all():
+            self.hbm_clean_below = min(self.hbm_clean_below, int(elem_idx.min()), int(scale_idx.min()))
         self.hbm[elem_idx] = states
         block = elem_idx.shape[1] // scale_idx.shape[1]
         grouped = states.reshape(states.shape[0], -1, block)
@@ -303,6 +350,10 @@ class PoisonTracker:
         for k in range(1, block):
             per_block = worst(per_block, grouped[..., k])
         self.hbm[scale_idx] = per_block
+
+
+def _fill(code: int, n: int) -> bytes:
+    return _FILLS[code][:n] if n <= 4096 else bytes([code]) * n
 
 
 def worst(a: np.ndarray, b: np.ndarray) -> np.ndarray:

@@ -16,6 +16,7 @@ from collections.abc import Callable
 
 import numpy as np
 
+from . import loops
 from .assembler import Program
 from .isa import INSTRUCTIONS, Unit
 from .loops import batched_loop, loop_body
@@ -64,9 +65,9 @@ def compile_program(
 
     Identical instructions share one closure (see plan.py: the program's distinct slots are
     worked out once per program); the closures themselves are built over this machine.
-    With batch_loops (and no poison tracking), loops whose bodies allow it run in batches
-    (loops.py): their C_LOOP_START step may run the whole loop and return ~(pc after it),
-    having added the loop's instructions to m.counts and set m.executed.
+    With batch_loops, loops whose bodies allow it run in batches (loops.py): their
+    C_LOOP_START step may run the whole loop and return ~(pc after it), having added the
+    loop's instructions to m.counts and set m.executed.
     """
     plan = program_plan(program)
     built = [
@@ -75,34 +76,32 @@ def compile_program(
     ]
     ops = list(map(built.__getitem__, plan.slot_of_pc))
     if m.poison is not None:
-        ops = _tracked(program, m, ops)
-    elif batch_loops:
+        m.footprints = _footprints(program, m, plan)
+    if batch_loops and loops.ENABLED:
+        bodies = plan.loop_bodies  # a body keeps its batch plans: kept with the program's plan
         for _, _, pc in plan.slots:
             if program.instructions[pc].spec.name == "C_LOOP_START":
-                body = loop_body(program, pc, UNARY_TABLES)
+                if pc not in bodies:
+                    bodies[pc] = loop_body(program, pc, UNARY_TABLES)
+                body = bodies[pc]
                 if body is not None:
                     ops[pc] = batched_loop(m, program, pc, ops[pc], body, UNARY_TABLES)
     return ops, plan.costs
 
 
-def _tracked(program: Program, m: Machine, ops: list[Step]) -> list[Step]:
-    """Each step preceded by its footprint (what it reads and writes, for the poison tracker)."""
+def _footprints(program: Program, m: Machine, plan) -> list:
+    """Per pc, the footprint to run just before the step (what it reads and writes, for the
+    poison tracker), or None for steps that read no memory (integer and control
+    instructions). Identical instructions share one footprint: it finds the instruction it
+    reports in tracker.pc, which the run loop sets."""
     from .footprints import FOOTPRINTS, behaviour_footprint
 
-    tracker = m.poison
-    out = []
-    for pc, (ins, step) in enumerate(zip(program.instructions, ops, strict=True)):
-        spec = ins.spec
-        fp = (FOOTPRINTS[spec.name] if spec.behaviour is None else behaviour_footprint(spec))(m, ins.operands)
-        line, text = ins.line, ins.text()
-
-        def tracked(executed, step=step, fp=fp, pc=pc, line=line, text=text):
-            tracker.pc, tracker.line, tracker.text = pc, line, text
-            fp()
-            return step(executed)
-
-        out.append(tracked)
-    return out
+    m.poison.instructions = program.instructions
+    per_slot = []
+    for spec, operands, _ in plan.slots:
+        build = FOOTPRINTS[spec.name] if spec.behaviour is None else behaviour_footprint(spec)
+        per_slot.append(None if getattr(build, "reads_nothing", False) else build(m, operands))
+    return list(map(per_slot.__getitem__, plan.slot_of_pc))
 
 
 # ----------------------------------------------------------------------------- helpers
@@ -945,6 +944,10 @@ def _transfer_start(m: Machine, ab: int, off: int, rows: int, width: int, stride
             scale_reg=m.scale_reg,
             offset=off,
         )
+    if m.hbm_pages is not None:  # poison the pages this transfer may touch, if not yet done
+        m.hbm_pages.ensure(base + off, base + last + width)
+        scales = base + m.scale_reg
+        m.hbm_pages.ensure(scales + off // block, scales + last // block + width // block)
     return base + off, base + m.scale_reg + off // block
 
 
@@ -961,7 +964,7 @@ def _gather_bits(m: Machine, e0: int, s0: int, rows: int, width: int, stride: in
     block, 2) uint8 scratch that pairs each element byte with its block's scale byte, read as a
     little-endian u16 index into MX_BF16_BITS."""
     block = m.config.mx_block
-    hbm = m.hbm
+    hbm = m.hbm_array
     blocks, scale_stride = width // block, stride // block
     if rows == 1 or stride == width:  # contiguous rows: plain slices
         elements = hbm[e0 : e0 + rows * width]
@@ -1040,8 +1043,8 @@ def _h_store_v(m: Machine, ops, pc):
         e0, s0 = _transfer_start(m, ab, g[rs1], rows, width, stride, "H_STORE_V")
         elements, scales = quantize_blocks(source.reshape(-1), block, cfg.mx_quantiser)
         i = np.arange(rows, dtype=np.int64)[:, None]
-        m.hbm[(e0 + i * stride + np.arange(width)[None, :]).reshape(-1)] = elements
-        m.hbm[(s0 + i * (stride // block) + np.arange(width // block)[None, :]).reshape(-1)] = scales
+        m.hbm_array[(e0 + i * stride + np.arange(width)[None, :]).reshape(-1)] = elements
+        m.hbm_array[(s0 + i * (stride // block) + np.arange(width // block)[None, :]).reshape(-1)] = scales
         m.dma_cycles += m.hbm_timing.store_rows(e0, s0, stride, stride // block, rows, width, width // block)
 
     return step
