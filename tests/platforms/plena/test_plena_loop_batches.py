@@ -15,6 +15,7 @@ from kernelcraft.platforms.plena.config import DEFAULT_CONFIG
 from kernelcraft.platforms.plena.machine import MemoryImage, run
 
 from .plena_helpers import const
+from .same_runs import assert_same_stats_and_fault
 
 VLEN = DEFAULT_CONFIG.vlen
 ROWS = 700  # VRAM rows given values by the image
@@ -47,18 +48,7 @@ def _both(source: str, image_seed: int = 0, limits: RunLimits | None = None, poi
 
 
 def _assert_same(fast, plain) -> None:
-    assert fast.stats.to_dict() == plain.stats.to_dict()
-    f, p = fast.fault, plain.fault
-    assert (f is None) == (p is None)
-    if f is not None:
-        assert (f.kind, f.message, f.pc, f.instruction, f.line, f.state) == (
-            p.kind,
-            p.message,
-            p.pc,
-            p.instruction,
-            p.line,
-            p.state,
-        )
+    assert_same_stats_and_fault(fast, plain)
     a, b = fast.machine, plain.machine
     np.testing.assert_array_equal(a.vram.view(np.uint16), b.vram.view(np.uint16))
     assert (a.g, a.f, a.a, a.jumps, a.next_wall_check) == (b.g, b.f, b.a, b.jumps, b.next_wall_check)

@@ -19,6 +19,7 @@ from kernelcraft.platforms.plena.machine import Machine, MemoryImage, run
 from kernelcraft.platforms.plena.poison import MIXED
 
 from .plena_helpers import const
+from .same_runs import assert_same_stats_and_fault
 
 VLEN = DEFAULT_CONFIG.vlen
 ROWS = 700  # VRAM rows the image initialises (the 701st in part)
@@ -67,18 +68,7 @@ def _both(
 
 
 def _assert_same(fast, plain, hbm: bool) -> None:
-    assert fast.stats.to_dict() == plain.stats.to_dict()
-    f, p = fast.fault, plain.fault
-    assert (f is None) == (p is None)
-    if f is not None:
-        assert (f.kind, f.message, f.pc, f.instruction, f.line, f.state) == (
-            p.kind,
-            p.message,
-            p.pc,
-            p.instruction,
-            p.line,
-            p.state,
-        )
+    assert_same_stats_and_fault(fast, plain)
     a, b = fast.machine, plain.machine
     for name in ("vram", "mram", "fpsram"):
         np.testing.assert_array_equal(getattr(a, name).view(np.uint16), getattr(b, name).view(np.uint16))
