@@ -288,6 +288,11 @@ class Effect:
         T.uop_n += times * un
         T.rob_n += times * rn
         codec.restore(T, key, T.cyc + times * self.cycles)
+        self.add_statistics(T, times)
+
+    def add_statistics(self, T, times: int) -> None:
+        """Add `times` repetitions of this effect's statistics (vector uops, mispredicts,
+        external transactions, stalls, instruction mix) to T."""
         vu, mp, ex = self.stats
         T.vuops += times * vu
         T.mispredicts += times * mp
@@ -604,13 +609,7 @@ class BlockRunner:
         T = self.T
         self.codec.restore(T, self.chain_key, T.cyc + self.chain_cycles)
         for effect, times in self.owed.items():
-            vu, mp, ex = effect.stats
-            T.vuops += times * vu
-            T.mispredicts += times * mp
-            T.ext_tx += times * ex
-            for counter, deltas in ((T.stalls, effect.stalls), (T.mix, effect.mix)):
-                for k, v in deltas.items():
-                    counter[k] += times * v
+            effect.add_statistics(T, times)
         self.owed.clear()
         self.chained = (T.n, T.cyc, self.chain_key)
         self.chain_key = None
