@@ -152,12 +152,31 @@ def measure(
     _print_rates(name, count, rates, cpu_rates)
 
 
-def _print_rates(name: str, count: int, rates: list[float], cpu_rates: list[float]) -> None:
-    for label, values in (("wall", rates), ("cpu", cpu_rates)):
+def _print_rates(
+    name: str,
+    count: int,
+    rates: list[float],
+    cpu_rates: list[float],
+    first: tuple[float, float] | None = None,
+) -> None:
+    """Median, range and first-run rate, wall-clock and CPU time; `first` (wall, cpu) when the
+    first run is not among the timed ones."""
+    firsts = first or (rates[0], cpu_rates[0])
+    for label, values, first_rate in (("wall", rates, firsts[0]), ("cpu", cpu_rates, firsts[1])):
         print(
             f"{name:34s} {label:4s} {count:6d} instr   median {statistics.median(values):10,.0f} instr/s   "
-            f"min {min(values):10,.0f}   max {max(values):10,.0f}   first {values[0]:10,.0f}"
+            f"min {min(values):10,.0f}   max {max(values):10,.0f}   first {first_rate:10,.0f}"
         )
+
+
+def _timed_evaluation(platform, program, instance, name: str) -> tuple[int, float, float]:
+    """One Platform.run: (instructions, wall seconds, CPU seconds); exits if it is not correct."""
+    start, cpu_start = time.perf_counter(), time.process_time()
+    evaluation = platform.run(program, instance)
+    elapsed, cpu = time.perf_counter() - start, time.process_time() - cpu_start
+    if not evaluation.correct:
+        raise SystemExit(f"{name}: {evaluation.format_summary()}")
+    return evaluation.stats.instructions, elapsed, max(cpu, 1e-9)
 
 
 EVAL_CELLS = (("silu", "C5"), ("gemm", "C3"))
@@ -174,14 +193,11 @@ def measure_evaluations(runs: int) -> None:
             instance = platform.prepare(task_id, config, 0, poison=poison)
             rates, cpu_rates, count = [], [], 0
             for _ in range(runs):
-                start, cpu_start = time.perf_counter(), time.process_time()
-                evaluation = platform.run(program, instance)
-                elapsed, cpu = time.perf_counter() - start, time.process_time() - cpu_start
-                if not evaluation.correct:
-                    raise SystemExit(f"plena {task_id} {config}: {evaluation.format_summary()}")
-                count = evaluation.stats.instructions
+                count, elapsed, cpu = _timed_evaluation(
+                    platform, program, instance, f"plena {task_id} {config}"
+                )
                 rates.append(count / elapsed)
-                cpu_rates.append(count / max(cpu, 1e-9))
+                cpu_rates.append(count / cpu)
             name = f"eval {task_id} {config} {'poisoned' if poison else 'clean'}"
             _print_rates(name, count, rates, cpu_rates)
 
@@ -199,34 +215,20 @@ def measure_coral(runs: int) -> None:
         # The first run (seed 0) is printed apart; every timed run then gets inputs of a new seed,
         # as hidden scoring's runs do, so timing memos kept across runs of a program (exact, but
         # data-dependent) cannot make a repeated identical run look faster than an evaluation.
+        name = f"coral {task_id} {config}"
         instance = platform.prepare(task_id, config, 0)
-        cpu_start = time.process_time()
-        first = platform.run(built.program, instance)
-        if not first.correct:
-            raise SystemExit(f"coral {task_id} {config}: {first.format_summary()}")
-        first_rate = first.stats.instructions / max(time.process_time() - cpu_start, 1e-9)
-        rates, cpu_rates, count, cpus = [], [], 0, []
+        count, elapsed, cpu = _timed_evaluation(platform, built.program, instance, name)
+        first = (count / elapsed, count / cpu)
+        rates, cpu_rates, cpus = [], [], []
         for seed in range(1, runs + 1):
             instance = platform.prepare(task_id, config, seed)
-            start, cpu_start = time.perf_counter(), time.process_time()
-            evaluation = platform.run(built.program, instance)
-            elapsed, cpu = time.perf_counter() - start, time.process_time() - cpu_start
-            if not evaluation.correct:
-                raise SystemExit(f"coral {task_id} {config}: {evaluation.format_summary()}")
-            count = evaluation.stats.instructions
+            count, elapsed, cpu = _timed_evaluation(platform, built.program, instance, name)
             rates.append(count / elapsed)
-            cpu_rates.append(count / max(cpu, 1e-9))
+            cpu_rates.append(count / cpu)
             cpus.append(cpu)
         total_instr += count
         total_cpu += statistics.median(cpus)
-        name = f"coral {task_id} {config}"
-        for label, values in (("wall", rates), ("cpu", cpu_rates)):
-            print(
-                f"{name:34s} {label:4s} {count:6d} instr   median {statistics.median(values):10,.0f} instr/s "
-                "  "
-                f"min {min(values):10,.0f}   max {max(values):10,.0f}"
-                + (f"   first {first_rate:10,.0f}" if label == "cpu" else "")
-            )
+        _print_rates(name, count, rates, cpu_rates, first)
     print(f"{'coral all cells':34s} cpu  {total_instr:6d} instr   {total_instr / total_cpu:10,.0f} instr/s")
 
 
