@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import glob
-import os
 import tempfile
+
+import pytest
 
 from kernelcraft.platforms.coral.config import CoralConfig
 from kernelcraft.platforms.coral.elf import read_program
-from kernelcraft.platforms.coral.toolchain import build_program, linker_script
+from kernelcraft.platforms.coral.toolchain import _clean, build_program, linker_script
 
 from .coral_helpers import kernel, needs_toolchain
 
@@ -16,8 +16,19 @@ pytestmark = needs_toolchain
 CFG = CoralConfig()
 
 
-def _leftovers() -> set[str]:
-    return set(glob.glob(os.path.join(tempfile.gettempdir(), "kc-coral-*")))
+@pytest.fixture
+def scratch(tmp_path, monkeypatch):
+    """A temporary directory of the test's own, so that builds by other processes at the same
+    time (parallel test workers) cannot look like leftovers of this one."""
+    private = tmp_path / "scratch"
+    private.mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", str(private))
+    return private
+
+
+def test_build_directories_are_cut_from_messages_whatever_the_temporary_directory():
+    assert _clean("/var/folders/x1/T/kc-coral-ab_12/kernel.S:3:5: error: bad") == "kernel.S:3:5: error: bad"
+    assert _clean("ld.lld: error: /tmp/kc-coral-q/kernel.o: x") == "ld.lld: error: kernel.o: x"
 
 
 def test_builds_an_elf_with_the_memory_map_and_line_table():
@@ -34,9 +45,8 @@ def test_builds_an_elf_with_the_memory_map_and_line_table():
     assert program.line_of(CFG.itcm_base) is None  # the crt is not the author's code
 
 
-def test_assembler_errors_point_at_the_authors_lines_with_hints():
+def test_assembler_errors_point_at_the_authors_lines_with_hints(scratch):
     source = kernel("    addi a0, a0, 5000\n    vfadd.vv v1, v2, v3\n    frobnicate a1")
-    before = _leftovers()
     out = build_program(source, "asm", CFG)
     assert not out.ok
     by_line = {d.line: d for d in out.diagnostics}
@@ -46,7 +56,7 @@ def test_assembler_errors_point_at_the_authors_lines_with_hints():
     assert "mnemonic" in by_line[6].message
     for d in out.diagnostics:
         assert "/tmp" not in d.message and "kc-coral" not in d.message
-    assert _leftovers() <= before
+    assert not list(scratch.iterdir())
 
 
 def test_undefined_symbol_names_the_line_that_uses_it():
@@ -105,11 +115,10 @@ def test_host_files_cannot_be_included():
     assert not out.ok
 
 
-def test_huge_source_is_refused_before_the_assembler_runs():
-    before = _leftovers()
+def test_huge_source_is_refused_before_the_assembler_runs(scratch):
     out = build_program("# x\n" * (600 * 1024), "asm", CFG)
     assert not out.ok and "limit" in out.diagnostics[0].message
-    assert _leftovers() <= before
+    assert not list(scratch.iterdir())
 
 
 def test_toolchain_timeout_is_a_diagnostic():

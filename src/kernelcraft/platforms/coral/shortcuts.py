@@ -144,63 +144,52 @@ def _binary(m, op):
 
             return short
 
-        def operand(raw: int) -> int:
+        # The scalar operand as an array of vl copies in the element type: NumPy combines two
+        # arrays of one type faster than an array and a scalar, and the value (the operand
+        # reduced to the element type, as the general path reduces it) is the same. A register
+        # operand is refilled only when the register changes (loops keep theirs).
+        operand = np.empty(vl, dtype=out.dtype)
+        amount = sew - 1
+
+        def element(raw: int) -> int:
             if shift:
-                return raw & (sew - 1)
-            if False:
-                return raw - full
-            return raw
+                return raw & amount
+            r = raw & smask
+            return r - full if signed and r & top else r
 
         if form == "I":
-            c = operand(_scalar(f, form, uimm, sew))
+            operand.fill(element(_scalar(f, form, uimm, sew)))
             if reverse:
 
                 def short():
-                    np.subtract(c, a, out=out)
+                    np.subtract(operand, a, out=out)
                     return nxt
             else:
 
                 def short():
-                    ufunc(a, c, out=out)
+                    ufunc(a, operand, out=out)
                     return nxt
 
             return short
-        # The scalar operand as a NumPy scalar of the element type, converted again only when
-        # the register changes (loops keep theirs): NumPy takes it faster than a Python int, and
-        # the value (in range for the type) is the same.
-        scalar = out.dtype.type
-        last = [None, None]  # register value, operand
+        last = [None]  # the register value the operand holds
 
-        if shift:
-            amount = sew - 1
+        if reverse:
 
             def short():
                 raw = x[rs1]
                 if raw != last[0]:
-                    last[0], last[1] = raw, scalar(raw & amount)
-                ufunc(a, last[1], out=out)
-                return nxt
-        elif signed:
-
-            def short():
-                raw = x[rs1]
-                if raw != last[0]:
-                    r = raw & smask
-                    last[0], last[1] = raw, scalar(r - full if r & top else r)
-                ufunc(a, last[1], out=out)
-                return nxt
-        elif reverse:
-
-            def short():
-                np.subtract(x[rs1] & smask, a, out=out)
+                    last[0] = raw
+                    operand.fill(element(raw))
+                np.subtract(operand, a, out=out)
                 return nxt
         else:
 
             def short():
                 raw = x[rs1]
                 if raw != last[0]:
-                    last[0], last[1] = raw, scalar(raw & smask)
-                ufunc(a, last[1], out=out)
+                    last[0] = raw
+                    operand.fill(element(raw))
+                ufunc(a, operand, out=out)
                 return nxt
 
         return short
@@ -322,12 +311,18 @@ def _wmac(m, op):
 
             return short
         smask, top, full = (1 << sew) - 1, 1 << (sew - 1), 1 << sew
+        # The scalar as vl copies in the wide type (faster for NumPy than a Python int operand,
+        # the same product), refilled only when the register changes.
+        operand = np.empty(vl, dtype=wide)
+        last = [None]
 
         def short():
-            raw = x[rs1] & smask
-            if sign_src and raw & top:
-                raw -= full
-            multiply(b, raw, out=product, dtype=wide)  # wraps in 2*SEW bits like the hardware
+            raw = x[rs1]
+            if raw != last[0]:
+                last[0] = raw
+                r = raw & smask
+                operand.fill(r - full if sign_src and r & top else r)
+            multiply(b, operand, out=product, dtype=wide)  # wraps in 2*SEW bits like the hardware
             add(acc, product, out=acc)
             return nxt
 
@@ -583,7 +578,8 @@ def _indexed_load(m, op, general):
         def short():
             offsets = index.tolist()
             b = x[rs1]
-            lo, hi = min(offsets) + b, max(offsets) + b
+            ordered = sorted(offsets)  # (one sort costs less than a min and a max)
+            lo, hi = ordered[0] + b, ordered[-1] + b
             if hi > top:
                 return general()  # addresses wrap around: the general path
             if dbase <= lo and hi - dbase <= dlimit:

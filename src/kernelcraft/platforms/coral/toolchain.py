@@ -505,7 +505,8 @@ def parse_linker_output(stderr: str, name: str, config: CoralConfig) -> list[Dia
 
 
 def _clean(message: str) -> str:
-    message = re.sub(r"/tmp/kc-coral-[^/\s]*/", "", message)
+    """Drop the build directory from paths (whatever TMPDIR is): the agent sees its file name."""
+    message = re.sub(r"(?:/[^/\s:]+)*/kc-coral-[^/\s]*/", "", message)
     return message.strip()
 
 
