@@ -382,7 +382,7 @@ class _Out:
 
 def _generate(ops: list, consts: dict, form: str, flags: tuple, special: list) -> tuple[str, dict]:
     """Python source of one block form: `make(m, T, OPS, TIS)` returns the block function."""
-    names: dict = {"TARGETS": [op.pc for op in ops]}
+    names: dict = {"TARGETS": [op.pc for op in ops], "vector": _vector_out_of_line}
     timed = form != FUNCTIONAL
     executes = form != TIMING
     emit = _Out(3 if executes else 2)  # inside make, block (and try when it executes)
@@ -401,7 +401,7 @@ def _generate(ops: list, consts: dict, form: str, flags: tuple, special: list) -
         "def make(m, T, OPS, TIS):",
         "    x = m.x; xr = T.xready; xc = T.xcause; dh = T.dhist; rt = T.retire; lq = T.lsu_deq",
         "    ST = T.stalls; MX = T.mix; dtcm = m.mem.dtcm; load = m.load; store = m.store; V = m.v",
-        "    vr = T.vready; rob = T.rob; uq = T.uq; cq = T.cq; popleft = cq.popleft; vector = T.vector",
+        "    vr = T.vready; rob = T.rob; uq = T.uq; cq = T.cq; popleft = cq.popleft",
         "    DL_MAX = m.config.dtcm_size; EL_MAX = m.config.ext_size; extb = m.mem.ext",
     ]
     if executes:
@@ -749,21 +749,29 @@ def _vector_timing(emit, i: int, ti, c: dict, flags: tuple, special: tuple) -> N
     _vector_general(lambda line, d=0: emit(line, d + 1), i, ti, c)
 
 
-# What Timing.vector reads and writes of the locals: all the RVV back end but the dispatch
-# counts of the front end (rvv_note, inline), plus the LSU slot for vector loads and stores.
+# The locals Timing.vector reads and writes: the RVV back end (not the front end's dispatch
+# counts, which rvv_note keeps inline), and the LSU slot for vector loads and stores.
 _BACKEND = tuple(pair for pair in RVV_STATE if pair[0] not in ("rvc", "rvn", "rpc", "rpn"))
 _VMEM_BACKEND = _BACKEND + LSU_STATE
 
 
 def _vector_general(emit, i: int, ti, c: dict) -> None:
     """Timing.vector itself, for a configuration the block was not specialised for: rare once a
-    block is specialised, so out of line (generating its uop loop inline for every vector
+    block is specialised, so one call (generating its uop loop inline for every vector
     instruction made a block's source half as long again, which compile() pays on a first run)."""
     mem = ti.kind in (K_VLOAD, K_VSTORE)
-    state = _VMEM_BACKEND if mem else _BACKEND
-    emit("; ".join(f"T.{attr} = {local}" for local, attr in state))
-    emit(f"done = vector(TIS[{i}], t, uk, {'vext, vlines' if mem else 'False, ()'})")
-    emit("; ".join(f"{local} = T.{attr}" for local, attr in state))
+    state = ", ".join(local for local, _ in (_VMEM_BACKEND if mem else _BACKEND))
+    emit(f"done, {state} = vector(T, TIS[{i}], t, uk, {'vext, vlines' if mem else 'False, ()'}, {state})")
+
+
+def _vector_out_of_line(T, ti, t: int, key: tuple, external: bool, lines, *state) -> tuple:
+    """Timing.vector on the block's locals `state` (_BACKEND or _VMEM_BACKEND, in order): writes
+    them to T, schedules, returns the completion and their new values."""
+    pairs = _VMEM_BACKEND if len(state) == len(_VMEM_BACKEND) else _BACKEND
+    for (_, attr), value in zip(pairs, state, strict=True):
+        setattr(T, attr, value)
+    done = T.vector(ti, t, key, external, lines)
+    return (done, *[getattr(T, attr) for _, attr in pairs])
 
 
 def _vector_unrolled(emit, ti, c: dict, flags: tuple, uops: list, ukey: tuple) -> None:
