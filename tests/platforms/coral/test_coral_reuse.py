@@ -148,6 +148,29 @@ def test_first_visits_run_the_kept_fused_blocks(monkeypatch):
     assert counts[0] > 10 and counts[1] == counts[2] < counts[0]
 
 
+def test_a_block_timed_through_its_memo_gets_its_fused_form_only_for_a_later_first_visit():
+    instance = PLATFORM.prepare("conv2d", "C1", 0)
+    program = dataclasses.replace(PLATFORM.build(PLATFORM.baseline("conv2d", "C1")).program)
+    signatures, engines = [], []
+    for _ in range(3):
+        result = runner.run_program(program, PLATFORM.config, placements=instance.placements(), reuse=True)
+        engine = result.machine.engine
+        signatures.append((result.stop.kind, result.stats.to_dict(), bytes(result.machine.mem.dtcm)))
+        if not engines:  # the first run: memo-timed blocks compiled no fused form
+            unfused = [
+                b.head
+                for b in engine.blocks.values()
+                if isinstance(b, replay.BlockRunner) and not b.has_fused
+            ]
+            assert unfused and not {pc for pc, _ in engine.fused_at} & set(unfused)
+        engines.append(engine)
+        runner.release(program, result)
+    assert engines[0] is engines[1] is engines[2]  # one kept machine
+    assert set(unfused) <= {pc for pc, _ in engines[2].fused_at}  # made for the second run's first visits
+    fresh = runner.run_program(program, PLATFORM.config, placements=instance.placements())
+    assert signatures == [(fresh.stop.kind, fresh.stats.to_dict(), bytes(fresh.machine.mem.dtcm))] * 3
+
+
 def test_a_faulting_run_leaves_a_machine_the_next_run_can_use():
     # Loads from an address the first seed's data makes out of range: a fault, then a clean run.
     body = """

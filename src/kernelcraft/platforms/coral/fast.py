@@ -156,6 +156,7 @@ class BlockEngine:
         self.made: dict = {}
         self.fused_at: dict = {}
         self.learnt: dict = {}  # block start -> what its runner learnt (steady.BlockRunner.learnt)
+        self.unfused: dict = {}  # block start -> ops, for runners that never needed a fused form
         self.runs = 0  # runs before this one (Machine.reset counts them)
 
     def reset(self) -> None:
@@ -166,6 +167,8 @@ class BlockEngine:
         for runner in self.blocks.values():
             if isinstance(runner, steady.BlockRunner):
                 self.learnt[runner.head] = runner.learnt()
+                if not runner.has_fused:
+                    self.unfused[runner.head] = runner.ops
         self.blocks = {}
         self.visits = {}
         self.active = None
@@ -179,6 +182,7 @@ class BlockEngine:
         self.made.clear()
         self.fused_at.clear()
         self.learnt.clear()
+        self.unfused.clear()
 
     def block(self, pc: int):
         fn = self.blocks.get(pc)
@@ -192,7 +196,14 @@ class BlockEngine:
             # exactly as the per-instruction path does, and the block's runner, made on the second
             # visit as in a first run, sees the same calls. (A block visited once per run stays
             # interpreted: compiling it costs about as much as interpreting it in ten runs.)
-            fused = self.fused_at.get((pc, self.warm_flags())) if self.runs else None
+            # A runner that never needed its fused form (steady.BlockRunner._first_fused) left
+            # it to be compiled here, once, so that the first run does not pay for it.
+            if not self.runs:
+                return self._interpret(pc)
+            flags = self.warm_flags()
+            fused = self.fused_at.get((pc, flags))
+            if fused is None and pc in self.unfused:
+                fused = self.make(self.unfused.pop(pc), FUSED)
             return fused if fused is not None else self._interpret(pc)
         fn = self._compile(pc)
         self.blocks[pc] = fn
@@ -225,11 +236,10 @@ class BlockEngine:
         ops = self._ops(pc)
         if not ops:
             return self._single(pc)
-        fused = self.make(ops, FUSED)
         loop, memo = is_self_loop(ops), weight(ops) >= steady.MEMO_WEIGHT
         if loop or memo:
-            return steady.BlockRunner(self, ops, fused, loop, memo)
-        return fused
+            return steady.BlockRunner(self, ops, loop, memo)
+        return self.make(ops, FUSED)
 
     def warm_flags(self) -> tuple[bool, bool, bool, bool]:
         """Which ring buffers have wrapped (their counters only grow, so this stays true)."""
