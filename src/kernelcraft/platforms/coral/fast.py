@@ -806,7 +806,7 @@ def _vector_unrolled(emit, ti, c: dict, flags: tuple, uops: list, ukey: tuple) -
             emit("if w_ > dec: dec = w_", 1)
     dcyc = 1 if U <= DU else -(-U // DU)
     emit("if dec != dcy: dci = 0; dcu = 0")
-    emit(f"dcy = dec + {dcyc - 1}; dci += 1")
+    emit(f"dcy = dec + {dcyc - 1}; dci += 1" if dcyc > 1 else "dcy = dec; dci += 1")
     emit(f"dcu += {U}" if dcyc == 1 else f"dcu = {U % DU}")
     emit("cq.append(dec)")
     if U == 0:
@@ -845,7 +845,7 @@ def _vector_unrolled(emit, ti, c: dict, flags: tuple, uops: list, ukey: tuple) -
             f"dpr = {reads}",
             1,
         )
-        emit(f"else: dpu += 1; dpr += {reads}", 1)
+        emit(f"else: dpu += 1; dpr += {reads}" if reads else "else: dpu += 1", 1)
         emit(f"else: dpc = dp; dpu = 1; dpr = {reads}")
         emit(f"uq[(un + {j}) % {UQ}] = dp")
         if unit == U_LSU:
