@@ -148,7 +148,8 @@ def test_first_visits_run_the_kept_fused_blocks(monkeypatch):
     assert counts[0] > 10 and counts[1] == counts[2] < counts[0]
 
 
-def test_a_block_timed_through_its_memo_gets_its_fused_form_only_for_a_later_first_visit():
+def test_a_block_timed_through_its_memo_gets_its_fused_form_only_for_a_later_first_visit(monkeypatch):
+    monkeypatch.setattr(fast, "MEMO_HOT", fast.HOT)  # its big blocks compiled in the first run
     instance = PLATFORM.prepare("conv2d", "C1", 0)
     program = dataclasses.replace(PLATFORM.build(PLATFORM.baseline("conv2d", "C1")).program)
     signatures, engines = [], []
@@ -167,6 +168,22 @@ def test_a_block_timed_through_its_memo_gets_its_fused_form_only_for_a_later_fir
         runner.release(program, result)
     assert engines[0] is engines[1] is engines[2]  # one kept machine
     assert set(unfused) <= {pc for pc, _ in engines[2].fused_at}  # made for the second run's first visits
+    fresh = runner.run_program(program, PLATFORM.config, placements=instance.placements())
+    assert signatures == [(fresh.stop.kind, fresh.stats.to_dict(), bytes(fresh.machine.mem.dtcm))] * 3
+
+
+def test_big_blocks_entered_a_few_times_are_compiled_once_their_entries_over_runs_reach_memo_hot():
+    # Depthwise C1: four big blocks entered 16 times a run (MEMO_HOT 32) and one entered 32 times.
+    instance = PLATFORM.prepare("depthwise_conv", "C1", 0)
+    program = dataclasses.replace(PLATFORM.build(PLATFORM.baseline("depthwise_conv", "C1")).program)
+    runners, signatures = [], []
+    for _ in range(3):
+        result = runner.run_program(program, PLATFORM.config, placements=instance.placements(), reuse=True)
+        blocks = result.machine.engine.blocks.values()
+        runners.append({b.head for b in blocks if isinstance(b, replay.BlockRunner) and b.memo is not None})
+        signatures.append((result.stop.kind, result.stats.to_dict(), bytes(result.machine.mem.dtcm)))
+        runner.release(program, result)
+    assert len(runners[0]) == 1 and runners[0] < runners[1] == runners[2] and len(runners[1]) == 5
     fresh = runner.run_program(program, PLATFORM.config, placements=instance.placements())
     assert signatures == [(fresh.stop.kind, fresh.stats.to_dict(), bytes(fresh.machine.mem.dtcm))] * 3
 

@@ -55,6 +55,12 @@ from .vector import ukey_of
 
 MAX_BLOCK = 64
 HOT = 2  # a block is compiled on its second entry; before that the per-instruction path runs it
+# A block timed through its memo (steady.py: big, not a loop) compiles two forms of up to 64
+# instructions, about as costly as interpreting it a hundred times (Conv2D C3: 25-50 ms against
+# 0.2-0.3 ms), and blocks of that size are often entered a handful of times per run. Such a
+# block is compiled once it has been entered this many times, counting earlier runs of the
+# program on the machine (so later runs compile it on its second entry, as any other block).
+MEMO_HOT = 32
 SPECIALISE = 2  # unrolled back-end schedules per vector instruction (configurations seen first)
 _CODE_CACHE: OrderedDict = OrderedDict()  # (form, consts, flags, instructions, specialisations) -> code
 CODE_CACHE_SIZE = 4096
@@ -157,6 +163,7 @@ class BlockEngine:
         self.fused_at: dict = {}
         self.learnt: dict = {}  # block start -> what its runner learnt (steady.BlockRunner.learnt)
         self.unfused: dict = {}  # block start -> ops, for runners that never needed a fused form
+        self.earlier_visits: dict = {}  # block start -> entries in earlier runs (MEMO_HOT)
         self.runs = 0  # runs before this one (Machine.reset counts them)
 
     def reset(self) -> None:
@@ -169,6 +176,8 @@ class BlockEngine:
                 self.learnt[runner.head] = runner.learnt()
                 if not runner.has_fused:
                     self.unfused[runner.head] = runner.ops
+        for pc, seen in self.visits.items():
+            self.earlier_visits[pc] = self.earlier_visits.get(pc, 0) + seen
         self.blocks = {}
         self.visits = {}
         self.active = None
@@ -183,6 +192,7 @@ class BlockEngine:
         self.fused_at.clear()
         self.learnt.clear()
         self.unfused.clear()
+        self.earlier_visits.clear()
 
     def block(self, pc: int):
         fn = self.blocks.get(pc)
@@ -205,7 +215,9 @@ class BlockEngine:
             if fused is None and pc in self.unfused:
                 fused = self.make(self.unfused.pop(pc), FUSED)
             return fused if fused is not None else self._interpret(pc)
-        fn = self._compile(pc)
+        fn = self._compile(pc, seen + self.earlier_visits.get(pc, 0))
+        if fn is None:
+            return self._interpret(pc)
         self.blocks[pc] = fn
         return fn
 
@@ -232,11 +244,14 @@ class BlockEngine:
                 break
         return ops
 
-    def _compile(self, pc: int):
+    def _compile(self, pc: int, entries: int):
+        """The block's function, or None when it is to be interpreted this time (MEMO_HOT)."""
         ops = self._ops(pc)
         if not ops:
             return self._single(pc)
         loop, memo = is_self_loop(ops), weight(ops) >= steady.MEMO_WEIGHT
+        if memo and not loop and entries < MEMO_HOT:
+            return None
         if loop or memo:
             return steady.BlockRunner(self, ops, loop, memo)
         return self.make(ops, FUSED)
