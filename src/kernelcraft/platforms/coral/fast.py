@@ -57,9 +57,9 @@ MAX_BLOCK = 64
 HOT = 2  # a block is compiled on its second entry; before that the per-instruction path runs it
 # A block timed through its memo (steady.py: big, not a loop) compiles two forms of up to 64
 # instructions, about as costly as interpreting it a hundred times (Conv2D C3: 25-50 ms against
-# 0.2-0.3 ms), and blocks of that size are often entered a handful of times per run. Such a
-# block is compiled once it has been entered this many times, counting earlier runs of the
-# program on the machine (so later runs compile it on its second entry, as any other block).
+# 0.2-0.3 ms), and blocks of that size are often entered only a handful of times per run. In a
+# program's first run on a machine, which is all an evaluation of a new kernel runs, such a
+# block is compiled on this entry; later runs (repeats, hidden scoring) compile it on its second.
 MEMO_HOT = 32
 SPECIALISE = 2  # unrolled back-end schedules per vector instruction (configurations seen first)
 _CODE_CACHE: OrderedDict = OrderedDict()  # (form, consts, flags, instructions, specialisations) -> code
@@ -162,8 +162,7 @@ class BlockEngine:
         self.made: dict = {}
         self.fused_at: dict = {}
         self.learnt: dict = {}  # block start -> what its runner learnt (steady.BlockRunner.learnt)
-        self.unfused: dict = {}  # block start -> ops, for runners that never needed a fused form
-        self.earlier_visits: dict = {}  # block start -> entries in earlier runs (MEMO_HOT)
+        self.unfused: set = set()  # block starts of runners that never needed a fused form
         self.runs = 0  # runs before this one (Machine.reset counts them)
 
     def reset(self) -> None:
@@ -174,10 +173,10 @@ class BlockEngine:
         for runner in self.blocks.values():
             if isinstance(runner, steady.BlockRunner):
                 self.learnt[runner.head] = runner.learnt()
-                if not runner.has_fused:
-                    self.unfused[runner.head] = runner.ops
-        for pc, seen in self.visits.items():
-            self.earlier_visits[pc] = self.earlier_visits.get(pc, 0) + seen
+                if runner.has_fused:
+                    self.unfused.discard(runner.head)
+                else:
+                    self.unfused.add(runner.head)
         self.blocks = {}
         self.visits = {}
         self.active = None
@@ -192,7 +191,6 @@ class BlockEngine:
         self.fused_at.clear()
         self.learnt.clear()
         self.unfused.clear()
-        self.earlier_visits.clear()
 
     def block(self, pc: int):
         fn = self.blocks.get(pc)
@@ -200,24 +198,20 @@ class BlockEngine:
             return fn
         seen = self.visits.get(pc, 0) + 1
         self.visits[pc] = seen
-        if seen < HOT:
+        if seen < HOT and pc not in self.unfused:
             # A first visit runs per instruction, unless an earlier run of the program on this
             # machine made the block's fused form for the same ring flags: that executes and times
             # exactly as the per-instruction path does, and the block's runner, made on the second
             # visit as in a first run, sees the same calls. (A block visited once per run stays
             # interpreted: compiling it costs about as much as interpreting it in ten runs.)
-            # A runner that never needed its fused form (steady.BlockRunner._first_fused) left
-            # it to be compiled here, once, so that the first run does not pay for it.
-            if not self.runs:
-                return self._interpret(pc)
-            flags = self.warm_flags()
-            fused = self.fused_at.get((pc, flags))
-            if fused is None and pc in self.unfused:
-                fused = self.make(self.unfused.pop(pc), FUSED)
+            fused = self.fused_at.get((pc, self.warm_flags())) if self.runs else None
             return fused if fused is not None else self._interpret(pc)
-        fn = self._compile(pc, seen + self.earlier_visits.get(pc, 0))
-        if fn is None:
+        # A block whose runner never needed its fused form in an earlier run (it was timed through
+        # its memo) gets its runner on the first visit instead: its memo is exact whatever calls
+        # it sees, and its other forms are kept, so nothing is compiled for that visit.
+        if seen < MEMO_HOT and not self.runs and self._memo_only(pc):
             return self._interpret(pc)
+        fn = self._compile(pc)
         self.blocks[pc] = fn
         return fn
 
@@ -244,14 +238,16 @@ class BlockEngine:
                 break
         return ops
 
-    def _compile(self, pc: int, entries: int):
-        """The block's function, or None when it is to be interpreted this time (MEMO_HOT)."""
+    def _memo_only(self, pc: int) -> bool:
+        """Whether the block at pc would be timed through its memo (steady.py), not a loop."""
+        ops = self._ops(pc)
+        return bool(ops) and weight(ops) >= steady.MEMO_WEIGHT and not is_self_loop(ops)
+
+    def _compile(self, pc: int):
         ops = self._ops(pc)
         if not ops:
             return self._single(pc)
         loop, memo = is_self_loop(ops), weight(ops) >= steady.MEMO_WEIGHT
-        if memo and not loop and entries < MEMO_HOT:
-            return None
         if loop or memo:
             return steady.BlockRunner(self, ops, loop, memo)
         return self.make(ops, FUSED)
