@@ -19,8 +19,12 @@ The last two let steady.py replay the timing of a loop in steady state (see ther
 
 A vector instruction's uops depend on (SEW, effective LMUL, vl). For the configurations the
 instruction met before it was compiled, its RVV back-end schedule is unrolled with every uop's
-registers, unit and queue offsets as constants; any other configuration takes the general
-loop over the uop list.
+registers, unit and queue offsets as constants; any other configuration calls Timing.vector
+(the per-instruction path's scheduler) on the block's locals.
+
+The fused form of a loop or big block is compiled when first called (steady.BlockRunner), and
+a big block entered only a few times in a program's first run stays interpreted (MEMO_HOT):
+compile() is most of what a first run costs.
 """
 
 from __future__ import annotations
@@ -56,8 +60,8 @@ from .vector import ukey_of
 MAX_BLOCK = 64
 HOT = 2  # a block is compiled on its second entry; before that the per-instruction path runs it
 # A block timed through its memo (steady.py: big, not a loop) compiles two forms of up to 64
-# instructions, about as costly as interpreting it a hundred times (Conv2D C3: 25-50 ms against
-# 0.2-0.3 ms), and blocks of that size are often entered only a handful of times per run. In a
+# instructions, about as costly as interpreting it a hundred times (Conv2D C3: 40-120 ms against
+# 0.4-1 ms), and blocks of that size are often entered only a handful of times per run. In a
 # program's first run on a machine, which is all an evaluation of a new kernel runs, such a
 # block is compiled on this entry; later runs (repeats, hidden scoring) compile it on its second.
 MEMO_HOT = 32
@@ -198,6 +202,9 @@ class BlockEngine:
             return fn
         seen = self.visits.get(pc, 0) + 1
         self.visits[pc] = seen
+        # A block whose runner never needed its fused form in an earlier run (it was timed through
+        # its memo) gets its runner on the first visit: its memo is exact whatever calls it sees
+        # and its other forms are kept, so nothing is compiled for that visit.
         if seen < HOT and pc not in self.unfused:
             # A first visit runs per instruction, unless an earlier run of the program on this
             # machine made the block's fused form for the same ring flags: that executes and times
@@ -206,9 +213,6 @@ class BlockEngine:
             # interpreted: compiling it costs about as much as interpreting it in ten runs.)
             fused = self.fused_at.get((pc, self.warm_flags())) if self.runs else None
             return fused if fused is not None else self._interpret(pc)
-        # A block whose runner never needed its fused form in an earlier run (it was timed through
-        # its memo) gets its runner on the first visit instead: its memo is exact whatever calls
-        # it sees, and its other forms are kept, so nothing is compiled for that visit.
         if seen < MEMO_HOT and not self.runs and self._memo_only(pc):
             return self._interpret(pc)
         fn = self._compile(pc)
