@@ -127,6 +127,7 @@ def test_kept_machines_give_the_runs_of_new_machines_in_any_order(monkeypatch):
 
 
 def test_first_visits_run_the_kept_fused_blocks(monkeypatch):
+    monkeypatch.setattr(fast, "MEMO_HOT", fast.HOT)  # every block compiled from the first run
     instance = PLATFORM.prepare("softmax", "C1", 0)
     # A Program object of its own: no earlier test has left a machine for it.
     program = dataclasses.replace(PLATFORM.build(PLATFORM.baseline("softmax", "C1")).program)
@@ -146,6 +147,45 @@ def test_first_visits_run_the_kept_fused_blocks(monkeypatch):
     assert signatures[0] == signatures[1] == signatures[2]
     # Blocks the first run compiled start compiled; blocks visited once stay interpreted.
     assert counts[0] > 10 and counts[1] == counts[2] < counts[0]
+
+
+def test_a_block_timed_through_its_memo_never_compiles_a_fused_form(monkeypatch):
+    monkeypatch.setattr(fast, "MEMO_HOT", fast.HOT)  # its big blocks compiled in the first run
+    instance = PLATFORM.prepare("conv2d", "C1", 0)
+    program = dataclasses.replace(PLATFORM.build(PLATFORM.baseline("conv2d", "C1")).program)
+    signatures, made = [], []
+    for run in range(3):
+        result = runner.run_program(program, PLATFORM.config, placements=instance.placements(), reuse=True)
+        engine = result.machine.engine
+        signatures.append((result.stop.kind, result.stats.to_dict(), bytes(result.machine.mem.dtcm)))
+        unfused = {
+            b.head for b in engine.blocks.values() if isinstance(b, replay.BlockRunner) and not b.has_fused
+        }
+        if run == 0:
+            first = unfused
+            assert first and not {pc for pc, _ in engine.fused_at} & first
+        assert unfused == first  # later runs give the first visit to the runner, not a fused form
+        made.append(len(engine.made))
+        runner.release(program, result)
+    assert made[0] == made[1] == made[2]  # nothing compiled after the first run
+    fresh = runner.run_program(program, PLATFORM.config, placements=instance.placements())
+    assert signatures == [(fresh.stop.kind, fresh.stats.to_dict(), bytes(fresh.machine.mem.dtcm))] * 3
+
+
+def test_big_blocks_entered_a_few_times_are_compiled_from_the_second_run_on():
+    # Depthwise C1: four big blocks entered 16 times a run (MEMO_HOT 32) and one entered 32 times.
+    instance = PLATFORM.prepare("depthwise_conv", "C1", 0)
+    program = dataclasses.replace(PLATFORM.build(PLATFORM.baseline("depthwise_conv", "C1")).program)
+    runners, signatures = [], []
+    for _ in range(3):
+        result = runner.run_program(program, PLATFORM.config, placements=instance.placements(), reuse=True)
+        blocks = result.machine.engine.blocks.values()
+        runners.append({b.head for b in blocks if isinstance(b, replay.BlockRunner) and b.memo is not None})
+        signatures.append((result.stop.kind, result.stats.to_dict(), bytes(result.machine.mem.dtcm)))
+        runner.release(program, result)
+    assert len(runners[0]) == 1 and runners[0] < runners[1] == runners[2] and len(runners[1]) == 5
+    fresh = runner.run_program(program, PLATFORM.config, placements=instance.placements())
+    assert signatures == [(fresh.stop.kind, fresh.stats.to_dict(), bytes(fresh.machine.mem.dtcm))] * 3
 
 
 def test_a_faulting_run_leaves_a_machine_the_next_run_can_use():

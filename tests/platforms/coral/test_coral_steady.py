@@ -11,6 +11,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from kernelcraft.platforms.coral import fast as fast_engine
 from kernelcraft.platforms.coral import steady as replay
 from kernelcraft.platforms.coral.config import CoralConfig
 from kernelcraft.platforms.coral.machine import Machine
@@ -29,6 +30,13 @@ FEB, OCT, SLOW_AXI = CoralConfig(), CoralConfig.oct2025(), CoralConfig(axi_round
 @pytest.fixture
 def verify(monkeypatch):
     monkeypatch.setattr(replay, "VERIFY", True)
+
+
+@pytest.fixture(autouse=True)
+def memo_blocks_compiled_on_their_second_entry(monkeypatch):
+    """As any block, so that these short runs exercise the memo (test_coral_reuse covers the
+    engine's MEMO_HOT, which leaves big blocks entered a few times interpreted)."""
+    monkeypatch.setattr(fast_engine, "MEMO_HOT", fast_engine.HOT)
 
 
 def _machine(program, config, blocks: bool, placements=()):

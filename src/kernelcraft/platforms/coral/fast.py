@@ -19,8 +19,12 @@ The last two let steady.py replay the timing of a loop in steady state (see ther
 
 A vector instruction's uops depend on (SEW, effective LMUL, vl). For the configurations the
 instruction met before it was compiled, its RVV back-end schedule is unrolled with every uop's
-registers, unit and queue offsets as constants; any other configuration takes the general
-loop over the uop list.
+registers, unit and queue offsets as constants; any other configuration calls Timing.vector
+(the per-instruction path's scheduler) on the block's locals.
+
+The fused form of a loop or big block is compiled when first called (steady.BlockRunner), and
+a big block entered only a few times in a program's first run stays interpreted (MEMO_HOT):
+compile() is most of what a first run costs.
 """
 
 from __future__ import annotations
@@ -55,6 +59,12 @@ from .vector import ukey_of
 
 MAX_BLOCK = 64
 HOT = 2  # a block is compiled on its second entry; before that the per-instruction path runs it
+# A block timed through its memo (steady.py: big, not a loop) compiles two forms of up to 64
+# instructions, about as costly as interpreting it a hundred times (Conv2D C3: 40-120 ms against
+# 0.4-1 ms), and blocks of that size are often entered only a handful of times per run. In a
+# program's first run on a machine, which is all an evaluation of a new kernel runs, such a
+# block is compiled on this entry; later runs (repeats, hidden scoring) compile it on its second.
+MEMO_HOT = 32
 SPECIALISE = 2  # unrolled back-end schedules per vector instruction (configurations seen first)
 _CODE_CACHE: OrderedDict = OrderedDict()  # (form, consts, flags, instructions, specialisations) -> code
 CODE_CACHE_SIZE = 4096
@@ -93,15 +103,6 @@ def _blockable(op) -> bool:
     if info.kind in (K_BRANCH, K_JAL) and (op.pc + op.f.imm) & 3:  # faulting targets
         return False
     return True
-
-
-class _VState:
-    """The (SEW, effective LMUL, vl) a uop list is computed from (Timing._uops reads these)."""
-
-    __slots__ = ("sew", "lmul_eff", "vl")
-
-    def __init__(self, ukey: tuple):
-        self.sew, self.lmul_eff, self.vl = ukey
 
 
 def input_slots(op) -> int:
@@ -165,6 +166,7 @@ class BlockEngine:
         self.made: dict = {}
         self.fused_at: dict = {}
         self.learnt: dict = {}  # block start -> what its runner learnt (steady.BlockRunner.learnt)
+        self.unfused: set = set()  # block starts of runners that never needed a fused form
         self.runs = 0  # runs before this one (Machine.reset counts them)
 
     def reset(self) -> None:
@@ -175,6 +177,10 @@ class BlockEngine:
         for runner in self.blocks.values():
             if isinstance(runner, steady.BlockRunner):
                 self.learnt[runner.head] = runner.learnt()
+                if runner.has_fused:
+                    self.unfused.discard(runner.head)
+                else:
+                    self.unfused.add(runner.head)
         self.blocks = {}
         self.visits = {}
         self.active = None
@@ -188,6 +194,7 @@ class BlockEngine:
         self.made.clear()
         self.fused_at.clear()
         self.learnt.clear()
+        self.unfused.clear()
 
     def block(self, pc: int):
         fn = self.blocks.get(pc)
@@ -195,7 +202,10 @@ class BlockEngine:
             return fn
         seen = self.visits.get(pc, 0) + 1
         self.visits[pc] = seen
-        if seen < HOT:
+        # A block whose runner never needed its fused form in an earlier run (it was timed through
+        # its memo) gets its runner on the first visit: its memo is exact whatever calls it sees
+        # and its other forms are kept, so nothing is compiled for that visit.
+        if seen < HOT and pc not in self.unfused:
             # A first visit runs per instruction, unless an earlier run of the program on this
             # machine made the block's fused form for the same ring flags: that executes and times
             # exactly as the per-instruction path does, and the block's runner, made on the second
@@ -203,6 +213,8 @@ class BlockEngine:
             # interpreted: compiling it costs about as much as interpreting it in ten runs.)
             fused = self.fused_at.get((pc, self.warm_flags())) if self.runs else None
             return fused if fused is not None else self._interpret(pc)
+        if seen < MEMO_HOT and not self.runs and self._memo_only(pc):
+            return self._interpret(pc)
         fn = self._compile(pc)
         self.blocks[pc] = fn
         return fn
@@ -230,15 +242,19 @@ class BlockEngine:
                 break
         return ops
 
+    def _memo_only(self, pc: int) -> bool:
+        """Whether the block at pc would be timed through its memo (steady.py), not a loop."""
+        ops = self._ops(pc)
+        return bool(ops) and weight(ops) >= steady.MEMO_WEIGHT and not is_self_loop(ops)
+
     def _compile(self, pc: int):
         ops = self._ops(pc)
         if not ops:
             return self._single(pc)
-        fused = self.make(ops, FUSED)
         loop, memo = is_self_loop(ops), weight(ops) >= steady.MEMO_WEIGHT
         if loop or memo:
-            return steady.BlockRunner(self, ops, fused, loop, memo)
-        return fused
+            return steady.BlockRunner(self, ops, loop, memo)
+        return self.make(ops, FUSED)
 
     def warm_flags(self) -> tuple[bool, bool, bool, bool]:
         """Which ring buffers have wrapped (their counters only grow, so this stays true)."""
@@ -276,11 +292,7 @@ class BlockEngine:
         code, names = cached
         namespace = dict(NAMESPACE)
         namespace.update(names)
-        namespace["VState"] = _VState
         exec(code, namespace)  # noqa: S102 - code generated by _generate
-        for op in ops:
-            if op.tinfo.kind in VECTOR_KINDS and op.tinfo.ucache is None:
-                op.tinfo.ucache = {}
         made = namespace["make"](self.m, self.T, [op.fn for op in ops], [op.tinfo for op in ops])
         if len(self.made) >= MADE_SIZE:
             self.made.clear()
@@ -395,7 +407,7 @@ class _Out:
 
 def _generate(ops: list, consts: dict, form: str, flags: tuple, special: list) -> tuple[str, dict]:
     """Python source of one block form: `make(m, T, OPS, TIS)` returns the block function."""
-    names: dict = {"TARGETS": [op.pc for op in ops]}
+    names: dict = {"TARGETS": [op.pc for op in ops], "vector": _vector_out_of_line}
     timed = form != FUNCTIONAL
     executes = form != TIMING
     emit = _Out(3 if executes else 2)  # inside make, block (and try when it executes)
@@ -414,9 +426,8 @@ def _generate(ops: list, consts: dict, form: str, flags: tuple, special: list) -
         "def make(m, T, OPS, TIS):",
         "    x = m.x; xr = T.xready; xc = T.xcause; dh = T.dhist; rt = T.retire; lq = T.lsu_deq",
         "    ST = T.stalls; MX = T.mix; dtcm = m.mem.dtcm; load = m.load; store = m.store; V = m.v",
-        "    vr = T.vready; rob = T.rob; uq = T.uq; cq = T.cq; popleft = cq.popleft; uops_of = T._uops",
+        "    vr = T.vready; rob = T.rob; uq = T.uq; cq = T.cq; popleft = cq.popleft",
         "    DL_MAX = m.config.dtcm_size; EL_MAX = m.config.ext_size; extb = m.mem.ext",
-        *[f"    UC{i} = TIS[{i}].ucache" for i, op in enumerate(ops) if op.tinfo.kind in VECTOR_KINDS],
     ]
     if executes:
         names["NO_SHORTCUTS"] = _NO_SHORTCUTS
@@ -763,109 +774,29 @@ def _vector_timing(emit, i: int, ti, c: dict, flags: tuple, special: tuple) -> N
     _vector_general(lambda line, d=0: emit(line, d + 1), i, ti, c)
 
 
+# The locals Timing.vector reads and writes: the RVV back end (not the front end's dispatch
+# counts, which rvv_note keeps inline), and the LSU slot for vector loads and stores.
+_BACKEND = tuple(pair for pair in RVV_STATE if pair[0] not in ("rvc", "rvn", "rpc", "rpn"))
+_VMEM_BACKEND = _BACKEND + LSU_STATE
+
+
 def _vector_general(emit, i: int, ti, c: dict) -> None:
-    """Timing._vector inline: decode, uop dispatch, execution, retire, looping over the uop list."""
+    """Timing.vector itself, for a configuration the block was not specialised for: rare once a
+    block is specialised, so one call (generating its uop loop inline for every vector
+    instruction made a block's source half as long again, which compile() pays on a first run)."""
     mem = ti.kind in (K_VLOAD, K_VSTORE)
-    load = ti.kind == K_VLOAD
-    DU, UQ, ROB = c["DU"], c["UQ"], c["ROB"]
-    emit(f"uops = UC{i}.get(uk)")
-    emit("if uops is None:")
-    emit(f"uops = UC{i}[uk] = uops_of(TIS[{i}], VState(uk))", 1)
-    emit("U = len(uops); vu += U")
-    emit("dec = t + 2 if t + 2 > dcy else dcy")
-    emit(f"if dec == dcy and (dci >= {c['DI']} or dcu + (U if U < {DU} else {DU}) > {DU}): dec += 1")
-    emit(f"if U and un + U > {UQ}:")
-    emit(f"w_ = uq[(un + U - 1 - {UQ}) % {UQ}] + 1", 1)
-    emit("if w_ > dec: dec = w_", 1)
-    emit(f"dcyc = 1 if U <= {DU} else -(-U // {DU})")
-    emit("if dec != dcy: dci = 0; dcu = 0")
-    emit("dcy = dec + dcyc - 1; dci += 1")
-    emit(f"dcu = (dcu + U) if dcyc == 1 else U % {DU}")
-    emit("cq.append(dec)")
-    emit("if U == 0: done = dec + 1")
-    emit("else:")
-    d = 1
-    if mem:
-        emit("deq = t + 1 if t + 1 > sfr else sfr", d)
-        emit(f"lq[lsn % {c['Q']}] = deq; lsn += 1", d)
-        emit(f"cursor = deq + {c['VMO']}", d)
-        emit(f"lat = {c['AXI']} if vext else 1", d)
-        emit("nl = len(vlines)", d)
-    emit("prev = dec + 1; lret = 0; shrob = -1; fi = None", d)
-    emit("for j_, (unit, srcs, dst, reads, newrob) in enumerate(uops):", d)
-    d = 2
-    emit(f"dp = dec + 1 + j_ // {DU}", d)
-    emit("if prev > dp: dp = prev", d)
-    emit("for s_ in srcs:", d)
-    emit("w_ = vr[s_]", d + 1)
-    emit("if w_ > dp: dp = w_", d + 1)
-    emit(f"if newrob and rn >= {ROB}:", d)
-    emit(f"w_ = rob[(rn - {ROB}) % {ROB}] + 1", d + 1)
-    emit("if w_ > dp: dp = w_", d + 1)
-    emit(
-        f"while dp == dpc and (dpu >= {c['DPU']} or (dpu == {c['DPU'] - 1} and dpr + reads > {c['PORTS']})): "
-        "dp += 1",
-        d,
-    )
-    emit("if dp != dpc: dpc = dp; dpu = 0; dpr = 0", d)
-    emit("dpu += 1; dpr += reads", d)
-    emit(f"uq[un % {UQ}] = dp; un += 1; prev = dp", d)
-    unit = ti.unit
-    if mem:
-        emit("nl_ = vlines[j_] if j_ < nl else 0", d)
-        emit("if lat > 1: ex += nl_", d)
-        emit("h = dp + 1 if dp + 1 > cursor else cursor", d)
-        emit("bus = nl_ * lat", d)
-        if load:
-            emit("done_ = h + bus + 4", d)
-            emit(f"cursor = h + bus + {c['VLO']}", d)
-        else:
-            emit(f"done_ = h + bus + {c['VSO']}", d)
-            emit("cursor = done_", d)
-    elif unit in ("valu", "vtoscalar"):
-        extra = 1 if ti.key in ("vcpop", "viota") else 0
-        emit("e = dp + 1", d)
-        emit("if ac > e: e = ac", d)
-        emit(f"if e == ac and an >= {c['NALU']}: e += 1", d)
-        emit("if e != ac: ac = e; an = 0", d)
-        emit("an += 1", d)
-        emit(f"done_ = e + {c['ALAT'] - 1 + extra}", d)
-    elif unit == "vmac":
-        emit("e = dp + 1", d)
-        emit("if mc > e: e = mc", d)
-        emit(f"if e == mc and mn >= {c['NMAC']}: e += 1", d)
-        emit("if e != mc: mc = e; mn = 0", d)
-        emit("mn += 1", d)
-        emit(f"done_ = e + {c['MLAT'] - 1}", d)
-    elif unit == "vperm":
-        emit("if fi is None:", d)
-        emit("fi = dp + 1 if dp + 1 > pf else pf", d + 1)
-        emit("if dp + U > fi: fi = dp + U", d + 1)
-        emit("e = fi + j_; pf = e + 1; done_ = fi + U + 1", d)
-    elif unit in ("vred", "vwred", "vcmp"):
-        emit("e = dp + 1 if dp + 1 > pf else pf", d)
-        emit(f"pf = e + {2 if unit == 'vwred' else 1}; done_ = e + {c['PLAT']}", d)
-    else:  # vdiv
-        emit("e = dp + 1 if dp + 1 > vdf else vdf", d)
-        emit("ld_ = 2 + -(-(uk[0] + 1) // 3)", d)
-        emit("vdf = e + ld_; done_ = e + ld_", d)
-    emit("if dst >= 0: vr[dst] = done_", d)
-    emit("r_ = done_ if done_ > rc else rc", d)
-    emit(f"if r_ == rc and rcn >= {c['RET']}: r_ += 1", d)
-    emit("if r_ != rc: rc = r_; rcn = 0", d)
-    emit("rcn += 1", d)
-    emit(f"if newrob: rob[rn % {ROB}] = r_; rn += 1; shrob = rn - 1", d)
-    emit(f"elif shrob >= 0: rob[shrob % {ROB}] = r_", d)
-    emit("lret = r_", d)
-    d = 1
-    if mem:
-        emit("sfr = cursor", d)
-    emit("if lret > ri: ri = lret", d)
-    if ti.writes_x:
-        emit(f"xr[{ti.rd}] = lret + {c['TOX']}; xc[{ti.rd}] = 'scoreboard'", d)
-        emit(f"done = lret + {c['TOX']}", d)
-    else:
-        emit("done = lret", d)
+    state = ", ".join(local for local, _ in (_VMEM_BACKEND if mem else _BACKEND))
+    emit(f"done, {state} = vector(T, TIS[{i}], t, uk, {'vext, vlines' if mem else 'False, ()'}, {state})")
+
+
+def _vector_out_of_line(T, ti, t: int, key: tuple, external: bool, lines, *state) -> tuple:
+    """Timing.vector on the block's locals `state` (_BACKEND or _VMEM_BACKEND, in order): writes
+    them to T, schedules, returns the completion and their new values."""
+    pairs = _VMEM_BACKEND if len(state) == len(_VMEM_BACKEND) else _BACKEND
+    for (_, attr), value in zip(pairs, state, strict=True):
+        setattr(T, attr, value)
+    done = T.vector(ti, t, key, external, lines)
+    return (done, *[getattr(T, attr) for _, attr in pairs])
 
 
 def _vector_unrolled(emit, ti, c: dict, flags: tuple, uops: list, ukey: tuple) -> None:
@@ -890,7 +821,7 @@ def _vector_unrolled(emit, ti, c: dict, flags: tuple, uops: list, ukey: tuple) -
             emit("if w_ > dec: dec = w_", 1)
     dcyc = 1 if U <= DU else -(-U // DU)
     emit("if dec != dcy: dci = 0; dcu = 0")
-    emit(f"dcy = dec + {dcyc - 1}; dci += 1")
+    emit(f"dcy = dec + {dcyc - 1}; dci += 1" if dcyc > 1 else "dcy = dec; dci += 1")
     emit(f"dcu += {U}" if dcyc == 1 else f"dcu = {U % DU}")
     emit("cq.append(dec)")
     if U == 0:
@@ -929,7 +860,7 @@ def _vector_unrolled(emit, ti, c: dict, flags: tuple, uops: list, ukey: tuple) -
             f"dpr = {reads}",
             1,
         )
-        emit(f"else: dpu += 1; dpr += {reads}", 1)
+        emit(f"else: dpu += 1; dpr += {reads}" if reads else "else: dpu += 1", 1)
         emit(f"else: dpc = dp; dpu = 1; dpr = {reads}")
         emit(f"uq[(un + {j}) % {UQ}] = dp")
         if unit == U_LSU:

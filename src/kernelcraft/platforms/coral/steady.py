@@ -312,14 +312,15 @@ def _difference(before: dict, after: dict) -> dict:
 class BlockRunner:
     """Runs one block: fused, or probing and replaying a loop, or through its memo."""
 
-    def __init__(self, engine, ops: list, fused, loop: bool, memo: bool):
+    def __init__(self, engine, ops: list, loop: bool, memo: bool):
         self.engine = engine
         self.T = engine.T
         self.m = engine.m
         self.ops = ops
-        self.fused = fused
+        self.fused = self._first_fused  # replaced by the block's fused form when first called
+        self.has_fused = False
         self.head = ops[0].pc
-        self.length = fused.length
+        self.length = len(ops)
         self.codec = codec_for(self.T)
         self.functional = None  # the other two forms, compiled when first needed
         self.timing = None
@@ -423,6 +424,15 @@ class BlockRunner:
         elif self.outcome:
             self.failures = 0
             self.replays += 1
+
+    def _first_fused(self) -> int:
+        """Compile the fused form on its first call: a block timed through its memo from its
+        first call on never needs it, and compiling is most of a first run's cost."""
+        from .fast import FUSED
+
+        self.fused = self.engine.make(self.ops, FUSED)
+        self.has_fused = True
+        return self.fused()
 
     def _forms(self) -> None:
         from .fast import FUNCTIONAL, TIMING

@@ -602,16 +602,24 @@ class Timing:
 
     # ------------------------------------------------------------------ RVV back end
     def _vector(self, ti: TInfo, t: int) -> int:
-        """Schedule the instruction's uops through decode, dispatch, execution and retire;
-        returns when its last uop retires (the retirement buffer's completion)."""
-        c = self.c
         m = self.m
         v = m.v
-        key = (v.sew, v.lmul_eff, v.vl)
+        access = m.vmem if ti.kind == K_VLOAD or ti.kind == K_VSTORE else None
+        if access is None:
+            return self.vector(ti, t, (v.sew, v.lmul_eff, v.vl), False, ())
+        return self.vector(ti, t, (v.sew, v.lmul_eff, v.vl), access.external, access.lines)
+
+    def vector(self, ti: TInfo, t: int, key: tuple, external: bool, lines) -> int:
+        """Schedule the instruction's uops through decode, dispatch, execution and retire;
+        returns when its last uop retires (the retirement buffer's completion). `key` is the
+        (SEW, effective LMUL, vl) it ran with; a vector load/store's access went to external
+        memory or not and touched `lines` 16-byte lines per uop. (The fast engine's blocks call
+        this for a configuration they were not specialised for.)"""
+        c = self.c
         cache = ti.ucache
         uops = cache.get(key) if cache is not None else None
         if uops is None:
-            uops = self._uops(ti, v)
+            uops = self._uops(ti, key)
             if cache is None:
                 cache = ti.ucache = {}
             cache[key] = uops
@@ -645,14 +653,12 @@ class Timing:
         kind = ti.kind
         mem = kind == K_VLOAD or kind == K_VSTORE
         if mem:
-            access = m.vmem
             sf = self.slot_free
             deq = t + 1 if t + 1 > sf else sf
             self.lsu_deq[self.lsu_n % c.lsu_queue] = deq
             self.lsu_n += 1
             cursor = deq + c.vector_mem_instruction_overhead
-            lat = c.axi_roundtrip if access is not None and access.external else 1
-            lines = access.lines if access is not None else []
+            lat = c.axi_roundtrip if external else 1
             nlines = len(lines)
             is_load = kind == K_VLOAD
         vr = self.vready
@@ -735,7 +741,7 @@ class Timing:
                     done = e + c.rvv_pmtrdt_latency
             else:  # U_DIV
                 e = max(dp + 1, self.vdiv_free)
-                lat_div = 2 + -(-(v.sew + 1) // 3)
+                lat_div = 2 + -(-(key[0] + 1) // 3)
                 self.vdiv_free = e + lat_div
                 done = e + lat_div
             if dst >= 0:
@@ -767,20 +773,21 @@ class Timing:
             return last_retire + c.rvv_to_scalar_extra
         return last_retire
 
-    def _uops(self, ti: TInfo, v) -> list[tuple[int, list[int], int, int, bool]]:
-        """(unit, source registers, destination register or -1, VRF reads, needs a ROB entry) per uop."""
-        vl = v.vl
+    def _uops(self, ti: TInfo, key: tuple) -> list[tuple[int, list[int], int, int, bool]]:
+        """(unit, source registers, destination register or -1, VRF reads, needs a ROB entry) per
+        uop, for the (SEW, effective LMUL, vl) in `key`."""
+        sew, lmul_eff, vl = key
         vkind = ti.vkind
         masked = not ti.vm
         mask_src = [0] if masked else []
         if ti.kind in (K_VLOAD, K_VSTORE):
-            return self._mem_uops(ti, v, mask_src)
+            return self._mem_uops(ti, key, mask_src)
         if vkind == "whole_move":
             nr = ti.vinfo["nr"]
             return [(U_ALU, [ti.vs2 + j], ti.vd + j, 1, True) for j in range(nr)]
         if vl == 0:
             return []
-        g = max(1, int(v.lmul_eff))
+        g = max(1, int(lmul_eff))
         unit = {
             "valu": U_ALU,
             "vmac": U_MAC,
@@ -792,7 +799,7 @@ class Timing:
             "vtoscalar": U_ALU,
         }[ti.unit]
         vs1_vec = ti.form == "V"
-        per_reg = 128 // v.sew
+        per_reg = 128 // sew
         out = []
         if vkind in ("reduction", "wreduction", "compare", "carry_out"):
             for j in range(g):
@@ -812,7 +819,7 @@ class Timing:
             dst = -1 if vkind in ("mask_scalar", "to_scalar") else ti.vd
             return [(unit, srcs, dst, len(srcs), True)]
         if vkind in ("wide", "wide_w", "wmac"):
-            gw = max(1, int(2 * v.lmul_eff))
+            gw = max(1, int(2 * lmul_eff))
             for j in range(gw):
                 half = j * g // gw
                 srcs = (
@@ -824,7 +831,7 @@ class Timing:
                 out.append((unit, srcs, ti.vd + j, len(srcs), True))
             return out
         if vkind == "narrow":
-            gw = max(1, int(2 * v.lmul_eff))
+            gw = max(1, int(2 * lmul_eff))
             for j in range(gw):
                 srcs = [ti.vs2 + j] + ([ti.vs1 + j * g // gw] if vs1_vec else []) + mask_src
                 out.append((unit, srcs, ti.vd + j * g // gw, len(srcs), True))
@@ -842,7 +849,8 @@ class Timing:
             out.append((unit, srcs, ti.vd + j, len(srcs), True))
         return out
 
-    def _mem_uops(self, ti: TInfo, v, mask_src: list[int]):
+    def _mem_uops(self, ti: TInfo, key: tuple, mask_src: list[int]):
+        sew, lmul_eff, vl = key
         mode = ti.vinfo["mode"]
         nf = ti.vinfo["nf"]
         eew = ti.vinfo["eew"]
@@ -855,12 +863,12 @@ class Timing:
             ]
         if mode == "mask":
             return [(U_LSU, [ti.vd] if store else [], -1 if store else ti.vd, 1, True)]
-        if v.vl == 0:
+        if vl == 0:
             return []
         if mode == "indexed":
-            emul = v.lmul_eff
+            emul = lmul_eff
         else:
-            emul = eew / v.sew * v.lmul_eff
+            emul = eew / sew * lmul_eff
         g = max(1, int(emul))
         out = []
         for k in range(nf):
@@ -868,7 +876,7 @@ class Timing:
                 reg = ti.vd + k * g + j
                 srcs = list(mask_src)
                 if mode == "indexed":
-                    srcs.append(ti.vs2 + min(j, max(1, int(eew / v.sew * v.lmul_eff)) - 1))
+                    srcs.append(ti.vs2 + min(j, max(1, int(eew / sew * lmul_eff)) - 1))
                 if store:
                     srcs.append(reg)
                 out.append((U_LSU, srcs, -1 if store else reg, len(srcs), True))
