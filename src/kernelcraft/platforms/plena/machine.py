@@ -172,8 +172,9 @@ class Machine:
         self.hv_accum = np.zeros((cfg.heads_per_row, cfg.mlen), dtype=np.float32)
         self.loops: list[list] = []  # frames: [body start pc, counter reg, iteration start count, broken]
         self.tile_cache: dict[int, np.ndarray] = {}  # MRAM tile -> float64 copy, dropped on write
-        # M_MM's MRAM address -> its tile's BLEN columns, contiguous; emptied on any MRAM write
-        self.tile_columns: dict[int, np.ndarray] = {}
+        # M_MM: tile * VRAM size + activation address -> (the activation rows' BF16 bytes, their
+        # product with the tile rounded to FP32); emptied on any MRAM write (semantics.py)
+        self.mm_products: dict[int, tuple[bytes, np.ndarray]] = {}
         self.dma_cycles = 0
         self.hbm_timing = HbmModel(cfg)
         self.jumps = 0
