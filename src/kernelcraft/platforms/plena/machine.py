@@ -285,6 +285,10 @@ def _run(program: Program, image: MemoryImage | None, limits: RunLimits, trace: 
             )
     stats = _statistics(program, counts, m)
     warnings = m.poison.diagnostics() if m.poison is not None else []
+    # The footprints close over the machine: without them the machine holds no cycle and is
+    # freed as soon as the caller lets it go, so its poisoned memories can be reused at once
+    # (poison_fill.nan_memory) rather than when the cyclic GC comes round.
+    m.footprints = None
     return Execution(stats, fault, m, events, warnings)
 
 
