@@ -677,8 +677,8 @@ def _blen_matmul(transposed: bool) -> Builder:
             # block's product with the whole tile, rounded to FP32, is made once and kept as
             # contiguous column blocks, used while the rows' bits are unchanged (a change of
             # the tile empties the cache). A column of one dgemm is the same dot products, in
-            # the same order, as a dgemm on that column alone (test_plena_mm_products checks
-            # it bit for bit against the product of each column block).
+            # the same order, as a dgemm on that column alone: test_plena_matrix_dma checks
+            # it bit for bit, test_plena_mm_products that rewritten rows and tiles are seen.
             bits = vram[xa : xa + span].tobytes()
             key = tile * vram_size + xa
             found = products.get(key)
