@@ -378,10 +378,11 @@ def test_kv_written_with_h_store_v_and_read_back_matches_plenas_quantiser():
     assert not np.array_equal(back, mx_roundtrip(k, quantiser="ocp"))  # the rules differ on such data
 
 
-def test_mm_contiguous_column_product_equals_the_strided_one_bit_for_bit():
-    """M_MM multiplies by a contiguous copy of the tile's columns (ndarray.dot); its products
-    must be those of `@` on the strided columns, also where the order of the sums matters
-    (magnitudes 1e-38..1e38, infinities, NaN)."""
+def test_mm_whole_tile_product_columns_equal_each_column_blocks_product_bit_for_bit():
+    """M_MM keeps an activation block's product with the whole tile (ndarray.dot, rounded to
+    FP32) and adds one column block of it; each must be bit for bit `@` on that block's
+    strided columns, also where the order of the sums matters (magnitudes 1e-38..1e38,
+    infinities, NaN)."""
     rng = np.random.default_rng(5)
     for trial in range(400):
         values = rng.normal(size=(M + B, M)) * 10.0 ** rng.integers(-38, 38, size=(M + B, M))
@@ -389,8 +390,8 @@ def test_mm_contiguous_column_product_equals_the_strided_one_bit_for_bit():
             values.flat[rng.integers(0, values.size, 3)] = rng.choice([np.inf, -np.inf, np.nan], 3)
         values = bf16(values).astype(np.float64)
         x, tile = values[:B], values[B:]
-        c = int(rng.integers(0, M // B)) * B
         with np.errstate(all="ignore"):
-            strided = x @ tile[:, c : c + B]
-            contiguous = x.dot(np.ascontiguousarray(tile[:, c : c + B]))
-        np.testing.assert_array_equal(strided.view(np.uint64), contiguous.view(np.uint64))
+            whole = x.dot(tile).astype(np.float32)
+            for c in range(0, M, B):
+                alone = (x @ tile[:, c : c + B]).astype(np.float32)
+                np.testing.assert_array_equal(whole[:, c : c + B].view(np.uint32), alone.view(np.uint32))

@@ -325,3 +325,25 @@ def test_matrix_write_outs_into_never_written_and_part_written_rows():
     assert fast.fault is None
     assert any("computed from memory nothing wrote" in w.message for w in fast.warnings)
     assert any("which nothing wrote" in w.message for w in fast.warnings)
+
+
+def test_stores_of_clean_tainted_and_part_written_rows_over_poisoned_and_image_bytes():
+    """H_STORE_V of rows all CLEAN takes a shortcut (every byte it writes becomes CLEAN); rows
+    with a tainted, a never-written or a part-written row among them do not. Stored over
+    never-written HBM and over the image's bytes, contiguous and strided (scales apart), each
+    read back so the states the stores left are used."""
+    lines = ["C_SET_ADDR_REG a0, gp0, gp0", const("gp9", 1 << 22), "C_SET_SCALE_REG gp9"]
+    lines += [const("gp1", 3000 * VLEN), const("gp2", 10 * VLEN), "V_ADD_VV gp2, gp2, gp1, 0"]  # taint row 10
+    lines += [const("gp13", 4 * VLEN), "C_SET_STRIDE_REG gp13"]
+    # clean, one tainted row, the part-written row, never written, clean
+    sources = (0, 8, ROWS - 2, 2000, 100)
+    for i, row in enumerate(sources):
+        offset = (5 << 20) + i * 4096 if i % 2 else 64 * i  # poisoned pages, or over the image
+        strided = i >= 3
+        lines += [const("gp3", row * VLEN), const("gp4", offset)]
+        lines.append(f"H_STORE_V gp3, gp4, a0, {int(strided)}, 0")
+        lines += [const("gp5", (400 + 8 * i) * VLEN), f"H_PREFETCH_V gp5, gp4, a0, {int(strided)}, 0"]
+        lines += ["V_EXP_V gp5, gp5, 0", f"S_ADDI_INT gp5, gp5, {2 * VLEN}", "V_EXP_V gp5, gp5, 0"]
+    fast, _ = _both("\n".join(lines) + "\n")
+    assert any("nothing wrote" in w.message for w in fast.warnings)
+    assert any("computed from memory" in w.message for w in fast.warnings)

@@ -557,6 +557,10 @@ def _store_v(m: Machine, ops) -> Footprint:
         plan = _plan(m, ops, rows, width)
         if src is None or plan is None or src + rows * width > cfg.vram_elems:
             return
+        first = src // width
+        if FAST_PATHS and t.vram_row.count(CLEAN, first, first + rows) == rows:
+            t.clean_to_hbm(*plan)  # what move_to_hbm does with all-CLEAN states, without them
+            return
         t.move_to_hbm(*plan, t.vram_states(src, rows * width).reshape(rows, width))
 
     return run

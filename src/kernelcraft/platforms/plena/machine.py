@@ -172,8 +172,9 @@ class Machine:
         self.hv_accum = np.zeros((cfg.heads_per_row, cfg.mlen), dtype=np.float32)
         self.loops: list[list] = []  # frames: [body start pc, counter reg, iteration start count, broken]
         self.tile_cache: dict[int, np.ndarray] = {}  # MRAM tile -> float64 copy, dropped on write
-        # M_MM's MRAM address -> its tile's BLEN columns, contiguous; emptied on any MRAM write
-        self.tile_columns: dict[int, np.ndarray] = {}
+        # M_MM: tile * VRAM size + activation address -> (the activation rows' BF16 bytes, their
+        # product with the tile rounded to FP32); emptied on any MRAM write (semantics.py)
+        self.mm_products: dict[int, tuple[bytes, np.ndarray]] = {}
         self.dma_cycles = 0
         self.hbm_timing = HbmModel(cfg)
         self.jumps = 0
@@ -284,6 +285,10 @@ def _run(program: Program, image: MemoryImage | None, limits: RunLimits, trace: 
             )
     stats = _statistics(program, counts, m)
     warnings = m.poison.diagnostics() if m.poison is not None else []
+    # The footprints close over the machine: without them the machine holds no cycle and is
+    # freed as soon as the caller lets it go, so its poisoned memories can be reused at once
+    # (poison_fill.nan_memory) rather than when the cyclic GC comes round.
+    m.footprints = None
     return Execution(stats, fault, m, events, warnings)
 
 

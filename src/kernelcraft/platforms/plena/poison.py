@@ -333,6 +333,12 @@ class PoisonTracker:
         block = elem_idx.shape[1] // scale_idx.shape[1]
         return worst(self.hbm[elem_idx], np.repeat(self.hbm[scale_idx], block, axis=1))
 
+    def clean_to_hbm(self, elem_idx: np.ndarray, scale_idx: np.ndarray) -> None:
+        """move_to_hbm of states all CLEAN: every byte written, element or scale, is CLEAN."""
+        if elem_idx.size and int(elem_idx.max()) < self.hbm.size and int(scale_idx.max()) < self.hbm.size:
+            self.hbm[elem_idx] = CLEAN
+            self.hbm[scale_idx] = CLEAN
+
     def move_to_hbm(self, elem_idx: np.ndarray, scale_idx: np.ndarray, states: np.ndarray) -> None:
         """H_STORE_V: element bytes take their element's state, a scale byte its block's worst."""
         if (

@@ -14,6 +14,8 @@ image's poison seed) are kept for a few seeds: repeated runs of one instance reu
 
 from __future__ import annotations
 
+import sys
+import threading
 from collections import OrderedDict
 
 import numpy as np
@@ -46,8 +48,35 @@ def poison_draws(seed: int, intsram_words: int, hbm_bytes: int) -> tuple[np.ndar
 
 
 def nan_memory(size: int, dtype) -> np.ndarray:
-    """A BF16 memory of NaN (filled as uint16 bits: several times faster than a float fill)."""
-    return np.full(size, BF16_NAN_BITS, dtype=np.uint16).view(dtype)
+    """A BF16 memory of NaN (filled as uint16 bits: several times faster than a float fill).
+
+    Fresh pages cost the kernel far more than the fill (a new 4 MiB VRAM takes 2-6 ms of page
+    faults, refilling a mapped one 0.1 ms), so the bit arrays are kept and one is refilled once
+    nothing but this pool refers to it: every view of an array (a Machine's memory, a slice a
+    caller kept) holds a reference to it, so an array no view uses is free. Locked, so two
+    threads cannot take the same one."""
+    with _spare_lock:
+        spares = _spare_bits.setdefault(size, [])
+        for i in range(len(spares)):
+            if _references(spares, i) <= _UNUSED:
+                spares[i].fill(BF16_NAN_BITS)
+                return spares[i].view(dtype)
+        bits = np.full(size, BF16_NAN_BITS, dtype=np.uint16)
+        if len(spares) < _SPARES_PER_SIZE:
+            spares.append(bits)
+        return bits.view(dtype)
+
+
+def _references(arrays: list, i: int) -> int:
+    return sys.getrefcount(arrays[i])
+
+
+_spare_bits: dict[int, list[np.ndarray]] = {}  # size -> bit arrays, in use or free
+_spare_lock = threading.Lock()
+# Kept per memory size: our choice, a few machines alive at once (evaluations in parallel, a
+# caller holding its last runs); more machines than that get fresh arrays.
+_SPARES_PER_SIZE = 4
+_UNUSED = _references([np.empty(0)], 0)  # the count of an array only the list holds
 
 
 class LazyPoison:

@@ -34,6 +34,9 @@ _U32 = struct.Struct("<I")
 _U16LE = np.dtype("<u2")
 EXP_CLAMP = 88.0
 WALL_CHECK_EVERY = 2048  # dynamic instructions between wall-clock checks (at loop jumps)
+# M_MM products kept (each an activation block by a tile, 1.5 KiB with the block's bits) before
+# the cache starts afresh: our choice, beyond any GEMM's working set, a bound on their memory.
+MAX_MM_PRODUCTS = 4096
 
 
 def builder(name: str):
@@ -660,33 +663,36 @@ def _blen_matmul(transposed: bool) -> Builder:
         x = np.empty((blen, vlen), dtype=np.float64)  # the activation rows, refilled per step
         x_flat = x.reshape(-1)
         iadd = np.ndarray.__iadd__
-        columns = m.tile_columns
+        products = m.mm_products
 
-        def column_block(addr: int) -> np.ndarray:
+        def mm_step(_):
+            addr, xa = g[mram_reg], g[vram_reg]
             tile, off = divmod(addr, tile_elems)
             if tile >= tiles or off % block:
                 _tile_and_offset(m, addr, name)
                 _block_offset(m, off, blen, f"{name} column block")
-            t = cache.get(tile)
-            if t is None:
-                t = _tile(m, tile)
-            c = off // mlen
-            w = columns[addr] = np.ascontiguousarray(t[:, c : c + blen])
-            return w
-
-        def mm_step(_):
-            addr, xa = g[mram_reg], g[vram_reg]
-            w = columns.get(addr)  # present only for an address that passed its checks
-            if w is None:
-                w = column_block(addr)
             if xa % vlen or xa + span > vram_size:
                 _rows(m, xa, blen, f"{name} activation rows")
-            x_flat[:] = vram[xa : xa + span]
-            # ndarray.dot on a contiguous block: the same BLAS product as `@` on the tile's
-            # strided columns (the same dgemm, bit for bit), without the strided call's cost.
-            # The product rounded to FP32, then an FP32 add (cheaper as two calls than one
-            # add with a float32 loop dtype, which casts the same way).
-            iadd(acc, x.dot(w).astype(np.float32))
+            # A GEMM multiplies each activation block by every column block of a tile: the
+            # block's product with the whole tile, rounded to FP32, is made once and kept as
+            # contiguous column blocks, used while the rows' bits are unchanged (a change of
+            # the tile empties the cache). A column of one dgemm is the same dot products, in
+            # the same order, as a dgemm on that column alone: test_plena_matrix_dma checks
+            # it bit for bit, test_plena_mm_products that rewritten rows and tiles are seen.
+            bits = vram[xa : xa + span].tobytes()
+            key = tile * vram_size + xa
+            found = products.get(key)
+            if found is None or found[0] != bits:
+                if len(products) >= MAX_MM_PRODUCTS:
+                    products.clear()
+                t = cache.get(tile)
+                if t is None:
+                    t = _tile(m, tile)
+                rows = vram[xa : xa + span].astype(np.float64).reshape(blen, vlen)
+                product = rows.dot(t).reshape(blen, mlen // blen, blen).transpose(1, 0, 2)
+                found = products[key] = (bits, product.astype(np.float32, order="C"))
+            # The product rounded to FP32 (above), then an FP32 add.
+            iadd(acc, found[1][off // block])
 
         if not transposed:
             return mm_step
@@ -1014,7 +1020,7 @@ def _prefetch(to_matrix: bool) -> Builder:
                 target = mram_bits[dest : dest + rows * width]
                 for tile in range(dest // cfg.tile_elems, (dest + rows * width) // cfg.tile_elems):
                     m.tile_cache.pop(tile, None)
-                m.tile_columns.clear()
+                m.mm_products.clear()
             else:
                 _rows(m, dest, rows, f"{name} destination")
                 target = vram_bits[dest : dest + rows * width]
