@@ -27,6 +27,7 @@ import time
 
 import numpy as np
 
+from kernelcraft.blas import one_blas_thread
 from kernelcraft.platforms.plena.assembler import assemble
 from kernelcraft.platforms.plena.config import PlenaConfig
 from kernelcraft.platforms.plena.layout import build_hbm_image, plan_hbm
@@ -248,6 +249,7 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=5)
     parser.add_argument("--platform", choices=("plena", "coral", "all"), default="all")
     args = parser.parse_args()
+    one_blas_thread()  # as every KernelCraft process does once it computes a reference
     python_speed()
     if args.platform in ("coral", "all"):
         measure_coral(args.runs)

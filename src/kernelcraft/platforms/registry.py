@@ -8,6 +8,8 @@ import importlib
 from collections.abc import Callable
 from typing import Any
 
+from kernelcraft.blas import one_blas_thread
+
 from .api import Platform
 
 _FACTORIES: dict[str, str] = {
@@ -54,6 +56,7 @@ def get_platform(name: str, config: Any = None) -> Platform:
 
     "name+ext1+ext2" is the platform with those instruction extension sets in its hardware
     configuration (Platform.with_extensions), e.g. "plena+dllm"."""
+    one_blas_thread()
     base, *extensions = name.split("+") if isinstance(name, str) else (name,)
     factory = platform_class(base)
     platform = factory() if config is None else factory(config)

@@ -22,6 +22,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from kernelcraft.blas import one_blas_thread
+
 Params = Mapping[str, int]
 Rounder = Callable[[np.ndarray], np.ndarray]
 
@@ -218,6 +220,7 @@ class Task:
         """The exact result on the inputs as given: float64 for the float form (callers pass the
         values the hardware sees, e.g. after quantisation), exact integers for the integer form."""
         self._check_form(form)
+        one_blas_thread()
         if form == "integer":
             result = np.asarray(self.integer.compute(inputs, params))
             return result.astype(self.integer.output_dtype)
