@@ -6,11 +6,15 @@ evaluation runs its simulator right after preparing the reference, and evaluatio
 by side on parallel workers, so those spinning threads take the core the simulator needs (on
 a 2-core machine: twice the CPU time and about twice the wall time of a small evaluation).
 The products are the same with one thread, so KernelCraft asks for one, once, the first time
-it computes a reference or hands out a platform.
+it computes a reference or hands out a platform. It is a matter of speed only: where the
+limit cannot be set, nothing else changes.
 """
 
 from __future__ import annotations
 
+import threading
+
+_lock = threading.Lock()
 _limited = False
 
 
@@ -19,7 +23,13 @@ def one_blas_thread() -> None:
     global _limited
     if _limited:
         return
-    _limited = True
-    from threadpoolctl import threadpool_limits
+    with _lock:
+        if _limited:
+            return
+        try:
+            from threadpoolctl import threadpool_limits
 
-    threadpool_limits(1, user_api="blas")
+            threadpool_limits(1, user_api="blas")
+        except Exception:  # noqa: BLE001 - a speed setting; never fail an evaluation over it
+            pass
+        _limited = True
