@@ -37,9 +37,10 @@ from kernelcraft.platforms.plena.layout import build_hbm_image, plan_hbm
 from kernelcraft.platforms.plena.machine import MemoryImage, run
 from kernelcraft.platforms.plena.mx import mx_roundtrip
 
-# run() imports the semantics module on first use; import it here so a first run's figure is
-# the simulator's, not the module's compilation (tens of ms when bytecode is not cached).
-importlib.import_module("kernelcraft.platforms.plena.semantics")
+# The simulators import these modules on first use; import them here so a first run's figure is
+# the simulator's, not the modules' compilation (tens of ms when bytecode is not cached).
+for _module in ("plena.semantics", "coral.vector", "coral.shortcuts", "coral.fast", "coral.steady"):
+    importlib.import_module(f"kernelcraft.platforms.{_module}")
 
 CFG = PlenaConfig()
 

@@ -5,11 +5,14 @@ tile. Checked against the instruction's definition, one M_MM at a time in NumPy.
 from __future__ import annotations
 
 import numpy as np
+import pytest
 
+from kernelcraft.platforms.plena import semantics
 from kernelcraft.platforms.plena.config import DEFAULT_CONFIG as CFG
 from kernelcraft.platforms.plena.layout import build_hbm_image, plan_hbm
 from kernelcraft.platforms.plena.machine import MemoryImage
 from kernelcraft.platforms.plena.mx import BF16, mx_roundtrip
+from kernelcraft.platforms.registry import get_platform
 
 from .plena_helpers import bf16, const, execute
 
@@ -64,3 +67,18 @@ def test_mm_sees_rows_rewritten_between_products_and_a_new_tile():
     # each change is visible in the products: a stale cache could not pass
     assert not np.array_equal(expected[256], expected[384])
     assert not np.array_equal(expected[384], expected[448])
+
+
+@pytest.mark.parametrize(("task_id", "config"), [("gemm", "C2"), ("linear", "C1"), ("mha", "C1")])
+def test_kept_products_give_the_per_instruction_products_results(task_id, config, monkeypatch):
+    """Whole baselines (M_MM over several tiles and activation blocks, rows rewritten between
+    GEMMs) with the kept products and with each M_MM's own product: same output bits and stats."""
+    platform = get_platform("plena")
+    program = platform.build(platform.baseline(task_id, config)).program
+    instance = platform.prepare(task_id, config, 3)
+    kept = platform.run(program, instance)
+    monkeypatch.setattr(semantics, "MM_PRODUCTS", False)
+    plain = platform.run(program, instance)
+    assert kept.correct and plain.correct
+    assert kept.stats.to_dict() == plain.stats.to_dict()
+    assert kept.output.tobytes() == plain.output.tobytes()

@@ -37,6 +37,7 @@ WALL_CHECK_EVERY = 2048  # dynamic instructions between wall-clock checks (at lo
 # M_MM products kept (each an activation block by a tile, 1.5 KiB with the block's bits) before
 # the cache starts afresh: our choice, beyond any GEMM's working set, a bound on their memory.
 MAX_MM_PRODUCTS = 4096
+MM_PRODUCTS = True  # tests turn the kept products off to compare with the per-instruction product
 
 
 def builder(name: str):
@@ -694,7 +695,7 @@ def _blen_matmul(transposed: bool) -> Builder:
             # The product rounded to FP32 (above), then an FP32 add.
             iadd(acc, found[1][off // block])
 
-        if not transposed:
+        if not transposed and MM_PRODUCTS:
             return mm_step
 
         def step(_):
