@@ -762,16 +762,16 @@ def _rvv_rules(emit, vmem: bool, c: dict) -> None:
 
 
 def _vector_timing(emit, i: int, ti, c: dict, flags: tuple, special: tuple) -> None:
-    """Timing._vector inline for instruction i: unrolled schedules for the configurations it was
-    specialised for, the general uop loop otherwise."""
+    """Timing._vector for instruction i: unrolled schedules for the configurations it was
+    specialised for, a call of Timing.vector otherwise."""
     if not special:
-        _vector_general(emit, i, ti, c)
+        _vector_general(emit, i, ti)
         return
     for s, ukey in enumerate(special):
         emit(f"{'if' if s == 0 else 'elif'} uk is K{i}_{s}:")
         _vector_unrolled(lambda line, d=0: emit(line, d + 1), ti, c, flags, ti.ucache[ukey], ukey)
     emit("else:")
-    _vector_general(lambda line, d=0: emit(line, d + 1), i, ti, c)
+    _vector_general(lambda line, d=0: emit(line, d + 1), i, ti)
 
 
 # The locals Timing.vector reads and writes: the RVV back end (not the front end's dispatch
@@ -780,7 +780,7 @@ _BACKEND = tuple(pair for pair in RVV_STATE if pair[0] not in ("rvc", "rvn", "rp
 _VMEM_BACKEND = _BACKEND + LSU_STATE
 
 
-def _vector_general(emit, i: int, ti, c: dict) -> None:
+def _vector_general(emit, i: int, ti) -> None:
     """Timing.vector itself, for a configuration the block was not specialised for: rare once a
     block is specialised, so one call (generating its uop loop inline for every vector
     instruction made a block's source half as long again, which compile() pays on a first run)."""

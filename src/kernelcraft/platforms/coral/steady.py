@@ -282,13 +282,17 @@ class Effect:
     def apply(self, T, codec: StateCodec, key, times: int = 1) -> None:
         """Advance T by `times` repetitions of this effect and restore its state from `key`
         (for memoised blocks, the key after; for a loop's periods, the key at their start)."""
+        self.advance_counters(T, times)
+        codec.restore(T, key, T.cyc + times * self.cycles)
+        self.add_statistics(T, times)
+
+    def advance_counters(self, T, times: int = 1) -> None:
+        """Advance T's instruction, LSU, uop and ROB counters by `times` repetitions."""
         n, lsn, un, rn = self.counters
         T.n += times * n
         T.lsu_n += times * lsn
         T.uop_n += times * un
         T.rob_n += times * rn
-        codec.restore(T, key, T.cyc + times * self.cycles)
-        self.add_statistics(T, times)
 
     def add_statistics(self, T, times: int) -> None:
         """Add `times` repetitions of this effect's statistics (vector uops, mispredicts,
@@ -496,11 +500,7 @@ class BlockRunner:
             self.hits += 1
             self.engine.memo_hits += 1
             if self.loop:
-                n, lsn, un, rn = effect.counters
-                T.n += n
-                T.lsu_n += lsn
-                T.uop_n += un
-                T.rob_n += rn
+                effect.advance_counters(T)
                 self.chain_cycles += effect.cycles
                 self.chain_key = effect.after
                 owed = self.owed

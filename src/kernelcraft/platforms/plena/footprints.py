@@ -447,16 +447,26 @@ FOOTPRINTS["M_BMV_WO"] = _head_write_out("hv", lambda m: m.config.heads_per_row)
 # ----------------------------------------------------------------------------- DMA
 
 
+def _locate(m: Machine, ops, rows: int, width: int, locate) -> tuple | None:
+    """(locate's answer for the transfer these operands describe, its row stride), or None when
+    the transfer will fault (the step reports that). `locate` is semantics' _transfer_plan or
+    _transfer_start."""
+    _, rs1, ab, rstride, _ = ops
+    stride = m.stride_reg if rstride else width
+    try:
+        return locate(m, ab, m.g[rs1], rows, width, stride, ""), stride
+    except MachineFault:
+        return None
+
+
 def _plan(m: Machine, ops, rows: int, width: int):
     """Element and scale byte indices (rows x bytes) of a transfer, or None if it will fault."""
     from .semantics import _transfer_plan
 
-    _, rs1, ab, rstride, _ = ops
-    stride = m.stride_reg if rstride else width
-    try:
-        e_list, s_list = _transfer_plan(m, ab, m.g[rs1], rows, width, stride, "")
-    except MachineFault:
+    located = _locate(m, ops, rows, width, _transfer_plan)
+    if located is None:
         return None
+    (e_list, s_list), _ = located
     e, s = np.array(e_list, dtype=np.int64), np.array(s_list, dtype=np.int64)
     block = m.config.mx_block
     elem_idx = e[:, None] + np.arange(width, dtype=np.int64)[None, :]
@@ -478,12 +488,10 @@ def _source_clean(m: Machine, ops, rows: int, width: int) -> bool | None:
     gaps between strided rows included) is CLEAN; None when the transfer will fault."""
     from .semantics import _transfer_start
 
-    _, rs1, ab, rstride, _ = ops
-    stride = m.stride_reg if rstride else width
-    try:
-        e0, s0 = _transfer_start(m, ab, m.g[rs1], rows, width, stride, "")
-    except MachineFault:
+    located = _locate(m, ops, rows, width, _transfer_start)
+    if located is None:
         return None
+    (e0, s0), stride = located
     if not FAST_PATHS:
         return False
     block = m.config.mx_block

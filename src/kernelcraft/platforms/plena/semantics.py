@@ -680,7 +680,8 @@ def _blen_matmul(transposed: bool) -> Builder:
             # the tile empties the cache). A column of one dgemm is the same dot products, in
             # the same order, as a dgemm on that column alone: test_plena_matrix_dma checks
             # it bit for bit, test_plena_mm_products that rewritten rows and tiles are seen.
-            bits = vram[xa : xa + span].tobytes()
+            block_rows = vram[xa : xa + span]
+            bits = block_rows.tobytes()
             key = tile * vram_size + xa
             found = products.get(key)
             if found is None or found[0] != bits:
@@ -689,7 +690,7 @@ def _blen_matmul(transposed: bool) -> Builder:
                 t = cache.get(tile)
                 if t is None:
                     t = _tile(m, tile)
-                rows = vram[xa : xa + span].astype(np.float64).reshape(blen, vlen)
+                rows = block_rows.astype(np.float64).reshape(blen, vlen)
                 product = rows.dot(t).reshape(blen, mlen // blen, blen).transpose(1, 0, 2)
                 found = products[key] = (bits, product.astype(np.float32, order="C"))
             # The product rounded to FP32 (above), then an FP32 add.
