@@ -13,7 +13,7 @@ from collections.abc import Callable
 import numpy as np
 
 from .machine import Machine, MachineFault
-from .poison import CLEAN, MIXED, TAINT, Footprint, PoisonTracker
+from .poison import CLEAN, TAINT, Footprint, PoisonTracker
 
 FootprintBuilder = Callable[[Machine, tuple[int, ...]], Footprint]
 FOOTPRINTS: dict[str, FootprintBuilder] = {}
@@ -380,8 +380,7 @@ def _mm_wo(m: Machine, ops) -> Footprint:
     t: PoisonTracker = m.poison
     g, cfg = m.g, m.config
     vlen, blen, size = cfg.vlen, cfg.blen, cfg.vram_elems
-    rows, origin, row_elems = t.vram_row, t.origin, t.vram_elems
-    pieces, whole = [bytes([c]) * blen for c in range(4)], [bytes([c]) * vlen for c in range(4)]
+    origin = t.origin
 
     def run() -> None:
         addr = g[rd] + imm
@@ -389,23 +388,15 @@ def _mm_wo(m: Machine, ops) -> Footprint:
         s = 1 if rstride == 0 else g[rstride]
         taint = t.acc["m"]
         if FAST_PATHS and 0 <= base <= base + (blen - 1) * vlen * s + vlen <= size and o + blen <= vlen:
-            # Each block row lies inside one in-range VRAM row: write_vram's work (and
-            # write_part's: the row is uniform after the write only if all of it holds `code`).
+            # Each block row lies inside one in-range VRAM row: write_vram's work, without its
+            # bounds and row arithmetic per row.
             code = TAINT if taint else CLEAN
-            piece = pieces[code]
+            first = base // vlen
             for i in range(blen):
-                r = base // vlen + i * s
+                r = first + i * s
                 if origin:
                     origin.pop(("VRAM", r), None)
-                old = rows[r]
-                if old == code:
-                    continue
-                if old == MIXED:
-                    elems = row_elems[r]
-                else:
-                    elems = row_elems[r] = bytearray(whole[old])
-                elems[o : o + blen] = piece
-                rows[r] = code if elems.count(code) == vlen else MIXED
+                t.write_part(r, o, blen, code)
         else:
             for i in range(blen):
                 t.write_vram(base + i * vlen * s + o, blen, taint)
